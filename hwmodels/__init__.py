@@ -1,0 +1,3 @@
+"""Chip profiles, one YAML file per chip (package data; read with neurosim.load_profile)."""
+
+__all__: list[str] = []

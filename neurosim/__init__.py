@@ -1,0 +1,68 @@
+"""neurosim: map sparse and ternary networks onto neuromorphic chip profiles,
+simulate them bit-accurately, and report accuracy, memory, energy and latency.
+
+The public API is listed in :data:`__all__`. Names are imported on first use
+(from the explicit table :data:`_API`), so ``import neurosim`` and the CLI start
+fast and heavy dependencies load only when needed.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+#: public name -> module that defines it
+_API: dict[str, str] = {
+    # errors
+    "NeurosimError": "neurosim.errors",
+    "ProfileError": "neurosim.errors",
+    "NetworkError": "neurosim.errors",
+    "MappingError": "neurosim.errors",
+    "ScenarioError": "neurosim.errors",
+    "DataError": "neurosim.errors",
+    "SimulationError": "neurosim.errors",
+    "TrainingError": "neurosim.errors",
+    # networks
+    "NeuronModel": "neurosim.neurons",
+    "Network": "neurosim.network",
+    "Population": "neurosim.network",
+    "Projection": "neurosim.network",
+    "load_network": "neurosim.io.formats",
+    "save_network": "neurosim.io.formats",
+    # hardware
+    "ChipProfile": "neurosim.hardware.profile",
+    "load_profile": "neurosim.hardware.profile",
+    "profile_names": "neurosim.hardware.profile",
+    # mapping
+    "MappedNetwork": "neurosim.mapping.mapped",
+    "map_network": "neurosim.mapping.mapper",
+    # simulation
+    "SimResult": "neurosim.sim.result",
+    "simulate": "neurosim.sim.simulate",
+    # reports
+    "Report": "neurosim.report",
+    "make_report": "neurosim.report",
+    "compare_reports": "neurosim.report",
+    # scenarios
+    "Scenario": "neurosim.scenario",
+    "load_scenario": "neurosim.scenario",
+    "run_scenario": "neurosim.scenario",
+}
+
+__all__ = sorted(_API) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _API[name]
+    except KeyError:
+        raise AttributeError(f"module 'neurosim' has no attribute {name!r}") from None
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

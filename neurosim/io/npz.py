@@ -1,0 +1,132 @@
+"""Lossless ``.npz`` storage of a :class:`~neurosim.network.Network`.
+
+Layout: one JSON header (``__network__``) describing populations, projections,
+inputs, outputs, name and metadata; per population its bias and per-neuron
+model parameters; per projection the CSR arrays ``data``, ``indices``,
+``indptr`` and the shape. Arrays are stored at full float64 precision, so a
+round trip is exact.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurosim.errors import NetworkError
+from neurosim.network import Network, Population, Projection
+from neurosim.neurons import NeuronModel
+from neurosim.util.atomic import atomic_path
+
+__all__ = ["read_npz", "write_npz"]
+
+_FORMAT_VERSION = 1
+
+
+def write_npz(network: Network, path: str | Path) -> Path:
+    """Write ``network`` to ``path`` (``.npz``), atomically.
+
+    Parameters
+    ----------
+    network : Network
+    path : str or Path
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {}
+    pops: list[dict[str, Any]] = []
+    for i, p in enumerate(network.populations):
+        arrays[f"pop{i}_bias"] = p.bias
+        params = {}
+        for k, v in p.model.params.items():
+            arrays[f"pop{i}_param_{k}"] = v
+            params[k] = f"pop{i}_param_{k}"
+        pops.append({"name": p.name, "size": p.size, "kind": p.model.kind, "reset": p.model.reset, "params": params})
+    projs: list[dict[str, Any]] = []
+    for i, pr in enumerate(network.projections):
+        w = pr.weights
+        arrays[f"proj{i}_data"] = w.data
+        arrays[f"proj{i}_indices"] = w.indices
+        arrays[f"proj{i}_indptr"] = w.indptr
+        projs.append({"name": pr.name, "pre": pr.pre, "post": pr.post, "shape": list(w.shape)})
+    header = {
+        "format": "neurosim-network",
+        "version": _FORMAT_VERSION,
+        "name": network.name,
+        "inputs": list(network.inputs),
+        "outputs": list(network.outputs),
+        "metadata": network.metadata,
+        "populations": pops,
+        "projections": projs,
+    }
+    try:
+        header_json = json.dumps(header)
+    except TypeError as exc:
+        raise NetworkError(f"network {network.name}: metadata is not JSON-serialisable ({exc})") from None
+    arrays["__network__"] = np.frombuffer(header_json.encode(), dtype=np.uint8)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+    return path
+
+
+def read_npz(path: str | Path) -> Network:
+    """Read a network written by :func:`write_npz`.
+
+    Raises
+    ------
+    NetworkError
+        When the file is missing, not a neurosim ``.npz``, or inconsistent;
+        the message names the file and the entry.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise NetworkError(f"{path}: file not found")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            files = set(z.files)
+            if "__network__" not in files:
+                raise NetworkError(f"{path}: not a neurosim network file (no '__network__' entry)")
+            header = json.loads(z["__network__"].tobytes().decode())
+            if header.get("format") != "neurosim-network":
+                raise NetworkError(f"{path}: '__network__' entry is not a neurosim network header")
+
+            def arr(key: str) -> np.ndarray:
+                if key not in files:
+                    raise NetworkError(f"{path}: missing array {key!r}")
+                return z[key]
+
+            pops = []
+            for i, pd in enumerate(header["populations"]):
+                params = {k: arr(v) for k, v in pd.get("params", {}).items()}
+                model = NeuronModel(pd["kind"], params, pd.get("reset", "zero"))
+                pops.append(Population(pd["name"], int(pd["size"]), model, arr(f"pop{i}_bias")))
+            projs = []
+            for i, qd in enumerate(header["projections"]):
+                shape = tuple(int(s) for s in qd["shape"])
+                w = sp.csr_matrix(
+                    (arr(f"proj{i}_data"), arr(f"proj{i}_indices"), arr(f"proj{i}_indptr")), shape=shape
+                )
+                projs.append(Projection(qd["pre"], qd["post"], w, qd["name"]))
+            return Network(
+                tuple(pops),
+                tuple(projs),
+                inputs=tuple(header.get("inputs", ())),
+                outputs=tuple(header.get("outputs", ())),
+                name=str(header.get("name", path.stem)),
+                metadata=header.get("metadata", {}),
+            )
+    except NetworkError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise NetworkError(f"{path}: not a readable .npz file ({exc})") from None
+    except (KeyError, ValueError, TypeError, IndexError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise NetworkError(f"{path}: malformed neurosim network file ({type(exc).__name__}: {exc})") from None

@@ -1,0 +1,3 @@
+"""neurosim.topology"""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""neurosim.train"""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Small shared helpers (atomic file writing, lazy imports)."""
+
+__all__: list[str] = []
