@@ -31,6 +31,9 @@ _API: dict[str, str] = {
     "Projection": "neurosim.network",
     "load_network": "neurosim.io.formats",
     "save_network": "neurosim.io.formats",
+    # data
+    "Dataset": "neurosim.io.datasets",
+    "load_dataset": "neurosim.io.datasets",
     # hardware
     "ChipProfile": "neurosim.hardware.profile",
     "load_profile": "neurosim.hardware.profile",
