@@ -1,0 +1,296 @@
+"""Fast sparse propagation kernels shared by the simulator backends.
+
+The hot operation of every backend is batched sparse propagation
+``Z = Y @ W``: ``Y`` is a dense batch of activations (``n_inputs x n_pre``,
+mostly zero: spikes or rectified activations), ``W`` a CSR weight matrix
+(``n_pre x n_post``). The compiled kernels here walk each input row, skip
+zero activations and scatter ``y_i * W[i, :]`` into the output row
+("row scatter"), in parallel over inputs (numba ``prange``, compiled once and
+cached on disk). For each output ``Z[b, j]`` the contributions are added in
+increasing pre-neuron order ``i``, which is also the order Brian2 applies
+synaptic events (synapses created in CSR order), so float results agree bit
+for bit.
+
+Baselines (used by ``benchmarks/bench_sim_graded.py``):
+
+* :func:`propagate_csr_csr` -- ``scipy.sparse`` CSR activations times CSR weights;
+* :func:`propagate_dense_csr` -- dense activations times CSR weights (scipy).
+
+Kernels:
+
+* :func:`propagate` -- ``Y @ W`` skipping zeros (float32, float64 or int64);
+* :func:`propagate_saturating` -- integer ``Y @ W`` whose accumulator saturates
+  at ``[lo, hi]`` after every addition, counting saturations;
+* :func:`relu_layer` -- fused ``min(cap, max(0, Y @ W + bias))``, one pass;
+* :func:`relu_step` -- the bias/ReLU/cap step alone, in place.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "csr_arrays",
+    "propagate",
+    "propagate_csr_csr",
+    "propagate_dense_csr",
+    "propagate_saturating",
+    "relu_layer",
+    "relu_step",
+]
+
+
+# --------------------------------------------------------------- baselines
+def propagate_csr_csr(Y: sp.spmatrix, W: sp.spmatrix) -> sp.csr_matrix:
+    """Baseline: sparse activations times sparse weights with scipy (CSR x CSR)."""
+    return sp.csr_matrix(Y) @ sp.csr_matrix(W)
+
+
+def propagate_dense_csr(Y: np.ndarray, W: sp.spmatrix) -> np.ndarray:
+    """Baseline: dense activations times CSR weights with scipy (no zero skipping)."""
+    return np.asarray(Y @ sp.csr_matrix(W))
+
+
+# ----------------------------------------------------------------- helpers
+def csr_arrays(
+    W: sp.spmatrix, dtype: np.dtype | type = np.float64
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(indptr, indices, data)`` of ``W`` as canonical CSR, indices int64, data ``dtype``."""
+    W = sp.csr_matrix(W)
+    if not W.has_canonical_format:
+        W = W.copy()
+        W.sum_duplicates()
+    return (
+        np.ascontiguousarray(W.indptr, dtype=np.int64),
+        np.ascontiguousarray(W.indices, dtype=np.int64),
+        np.ascontiguousarray(W.data, dtype=dtype),
+    )
+
+
+@cache
+def _compiled():
+    """Compile (or load from the on-disk cache) the numba kernels once per process."""
+    import numba as nb
+
+    @nb.njit(parallel=True, cache=True, fastmath=False)
+    def scatter(Y, indptr, indices, data, out):
+        n_b, n_pre = Y.shape
+        for b in nb.prange(n_b):
+            row = Y[b]
+            o = out[b]
+            for i in range(n_pre):
+                y = row[i]
+                if y != 0:
+                    for k in range(indptr[i], indptr[i + 1]):
+                        o[indices[k]] += y * data[k]
+
+    @nb.njit(parallel=True, cache=True, fastmath=False)
+    def scatter_sat(Y, indptr, indices, data, lo, hi, out, sat):
+        n_b, n_pre = Y.shape
+        for b in nb.prange(n_b):
+            row = Y[b]
+            o = out[b]
+            count = 0
+            for i in range(n_pre):
+                y = row[i]
+                if y != 0:
+                    for k in range(indptr[i], indptr[i + 1]):
+                        j = indices[k]
+                        z = o[j] + y * data[k]
+                        if z > hi:
+                            z = hi
+                            count += 1
+                        elif z < lo:
+                            z = lo
+                            count += 1
+                        o[j] = z
+            sat[b] = count
+
+    @nb.njit(parallel=True, cache=True, fastmath=False)
+    def relu_fused(Y, indptr, indices, data, bias, cap, out):
+        n_b, n_pre = Y.shape
+        n_post = out.shape[1]
+        zero = out.dtype.type(0)
+        for b in nb.prange(n_b):
+            row = Y[b]
+            o = out[b]
+            for j in range(n_post):
+                o[j] = zero
+            for i in range(n_pre):
+                y = row[i]
+                if y != 0:
+                    for k in range(indptr[i], indptr[i + 1]):
+                        o[indices[k]] += y * data[k]
+            for j in range(n_post):
+                z = o[j] + bias[j]
+                if z < zero:
+                    z = zero
+                elif z > cap[j]:
+                    z = cap[j]
+                o[j] = z
+
+    return scatter, scatter_sat, relu_fused
+
+
+def _check(Y: np.ndarray, W: sp.spmatrix) -> None:
+    if Y.ndim != 2 or Y.shape[1] != W.shape[0]:
+        raise ValueError(f"activations of shape {Y.shape} do not match weights of shape {W.shape}")
+
+
+def propagate(
+    Y: np.ndarray,
+    W: sp.spmatrix | tuple[np.ndarray, np.ndarray, np.ndarray],
+    out: np.ndarray | None = None,
+    *,
+    n_post: int | None = None,
+) -> np.ndarray:
+    """Batched ``Y @ W`` skipping zero activations (compiled row scatter).
+
+    Parameters
+    ----------
+    Y : ndarray, shape (n_inputs, n_pre)
+        Activations (float32, float64, int64 or bool); C-contiguous is fastest.
+    W : csr_matrix (n_pre, n_post) or (indptr, indices, data) from :func:`csr_arrays`
+    out : ndarray, shape (n_inputs, n_post), optional
+        Accumulated into (not cleared); a new zero array of the result dtype if omitted.
+    n_post : int, optional
+        Number of columns; needed only when ``W`` is given as arrays and ``out`` is not.
+
+    Returns
+    -------
+    ndarray, shape (n_inputs, n_post)
+        Contributions to each output added in increasing pre-neuron order.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> propagate(np.array([[1.0, 0.0]]), sp.csr_matrix([[0.5, 0.0], [1.0, 2.0]]))
+    array([[0.5, 0. ]])
+    """
+    if isinstance(W, tuple):
+        indptr, indices, data = W
+        if n_post is None and out is None:
+            raise ValueError("propagate: n_post is needed when W is given as CSR arrays")
+    else:
+        _check(Y, W)
+        n_post = W.shape[1]
+        indptr, indices, data = csr_arrays(
+            W, np.result_type(Y.dtype if Y.dtype != bool else np.float64, np.float32)
+        )
+    Y = np.ascontiguousarray(Y)
+    if Y.dtype == bool:
+        Y = Y.view(np.uint8)
+    if out is None:
+        dtype = np.result_type(data.dtype, Y.dtype)
+        out = np.zeros((Y.shape[0], int(n_post)), dtype=dtype)  # type: ignore[arg-type]
+    scatter, _, _ = _compiled()
+    scatter(Y, indptr, indices, data.astype(out.dtype, copy=False), out)
+    return out
+
+
+def propagate_saturating(
+    Y: np.ndarray,
+    W: sp.spmatrix | tuple[np.ndarray, np.ndarray, np.ndarray],
+    lo: int,
+    hi: int,
+    out: np.ndarray | None = None,
+    *,
+    n_post: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Integer ``Y @ W`` with an accumulator that saturates after every addition.
+
+    Synaptic events are applied in increasing pre-neuron order; whenever the
+    running sum leaves ``[lo, hi]`` it is clipped and one saturation counted.
+
+    Returns
+    -------
+    out : ndarray of int64, shape (n_inputs, n_post)
+    saturations : ndarray of int64, shape (n_inputs,)
+        Saturation events per input row.
+    """
+    if isinstance(W, tuple):
+        indptr, indices, data = W
+    else:
+        _check(Y, W)
+        n_post = W.shape[1]
+        indptr, indices, data = csr_arrays(W, np.int64)
+    Y = np.ascontiguousarray(Y, dtype=np.int64)
+    if out is None:
+        out = np.zeros((Y.shape[0], int(n_post)), dtype=np.int64)  # type: ignore[arg-type]
+    sat = np.zeros(Y.shape[0], dtype=np.int64)
+    _, scatter_sat, _ = _compiled()
+    scatter_sat(
+        Y, indptr, indices, data.astype(np.int64, copy=False), np.int64(lo), np.int64(hi), out, sat
+    )
+    return out, sat
+
+
+def relu_layer(
+    Y: np.ndarray,
+    W: sp.spmatrix | tuple[np.ndarray, np.ndarray, np.ndarray],
+    bias: np.ndarray | float,
+    cap: np.ndarray | float = np.inf,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """One graded layer in one pass: ``min(cap, max(0, Y @ W + bias))``.
+
+    Parameters
+    ----------
+    Y : ndarray, shape (n_inputs, n_pre), float32 or float64
+    W : csr_matrix (n_pre, n_post) or (indptr, indices, data)
+    bias, cap : float or ndarray (n_post,)
+    out : ndarray, shape (n_inputs, n_post), optional
+        Overwritten; must not be ``Y``.
+
+    Returns
+    -------
+    ndarray, shape (n_inputs, n_post), the dtype of ``Y``
+    """
+    Y = np.ascontiguousarray(Y)
+    if Y.dtype not in (np.float32, np.float64):
+        Y = Y.astype(np.float64)
+    if isinstance(W, tuple):
+        indptr, indices, data = W
+        n_post = (
+            int(np.asarray(bias).shape[0])
+            if np.ndim(bias)
+            else (out.shape[1] if out is not None else None)
+        )
+        if n_post is None:
+            raise ValueError(
+                "relu_layer: give bias as an array or out when W is given as CSR arrays"
+            )
+    else:
+        _check(Y, W)
+        n_post = W.shape[1]
+        indptr, indices, data = csr_arrays(W, Y.dtype)
+    if out is None:
+        out = np.empty((Y.shape[0], n_post), dtype=Y.dtype)
+    elif out is Y:
+        raise ValueError("relu_layer: out must not be the input array")
+    b = np.broadcast_to(np.asarray(bias, dtype=Y.dtype), (n_post,))
+    c = np.broadcast_to(np.asarray(cap, dtype=Y.dtype), (n_post,))
+    _, _, fused = _compiled()
+    fused(
+        Y,
+        indptr,
+        indices,
+        data.astype(Y.dtype, copy=False),
+        np.ascontiguousarray(b),
+        np.ascontiguousarray(c),
+        out,
+    )
+    return out
+
+
+def relu_step(
+    Z: np.ndarray, bias: np.ndarray | float, cap: np.ndarray | float = np.inf
+) -> np.ndarray:
+    """In place: ``Z = min(cap, max(0, Z + bias))``; returns ``Z``."""
+    Z += np.asarray(bias, dtype=Z.dtype)
+    np.maximum(Z, 0, out=Z)
+    np.minimum(Z, np.asarray(cap, dtype=Z.dtype), out=Z)
+    return Z
