@@ -1,0 +1,93 @@
+"""``neurosim run SCENARIO``: run a scenario file end to end and write its results.
+
+Writes into the output directory (default ``results/<scenario name>``)
+``report.json``, ``report.md``, the plots, ``outputs.npz`` and
+``resolved.yaml``. The directory appears only once complete; an existing one
+is replaced only with ``--force``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["HELP", "add_arguments", "run"]
+
+HELP = "run a scenario file"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", help="scenario YAML file (see docs/scenarios.md)")
+    parser.add_argument("--out", help="output directory (default: results/<scenario name>)")
+    parser.add_argument("--force", action="store_true", help="replace an existing output directory")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a scenario field, e.g. --set dataset.limit=100 or "
+        "--set network.train.parameters.epochs=1 (repeatable)",
+    )
+    parser.add_argument(
+        "--reduced",
+        action="store_true",
+        help="apply the scenario's own 'reduced' overrides first (its smoke-test size)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="do not show progress bars")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def run(args: argparse.Namespace) -> int:
+    from neurosim.errors import ScenarioError
+    from neurosim.scenario import load_scenario, run_scenario, write_results
+    from neurosim.scenario.runner import count_steps
+
+    scenario = load_scenario(args.scenario, args.overrides, reduced=args.reduced)
+    out = Path(args.out) if args.out else Path("results") / scenario.name
+    if out.exists() and not args.force:
+        raise ScenarioError(f"{out}: output directory already exists (pass --force to replace it)")
+    if out.exists() and not out.is_dir():
+        raise ScenarioError(f"{out}: exists and is not a directory")
+
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    show = not (args.no_progress or args.quiet)
+    if show:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=err, transient=False) as bar:
+            task = bar.add_task(f"{scenario.name}: starting", total=count_steps(scenario))
+            started = [False]
+
+            def step(description: str) -> None:
+                if started[0]:
+                    bar.advance(task)
+                started[0] = True
+                bar.update(task, description=f"{scenario.name}: {description}")
+
+            result = run_scenario(scenario, progress=step)
+            bar.update(task, completed=count_steps(scenario), description=f"{scenario.name}: done")
+    else:
+        result = run_scenario(scenario)
+    written = write_results(result, out, force=args.force)
+    if not args.quiet:
+        out_console = Console(file=sys.stdout)
+        for renderable in result.summary_tables():
+            out_console.print(renderable)
+        out_console.print(f"results written to {written}")
+    return 0

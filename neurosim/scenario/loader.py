@@ -1,0 +1,490 @@
+"""Reading a scenario file: YAML -> overrides -> validation -> resolved paths.
+
+Every problem becomes a one-line :class:`~neurosim.errors.ScenarioError` (or
+:class:`~neurosim.errors.DataError` for missing data) naming the file, the
+line where it can be found, the field path, and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from neurosim.errors import DataError, NeurosimError, ScenarioError
+from neurosim.scenario.schema import Scenario
+
+__all__ = [
+    "apply_scenario_overrides",
+    "load_scenario",
+    "parse_scenario_override",
+    "scenario_from_dict",
+]
+
+#: dict fields whose keys are dotted profile paths (``core.max_fan_in``): an
+#: override key continues as ONE key once it reaches one of them.
+_DOTTED_KEY_DICTS = frozenset({"overrides", "grid"})
+_ENV = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+
+
+# ------------------------------------------------------------------ overrides
+def parse_scenario_override(text: str, where: str = "--set") -> tuple[str, Any]:
+    """Parse ``dotted.key=value`` (value in YAML syntax) into ``(key, value)``.
+
+    Examples
+    --------
+    >>> parse_scenario_override("dataset.limit=100")
+    ('dataset.limit', 100)
+    """
+    key, sep, raw = str(text).partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ScenarioError(f"{where} {text!r}: expected field.path=value, e.g. dataset.limit=100")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except (yaml.YAMLError, ValueError):
+        value = raw.strip()
+    return key, value
+
+
+def apply_scenario_overrides(
+    data: Mapping[str, Any],
+    overrides: Mapping[str, Any] | Iterable[str] | None,
+    where: str = "--set",
+) -> dict[str, Any]:
+    """A copy of raw scenario ``data`` with dotted-path overrides applied.
+
+    Keys are dotted paths into the scenario (``dataset.limit``,
+    ``network.train.parameters.epochs``, ``chips.0.overrides.core.max_fan_in``);
+    integers index lists; once a path reaches ``overrides`` or ``grid`` the rest
+    of it is one profile field name. A chip given as a plain name becomes
+    ``{name: ...}`` when a path descends into it. Missing dicts are created.
+    """
+    import copy
+
+    out = copy.deepcopy(dict(data))
+    if not overrides:
+        return out
+    items = (
+        list(overrides.items())
+        if isinstance(overrides, Mapping)
+        else [parse_scenario_override(o, where) for o in overrides]
+    )
+    for key, value in items:
+        parts = str(key).split(".")
+        node: Any = out
+        i = 0
+        while i < len(parts) - 1:
+            part = parts[i]
+            if isinstance(node, list):
+                idx = _index(part, node, key, where)
+                if isinstance(node[idx], str):
+                    node[idx] = {"name": node[idx]}
+                node = node[idx]
+            elif isinstance(node, dict):
+                if part in _DOTTED_KEY_DICTS:
+                    child = node.get(part)
+                    if child is None:
+                        child = node[part] = {}
+                    if not isinstance(child, dict):
+                        raise ScenarioError(f"{where} {key}: '{part}' is not a mapping")
+                    child[".".join(parts[i + 1 :])] = value
+                    break
+                child = node.get(part)
+                if child is None:
+                    child = node[part] = {}
+                node = child
+            else:
+                raise ScenarioError(
+                    f"{where} {key}: '{'.'.join(parts[:i])}' is a {type(node).__name__}, not a mapping or list"
+                )
+            i += 1
+        else:
+            last = parts[-1]
+            if isinstance(node, list):
+                node[_index(last, node, key, where)] = value
+            elif isinstance(node, dict):
+                node[last] = value
+            else:
+                raise ScenarioError(
+                    f"{where} {key}: '{'.'.join(parts[:-1])}' is not a mapping or list"
+                )
+    return out
+
+
+def _index(part: str, node: list, key: str, where: str) -> int:
+    try:
+        idx = int(part)
+    except ValueError:
+        raise ScenarioError(
+            f"{where} {key}: {part!r} indexes a list; expected an integer"
+        ) from None
+    if not -len(node) <= idx < len(node):
+        raise ScenarioError(
+            f"{where} {key}: index {idx} out of range (the list has {len(node)} items)"
+        )
+    return idx
+
+
+# ------------------------------------------------------------- error messages
+def _walk_loc(data: Any, loc: Iterable[Any]) -> list[Any]:
+    """The part of a pydantic ``loc`` that names real keys and indices of ``data``."""
+    out: list[Any] = []
+    node = data
+    for part in loc:
+        if isinstance(node, Mapping) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        elif isinstance(part, str) and (
+            part[:1].isupper() or "[" in part or part in ("str", "int", "float", "bool")
+        ):
+            continue  # a union branch or validator name, not a key
+        else:
+            out.append(part)
+            node = None
+    return out
+
+
+def _model_at(model: type[BaseModel], loc: list[Any]) -> type[BaseModel] | None:
+    """The pydantic model class describing the mapping at ``loc`` (for listing allowed fields)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if (
+            not (isinstance(current, type) and issubclass(current, BaseModel))
+            or part not in current.model_fields
+        ):
+            return None
+        current = _first_model(current.model_fields[part].annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _first_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, list):
+        for arg in typing.get_args(annotation):
+            found = _first_model(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _line_of(text: str, loc: list[Any]) -> int | None:
+    """1-based line of the deepest node of ``loc`` found in the YAML ``text``."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except Exception:  # noqa: BLE001 - line numbers are a courtesy
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == str(part):
+                    line = k.start_mark.line + 1
+                    node = v
+                    break
+            else:
+                break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _fmt_loc(loc: list[Any]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _validation_message(exc: ValidationError, data: Any, text: str | None, where: str) -> str:
+    errors = exc.errors()
+    walked = [(_walk_loc(data, e["loc"]), e) for e in errors]
+    # prefer the deepest error (in a union, the branch that got furthest)
+    loc, err = max(walked, key=lambda pair: len(pair[0]))
+    kind = err["type"]
+    if kind == "missing":
+        msg = "required field is missing"
+    elif kind == "extra_forbidden":
+        parent = _model_at(Scenario, loc[:-1])
+        names = (
+            [f for f in parent.model_fields if not (parent is Scenario and f == "path")]
+            if parent
+            else []
+        )
+        allowed = f"; expected one of {', '.join(names)}" if names else ""
+        msg = f"unknown field{allowed}"
+    else:
+        msg = err["msg"].removeprefix("Value error, ")
+        if (
+            "input" in err
+            and kind not in ("value_error",)
+            and not isinstance(err["input"], (dict, list))
+        ):
+            msg += f", got {_short(err['input'])}"
+    line = _line_of(text, loc) if text is not None else None
+    at = f" line {line}:" if line else ""
+    n_more = len({tuple(w[0]) for w in walked}) - 1
+    more = f" (and {n_more} more problem(s))" if n_more > 0 else ""
+    return f"{where}:{at} field '{_fmt_loc(loc)}': {msg}{more}"
+
+
+# --------------------------------------------------------------------- paths
+def _expand(value: str, where: str, field: str) -> str:
+    def sub(m: re.Match[str]) -> str:
+        var = m.group(1) or m.group(2)
+        if var not in os.environ:
+            raise DataError(
+                f"{where}: field '{field}': environment variable {var} is not set "
+                f"(set it, e.g. NEUROSIM_DATA=/path/to/datasets, or give the path directly)"
+            )
+        return os.environ[var]
+
+    return os.path.expanduser(_ENV.sub(sub, value))
+
+
+def _resolve(value: str, base: Path, where: str, field: str) -> str:
+    p = Path(_expand(value, where, field))
+    if not p.is_absolute():
+        p = base / p
+    return str(p.resolve())
+
+
+def _resolve_paths(data: dict[str, Any], base: Path, where: str) -> dict[str, Any]:
+    ds = data["dataset"]
+    if ds.get("path"):
+        ds["path"] = _resolve(ds["path"], base, where, "dataset.path")
+        if not Path(ds["path"]).exists():
+            raise DataError(f"{where}: field 'dataset.path': {ds['path']} does not exist")
+    load = data["network"].get("load")
+    if load:
+        load["path"] = _resolve(load["path"], base, where, "network.load.path")
+        if not Path(load["path"]).exists():
+            raise ScenarioError(
+                f"{where}: field 'network.load.path': {load['path']} does not exist"
+            )
+    for i, chip in enumerate(data["chips"]):
+        if chip["name"].endswith((".yaml", ".yml")):
+            chip["name"] = _resolve(chip["name"], base, where, f"chips.{i}.name")
+    return data
+
+
+# ------------------------------------------------------------------ checking
+def _at(where: str, text: str | None, loc: list[Any]) -> str:
+    line = _line_of(text, loc) if text is not None else None
+    return (
+        f"{where}: line {line}: field '{_fmt_loc(loc)}'"
+        if line
+        else f"{where}: field '{_fmt_loc(loc)}'"
+    )
+
+
+def _check_names(scenario: Scenario, where: str, text: str | None = None) -> None:
+    """Chips load; registry names (generator, method, strategy, backend, ...) exist."""
+    from neurosim.hardware.profile import load_profile
+
+    for i, chip in enumerate(scenario.chip_specs):
+        try:
+            load_profile(chip.name, chip.overrides)
+        except NeurosimError as exc:
+            raise ScenarioError(f"{_at(where, text, ['chips', i])}: {exc}") from None
+    net = scenario.network
+    checks: list[tuple[str, str, str, list[Any]]] = []
+    if net.generate is not None:
+        checks.append(
+            (
+                "neurosim.topology",
+                "GENERATORS",
+                net.generate.generator,
+                ["network", "generate", "generator"],
+            )
+        )
+    if net.train is not None:
+        checks.append(
+            ("neurosim.train", "TRAINING_METHODS", net.train.method, ["network", "train", "method"])
+        )
+    if scenario.mapping.strategy is not None:
+        checks.append(
+            ("neurosim.mapping", "STRATEGIES", scenario.mapping.strategy, ["mapping", "strategy"])
+        )
+    for i, b in enumerate(scenario.simulation.backends):
+        checks.append(("neurosim.sim", "BACKENDS", b, ["simulation", "backends", i]))
+    if scenario.simulation.encoding is not None:
+        checks.append(
+            (
+                "neurosim.io.encoding",
+                "ENCODINGS",
+                scenario.simulation.encoding.kind,
+                ["simulation", "encoding", "kind"],
+            )
+        )
+    for module, attr, name, loc in checks:
+        registry = _registry(module, attr)
+        if registry is not None and name not in registry:
+            raise ScenarioError(
+                f"{_at(where, text, loc)}: unknown name {name!r}; expected one of {', '.join(sorted(registry))}"
+            )
+
+
+def _registry(module: str, attr: str) -> Mapping[str, Any] | None:
+    from importlib import import_module
+
+    try:
+        return getattr(import_module(module), attr)
+    except (ImportError, AttributeError):
+        return None
+
+
+# ---------------------------------------------------------------------- API
+def scenario_from_dict(
+    data: Any,
+    *,
+    base: str | Path = ".",
+    where: str = "<scenario>",
+    text: str | None = None,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    reduced: bool = False,
+    check: bool = True,
+    source: str | Path | None = None,
+) -> Scenario:
+    """Validate raw scenario ``data`` (a mapping) into a :class:`Scenario`.
+
+    Parameters
+    ----------
+    data : mapping
+        As read from YAML.
+    base : path
+        Folder that relative paths are resolved against.
+    where : str
+        Name of the source, used in error messages (the file path).
+    text : str, optional
+        The YAML text, for line numbers in error messages.
+    overrides : mapping or iterable of "dotted.key=value", optional
+        Applied after ``reduced``.
+    reduced : bool
+        Apply the scenario's own ``reduced`` overrides first (smoke-test size).
+    check : bool
+        Also check that chips load and that named generators, methods,
+        strategies and backends exist.
+    source : path, optional
+        The scenario file, recorded as ``Scenario.path``.
+    """
+    if not isinstance(data, Mapping):
+        kind = "empty file" if data is None else f"a {type(data).__name__}"
+        raise ScenarioError(
+            f"{where}: expected a mapping of scenario fields at the top level, got {kind}"
+        )
+    raw = dict(data)
+    if reduced:
+        red = raw.get("reduced") or {}
+        if not isinstance(red, Mapping):
+            raise ScenarioError(
+                f"{where}: field 'reduced': expected a mapping of field.path: value"
+            )
+        raw = apply_scenario_overrides(raw, red, where=f"{where}: reduced")
+    if overrides:
+        raw = apply_scenario_overrides(raw, overrides)
+        text = None  # line numbers no longer match the file
+    raw.pop("path", None)
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(_validation_message(exc, raw, text, where)) from None
+    resolved = _resolve_paths(scenario.model_dump(mode="python"), Path(base), where)
+    resolved["path"] = None if source is None else str(source)
+    scenario = Scenario.model_validate(resolved)
+    if check:
+        _check_names(scenario, where, text)
+    return scenario
+
+
+def load_scenario(
+    path: str | Path,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    *,
+    reduced: bool = False,
+    check: bool = True,
+) -> Scenario:
+    """Read, validate and resolve a scenario file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file.
+    overrides : mapping or iterable of "dotted.key=value", optional
+        Changes applied before validation, e.g. ``["dataset.limit=100"]``.
+    reduced : bool
+        Apply the scenario's ``reduced`` overrides (its smoke-test size) first.
+    check : bool
+        Check chips and registry names as well as the schema.
+
+    Returns
+    -------
+    Scenario
+        With every default filled in and every path absolute.
+
+    Raises
+    ------
+    ScenarioError
+        One line: file, line, field path, what was expected.
+    DataError
+        A data path (``dataset.path``) that does not exist, or an unset
+        environment variable in a path.
+
+    Examples
+    --------
+    >>> sc = load_scenario("scenarios/quickstart.yaml", ["dataset.limit=50"])  # doctest: +SKIP
+    """
+    path = Path(path)
+    where = str(path)
+    if not path.is_file():
+        raise ScenarioError(
+            f"{where}: scenario file not found" if not path.exists() else f"{where}: not a file"
+        )
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(
+            f"{where}: cannot read scenario ({type(exc).__name__}: {exc})"
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}:" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{where}:{line} invalid YAML ({problem})") from None
+    except (ValueError, OverflowError, RecursionError) as exc:
+        raise ScenarioError(f"{where}: invalid YAML value ({type(exc).__name__}: {exc})") from None
+    return scenario_from_dict(
+        data,
+        base=path.resolve().parent,
+        where=where,
+        text=text,
+        overrides=overrides,
+        reduced=reduced,
+        check=check,
+        source=path.resolve(),
+    )

@@ -1,0 +1,190 @@
+"""Writing a scenario's results: a directory that appears only when complete.
+
+``write_results`` fills a temporary directory (``report.json``,
+``report.md``, plots, ``outputs.npz``, ``resolved.yaml``) and renames it into
+place (:func:`neurosim.util.atomic.atomic_dir`), so an interrupted run leaves
+nothing that looks complete and an existing result is replaced only with
+``force``. Wall times are kept under the top-level ``"timings"`` key of
+``report.json`` so two runs can be compared without them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from neurosim.util.atomic import atomic_dir
+
+__all__ = [
+    "TIMING_KEYS",
+    "report_dict",
+    "resolved_yaml",
+    "summary_tables",
+    "to_plain",
+    "without_timings",
+    "write_results",
+]
+
+#: key names (anywhere in a report) that hold wall times; moved under "timings"
+TIMING_KEYS = frozenset({"wall_time_s", "wall_s", "elapsed_s", "time_s", "timings", "seconds"})
+
+
+def to_plain(obj: Any) -> Any:
+    """``obj`` as JSON-ready Python (dicts, lists, str, int, float, bool, None).
+
+    Objects with ``to_dict()`` use it; dataclasses and pydantic models are
+    expanded; numpy scalars and arrays become numbers and lists; non-finite
+    floats become strings (``"inf"``, ``"nan"``) so the JSON stays standard.
+    """
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        f = float(obj)
+        return f if math.isfinite(f) else str(f)
+    if isinstance(obj, np.ndarray):
+        return to_plain(obj.tolist())
+    if isinstance(obj, Mapping):
+        return {str(k): to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [to_plain(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "to_dict"):
+        return to_plain(obj.to_dict())
+    if hasattr(obj, "model_dump"):
+        return to_plain(obj.model_dump(mode="json"))
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_plain({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)})
+    return repr(obj)
+
+
+def _split_timings(obj: Any, path: str, found: dict[str, Any]) -> Any:
+    """``obj`` without timing keys; each removed value is kept in ``found`` by path."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            p = f"{path}.{k}" if path else k
+            if k in TIMING_KEYS:
+                found[p] = v
+            else:
+                out[k] = _split_timings(v, p, found)
+        return out
+    if isinstance(obj, list):
+        return [_split_timings(v, f"{path}.{i}", found) for i, v in enumerate(obj)]
+    return obj
+
+
+def report_dict(result: Any) -> dict[str, Any]:
+    """The content of ``report.json``: every value but timings, then ``"timings"``."""
+    sc = result.scenario
+    ds = result.dataset
+    body: dict[str, Any] = {
+        "scenario": {"name": sc.name, "description": sc.description, "seed": sc.seed},
+        "dataset": {
+            "name": ds.name,
+            "split": sc.dataset.split,
+            "n_samples": len(ds),
+            "n_features": ds.n_features,
+            "n_classes": ds.n_classes,
+            "labelled": ds.y is not None,
+        },
+        "network": {
+            "name": result.network.name,
+            "info": to_plain(result.network_info),
+            "stats": to_plain(result.network.stats()),
+        },
+        "chips": {key: to_plain(rep) for key, rep in result.reports.items()},
+        "comparison": to_plain(result.comparison),
+    }
+    if result.sweep is not None:
+        body["sweep"] = to_plain(result.sweep)
+    found: dict[str, Any] = {}
+    body = _split_timings(body, "", found)
+    timings = to_plain(result.timings)
+    if found:
+        timings["inside_reports"] = to_plain(found)
+    body["timings"] = timings
+    return body
+
+
+def without_timings(report: Mapping[str, Any]) -> dict[str, Any]:
+    """``report.json`` content without its ``"timings"`` key (for comparing runs)."""
+    return {k: v for k, v in report.items() if k != "timings"}
+
+
+def resolved_yaml(scenario: Any) -> str:
+    """The scenario as resolved (every default filled in), as YAML text."""
+    data = scenario.model_dump(mode="json")
+    data["chips"] = [c.model_dump(mode="json") for c in scenario.chip_specs]
+    data.pop("path", None)
+    header = f"# resolved from {scenario.path}\n" if scenario.path else ""
+    return header + yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
+
+
+def _outputs_arrays(result: Any) -> dict[str, np.ndarray]:
+    arrays: dict[str, np.ndarray] = {"input_index": np.arange(len(result.dataset), dtype=np.int64)}
+    if result.dataset.y is not None:
+        arrays["labels"] = np.asarray(result.dataset.y)
+    for chip, per_backend in result.results.items():
+        for backend, sim in per_backend.items():
+            arrays[f"{chip}/{backend}"] = np.asarray(sim.outputs)
+    return arrays
+
+
+def summary_tables(result: Any) -> list[Any]:
+    """Rich renderables: the side-by-side chip table and, if any, the sweep table."""
+    from neurosim.report import render_table
+
+    out = [render_table(result.comparison)]
+    if result.sweep is not None and hasattr(result.sweep, "table"):
+        out.append(result.sweep.table())
+    return out
+
+
+def write_results(result: Any, out_dir: str | Path, *, force: bool = False) -> Path:
+    """Write every result file of a scenario run into ``out_dir`` (atomically).
+
+    Parameters
+    ----------
+    result : ScenarioResult
+    out_dir : path
+        Created; an existing directory is replaced only when ``force``.
+    force : bool
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+
+    Raises
+    ------
+    FileExistsError
+        ``out_dir`` exists and ``force`` is false (nothing is written).
+    """
+    from neurosim.report import render_markdown
+
+    out_dir = Path(out_dir)
+    body = report_dict(result)
+    with atomic_dir(out_dir, force=force) as tmp:
+        (tmp / "report.json").write_text(json.dumps(body, indent=2, sort_keys=False) + "\n")
+        (tmp / "report.md").write_text(render_markdown(result.comparison))
+        (tmp / "resolved.yaml").write_text(resolved_yaml(result.scenario))
+        with open(tmp / "outputs.npz", "wb") as fh:
+            np.savez_compressed(fh, **_outputs_arrays(result))
+        _write_plots(result, tmp)
+    return out_dir
+
+
+def _write_plots(result: Any, folder: Path) -> None:
+    from neurosim.plots.report import plot_reports
+
+    plot_reports(result.reports, folder, which=result.scenario.report.plots)

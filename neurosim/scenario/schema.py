@@ -1,0 +1,242 @@
+"""The scenario schema: what a scenario file may say, validated by pydantic.
+
+A scenario only *names* the inputs of the pipeline (dataset, network, chips,
+mapping, simulation, report, sweep); it holds no logic. Every model forbids
+unknown fields, so a typo is an error naming the field. The runner
+(:mod:`neurosim.scenario.runner`) turns a validated :class:`Scenario` into
+calls of the library.
+
+See ``docs/scenarios.md`` for every field with an example.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "DATASET_NAMES",
+    "REPORT_FORMATS",
+    "ChipSpec",
+    "DatasetSpec",
+    "EncodingSpec",
+    "GenerateSpec",
+    "LoadSpec",
+    "MappingSpec",
+    "NetworkSpec",
+    "ReportSpec",
+    "Scenario",
+    "SimulationSpec",
+    "SweepSpec",
+    "TrainSpec",
+]
+
+#: Datasets a scenario may name (``dataset.name``).
+DATASET_NAMES = ("digits", "iris", "mnist", "npz", "graph_challenge")
+#: Report renderings a scenario may ask for (``report.formats``); json and md are always written.
+REPORT_FORMATS = ("json", "md", "csv")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetSpec(_Strict):
+    """Where the inputs (and labels) come from.
+
+    ``path`` is a file or folder (relative to the scenario file; ``${VAR}`` is
+    expanded); without it MNIST and the Graph Challenge images are looked up
+    under ``$NEUROSIM_DATA``.
+    """
+
+    name: Literal["digits", "iris", "mnist", "npz", "graph_challenge"]
+    path: str | None = None
+    split: Literal["train", "test", "all"] = "test"
+    limit: int | None = Field(default=None, ge=1)
+    train_limit: int | None = Field(default=None, ge=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _path_needed(self) -> DatasetSpec:
+        if self.name == "npz" and not self.path:
+            raise ValueError(
+                "field 'path' is required when name is npz (a .npz file of inputs and optional labels)"
+            )
+        return self
+
+
+class GenerateSpec(_Strict):
+    """A generated network: a topology generator and its parameters."""
+
+    generator: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrainSpec(_Strict):
+    """A trained network: a training method and its parameters (trained on the dataset's train split)."""
+
+    method: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class LoadSpec(_Strict):
+    """A network read from a file: ``.npz``, NIR, or a Graph Challenge directory."""
+
+    path: str
+    format: Literal["npz", "nir", "graph_challenge"] | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class NetworkSpec(_Strict):
+    """Exactly one of ``generate``, ``train`` or ``load``."""
+
+    generate: GenerateSpec | None = None
+    train: TrainSpec | None = None
+    load: LoadSpec | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> NetworkSpec:
+        given = [k for k in ("generate", "train", "load") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"expected exactly one of generate, train or load, got {', '.join(given) or 'none'}"
+            )
+        return self
+
+    @property
+    def source(self) -> str:
+        """``"generate"``, ``"train"`` or ``"load"``."""
+        return next(k for k in ("generate", "train", "load") if getattr(self, k) is not None)
+
+
+class ChipSpec(_Strict):
+    """A chip profile (shipped name or YAML path) with optional field overrides."""
+
+    name: str
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    label: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _non_empty(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("expected a chip profile name")
+        return v
+
+    @property
+    def key(self) -> str:
+        """The name this chip has in reports (``label``, else ``name``)."""
+        return self.label or self.name
+
+
+class MappingSpec(_Strict):
+    """Mapper settings: partition strategy and its options."""
+
+    strategy: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class EncodingSpec(_Strict):
+    """How dataset features become network input (see ``neurosim.io.encoding``)."""
+
+    kind: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class SimulationSpec(_Strict):
+    """Which backends run, for how many steps, with which input encoding."""
+
+    backends: list[str] = Field(default_factory=lambda: ["reference", "chip"], min_length=1)
+    steps: int | None = Field(default=None, ge=1)
+    encoding: EncodingSpec | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("backends")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"backends are listed twice: {v}")
+        return v
+
+
+class ReportSpec(_Strict):
+    """What the report contains: extra formats and the plots to draw."""
+
+    formats: list[Literal["json", "md", "csv"]] = Field(default_factory=lambda: ["json", "md"])
+    plots: list[str] | None = None
+
+
+class SweepSpec(_Strict):
+    """A grid of profile overrides run on one chip (the first one by default)."""
+
+    chip: str | None = None
+    grid: dict[str, list[Any]] = Field(min_length=1)
+    backends: list[str] | None = None
+
+    @field_validator("grid")
+    @classmethod
+    def _non_empty(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in v.items():
+            if "." not in key:
+                raise ValueError(
+                    f"grid key {key!r}: expected a profile field section.field, e.g. core.max_fan_in"
+                )
+            if not values:
+                raise ValueError(f"grid key {key!r}: expected a non-empty list of values")
+        return v
+
+
+class Scenario(_Strict):
+    """One experiment, end to end (see ``docs/scenarios.md``).
+
+    ``path`` is the scenario file (set by :func:`~neurosim.scenario.load_scenario`);
+    relative paths inside the scenario are resolved against its folder.
+    ``reduced`` holds the overrides that shrink the scenario for smoke tests
+    (``neurosim run --reduced``).
+    """
+
+    name: str
+    description: str = ""
+    seed: int = 0
+    dataset: DatasetSpec
+    network: NetworkSpec
+    chips: list[ChipSpec | str] = Field(min_length=1)
+    mapping: MappingSpec = Field(default_factory=MappingSpec)
+    simulation: SimulationSpec = Field(default_factory=SimulationSpec)
+    report: ReportSpec = Field(default_factory=ReportSpec)
+    sweep: SweepSpec | None = None
+    reduced: dict[str, Any] = Field(default_factory=dict)
+    path: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _snake(cls, v: str) -> str:
+        if not v or not all(c.isalnum() or c in "_-" for c in v):
+            raise ValueError(f"expected a name of letters, digits, '_' or '-', got {v!r}")
+        return v
+
+    @field_validator("chips")
+    @classmethod
+    def _normalise(cls, v: list[ChipSpec | str]) -> list[ChipSpec | str]:
+        chips = [ChipSpec(name=c) if isinstance(c, str) else c for c in v]
+        keys = [c.key for c in chips]
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        if dup:
+            raise ValueError(f"chip {dup[0]!r} is listed twice; give each a distinct 'label'")
+        return chips
+
+    @model_validator(mode="after")
+    def _sweep_chip(self) -> Scenario:
+        if self.sweep is not None and self.sweep.chip is not None:
+            keys = [c.key for c in self.chip_specs]
+            if self.sweep.chip not in keys:
+                raise ValueError(
+                    f"sweep.chip {self.sweep.chip!r} is not one of the scenario's chips ({', '.join(keys)})"
+                )
+        return self
+
+    @property
+    def chip_specs(self) -> list[ChipSpec]:
+        """The chips, each as a :class:`ChipSpec`."""
+        return [c if isinstance(c, ChipSpec) else ChipSpec(name=c) for c in self.chips]
