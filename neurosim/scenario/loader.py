@@ -22,6 +22,7 @@ from neurosim.errors import DataError, NeurosimError, ScenarioError
 from neurosim.scenario.schema import Scenario
 
 __all__ = [
+    "ScenarioDataError",
     "apply_scenario_overrides",
     "load_scenario",
     "parse_scenario_override",
@@ -32,6 +33,10 @@ __all__ = [
 #: override key continues as ONE key once it reaches one of them.
 _DOTTED_KEY_DICTS = frozenset({"overrides", "grid"})
 _ENV = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+
+
+class ScenarioDataError(ScenarioError, DataError):
+    """Data a scenario names is absent: both a scenario problem and a data problem."""
 
 
 # ------------------------------------------------------------------ overrides
@@ -223,7 +228,7 @@ def _validation_message(exc: ValidationError, data: Any, text: str | None, where
     errors = exc.errors()
     walked = [(_walk_loc(data, e["loc"]), e) for e in errors]
     # prefer the deepest error (in a union, the branch that got furthest)
-    loc, err = max(walked, key=lambda pair: len(pair[0]))
+    loc, err = max(walked, key=lambda pair: (len(pair[0]), pair[1]["type"] == "extra_forbidden"))
     kind = err["type"]
     if kind == "missing":
         msg = "required field is missing"
@@ -256,7 +261,7 @@ def _expand(value: str, where: str, field: str) -> str:
     def sub(m: re.Match[str]) -> str:
         var = m.group(1) or m.group(2)
         if var not in os.environ:
-            raise DataError(
+            raise ScenarioDataError(
                 f"{where}: field '{field}': environment variable {var} is not set "
                 f"(set it, e.g. NEUROSIM_DATA=/path/to/datasets, or give the path directly)"
             )
@@ -274,10 +279,19 @@ def _resolve(value: str, base: Path, where: str, field: str) -> str:
 
 def _resolve_paths(data: dict[str, Any], base: Path, where: str) -> dict[str, Any]:
     ds = data["dataset"]
+    if (
+        ds["name"] in ("mnist", "graph_challenge")
+        and not ds.get("path")
+        and not os.environ.get("NEUROSIM_DATA")
+    ):
+        raise ScenarioDataError(
+            f"{where}: field 'dataset.path': {ds['name']} data not found; give dataset.path "
+            "or set NEUROSIM_DATA to the datasets folder"
+        )
     if ds.get("path"):
         ds["path"] = _resolve(ds["path"], base, where, "dataset.path")
         if not Path(ds["path"]).exists():
-            raise DataError(f"{where}: field 'dataset.path': {ds['path']} does not exist")
+            raise ScenarioDataError(f"{where}: field 'dataset.path': {ds['path']} does not exist")
     load = data["network"].get("load")
     if load:
         load["path"] = _resolve(load["path"], base, where, "network.load.path")
