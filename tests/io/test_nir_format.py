@@ -1,0 +1,296 @@
+"""Tests of neurosim.io.nir_format: files written by nir itself, exact round trips, rejections."""
+
+from __future__ import annotations
+
+import h5py
+import nir
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from neurosim.errors import NetworkError
+from neurosim.io.formats import FORMATS, load_network, save_network
+from neurosim.io.nir_format import network_from_nir, network_to_nir, read_nir, write_nir
+from neurosim.network import Network, Population, Projection
+from neurosim.neurons import NeuronModel
+
+
+def _assert_same_network(a: Network, b: Network) -> None:
+    assert a.name == b.name
+    assert a.inputs == b.inputs and a.outputs == b.outputs
+    assert [p.name for p in a.populations] == [p.name for p in b.populations]
+    for p, q in zip(a.populations, b.populations, strict=True):
+        assert p.size == q.size and p.model == q.model, p.name
+        assert np.array_equal(p.bias, q.bias), p.name
+    assert [pr.name for pr in a.projections] == [pr.name for pr in b.projections]
+    for p, q in zip(a.projections, b.projections, strict=True):
+        assert (p.pre, p.post) == (q.pre, q.post)
+        assert p.weights.shape == q.weights.shape
+        assert np.array_equal(p.weights.toarray(), q.weights.toarray()), p.name
+    assert dict(a.metadata) == dict(b.metadata)
+
+
+def _nir_graph(rng: np.random.Generator) -> tuple[nir.NIRGraph, dict]:
+    w1 = rng.normal(size=(5, 3)).astype(np.float32)
+    b1 = rng.normal(size=5).astype(np.float32)
+    w2 = rng.normal(size=(2, 5))
+    thr = np.arange(1.0, 6.0)
+    graph = nir.NIRGraph(
+        nodes={
+            "in": nir.Input(input_type={"input": np.array([3])}),
+            "fc1": nir.Affine(weight=w1, bias=b1),
+            "lif1": nir.LIF(
+                tau=np.full(5, 0.01),
+                r=np.ones(5),
+                v_leak=np.zeros(5),
+                v_threshold=thr,
+                v_reset=np.zeros(5),
+            ),
+            "fc2": nir.Linear(weight=w2),
+            "if2": nir.IF(r=np.full(2, 2.0), v_threshold=np.ones(2), v_reset=np.full(2, -0.5)),
+            "out": nir.Output(output_type={"output": np.array([2])}),
+        },
+        edges=[("in", "fc1"), ("fc1", "lif1"), ("lif1", "fc2"), ("fc2", "if2"), ("if2", "out")],
+    )
+    return graph, {"w1": w1, "b1": b1, "w2": w2, "thr": thr}
+
+
+def test_reads_file_written_by_nir(tmp_path):
+    graph, a = _nir_graph(np.random.default_rng(0))
+    path = tmp_path / "g.nir"
+    nir.write(path, graph)
+    net = read_nir(path)
+    assert net.name == "g"
+    assert net.inputs == ("in",) and net.outputs == ("if2",)
+    fc1 = net.projection("fc1")
+    assert (fc1.pre, fc1.post) == ("in", "lif1")
+    np.testing.assert_array_equal(fc1.weights.toarray(), a["w1"].astype(np.float64).T)
+    np.testing.assert_array_equal(net.population("lif1").bias, a["b1"].astype(np.float64))
+    np.testing.assert_array_equal(net.projection("fc2").weights.toarray(), a["w2"].T)
+    lif = net.population("lif1").model
+    assert lif.kind == "lif" and lif.reset == "zero"
+    np.testing.assert_array_equal(lif.param("threshold"), a["thr"])
+    assert lif.param("tau_mem_s").shape == () and float(lif.param("tau_mem_s")) == 0.01
+    iff = net.population("if2").model
+    assert iff.kind == "if" and float(iff.param("r")) == 2.0 and float(iff.param("v_reset")) == -0.5
+    # same through the format registry
+    assert FORMATS["nir"].module == "neurosim.io.nir_format"
+    _assert_same_network(load_network(path), net)
+
+
+def test_export_loads_in_nir_with_identical_arrays(tmp_path):
+    rng = np.random.default_rng(1)
+    w1 = sp.random(6, 4, density=0.5, random_state=1, format="csr")
+    w2 = rng.normal(size=(4, 3))
+    net = Network.from_layers(
+        [w1, w2],
+        biases=[rng.normal(size=4), np.zeros(3)],
+        model=[
+            NeuronModel("lif", {"tau_mem_s": rng.uniform(0.01, 0.02, 4), "threshold": 0.7}),
+            NeuronModel("if", {"r": 0.5}),
+        ],
+        name="exported",
+    )
+    path = save_network(net, tmp_path / "e.nir")
+    graph = nir.read(path)  # nir's own reader, with its type check
+    np.testing.assert_array_equal(graph.nodes["input->layer1"].weight, w1.toarray().T)
+    np.testing.assert_array_equal(graph.nodes["input->layer1"].bias, net.population("layer1").bias)
+    np.testing.assert_array_equal(graph.nodes["layer1->layer2"].weight, w2.T)
+    assert isinstance(graph.nodes["layer1->layer2"], nir.Linear)
+    np.testing.assert_array_equal(
+        graph.nodes["layer1"].tau, net.population("layer1").model.param("tau_mem_s")
+    )
+    np.testing.assert_array_equal(graph.nodes["layer1"].v_threshold, np.full(4, 0.7))
+    np.testing.assert_array_equal(graph.nodes["layer2"].r, np.full(3, 0.5))
+    assert isinstance(graph.nodes["input"], nir.Input)
+    assert isinstance(graph.nodes["layer2.output"], nir.Output)
+
+
+def test_roundtrip_exact_recurrent_and_linear_readout(tmp_path):
+    rng = np.random.default_rng(2)
+    pops = (
+        Population("x", 3, NeuronModel("input")),
+        Population(
+            "h",
+            4,
+            NeuronModel("lif", {"tau_mem_s": 0.05, "v_leak": rng.normal(size=4)}),
+            rng.normal(size=4),
+        ),
+        Population("mid", 4, NeuronModel("linear"), rng.normal(size=4)),
+        Population("y", 2, NeuronModel("linear"), np.array([0.25, -1.0])),
+        Population("z", 2, NeuronModel("if", {"threshold": np.array([1.0, 1.0])})),
+    )
+    projs = (
+        Projection("x", "h", rng.normal(size=(3, 4))),
+        Projection("h", "h", rng.normal(size=(4, 4)), "recurrent"),
+        Projection("x", "mid", rng.normal(size=(3, 4))),
+        Projection("h", "mid", rng.normal(size=(4, 4))),
+        Projection("mid", "y", rng.normal(size=(4, 2))),
+        Projection("mid", "z", rng.normal(size=(4, 2))),
+    )
+    net = Network(
+        pops, projs, outputs=("y", "z", "mid"), name="rec", metadata={"seed": 2, "note": "x"}
+    )
+    path = write_nir(net, tmp_path / "rec.nir", compression=None)
+    back = read_nir(path)
+    _assert_same_network(net, back)
+    # the per-neuron but constant threshold stays per neuron
+    assert back.population("z").model.param("threshold").shape == (2,)
+    graph = nir.read(path)
+    assert isinstance(graph.nodes["y"], nir.Output) and isinstance(graph.nodes["mid"], nir.Flatten)
+
+
+def test_chains_scale_flatten_and_sums(tmp_path):
+    rng = np.random.default_rng(3)
+    w = rng.normal(size=(4, 6))
+    s = rng.normal(size=4)
+    graph = nir.NIRGraph(
+        nodes={
+            "img": nir.Input(input_type={"input": np.array([2, 3])}),
+            "flat": nir.Flatten(input_type={"input": np.array([2, 3])}, start_dim=0, end_dim=-1),
+            "lin": nir.Linear(weight=w),
+            "scale": nir.Scale(scale=s),
+            "if": nir.IF(r=np.ones(4), v_threshold=np.ones(4), v_reset=np.zeros(4)),
+            "skip": nir.Affine(weight=np.eye(4), bias=np.full(4, 0.5)),
+            "out": nir.Output(output_type={"output": np.array([4])}),
+        },
+        edges=[
+            ("img", "flat"),
+            ("flat", "lin"),
+            ("lin", "scale"),
+            ("scale", "if"),
+            ("if", "skip"),
+            ("skip", "out"),
+            ("if", "out"),
+        ],
+    )
+    nir.write(tmp_path / "c.nir", graph)
+    net = read_nir(tmp_path / "c.nir")
+    assert net.population("img").size == 6
+    # Linear feeding Scale is kept as its own linear population: no matrix products
+    assert net.population("lin").model.kind == "linear"
+    np.testing.assert_array_equal(net.projection("img->lin").weights.toarray(), w.T)
+    np.testing.assert_array_equal(net.projection("scale").weights.toarray(), np.diag(s))
+    # Output summing two inputs is a linear readout with the Affine bias
+    out = net.population("out")
+    assert out.model.kind == "linear" and net.outputs == ("out",)
+    np.testing.assert_array_equal(out.bias, np.full(4, 0.5))
+    np.testing.assert_array_equal(net.projection("if->out").weights.toarray(), np.eye(4))
+    # and back out again, exactly
+    _assert_same_network(net, network_from_nir(network_to_nir(net), name=net.name))
+
+
+def _write_then_retype(path, node: str, new_type: bytes) -> None:
+    graph, _ = _nir_graph(np.random.default_rng(0))
+    nir.write(path, graph)
+    with h5py.File(path, "r+") as f:
+        del f[f"node/nodes/{node}/type"]
+        f[f"node/nodes/{node}"].create_dataset("type", data=new_type, dtype=h5py.string_dtype())
+
+
+def test_unknown_node_type_is_one_line(tmp_path):
+    path = tmp_path / "u.nir"
+    _write_then_retype(path, "lif1", b"Spiky")
+    with pytest.raises(NetworkError, match=r"node 'lif1' has unknown type 'Spiky'") as info:
+        read_nir(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "node, match",
+    [
+        (
+            nir.CubaLIF(
+                tau_syn=np.ones(2),
+                tau_mem=np.ones(2),
+                r=np.ones(2),
+                v_leak=np.zeros(2),
+                v_threshold=np.ones(2),
+            ),
+            "type CubaLIF: its synaptic current",
+        ),
+        (nir.Threshold(threshold=np.ones(2)), "type Threshold"),
+        (nir.LI(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2)), "type LI"),
+    ],
+)
+def test_unsupported_node_types(tmp_path, node, match):
+    graph = nir.NIRGraph(
+        nodes={
+            "in": nir.Input(input_type={"input": np.array([2])}),
+            "n": node,
+            "out": nir.Output(output_type={"output": np.array([2])}),
+        },
+        edges=[("in", "n"), ("n", "out")],
+    )
+    nir.write(tmp_path / "x.nir", graph)
+    with pytest.raises(NetworkError, match=match) as info:
+        read_nir(tmp_path / "x.nir")
+    assert "node 'n'" in str(info.value)
+    with pytest.raises(NetworkError, match=match):
+        network_from_nir(graph)
+
+
+def test_shape_mismatch_named(tmp_path):
+    graph = nir.NIRGraph(
+        nodes={
+            "in": nir.Input(input_type={"input": np.array([3])}),
+            "fc": nir.Linear(weight=np.ones((2, 4))),
+            "if": nir.IF(r=np.ones(2), v_threshold=np.ones(2), v_reset=np.zeros(2)),
+        },
+        edges=[("in", "fc"), ("fc", "if")],
+        type_check=False,
+    )
+    nir.write(tmp_path / "m.nir", graph)
+    with pytest.raises(
+        NetworkError, match=r"node 'fc' \(Linear\): takes 4 inputs but its source 'in' has 3"
+    ):
+        read_nir(tmp_path / "m.nir")
+
+
+def test_bad_parameters_named(tmp_path):
+    graph = nir.NIRGraph(
+        nodes={
+            "in": nir.Input(input_type={"input": np.array([2])}),
+            "fc": nir.Linear(weight=np.ones((2, 2))),
+            "lif": nir.LIF(
+                tau=np.zeros(2), r=np.ones(2), v_leak=np.zeros(2), v_threshold=np.ones(2)
+            ),
+        },
+        edges=[("in", "fc"), ("fc", "lif")],
+    )
+    nir.write(tmp_path / "p.nir", graph)
+    with pytest.raises(NetworkError, match=r"node 'lif' \(LIF\): .*tau_mem_s must be > 0"):
+        read_nir(tmp_path / "p.nir")
+
+
+def test_not_a_nir_file(tmp_path):
+    junk = tmp_path / "junk.nir"
+    junk.write_bytes(b"\x89HDF not really")
+    with pytest.raises(NetworkError, match="not a readable NIR/HDF5 file"):
+        read_nir(junk)
+    with h5py.File(tmp_path / "empty.nir", "w") as f:
+        f.create_dataset("version", data="1.0")
+    with pytest.raises(NetworkError, match="no 'node' group"):
+        read_nir(tmp_path / "empty.nir")
+    with pytest.raises(NetworkError, match="file not found"):
+        read_nir(tmp_path / "absent.nir")
+
+
+def test_export_rejections(tmp_path):
+    relu = Network.from_layers([np.ones((2, 2))])
+    with pytest.raises(NetworkError, match="population 'layer1' is relu"):
+        write_nir(relu, tmp_path / "r.nir")
+    sub = Network.from_layers([np.ones((2, 2))], model=NeuronModel("if", reset="subtract"))
+    with pytest.raises(NetworkError, match="reset 'subtract'"):
+        write_nir(sub, tmp_path / "s.nir")
+    lonely = Network(
+        (
+            Population("x", 2, NeuronModel("input")),
+            Population("b", 2, NeuronModel("if"), np.ones(2)),
+        ),
+        (),
+        name="l",
+    )
+    with pytest.raises(NetworkError, match="bias but no incoming projection"):
+        write_nir(lonely, tmp_path / "b.nir")
+    assert not list(tmp_path.iterdir())  # nothing half-written
