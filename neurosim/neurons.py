@@ -19,7 +19,8 @@ neuron (arrays of shape ``(n,)``), following NIR's conventions:
 
 For ``if`` and ``lif`` a neuron spikes when ``v >= threshold`` and is then reset:
 ``reset="zero"`` sets ``v = v_reset``, ``reset="subtract"`` subtracts ``threshold``.
-The step functions (:func:`step`) are pure and shared by every backend; each
+The step functions (:func:`relu_step`, :func:`linear_step`, :func:`if_step`,
+:func:`lif_step` and their ``*_fixed`` integer forms) are pure and shared by every backend; each
 backend wraps them in its own number format.
 """
 
@@ -38,6 +39,13 @@ __all__ = [
     "NEURON_KINDS",
     "SPIKING_KINDS",
     "NeuronModel",
+    "if_step",
+    "if_step_fixed",
+    "lif_step",
+    "lif_step_fixed",
+    "linear_step",
+    "relu_step",
+    "round_shift",
 ]
 
 NEURON_KINDS: tuple[str, ...] = ("input", "relu", "linear", "if", "lif")
@@ -93,7 +101,9 @@ class NeuronModel:
                 f"neuron model: unknown kind {self.kind!r}; expected one of {', '.join(NEURON_KINDS)}"
             )
         if self.reset not in _RESETS:
-            raise NetworkError(f"neuron model {self.kind}: reset {self.reset!r}; expected 'zero' or 'subtract'")
+            raise NetworkError(
+                f"neuron model {self.kind}: reset {self.reset!r}; expected 'zero' or 'subtract'"
+            )
         allowed = _PARAMS_OF_KIND[self.kind]
         unknown = sorted(set(self.params) - set(allowed))
         if unknown:
@@ -105,7 +115,9 @@ class NeuronModel:
         for name in allowed:
             value = np.asarray(self.params.get(name, _PARAM_DEFAULTS[name]), dtype=np.float64)
             if value.ndim > 1:
-                raise NetworkError(f"neuron model {self.kind}: parameter {name} must be a scalar or 1-D")
+                raise NetworkError(
+                    f"neuron model {self.kind}: parameter {name} must be a scalar or 1-D"
+                )
             if np.isnan(value).any():
                 raise NetworkError(f"neuron model {self.kind}: parameter {name} contains NaN")
             full[name] = value
@@ -147,7 +159,9 @@ class NeuronModel:
     def from_dict(cls, data: Mapping[str, Any]) -> NeuronModel:
         """Inverse of :meth:`to_dict`."""
         try:
-            return cls(str(data["kind"]), dict(data.get("params", {})), str(data.get("reset", "zero")))
+            return cls(
+                str(data["kind"]), dict(data.get("params", {})), str(data.get("reset", "zero"))
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise NetworkError(f"neuron model: malformed description ({exc})") from None
 
@@ -162,3 +176,120 @@ class NeuronModel:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+
+# ------------------------------------------------------------------ dynamics
+# Pure step functions shared by every backend. Each takes the synaptic input
+# ``current`` of one time step (shape ``(n_inputs, n)``) and returns new arrays; the
+# float forms fix the order of the floating-point operations, which the
+# Brian2 backend reproduces literally (see docs/simulator.md), and the
+# ``*_fixed`` forms are their integer (fixed-point) counterparts used by the
+# chip backend.
+
+
+def relu_step(current: np.ndarray, bias: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """Capped ReLU: ``min(cap, max(0, current + bias))``."""
+    return np.minimum(np.maximum(current + bias, 0), cap)
+
+
+def linear_step(current: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Identity with bias: ``current + bias``."""
+    return current + bias
+
+
+def _reset(
+    v: np.ndarray, spikes: np.ndarray, threshold: np.ndarray, v_reset: np.ndarray, reset: str
+) -> np.ndarray:
+    if reset == "zero":
+        return np.where(spikes, v_reset, v)
+    return np.where(spikes, v - threshold, v)
+
+
+def if_step(
+    v: np.ndarray,
+    current: np.ndarray,
+    bias: np.ndarray,
+    r: np.ndarray,
+    threshold: np.ndarray,
+    v_reset: np.ndarray,
+    reset: str = "zero",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Integrate-and-fire, one step: ``v = v + r * (current + bias)``; spike when ``v >= threshold``.
+
+    Returns ``(v_after_reset, spikes)``.
+    """
+    v = v + r * (current + bias)
+    spikes = v >= threshold
+    return _reset(v, spikes, threshold, v_reset, reset), spikes
+
+
+def lif_step(
+    v: np.ndarray,
+    current: np.ndarray,
+    bias: np.ndarray,
+    r: np.ndarray,
+    alpha: np.ndarray,
+    v_leak: np.ndarray,
+    threshold: np.ndarray,
+    v_reset: np.ndarray,
+    reset: str = "zero",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Leaky integrate-and-fire, forward Euler with ``alpha = dt / tau_mem_s``.
+
+    ``v = v + alpha * (v_leak - v + r * (current + bias))``; spike when ``v >= threshold``.
+    Returns ``(v_after_reset, spikes)``.
+    """
+    v = v + alpha * (v_leak - v + r * (current + bias))
+    spikes = v >= threshold
+    return _reset(v, spikes, threshold, v_reset, reset), spikes
+
+
+def round_shift(x: np.ndarray, shift: int) -> np.ndarray:
+    """Integer ``x / 2**shift`` rounded half up (arithmetic shift; ``shift >= 0``)."""
+    if shift <= 0:
+        return x << -shift if shift < 0 else x
+    return (x + (1 << (shift - 1))) >> shift
+
+
+def if_step_fixed(
+    v: np.ndarray,
+    J: np.ndarray,
+    threshold: np.ndarray,
+    v_reset: np.ndarray,
+    reset: str,
+    lo: int,
+    hi: int,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Integer IF: ``v = sat(v + J)`` with ``J = r (current + bias)`` already in v's fixed point.
+
+    Returns ``(v_after_reset, spikes, n_saturated)``.
+    """
+    v = v + J
+    n_sat = int(np.count_nonzero((v > hi) | (v < lo)))
+    np.clip(v, lo, hi, out=v)
+    spikes = v >= threshold
+    return _reset(v, spikes, threshold, v_reset, reset), spikes, n_sat
+
+
+def lif_step_fixed(
+    v: np.ndarray,
+    J: np.ndarray,
+    alpha_q: np.ndarray,
+    alpha_shift: int,
+    v_leak: np.ndarray,
+    threshold: np.ndarray,
+    v_reset: np.ndarray,
+    reset: str,
+    lo: int,
+    hi: int,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Integer LIF: ``v = sat(v + round((alpha_q * (v_leak - v + J)) / 2**alpha_shift))``.
+
+    ``alpha_q / 2**alpha_shift`` is ``dt / tau_mem_s`` in fixed point; ``J`` is
+    ``r (current + bias)`` in v's fixed point. Returns ``(v_after_reset, spikes, n_saturated)``.
+    """
+    v = v + round_shift(alpha_q * (v_leak - v + J), alpha_shift)
+    n_sat = int(np.count_nonzero((v > hi) | (v < lo)))
+    np.clip(v, lo, hi, out=v)
+    spikes = v >= threshold
+    return _reset(v, spikes, threshold, v_reset, reset), spikes, n_sat

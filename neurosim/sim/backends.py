@@ -1,0 +1,98 @@
+"""The backend registry and the request every backend receives.
+
+:data:`BACKENDS` maps a backend name to the function implementing it, given
+as ``"module:function"`` (imported on first use) so heavy dependencies load
+only when their backend runs. A backend is a callable
+``(SimRequest) -> SimResult``. :func:`get_backend` also accepts a callable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
+
+import numpy as np
+
+from neurosim.errors import SimulationError
+from neurosim.network import Network
+from neurosim.sim.inputs import PreparedInputs
+
+__all__ = ["BACKENDS", "SimRequest", "backend_names", "get_backend", "register_backend"]
+
+#: backend name -> "module:function"
+BACKENDS: dict[str, str | Callable[..., Any]] = {
+    "reference": "neurosim.sim.reference:run_reference",
+    "chip": "neurosim.sim.chip:run_chip",
+    "brian2": "neurosim.sim.brian2_backend:run_brian2",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class SimRequest:
+    """Everything a backend needs to run.
+
+    Attributes
+    ----------
+    mapped : MappedNetwork or None
+        None when a plain network is simulated (reference backend only).
+    network : Network
+        The source network.
+    inputs : PreparedInputs
+    dt_s : float
+    seed : int
+    v0 : mapping population -> initial membrane potential (scalar or per neuron)
+    record : int
+        Inputs whose raster is recorded.
+    per_step : bool
+        Event counts per step as well as totals.
+    progress : bool
+        Show a progress bar.
+    options : mapping
+        Backend-specific options (``frac_bits`` for chip; ``target`` for brian2).
+    """
+
+    mapped: Any
+    network: Network
+    inputs: PreparedInputs
+    dt_s: float
+    seed: int = 0
+    v0: Mapping[str, Any] = field(default_factory=dict)
+    record: int = 0
+    per_step: bool = False
+    progress: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def v0_for(self, name: str, size: int) -> np.ndarray:
+        """Initial potential of population ``name`` (float64, shape ``(size,)``)."""
+        return np.broadcast_to(np.asarray(self.v0.get(name, 0.0), dtype=np.float64), (size,)).copy()
+
+
+def backend_names() -> tuple[str, ...]:
+    """Names of the registered backends."""
+    return tuple(BACKENDS)
+
+
+def register_backend(name: str, fn: str | Callable[..., Any], registry: dict | None = None) -> None:
+    """Add a backend to ``registry`` (default :data:`BACKENDS`); a name may be registered once."""
+    reg = BACKENDS if registry is None else registry
+    if name in reg:
+        raise SimulationError(f"backend {name!r} is already registered")
+    reg[name] = fn
+
+
+def get_backend(backend: str | Callable[..., Any]) -> Callable[..., Any]:
+    """The backend function for a name (or the callable itself)."""
+    if callable(backend):
+        return backend
+    try:
+        target = BACKENDS[backend]
+    except (KeyError, TypeError):
+        raise SimulationError(
+            f"backend {backend!r}: expected one of {', '.join(BACKENDS)}"
+        ) from None
+    if callable(target):
+        return target
+    module, _, func = target.partition(":")
+    return getattr(import_module(module), func)

@@ -1,0 +1,238 @@
+"""Compile a :class:`~neurosim.network.Network` into an engine :class:`~neurosim.sim.engine.Plan`.
+
+:func:`float_plan` keeps real numbers (float32 or float64); :func:`fixed_plan`
+converts weights, activations, thresholds, biases and leaks to the integer
+fixed-point format described in ``docs/simulator.md``:
+
+* weights are the mapper's integers ``w_int`` with a real scale ``s[j]`` per
+  post neuron (:class:`~neurosim.mapping.mapped.QuantizedProjection`);
+* each graded population ``P`` holds its activations as integers
+  ``a = round(y * 2**f_P)`` in ``state_bits`` (signed, saturating); spiking
+  populations emit ``1`` (``f = 0``) and hold ``v`` with their own ``f_P``;
+* a projection accumulates ``acc[j] = sum_i w_int[i, j] * a_pre[i]`` in
+  ``accumulator_bits`` (saturating after every addition), then converts to the
+  post format with one integer multiply and a rounding shift:
+  ``round(acc * m[j] / 2**R)``, ``m[j] = round(s[j] * r[j] * 2**(f_post - f_pre + R))``.
+  ``R`` is as large as the 64-bit product allows, so whenever the real result
+  is representable in the post format (as in the exact-solution networks) it
+  is reproduced exactly;
+* biases, caps, thresholds, resets and leak potentials are rounded to the
+  population's fixed point; the LIF factor ``dt / tau`` to ``alpha_q / 2**16``.
+
+The fraction ``f_P`` of each population is, in order of precedence: given by
+the caller (``frac_bits``), given by the network (``metadata["fixed_point"]``
+with ``frac_bits``: an int or a mapping population -> int), or chosen so the
+population's value range fits ``state_bits`` (the cap of a capped ReLU; a
+propagated bound otherwise; the largest of threshold, reset and leak
+potentials, with two bits of headroom, for spiking populations).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurosim.errors import SimulationError
+from neurosim.network import Network
+from neurosim.neurons import SPIKING_KINDS
+from neurosim.sim.engine import Plan, PopPlan, ProjPlan
+from neurosim.sim.kernels import csr_arrays
+
+__all__ = ["ALPHA_SHIFT", "choose_frac_bits", "fixed_plan", "float_plan"]
+
+#: fractional bits of the fixed-point LIF factor ``dt / tau_mem_s``
+ALPHA_SHIFT = 16
+
+
+def _is_delayed(order: dict[str, int], pre: str, post: str) -> bool:
+    return order[pre] >= order[post]
+
+
+def _vec(value: np.ndarray, n: int, dtype: Any) -> np.ndarray:
+    return np.ascontiguousarray(
+        np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)).astype(dtype)
+    )
+
+
+def float_plan(
+    network: Network,
+    weights: Mapping[str, sp.csr_matrix] | None = None,
+    *,
+    dtype: Any = np.float64,
+    dt_s: float = 1e-3,
+) -> Plan:
+    """A float plan of ``network`` (weights from ``weights`` by projection name, if given)."""
+    dtype = np.dtype(dtype)
+    order = {n: i for i, n in enumerate(network.order())}
+    pops = []
+    for name in network.order():
+        pop = network.population(name)
+        incoming = []
+        for pr in network.projections_into(name):
+            w = pr.weights if weights is None else weights[pr.name]
+            indptr, indices, data = csr_arrays(w, dtype)
+            incoming.append(
+                ProjPlan(pr.name, pr.pre, _is_delayed(order, pr.pre, name), indptr, indices, data)
+            )
+        incoming.sort(key=lambda p: order[p.pre])
+        m = pop.model
+        n = pop.size
+        params: dict[str, Any] = {}
+        if m.kind != "input":
+            params["bias"] = _vec(pop.bias, n, dtype)
+        for key, value in m.params.items():
+            params[key] = _vec(value, n, dtype)
+        if m.kind == "lif":
+            params["alpha"] = _vec(dt_s / np.asarray(m.param("tau_mem_s")), n, dtype)
+        pops.append(PopPlan(name, m.kind, n, tuple(incoming), params, m.reset))
+    return Plan(tuple(pops), tuple(network.inputs), fixed=False, dtype=dtype)
+
+
+def _int_bits(bound: float) -> int:
+    """Integer bits (excluding sign) needed to hold ``|x| <= bound``."""
+    if not np.isfinite(bound) or bound <= 0:
+        return 0
+    return max(0, math.floor(math.log2(bound)) + 1)
+
+
+def choose_frac_bits(
+    network: Network,
+    state_bits: int,
+    *,
+    input_bound: float = 1.0,
+    given: int | Mapping[str, int] | None = None,
+    accumulator_bits: int | None = None,
+    quantized: Mapping[str, Any] | None = None,
+) -> dict[str, int]:
+    """Fractional bits of every population (see the module docstring).
+
+    With ``accumulator_bits`` and ``quantized`` (integer weights by projection
+    name), the fraction of a graded source is also limited so that its
+    largest possible accumulation ``bound * max_j sum_i |w_int[i, j]|`` fits
+    the accumulator.
+    """
+    if given is None:
+        given = dict(network.metadata.get("fixed_point", {})).get("frac_bits")
+    if isinstance(given, (int, np.integer)):
+        given = {p.name: int(given) for p in network.populations}
+    given = dict(given or {})
+    bound: dict[str, float] = {}
+    frac: dict[str, int] = {}
+    for name in network.order():
+        pop = network.population(name)
+        m = pop.model
+        if m.kind == "input":
+            b = float(input_bound)
+        elif m.kind in SPIKING_KINDS:
+            pot = [m.param("threshold"), m.param("v_reset")] + (
+                [m.param("v_leak")] if m.kind == "lif" else []
+            )
+            b = 4.0 * max(float(np.max(np.abs(x))) for x in pot)
+        else:
+            total = float(np.max(np.abs(pop.bias))) if pop.size else 0.0
+            for pr in network.projections_into(name):
+                src = bound.get(pr.pre, 1.0)
+                colsum = np.asarray(abs(pr.weights).sum(axis=0)).ravel()
+                total += src * (float(colsum.max()) if colsum.size else 0.0)
+            if m.kind == "relu":
+                total = min(total, float(np.max(m.param("cap"))))
+            b = total
+        bound[name] = 1.0 if m.kind in SPIKING_KINDS else b
+        if name in given:
+            frac[name] = int(given[name])
+            continue
+        f = state_bits - 1 - _int_bits(b)
+        if accumulator_bits is not None and quantized is not None and m.kind not in SPIKING_KINDS:
+            for pr in network.projections_from(name):
+                w = sp.csr_matrix(quantized[pr.name].weights)
+                colsum = np.asarray(abs(w).sum(axis=0)).ravel()
+                top = float(colsum.max()) if colsum.size else 0.0
+                f = min(f, accumulator_bits - 1 - _int_bits(b * top))
+        frac[name] = max(0, f)
+    return frac
+
+
+def fixed_plan(
+    network: Network,
+    quantized: Mapping[str, Any],
+    *,
+    accumulator_bits: int,
+    state_bits: int,
+    dt_s: float,
+    frac_bits: Mapping[str, int],
+) -> Plan:
+    """An integer plan of ``network`` from its quantized projections.
+
+    ``quantized[name]`` has ``weights`` (integer-valued CSR) and ``scale``
+    (per post neuron), as :class:`~neurosim.mapping.mapped.QuantizedProjection`.
+    """
+    order = {n: i for i, n in enumerate(network.order())}
+    out_frac = {
+        p.name: (0 if p.model.kind in SPIKING_KINDS else int(frac_bits[p.name]))
+        for p in network.populations
+    }
+    pops = []
+    for name in network.order():
+        pop = network.population(name)
+        m = pop.model
+        n = pop.size
+        f_post = int(frac_bits[name])
+        r = np.broadcast_to(m.param("r"), (n,)) if m.kind in SPIKING_KINDS else np.ones(n)
+        incoming = []
+        for pr in network.projections_into(name):
+            q = quantized[pr.name]
+            w = sp.csr_matrix(q.weights)
+            if w.nnz and not np.array_equal(w.data, np.round(w.data)):
+                raise SimulationError(
+                    f"chip backend: projection {pr.name}: quantized weights are not integers"
+                )
+            indptr, indices, data = csr_arrays(w, np.int64)
+            factor = np.asarray(q.scale, dtype=np.float64) * r * 2.0 ** (f_post - out_frac[pr.pre])
+            top = float(np.max(np.abs(factor))) if factor.size else 0.0
+            shift = 62 - accumulator_bits - (math.frexp(top)[1] if top > 0 else 0)
+            shift = int(min(max(shift, 0), 60))
+            mult = np.round(factor * 2.0**shift).astype(np.int64)
+            incoming.append(
+                ProjPlan(
+                    pr.name,
+                    pr.pre,
+                    _is_delayed(order, pr.pre, name),
+                    indptr,
+                    indices,
+                    data,
+                    mult,
+                    shift,
+                )
+            )
+        incoming.sort(key=lambda p: order[p.pre])
+        scale = 2.0**f_post
+        params: dict[str, Any] = {}
+        if m.kind != "input":
+            params["bias"] = np.round(np.broadcast_to(pop.bias * r, (n,)) * scale).astype(np.int64)
+        if m.kind == "relu":
+            cap = np.broadcast_to(m.param("cap"), (n,)) * scale
+            params["cap"] = np.where(
+                np.isfinite(cap), np.round(np.minimum(cap, 2.0**62)), 2**62
+            ).astype(np.int64)
+        if m.kind in SPIKING_KINDS:
+            for key in ("threshold", "v_reset") + (("v_leak",) if m.kind == "lif" else ()):
+                params[key] = np.round(np.broadcast_to(m.param(key), (n,)) * scale).astype(np.int64)
+        if m.kind == "lif":
+            alpha = dt_s / np.broadcast_to(m.param("tau_mem_s"), (n,))
+            params["alpha_q"] = np.round(alpha * 2**ALPHA_SHIFT).astype(np.int64)
+            params["alpha_shift"] = ALPHA_SHIFT
+        pops.append(PopPlan(name, m.kind, n, tuple(incoming), params, m.reset, f_post))
+    lo_a, hi_a = -(2 ** (accumulator_bits - 1)), 2 ** (accumulator_bits - 1) - 1
+    lo_s, hi_s = -(2 ** (state_bits - 1)), 2 ** (state_bits - 1) - 1
+    return Plan(
+        tuple(pops),
+        tuple(network.inputs),
+        fixed=True,
+        dtype=np.dtype(np.int64),
+        acc_range=(lo_a, hi_a),
+        state_range=(lo_s, hi_s),
+    )

@@ -1,0 +1,55 @@
+"""The ``reference`` backend: float64, ideal hardware (the accuracy baseline).
+
+It runs the *source* network (``mapped.network``, or a plain network) with
+unquantized weights and no limits, on the engine schedule of
+:mod:`neurosim.sim.engine`. It runs no mapping, so its ``events`` are empty.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from neurosim.neurons import SPIKING_KINDS
+from neurosim.sim._common import assemble_outputs, progress_bar
+from neurosim.sim.backends import SimRequest
+from neurosim.sim.compile import float_plan
+from neurosim.sim.engine import run_plan
+from neurosim.sim.result import SimResult
+
+__all__ = ["run_reference"]
+
+
+def run_reference(req: SimRequest) -> SimResult:
+    """Run ``req.network`` in float64 (see the module docstring)."""
+    start = time.perf_counter()
+    net = req.network
+    plan = float_plan(net, dtype=np.float64, dt_s=req.dt_s)
+    v0 = {
+        p.name: req.v0_for(p.name, p.size) for p in net.populations if p.model.kind in SPIKING_KINDS
+    }
+    inp = req.inputs
+    with progress_bar(req.progress, inp.n_steps, "reference") as tick:
+        out = run_plan(
+            plan,
+            lambda t: inp.split(t, lambda x: np.ascontiguousarray(x, dtype=np.float64)),
+            inp.n_inputs,
+            inp.n_steps,
+            v0=v0,
+            record=req.record,
+            progress=tick,
+        )
+    names = [p.name for p in net.populations]
+    return SimResult(
+        backend="reference",
+        outputs=assemble_outputs(net, out.final, out.counts),
+        spike_counts={n: out.counts[n] for n in names},
+        events={},
+        n_inputs=inp.n_inputs,
+        n_steps=inp.n_steps,
+        dt_s=req.dt_s,
+        raster={n: out.raster[n] for n in names} if out.raster else None,
+        wall_time_s=time.perf_counter() - start,
+        info={"dtype": "float64"},
+    )
