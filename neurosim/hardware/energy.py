@@ -115,11 +115,12 @@ class EnergyReport:
     @property
     def estimated(self) -> tuple[str, ...]:
         """Profile fields with provenance ``estimated`` that contributed energy."""
-        return tuple(
-            e.field
-            for e in self.by_event.values()
-            if e.provenance == "estimated" and (e.count or e.field.endswith("static_power_w"))
-        )
+        out = []
+        for kind, e in self.by_event.items():
+            used = bool(e.figure) if kind == "static" else e.count > 0
+            if used and e.provenance == "estimated":
+                out.append(e.field)
+        return tuple(out)
 
     @property
     def dynamic_pj(self) -> float | None:

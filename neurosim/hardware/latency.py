@@ -125,7 +125,7 @@ class LatencyReport:
             "per_step_counts": self.per_step_counts,
             "unknown": list(self.unknown),
             "estimated": list(self.estimated),
-            "figures": {k: dict(v) for k, v in self.figures.items()},
+            "figures": [{"field": k, **dict(v)} for k, v in self.figures.items()],
             "per_core_step_s": [_num(x) for x in self.per_core_step_s],
         }
 

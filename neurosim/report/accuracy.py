@@ -1,0 +1,225 @@
+"""Accuracy of the chip against the reference, and quantization diagnostics.
+
+Top-1 accuracy of every backend against labels, the drop from the reference
+to the chip, how often the two agree (same argmax) and by how much their
+outputs differ, and the diagnostics of quantization (weights clipped or
+zeroed, neurons left without input) and of the run (saturations, overflows,
+neurons that never fired on the chip although they fire in the reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from neurosim.errors import DataError
+
+__all__ = ["AccuracyReport", "accuracy_report", "quantization_diagnostics", "top1"]
+
+
+def top1(outputs: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of rows whose argmax equals the label.
+
+    Examples
+    --------
+    >>> top1(np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([1, 1]))
+    0.5
+    """
+    outputs = np.asarray(outputs)
+    labels = np.asarray(labels)
+    if outputs.ndim != 2 or outputs.shape[0] != labels.shape[0]:
+        raise DataError(
+            f"labels: {labels.shape[0]} labels for outputs of shape {outputs.shape}; expected one label per input"
+        )
+    if labels.size == 0:
+        return float("nan")
+    return float(np.mean(np.argmax(outputs, axis=1) == labels))
+
+
+def _count(value: Any) -> int:
+    """A diagnostic given as a count or as a list/array of indices, as a count."""
+    if value is None:
+        return 0
+    if np.ndim(value) == 0:
+        return int(value)
+    return int(np.size(value))
+
+
+def quantization_diagnostics(mapped: Any) -> dict[str, Any]:
+    """Sum the per-projection quantization diagnostics of a mapping.
+
+    Returns
+    -------
+    dict
+        ``n_weights``, ``n_clipped``, ``n_zeroed``, ``max_rel_error``,
+        ``mean_rel_error`` (synapse-weighted), ``silent_neurons`` (neurons left
+        with no nonzero input).
+    """
+    n_w = n_clip = n_zero = n_silent = 0
+    max_err = 0.0
+    err_sum = 0.0
+    for q in (mapped.quantized or {}).values():
+        d = q.diagnostics or {}
+        nnz = int(q.weights.nnz)
+        n_w += nnz
+        n_clip += _count(d.get("n_clipped"))
+        n_zero += _count(d.get("n_zeroed"))
+        n_silent += _count(d.get("silent_neurons"))
+        if d.get("max_rel_error") is not None:
+            max_err = max(max_err, float(d["max_rel_error"]))
+        if d.get("mean_rel_error") is not None:
+            err_sum += float(d["mean_rel_error"]) * nnz
+    return {
+        "n_weights": n_w,
+        "n_clipped": n_clip,
+        "n_zeroed": n_zero,
+        "max_rel_error": max_err,
+        "mean_rel_error": err_sum / n_w if n_w else 0.0,
+        "silent_neurons": n_silent,
+    }
+
+
+def _silent(result: Any, network: Any) -> dict[str, np.ndarray]:
+    """Per non-input source population: True for neurons that never fired in ``result``."""
+    out = {}
+    for pop in network.populations:
+        if pop.model.kind == "input":
+            continue
+        counts = (result.spike_counts or {}).get(pop.name)
+        if counts is None:
+            continue
+        out[pop.name] = np.asarray(counts).sum(axis=0) == 0
+    return out
+
+
+@dataclass(frozen=True)
+class AccuracyReport:
+    """Accuracy and agreement of the backends of one chip.
+
+    Attributes
+    ----------
+    n_inputs : int
+    labelled : bool
+    top1 : mapping of backend to float or None
+    chip_top1, reference_top1, drop : float or None
+        ``drop = reference_top1 - chip_top1``.
+    agreement : float or None
+        Fraction of inputs where chip and reference give the same argmax.
+    max_abs_diff, mean_abs_diff : float or None
+        Between chip and reference outputs.
+    quantization : dict
+        From :func:`quantization_diagnostics`.
+    saturations, overflows : int
+        Of the chip run.
+    silent_in_run : int or None
+        Neurons that never fired on the chip.
+    newly_silent : int or None
+        Of those, neurons that do fire in the reference.
+    """
+
+    n_inputs: int
+    labelled: bool
+    top1: Mapping[str, float | None]
+    chip_top1: float | None
+    reference_top1: float | None
+    drop: float | None
+    agreement: float | None
+    max_abs_diff: float | None
+    mean_abs_diff: float | None
+    quantization: Mapping[str, Any] = field(default_factory=dict)
+    saturations: int = 0
+    overflows: int = 0
+    silent_in_run: int | None = None
+    newly_silent: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (keys documented in docs/report.md)."""
+        return {
+            "n_inputs": self.n_inputs,
+            "labelled": self.labelled,
+            "chip_top1": self.chip_top1,
+            "reference_top1": self.reference_top1,
+            "drop": self.drop,
+            "agreement": self.agreement,
+            "max_abs_diff": self.max_abs_diff,
+            "mean_abs_diff": self.mean_abs_diff,
+            "backends": [{"backend": k, "top1": v} for k, v in self.top1.items()],
+            "quantization": dict(self.quantization),
+            "saturations": self.saturations,
+            "overflows": self.overflows,
+            "silent_in_run": self.silent_in_run,
+            "newly_silent": self.newly_silent,
+        }
+
+
+def accuracy_report(
+    mapped: Any,
+    results: Mapping[str, Any],
+    labels: np.ndarray | None = None,
+    *,
+    chip: str = "chip",
+    reference: str = "reference",
+) -> AccuracyReport:
+    """Accuracy, agreement and diagnostics from the results of several backends.
+
+    Parameters
+    ----------
+    mapped : MappedNetwork
+    results : mapping of backend name to SimResult
+    labels : array of int, shape (n_inputs,), optional
+    chip, reference : str
+        Keys of ``results`` holding the chip and reference runs.
+    """
+    n_inputs = max((int(r.n_inputs) for r in results.values()), default=0)
+    labelled = labels is not None
+    scores: dict[str, float | None] = {}
+    for name, res in results.items():
+        scores[name] = top1(res.outputs, labels) if labelled else None
+    chip_res, ref_res = results.get(chip), results.get(reference)
+    chip_top1 = scores.get(chip)
+    ref_top1 = scores.get(reference)
+    drop = ref_top1 - chip_top1 if chip_top1 is not None and ref_top1 is not None else None
+    agreement = max_diff = mean_diff = None
+    silent = newly = None
+    if chip_res is not None and ref_res is not None:
+        a, b = (
+            np.asarray(chip_res.outputs, dtype=np.float64),
+            np.asarray(ref_res.outputs, dtype=np.float64),
+        )
+        if a.shape == b.shape and a.size:
+            agreement = float(np.mean(np.argmax(a, axis=1) == np.argmax(b, axis=1)))
+            diff = np.abs(a - b)
+            max_diff, mean_diff = float(diff.max()), float(diff.mean())
+    if chip_res is not None:
+        s_chip = _silent(chip_res, mapped.network)
+        if s_chip:
+            silent = int(sum(int(v.sum()) for v in s_chip.values()))
+            if ref_res is not None:
+                s_ref = _silent(ref_res, mapped.network)
+                if s_ref:
+                    newly = int(
+                        sum(
+                            int((v & ~s_ref[k]).sum())
+                            for k, v in s_chip.items()
+                            if k in s_ref and s_ref[k].shape == v.shape
+                        )
+                    )
+    return AccuracyReport(
+        n_inputs=n_inputs,
+        labelled=labelled,
+        top1=scores,
+        chip_top1=chip_top1,
+        reference_top1=ref_top1,
+        drop=drop,
+        agreement=agreement,
+        max_abs_diff=max_diff,
+        mean_abs_diff=mean_diff,
+        quantization=quantization_diagnostics(mapped),
+        saturations=int(chip_res.saturations) if chip_res is not None else 0,
+        overflows=int(chip_res.overflows) if chip_res is not None else 0,
+        silent_in_run=silent,
+        newly_silent=newly,
+    )

@@ -1,0 +1,71 @@
+"""Side-by-side comparison of reports: :class:`Comparison` and :func:`compare_reports`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from neurosim.report.report import SCHEMA_VERSION, Report, _finite
+
+__all__ = ["Comparison", "compare_reports"]
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """The reports of one network on several chips (or limits), in order.
+
+    Attributes
+    ----------
+    reports : tuple of Report
+    """
+
+    reports: tuple[Report, ...]
+
+    @property
+    def network(self) -> str:
+        return self.reports[0].network if self.reports else ""
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One :meth:`Report.summary` per chip."""
+        return [r.summary() for r in self.reports]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: ``schema_version``, ``network``, ``rows`` and full ``reports``."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "network": self.network,
+            "rows": self.rows(),
+            "reports": [r.to_dict() for r in self.reports],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(_finite(self.to_dict()), indent=indent)
+
+    def table(self) -> Any:
+        """A rich Table (see :func:`neurosim.report.render_table`)."""
+        from neurosim.report.render import render_table
+
+        return render_table(self)
+
+    def to_markdown(self) -> str:
+        from neurosim.report.render import render_markdown
+
+        return render_markdown(self)
+
+
+def compare_reports(reports: Iterable[Report]) -> Comparison:
+    """Put reports side by side, in the order given.
+
+    Parameters
+    ----------
+    reports : iterable of Report
+        Usually one per chip, from :func:`~neurosim.report.make_report` (or
+        :meth:`Report.failed` for a chip where mapping raised).
+
+    Returns
+    -------
+    Comparison
+    """
+    return Comparison(tuple(reports))

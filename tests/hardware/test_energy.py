@@ -1,0 +1,148 @@
+"""Energy model against hand-computed values on tiny mappings.
+
+Generic profile figures: synop 25 pJ, neuron update 50 pJ, spike out 2 pJ,
+hop 3.5 pJ, chip hop 100 pJ, static 0 W (all but static are 'estimated').
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurosim.errors import SimulationError
+from neurosim.hardware.energy import energy_model
+from neurosim.hardware.profile import load_profile
+
+EVENTS = {
+    "synop": [10, 6],
+    "neuron_update": [4, 4],
+    "spike_out": [3, 2],
+    "packet": [3, 0],
+    "hop": [3, 0],
+    "chip_hop": [0, 0],
+}
+
+
+def test_dynamic_energy_per_event_core_and_inference(tiny, hw):
+    e = energy_model(tiny(load_profile("generic")), hw.sim_result(EVENTS))
+    # 16 x 25 + 8 x 50 + 5 x 2 + 3 x 3.5 = 400 + 400 + 10 + 10.5
+    assert e.by_event["synop"].energy_pj == pytest.approx(400.0)
+    assert e.by_event["neuron_update"].energy_pj == pytest.approx(400.0)
+    assert e.by_event["spike_out"].energy_pj == pytest.approx(10.0)
+    assert e.by_event["hop"].energy_pj == pytest.approx(10.5)
+    assert e.by_event["chip_hop"].energy_pj == 0.0
+    assert e.total_pj == pytest.approx(820.5)
+    assert e.per_inference_pj == pytest.approx(820.5 / 2)
+    # core 0: 250 + 200 + 6 + 10.5; core 1: 150 + 200 + 4
+    assert e.per_core_pj.tolist() == pytest.approx([466.5, 354.0])
+    assert e.static_pj == 0.0
+
+
+def test_provenance_of_estimated_figures(tiny, hw):
+    e = energy_model(tiny(load_profile("generic")), hw.sim_result(EVENTS))
+    assert e.by_event["synop"].provenance == "estimated"
+    assert e.by_event["synop"].source == "loihi_micro2018"
+    # chip_hop has no events: its estimated figure did not contribute
+    assert set(e.estimated) == {
+        "energy.synop_pj",
+        "energy.neuron_update_pj",
+        "energy.spike_out_pj",
+        "energy.hop_pj",
+    }
+    d = e.to_dict()
+    assert d["by_event"]["synop"]["provenance"] == "estimated"
+
+
+def test_unknown_figure_is_unknown_not_zero(tiny, hw):
+    p = load_profile("generic", {"energy.hop_pj": None})
+    e = energy_model(tiny(p), hw.sim_result(EVENTS))
+    assert e.by_event["hop"].energy_pj is None
+    assert e.unknown == ("energy.hop_pj",)
+    assert e.total_pj is None and e.per_inference_pj is None
+    assert e.known_pj == pytest.approx(810.0)
+    assert np.isnan(e.per_core_pj[0]) and e.per_core_pj[1] == pytest.approx(354.0)
+    assert e.to_dict()["total_pj"] is None
+
+
+def test_unknown_figure_without_events_is_zero(tiny, hw):
+    p = load_profile("generic", {"energy.chip_hop_pj": None})
+    e = energy_model(tiny(p), hw.sim_result(EVENTS))
+    assert e.by_event["chip_hop"].energy_pj == 0.0
+    assert e.total_pj == pytest.approx(820.5)
+
+
+def test_static_power_times_run_time_times_chips(tiny, hw):
+    p = load_profile("generic", {"energy.static_power_w": 0.5})
+    # 2 inputs x 1 ms on 1 chip at 0.5 W = 1 mJ = 1e9 pJ
+    e = energy_model(tiny(p), hw.sim_result(EVENTS), run_time_s=2e-3)
+    assert e.static_pj == pytest.approx(1e9)
+    assert e.total_pj == pytest.approx(1e9 + 820.5)
+    assert e.by_event["static"].provenance == "override"
+    # two chips draw twice the static power
+    e2 = energy_model(tiny(p, chips=[0, 1]), hw.sim_result(EVENTS), run_time_s=2e-3)
+    assert e2.n_chips == 2 and e2.static_pj == pytest.approx(2e9)
+    # no run time: static energy is unknown, and so is the total
+    e3 = energy_model(tiny(p), hw.sim_result(EVENTS))
+    assert e3.static_pj is None and e3.total_pj is None
+    assert "energy.static_power_w" in e3.unknown
+
+
+def test_split_overhead_and_layers(hw):
+    source, hwnet = hw.split_network()
+    p = load_profile("generic", {"energy.synop_pj": 10.0, "energy.neuron_update_pj": 1.0})
+    mapped = hw.build_mapped(
+        p,
+        hwnet,
+        {"input": [-1] * 3, "layer1.partial0": [0], "layer1.partial1": [1], "layer1": [2]},
+        [(0, 0), (1, 0), (2, 0)],
+        source=source,
+    )
+    events = {"synop": [2, 1, 2], "neuron_update": [1, 1, 1]}
+    e = energy_model(mapped, hw.sim_result(events, n_inputs=1))
+    # partial sums: (2 + 1) x 10 + 2 x 1 = 32 pJ; layer1 itself: 2 x 10 + 1 = 21 pJ
+    assert e.split_pj == pytest.approx(32.0)
+    assert e.relay_pj == 0.0
+    assert e.attribution == "exact"
+    (row,) = e.by_layer
+    assert row == {
+        "layer": "layer1",
+        "neuron_pj": 21.0,
+        "split_pj": 32.0,
+        "relay_pj": 0.0,
+        "total_pj": 53.0,
+    }
+
+
+def test_shared_core_is_apportioned(hw):
+    source, hwnet = hw.split_network()
+    p = load_profile("generic", {"energy.synop_pj": 10.0, "energy.neuron_update_pj": 1.0})
+    # both partial sums and layer1 on one core: 4 synapses (3 split, 1 ... ) share it
+    mapped = hw.build_mapped(
+        p,
+        hwnet,
+        {"input": [-1] * 3, "layer1.partial0": [0], "layer1.partial1": [0], "layer1": [0]},
+        [(0, 0)],
+        source=source,
+    )
+    e = energy_model(mapped, hw.sim_result({"synop": [5], "neuron_update": [3]}, n_inputs=1))
+    assert e.attribution == "apportioned"
+    # synapses on the core: 3 into partial sums, 2 into layer1 -> synops 3/5 and 2/5;
+    # neurons: 2 partial of 3 -> updates 2/3 and 1/3
+    assert e.split_pj == pytest.approx(50 * 3 / 5 + 3 * 2 / 3)
+    assert e.by_layer[0]["neuron_pj"] == pytest.approx(50 * 2 / 5 + 3 * 1 / 3)
+    assert e.total_pj == pytest.approx(53.0)
+
+
+def test_sparse_crossbar_slots_profiles_same_events(tiny, hw):
+    """Energy depends on the events and figures, not on the synapse encoding."""
+    for enc in ("crossbar", "per_neuron_slots", "sparse"):
+        p = load_profile("generic", {"core.synapse_encoding": enc, "energy.synop_pj": 1.0})
+        e = energy_model(tiny(p), hw.sim_result(EVENTS))
+        assert e.by_event["synop"].energy_pj == 16.0
+
+
+def test_result_without_events_is_refused(tiny, hw):
+    with pytest.raises(SimulationError, match="no event counts"):
+        energy_model(tiny(load_profile("generic")), hw.sim_result({}))
+    with pytest.raises(SimulationError, match="expected \\(2,\\)"):
+        energy_model(tiny(load_profile("generic")), hw.sim_result({"synop": [1, 2, 3]}))

@@ -1,0 +1,103 @@
+"""Latency model against hand-computed values on tiny mappings.
+
+Generic profile latencies: synop 1 ns, neuron update 2 ns, spike out 1 ns,
+hop 5 ns, chip hop 100 ns; fixed time step 1 ms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurosim.hardware.latency import energy_delay_product, latency_model
+from neurosim.hardware.profile import load_profile
+
+EVENTS = {
+    "synop": [10, 6],
+    "neuron_update": [4, 4],
+    "spike_out": [3, 2],
+    "packet": [3, 0],
+    "hop": [3, 0],
+}
+ASYNC = {"chip.timestep_s": None}
+
+
+def test_busiest_core_and_route_bound_the_step(tiny, hw):
+    lat = latency_model(tiny(load_profile("generic", ASYNC)), hw.sim_result(EVENTS))
+    # per input (2 inputs, 1 step): core 0 = (10 x 1 + 4 x 2 + 3 x 1) / 2 = 10.5 ns; core 1 = (6 + 8 + 2) / 2 = 8 ns
+    assert lat.per_core_step_s.tolist() == pytest.approx([10.5e-9, 8e-9])
+    assert lat.busiest_core == 0
+    # one hop from core 0 at (0, 0) to core 1 at (1, 0): 5 ns
+    assert lat.max_hops == 1 and lat.route_s == pytest.approx(5e-9)
+    assert lat.step_s == pytest.approx(15.5e-9)
+    assert lat.time_per_inference_s == pytest.approx(15.5e-9)
+    assert lat.inferences_per_s == pytest.approx(1 / 15.5e-9)
+    assert lat.bound == "compute"
+    assert set(lat.estimated) == {
+        "latency.synop_ns",
+        "latency.neuron_update_ns",
+        "latency.spike_out_ns",
+        "latency.hop_ns",
+    }
+
+
+def test_fixed_timestep_is_a_floor(tiny, hw):
+    lat = latency_model(tiny(load_profile("generic")), hw.sim_result(EVENTS, n_steps=4))
+    # 15.5 ns of work per step (averaged over 4 steps: 10.5 / 4 + 5 ns) is far below the 1 ms tick
+    assert lat.bound == "timestep"
+    assert lat.time_per_inference_s == pytest.approx(4e-3)
+    assert lat.inferences_per_s == pytest.approx(250.0)
+    # a slow core beats the tick: 1e6 synops per input at 1 ns = 1 ms + 5 ns route
+    slow = {"synop": [2_000_000, 0], "neuron_update": [0, 0]}
+    lat2 = latency_model(tiny(load_profile("generic")), hw.sim_result(slow))
+    assert lat2.bound == "compute"
+    assert lat2.time_per_inference_s == pytest.approx(1e-3 + 5e-9)
+
+
+def test_per_step_counts_bound_each_step(tiny, hw):
+    p = load_profile("generic", ASYNC)
+    # 2 steps, 1 input: step 0 only core 0 works (20 synops), step 1 only core 1 (40 synops)
+    per_step = {"synop": [[20, 0], [0, 40]]}
+    res = hw.sim_result({"synop": [20, 40]}, n_inputs=1, n_steps=2, per_step=per_step)
+    lat = latency_model(tiny(p), res)
+    # (20 + 5) + (40 + 5) ns, not 2 x (max average core 20 ns + 5)
+    assert lat.per_step_counts
+    assert lat.time_per_inference_s == pytest.approx(70e-9)
+    without = latency_model(tiny(p), hw.sim_result({"synop": [20, 40]}, n_inputs=1, n_steps=2))
+    assert without.time_per_inference_s == pytest.approx(2 * (20e-9 + 5e-9))
+
+
+def test_chip_crossing_adds_chip_hop(tiny, hw):
+    p = load_profile("generic", ASYNC)
+    lat = latency_model(tiny(p, chips=[0, 1]), hw.sim_result(EVENTS))
+    assert lat.crosses_chips
+    assert lat.route_s == pytest.approx(5e-9 + 100e-9)
+
+
+def test_unknown_latency_is_unknown(tiny, hw):
+    p = load_profile("generic", {**ASYNC, "latency.synop_ns": None})
+    lat = latency_model(tiny(p), hw.sim_result(EVENTS))
+    assert lat.time_per_inference_s is None and lat.inferences_per_s is None
+    assert lat.unknown == ("latency.synop_ns",)
+    assert lat.bound == "unknown"
+    assert all(np.isnan(lat.per_core_step_s))
+    # unknown hop latency only matters when cores exchange spikes
+    q = load_profile("generic", {**ASYNC, "latency.hop_ns": None})
+    lat2 = latency_model(tiny(q), hw.sim_result(EVENTS))
+    assert lat2.time_per_inference_s is None and lat2.unknown == ("latency.hop_ns",)
+
+
+def test_profiles_of_three_encodings_time_the_same_events(tiny, hw):
+    """Latency depends on events and figures, not on how synapses are stored."""
+    for enc in ("crossbar", "sparse", "per_neuron_slots"):
+        p = load_profile(
+            "generic", {**ASYNC, "core.synapse_encoding": enc, "latency.synop_ns": 2.0}
+        )
+        lat = latency_model(tiny(p), hw.sim_result(EVENTS))
+        # core 0: (10 x 2 + 8 + 3) / 2 = 15.5 ns + 5 ns route
+        assert lat.time_per_inference_s == pytest.approx(20.5e-9)
+
+
+def test_energy_delay_product():
+    assert energy_delay_product(820.5, 15.5e-9) == pytest.approx(820.5e-12 * 15.5e-9)
+    assert energy_delay_product(None, 1.0) is None
