@@ -1,0 +1,151 @@
+"""``neurosim convert SRC DST``: convert a network between .npz, NIR and Graph Challenge TSV.
+
+Formats come from the paths (see :func:`neurosim.io.formats.detect_format`)
+or from ``--format-in`` / ``--format-out``. Reading and writing go through
+the :data:`~neurosim.io.formats.FORMATS` registry. ``DST`` is never
+overwritten without ``--force``, and a failed conversion leaves nothing
+behind (every writer is atomic).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from neurosim.errors import NetworkError
+
+__all__ = ["HELP", "add_arguments", "convert", "run"]
+
+HELP = "convert a network between .npz, NIR and Graph Challenge TSV"
+
+_FILE_FORMATS = frozenset({"npz", "nir"})
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from neurosim.io.formats import FORMATS
+
+    names = sorted(FORMATS)
+    parser.add_argument(
+        "src",
+        metavar="SRC",
+        help="network to read (.npz, .nir, or a challenge directory / .tsv[.gz])",
+    )
+    parser.add_argument(
+        "dst", metavar="DST", help="where to write it (format from the name unless --format-out)"
+    )
+    parser.add_argument(
+        "--format-in", choices=names, default=None, help="format of SRC (default: from its name)"
+    )
+    parser.add_argument(
+        "--format-out", choices=names, default=None, help="format of DST (default: from its name)"
+    )
+    parser.add_argument(
+        "--n-layers",
+        type=int,
+        default=None,
+        metavar="K",
+        help="graph_challenge input: read only the first K layers",
+    )
+    parser.add_argument("--force", action="store_true", help="replace DST if it exists")
+    parser.add_argument(
+        "--json", action="store_true", help="print a JSON summary instead of one line"
+    )
+
+
+def convert(
+    src: str | Path,
+    dst: str | Path,
+    *,
+    format_in: str | None = None,
+    format_out: str | None = None,
+    force: bool = False,
+    n_layers: int | None = None,
+) -> dict:
+    """Read ``src`` and write it to ``dst``; return a summary dict.
+
+    Parameters
+    ----------
+    src, dst : str or Path
+    format_in, format_out : str, optional
+        Keys of :data:`~neurosim.io.formats.FORMATS`; guessed from the paths when omitted.
+    force : bool
+        Replace an existing ``dst`` (a file by a file, a directory by a directory).
+    n_layers : int, optional
+        Read only the first ``n_layers`` layers (graph_challenge input only).
+
+    Raises
+    ------
+    FileExistsError
+        ``dst`` exists and ``force`` is false; nothing is read or written.
+    NetworkError
+        Unreadable ``src``, a network the output format cannot express, or a
+        ``dst`` of the wrong kind (directory vs file).
+    """
+    from neurosim.io.formats import FORMATS, detect_format, load_network, save_network
+
+    src, dst = Path(src), Path(dst)
+    fin = format_in or detect_format(src)
+    fout = format_out or detect_format(dst)
+    for role, name in (("input", fin), ("output", fout)):
+        if name not in FORMATS:
+            raise NetworkError(
+                f"unknown {role} format {name!r}; expected one of {', '.join(FORMATS)}"
+            )
+    if dst.exists():
+        if not force:
+            raise FileExistsError(str(dst))
+        if fout in _FILE_FORMATS and dst.is_dir():
+            raise NetworkError(
+                f"{dst}: is a directory; a {fout} network is one file (remove it or pick another name)"
+            )
+        if (
+            fout not in _FILE_FORMATS
+            and dst.is_file()
+            and not dst.name.endswith((".tsv", ".tsv.gz"))
+        ):
+            raise NetworkError(
+                f"{dst}: is a file; a {fout} network is a directory (remove it or pick another name)"
+            )
+    options = {}
+    if n_layers is not None:
+        if fin != "graph_challenge":
+            raise NetworkError(f"--n-layers applies to graph_challenge input only; {src} is {fin}")
+        options["n_layers"] = n_layers
+    network = load_network(src, format=fin, **options)
+    write_options = {"force": True} if fout == "graph_challenge" and force else {}
+    save_network(network, dst, format=fout, **write_options)
+    stats = network.stats()
+    return {
+        "src": str(src),
+        "dst": str(dst),
+        "format_in": fin,
+        "format_out": fout,
+        "name": network.name,
+        "n_populations": stats.n_populations,
+        "n_projections": stats.n_projections,
+        "n_neurons": stats.n_neurons,
+        "n_synapses": stats.n_synapses,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``neurosim convert``."""
+    from neurosim.cli.common import print_json
+
+    summary = convert(
+        args.src,
+        args.dst,
+        format_in=args.format_in,
+        format_out=args.format_out,
+        force=args.force,
+        n_layers=args.n_layers,
+    )
+    if args.json:
+        print_json(summary)
+    else:
+        print(
+            f"{summary['src']} ({summary['format_in']}) -> {summary['dst']} ({summary['format_out']}): "
+            f"{summary['n_populations']} populations, {summary['n_projections']} projections, "
+            f"{summary['n_neurons']} neurons, {summary['n_synapses']} synapses"
+        )
+    return 0
