@@ -1,5 +1,29 @@
-"""The mapper: place a network onto a chip's cores within every hardware limit."""
+"""The mapper: place a network onto a chip's cores within every hardware limit.
 
-from neurosim.mapping.mapped import CoreUsage, MappedNetwork, Placement, QuantizedProjection, Violation
+``map_network(network, profile, strategy=..., seed=...) -> MappedNetwork``;
+design rules in :mod:`neurosim.mapping.rules` (``RULES``), partition strategies in
+:mod:`neurosim.mapping.partition` (``STRATEGIES``), quantization in
+:mod:`neurosim.mapping.quantize`, placement in :mod:`neurosim.mapping.placement`,
+saving and loading in :mod:`neurosim.mapping.store`.
+"""
 
-__all__ = ["CoreUsage", "MappedNetwork", "Placement", "QuantizedProjection", "Violation"]
+from neurosim.mapping.mapped import (
+    CoreUsage,
+    MappedNetwork,
+    Placement,
+    QuantizedProjection,
+    Violation,
+)
+from neurosim.mapping.mapper import map_network
+from neurosim.mapping.store import load_mapped, save_mapped
+
+__all__ = [
+    "CoreUsage",
+    "MappedNetwork",
+    "Placement",
+    "QuantizedProjection",
+    "Violation",
+    "load_mapped",
+    "map_network",
+    "save_mapped",
+]

@@ -132,8 +132,10 @@ class QuantizedProjection:
         ``n_clipped``, ``n_zeroed``, ``max_rel_error``, ``mean_rel_error``,
         ``silent_neurons`` (post neurons left with no nonzero input), ...
     axon_types : ndarray or None
-        TrueNorth-style: per pre neuron, its axon type index; ``weights`` then
-        index the per-post-neuron weight table ``type_weights`` (n_types, n_post).
+        TrueNorth-style: per pre neuron, its axon type index. The per-post-neuron
+        signed integer weight table is ``type_weights`` (n_types, n_post), and
+        ``weights.data`` holds ``type_weights[axon_types[i], j]`` for each stored
+        synapse (i, j), so :meth:`effective` needs no table.
     type_weights : ndarray or None
     """
 
@@ -166,6 +168,10 @@ class Placement:
         Sum over and maximum over mesh links of expected spikes per step.
     row_major_total_link_load : float
         The same total under row-major placement, for comparison.
+    row_major_max_link_load : float
+        The busiest link under row-major placement.
+    chip_traffic : float
+        Expected packets per step crossing chip boundaries (times chips crossed).
     """
 
     chip: np.ndarray
@@ -176,6 +182,8 @@ class Placement:
     total_link_load: float
     max_link_load: float
     row_major_total_link_load: float
+    row_major_max_link_load: float = 0.0
+    chip_traffic: float = 0.0
 
     def hops(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Manhattan hop distance between cores ``a`` and ``b`` (same chip)."""
@@ -212,6 +220,10 @@ class MappedNetwork:
         ``split_neurons``, ``relay_neurons``, ``extra_cores``, ``extra_stages``.
     info : mapping
         Anything else worth reporting (timings, per-strategy notes).
+    served : mapping of str to (str, ndarray)
+        For each added (partial-sum or relay) population: the population it
+        serves and, per added neuron, the index of the served neuron (the
+        post neuron a partial sum feeds; the pre neuron a relay copies).
     """
 
     network: Network
@@ -227,6 +239,7 @@ class MappedNetwork:
     lower_bound_cores: int
     added: Mapping[str, int] = field(default_factory=dict)
     info: Mapping[str, Any] = field(default_factory=dict)
+    served: Mapping[str, tuple[str, np.ndarray]] = field(default_factory=dict)
 
     @property
     def fits(self) -> bool:

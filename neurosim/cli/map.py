@@ -1,0 +1,212 @@
+"""``neurosim map NETWORK --chip NAME``: map a network onto a chip and report the fit.
+
+Exit codes: 0 the network fits; 3 it does not (every violation is printed in
+one table, and listed in the JSON with ``--json``); 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from neurosim.cli.common import add_profile_options, console, print_json, profile_from_args
+from neurosim.errors import EXIT_DOES_NOT_FIT
+
+__all__ = ["HELP", "add_arguments", "run"]
+
+HELP = "map a network onto a chip and report the fit"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from neurosim.mapping.partition import STRATEGIES
+    from neurosim.mapping.placement import PLACEMENTS
+
+    parser.add_argument(
+        "network", help="network file or directory (any format `neurosim convert` reads)"
+    )
+    parser.add_argument("--format", default=None, help="network format (default: from the path)")
+    add_profile_options(parser)
+    parser.add_argument(
+        "--strategy", default="sequential", choices=sorted(STRATEGIES), help="partition strategy"
+    )
+    parser.add_argument(
+        "--placement", default="annealed", choices=list(PLACEMENTS), help="core placement method"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of every random choice (default 0)"
+    )
+    parser.add_argument(
+        "--activity",
+        type=float,
+        default=None,
+        help="expected spikes per neuron per time step for traffic (default 0.1)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the mapping summary as JSON")
+    parser.add_argument(
+        "--plot", metavar="FILE", help="draw core utilization and placement to FILE (PNG, PDF, SVG)"
+    )
+    parser.add_argument(
+        "--save", metavar="DIR", help="save the mapping (JSON + .npz) to directory DIR"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite existing --plot / --save outputs"
+    )
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.4g}" if not v.is_integer() else f"{int(v):,}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def print_violations(out, violations) -> None:
+    """Every violation in one table."""
+    from rich.table import Table
+
+    table = Table(title=f"{len(violations)} design-rule violation(s)", show_lines=False)
+    for col in ("rule", "where", "resource", "used", "capacity", "profile field", "fix"):
+        table.add_column(
+            col, overflow="fold", justify="right" if col in ("used", "capacity") else "left"
+        )
+    for v in violations:
+        table.add_row(v.rule, v.where, v.resource, _fmt(v.used), _fmt(v.capacity), v.field, v.fix)
+    out.print(table)
+
+
+def _print_summary(mapped) -> None:
+    import numpy as np
+    from rich.table import Table
+
+    out = console()
+    p = mapped.placement
+    status = "[bold green]fits[/bold green]" if mapped.fits else "[bold red]does not fit[/bold red]"
+    out.print(
+        f"[bold]{mapped.network.name}[/bold] on [bold]{mapped.profile.title}[/bold] ({mapped.profile.name}): {status}"
+    )
+    head = Table(show_header=False)
+    head.add_column("what")
+    head.add_column("value", justify="right")
+    rows = [
+        ("strategy / placement", f"{mapped.strategy} / {p.method}"),
+        (
+            "neurons / synapses (source)",
+            f"{mapped.network.n_neurons:,} / {mapped.network.n_synapses:,}",
+        ),
+        (
+            "cores used (lower bound, gap)",
+            f"{mapped.n_cores_used:,} ({mapped.lower_bound_cores:,}, +{mapped.n_cores_used - mapped.lower_bound_cores:,})",
+        ),
+        ("chips used", f"{mapped.n_chips_used} of {mapped.profile.get('chip.max_chips')} allowed"),
+        (
+            "added split / relay neurons",
+            f"{mapped.added.get('split_neurons', 0):,} / {mapped.added.get('relay_neurons', 0):,}",
+        ),
+        (
+            "added cores / latency stages",
+            f"{mapped.added.get('extra_cores', 0):,} / {mapped.added.get('extra_stages', 0)}",
+        ),
+        (
+            "link load total / max (spikes/step)",
+            f"{p.total_link_load:,.4g} / {p.max_link_load:,.4g}",
+        ),
+        (
+            "row-major total / max (spikes/step)",
+            f"{p.row_major_total_link_load:,.4g} / {p.row_major_max_link_load:,.4g}",
+        ),
+    ]
+    for r in rows:
+        head.add_row(*r)
+    out.print(head)
+    # per-resource utilization over cores
+    table = Table(title="Core usage (used / capacity per core)")
+    for col in ("resource", "capacity", "min", "mean", "max", "max utilization", "cores over"):
+        table.add_column(
+            col, justify="left" if col == "resource" else "right", no_wrap=col == "resource"
+        )
+    if mapped.cores:
+        for res in mapped.cores[0].resources:
+            used = np.array([c.resources[res][0] for c in mapped.cores], dtype=float)
+            cap = mapped.cores[0].resources[res][1]
+            util = f"{used.max() / cap:.0%}" if cap else "-"
+            over = str(int((used > cap).sum())) if cap is not None else "-"
+            table.add_row(
+                res,
+                _fmt(cap),
+                _fmt(float(used.min())),
+                f"{used.mean():,.4g}",
+                _fmt(float(used.max())),
+                util,
+                over,
+            )
+    out.print(table)
+    q = mapped.info.get("quantization", {})
+    if q:
+        qt = Table(
+            title=f"Quantization ({mapped.profile.get('weights.kind')}, {mapped.profile.get('weights.bits')} bits)"
+        )
+        for col in (
+            "projection",
+            "synapses",
+            "clipped",
+            "zeroed",
+            "mean rel. error",
+            "max rel. error",
+            "silent neurons",
+        ):
+            qt.add_column(
+                col, justify="left" if col == "projection" else "right", no_wrap=col == "projection"
+            )
+        for name, d in q.items():
+            qt.add_row(
+                name,
+                _fmt(d["n_synapses"]),
+                _fmt(d["n_clipped"]),
+                _fmt(d["n_zeroed"]),
+                f"{d['mean_rel_error']:.3g}",
+                f"{d['max_rel_error']:.3g}",
+                _fmt(d["silent_neurons"]),
+            )
+        out.print(qt)
+    if mapped.violations:
+        print_violations(out, mapped.violations)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from neurosim.io.formats import load_network
+    from neurosim.mapping.mapper import map_network
+    from neurosim.mapping.store import mapped_summary, save_mapped
+
+    if args.plot and Path(args.plot).exists() and not args.force:
+        raise FileExistsError(args.plot)
+    if args.save and Path(args.save).exists() and not args.force:
+        raise FileExistsError(args.save)
+    network = load_network(args.network, args.format)
+    profile = profile_from_args(args)
+    mapped = map_network(
+        network,
+        profile,
+        strategy=args.strategy,
+        seed=args.seed,
+        placement=args.placement,
+        activity=args.activity,
+    )
+    if args.json:
+        print_json(mapped_summary(mapped))
+        if mapped.violations:
+            from rich.console import Console
+
+            print_violations(Console(stderr=True), mapped.violations)
+    else:
+        _print_summary(mapped)
+    if args.save:
+        save_mapped(mapped, args.save, force=args.force)
+    if args.plot:
+        from neurosim.plots.mapping import plot_mapping
+
+        plot_mapping(mapped, args.plot)
+    return 0 if mapped.fits else EXIT_DOES_NOT_FIT

@@ -1,0 +1,310 @@
+"""Fan-in splitting (partial-sum neurons) and fan-out relays (splitter neurons).
+
+Both return a new :class:`~neurosim.network.Network` that computes exactly the
+same function as their input (in exact arithmetic; float sums are merely
+re-associated), as described in :mod:`neurosim.mapping.mapped`:
+
+* :func:`split_fan_in`: a neuron ``j`` of population ``P`` with more than
+  ``limit`` inputs gets ``ceil(fan_in / limit)`` partial-sum neurons in
+  population ``"P.partial0"`` (model ``linear``, no bias), each summing one
+  chunk of consecutive inputs; ``j`` then receives the partial sums with
+  weight 1. If ``j`` still has too many inputs (more partials than ``limit``)
+  the partials are split again into ``"P.partial1"``, and so on: a tree of
+  depth ``ceil(log_limit(fan_in))``.
+* :func:`add_relays`: a neuron whose outputs reach more cores than its
+  fan-out rule permits (``a`` cores: 1 for ``one_axon``, else
+  ``core.max_target_cores``) sends one spike to ``ceil(T / a)`` relay neurons
+  in ``"P.relay0"`` (model ``linear``, weight 1), each of which forwards it to
+  ``a`` of the ``T`` target cores with the original weights, the way TrueNorth
+  corelets use splitter neurons. Relays of one neuron are kept on one core
+  when they fit, so the neuron itself targets one core.
+
+Every operation is vectorised over synapses; loops run over populations,
+split levels and relay cores only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurosim.hardware.profile import ChipProfile
+from neurosim.mapping.limits import CoreLimits, memory_bits
+from neurosim.network import Network, Population, Projection
+from neurosim.neurons import NeuronModel
+
+__all__ = ["RelayResult", "SplitResult", "add_relays", "split_fan_in"]
+
+_LINEAR = NeuronModel("linear")
+
+
+@dataclass(frozen=True, eq=False)
+class SplitResult:
+    """Output of :func:`split_fan_in`.
+
+    Attributes
+    ----------
+    network : Network
+    n_added : int
+        Partial-sum neurons added.
+    n_levels : int
+        Deepest partial-sum tree (extra latency stages).
+    served : mapping of str to (str, ndarray)
+        For each added population, the population it serves and the index of
+        the served neuron for each added neuron.
+    """
+
+    network: Network
+    n_added: int
+    n_levels: int
+    served: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)
+
+
+def _insert_before(pops: list[Population], anchor: str, new: Population) -> list[Population]:
+    i = next(k for k, p in enumerate(pops) if p.name == anchor)
+    return pops[:i] + [new] + pops[i:]
+
+
+def split_fan_in(network: Network, limit: int, *, max_levels: int = 16) -> SplitResult:
+    """Split every neuron with more than ``limit`` inputs into a partial-sum tree.
+
+    Parameters
+    ----------
+    network : Network
+    limit : int
+        Most inputs one hardware neuron may take (>= 2 for the tree to shrink).
+    max_levels : int
+        Safety bound on the tree depth.
+
+    Returns
+    -------
+    SplitResult
+    """
+    limit = max(2, int(limit))
+    pops = list(network.populations)
+    projs = list(network.projections)
+    served: dict[str, tuple[str, np.ndarray]] = {}
+    n_added = 0
+    depth = 0
+    for target in [p for p in network.populations if p.model.kind != "input"]:
+        n = target.size
+        for level in range(max_levels):
+            into = [pr for pr in projs if pr.post == target.name]
+            fan = np.zeros(n, dtype=np.int64)
+            cscs = [pr.weights.tocsc() for pr in into]
+            for w in cscs:
+                fan += np.diff(w.indptr)
+            split = fan > limit
+            if not split.any():
+                break
+            depth = max(depth, level + 1)
+            k = -(-fan[split] // limit)
+            offs = np.zeros(n, dtype=np.int64)
+            offs[split] = np.cumsum(k) - k
+            n_part = int(k.sum())
+            pname = f"{target.name}.partial{level}"
+            new_projs: list[Projection] = []
+            running = np.zeros(n, dtype=np.int64)
+            replaced: dict[str, Projection] = {}
+            for pr, w in zip(into, cscs, strict=True):
+                counts = np.diff(w.indptr)
+                col = np.repeat(np.arange(n), counts)
+                rank = np.arange(w.nnz) - w.indptr[col] + running[col]
+                running += counts
+                sel = split[col]
+                if sel.any():
+                    part_col = offs[col[sel]] + rank[sel] // limit
+                    new_projs.append(
+                        Projection(
+                            pr.pre,
+                            pname,
+                            sp.csr_matrix(
+                                (w.data[sel], (w.indices[sel], part_col)),
+                                shape=(pr.shape[0], n_part),
+                            ),
+                        )
+                    )
+                    keep = sp.csr_matrix(
+                        (w.data[~sel], (w.indices[~sel], col[~sel])), shape=pr.shape
+                    )
+                    replaced[pr.name] = Projection(pr.pre, pr.post, keep, pr.name)
+            served_idx = np.repeat(np.flatnonzero(split), k)
+            acc = sp.csr_matrix(
+                (np.ones(n_part), (np.arange(n_part), served_idx)), shape=(n_part, n)
+            )
+            new_projs.append(Projection(pname, target.name, acc))
+            projs = [replaced.get(pr.name, pr) for pr in projs] + new_projs
+            pops = _insert_before(pops, target.name, Population(pname, n_part, _LINEAR))
+            served[pname] = (target.name, served_idx)
+            n_added += n_part
+    if not served:
+        return SplitResult(network, 0, 0, {})
+    hw = network.replace(
+        populations=tuple(pops),
+        projections=tuple(projs),
+        outputs=network.outputs,
+        inputs=network.inputs,
+    )
+    return SplitResult(hw, n_added, depth, served)
+
+
+@dataclass(frozen=True, eq=False)
+class RelayResult:
+    """Output of :func:`add_relays`.
+
+    Attributes
+    ----------
+    network : Network
+    core_of : dict of str to ndarray
+        ``core_of`` extended with the relay populations (new cores numbered
+        after the existing ones).
+    n_added : int
+        Relay neurons added.
+    n_cores_added : int
+    served : mapping of str to (str, ndarray)
+    """
+
+    network: Network
+    core_of: dict[str, np.ndarray]
+    n_added: int
+    n_cores_added: int
+    served: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)
+
+
+def target_pairs(
+    network: Network, core_of: dict[str, np.ndarray], name: str, n_cores: int
+) -> np.ndarray:
+    """Sorted unique keys ``pre * n_cores + target_core`` of population ``name``'s outputs."""
+    keys = []
+    for pr in network.projections_from(name):
+        w = pr.weights.tocoo()
+        tc = np.asarray(core_of[pr.post])[w.col]
+        ok = tc >= 0
+        keys.append(w.row[ok].astype(np.int64) * n_cores + tc[ok])
+    if not keys:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate(keys))
+
+
+def _pack_groups(sizes: np.ndarray, profile: ChipProfile, limits: CoreLimits) -> np.ndarray:
+    """Cores for relay groups: whole groups in order; a group above ``max_neurons`` spans cores."""
+    maxn = limits.max_neurons
+    core_of_neuron = np.empty(int(sizes.sum()), dtype=np.int64)
+    cum = np.concatenate([[0], np.cumsum(sizes)])
+    g, core, n_groups = 0, 0, sizes.size
+    while g < n_groups:
+        if sizes[g] > maxn:
+            lo, hi = cum[g], cum[g + 1]
+            core_of_neuron[lo:hi] = core + np.arange(hi - lo) // maxn
+            core += int(-(-(hi - lo) // maxn))
+            g += 1
+            continue
+        m = min(n_groups - g, limits.max_axons)
+        neurons = cum[g + 1 : g + m + 1] - cum[g]
+        axons = np.arange(1, m + 1)
+        ok = neurons <= maxn
+        if limits.memory_bits is not None:
+            ok &= memory_bits(profile, axons, neurons, neurons) <= limits.memory_bits
+        take = m if ok.all() else max(1, int(np.argmin(ok)))
+        core_of_neuron[cum[g] : cum[g + take]] = core
+        core += 1
+        g += take
+    return core_of_neuron
+
+
+def add_relays(
+    network: Network,
+    core_of: dict[str, np.ndarray],
+    profile: ChipProfile,
+    limits: CoreLimits,
+    n_cores: int,
+) -> RelayResult:
+    """Give relay neurons to every neuron whose outputs reach too many cores.
+
+    Parameters
+    ----------
+    network : Network
+        The hardware network so far (after fan-in splitting).
+    core_of : mapping of str to ndarray
+        Core of each neuron (``-1`` for inputs, which the host feeds and
+        which are exempt from the fan-out rule).
+    profile : ChipProfile
+    limits : CoreLimits
+        ``limits.max_target_cores`` is the fan-out allowance ``a``.
+    n_cores : int
+        Cores used so far (relay cores are numbered from here).
+    """
+    a = limits.max_target_cores
+    core_of = {k: np.asarray(v) for k, v in core_of.items()}
+    if a is None:
+        return RelayResult(network, core_of, 0, 0, {})
+    pops = list(network.populations)
+    projs = list(network.projections)
+    served: dict[str, tuple[str, np.ndarray]] = {}
+    n_added = 0
+    next_core = n_cores
+    for pop in network.populations:
+        if pop.model.kind == "input" or not network.projections_from(pop.name):
+            continue
+        uk = target_pairs(network, core_of, pop.name, n_cores)
+        if uk.size == 0:
+            continue
+        pre_of_pair = uk // n_cores
+        n_targets = np.bincount(pre_of_pair, minlength=pop.size)
+        need = n_targets > a
+        if not need.any():
+            continue
+        first = np.searchsorted(pre_of_pair, np.arange(pop.size))
+        n_relays = np.where(need, -(-n_targets // a), 0)
+        base = np.cumsum(n_relays) - n_relays
+        total = int(n_relays.sum())
+        rank = np.arange(uk.size) - first[pre_of_pair]
+        relay_of_pair = base[pre_of_pair] + rank // a
+        rname = f"{pop.name}.relay0"
+        new_projs: list[Projection] = []
+        replaced: dict[str, Projection] = {}
+        for pr in network.projections_from(pop.name):
+            w = pr.weights.tocoo()
+            relayed = need[w.row]
+            if not relayed.any():
+                continue
+            tc = core_of[pr.post][w.col[relayed]]
+            pidx = np.searchsorted(uk, w.row[relayed].astype(np.int64) * n_cores + tc)
+            new_projs.append(
+                Projection(
+                    rname,
+                    pr.post,
+                    sp.csr_matrix(
+                        (w.data[relayed], (relay_of_pair[pidx], w.col[relayed])),
+                        shape=(total, pr.shape[1]),
+                    ),
+                )
+            )
+            keep = sp.csr_matrix(
+                (w.data[~relayed], (w.row[~relayed], w.col[~relayed])), shape=pr.shape
+            )
+            replaced[pr.name] = Projection(pr.pre, pr.post, keep, pr.name)
+        served_idx = np.repeat(np.arange(pop.size), n_relays)
+        feed = sp.csr_matrix(
+            (np.ones(total), (served_idx, np.arange(total))), shape=(pop.size, total)
+        )
+        new_projs.insert(0, Projection(pop.name, rname, feed))
+        projs = [replaced.get(pr.name, pr) for pr in projs] + new_projs
+        i = next(k for k, p in enumerate(pops) if p.name == pop.name)
+        pops.insert(i + 1, Population(rname, total, _LINEAR))
+        local = _pack_groups(n_relays[need], profile, limits)
+        core_of[rname] = next_core + local
+        next_core += int(local.max()) + 1
+        served[rname] = (pop.name, served_idx)
+        n_added += total
+    if not served:
+        return RelayResult(network, core_of, 0, 0, {})
+    hw = network.replace(
+        populations=tuple(pops),
+        projections=tuple(projs),
+        outputs=network.outputs,
+        inputs=network.inputs,
+    )
+    return RelayResult(hw, core_of, n_added, next_core - n_cores, served)

@@ -1,0 +1,108 @@
+"""Figures of a mapping: core utilization per resource and placement on the mesh."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from neurosim.mapping.mapped import MappedNetwork
+from neurosim.util.atomic import atomic_path
+
+__all__ = ["plot_mapping"]
+
+_RESOURCES = ("neurons", "axons", "synapse_memory_bits", "fan_in_max", "fan_out_max")
+
+
+def plot_mapping(mapped: MappedNetwork, path: str | Path, *, chip: int = 0) -> Path:
+    """Draw core utilization (left) and the placement of ``chip`` (right) to ``path``.
+
+    Left: for each limited resource, used / capacity of every core in percent,
+    cores in id order (the dashed line is the 100 % limit). Right: the mesh of
+    chip ``chip``, each used core coloured by its neuron utilization and
+    labelled by the population it holds, with the busiest core-to-core
+    traffic drawn as lines whose width follows the expected spikes per step.
+
+    Returns
+    -------
+    Path
+        ``path``, written atomically (format from its suffix).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    cores = mapped.cores
+    n = len(cores)
+    fig, (ax_u, ax_m) = plt.subplots(
+        1, 2, figsize=(13, 5.5), gridspec_kw={"width_ratios": [1.3, 1]}
+    )
+    # utilization
+    idx = np.arange(n)
+    drawn = False
+    for res in _RESOURCES:
+        if not n or res not in cores[0].resources:
+            continue
+        cap = cores[0].resources[res][1]
+        if not cap:
+            continue
+        used = np.array([c.resources[res][0] for c in cores], dtype=float)
+        ax_u.plot(
+            idx,
+            100.0 * used / cap,
+            marker="." if n < 200 else None,
+            lw=1,
+            label=f"{res} (cap {cap:,g})",
+        )
+        drawn = True
+    ax_u.axhline(100.0, color="k", ls="--", lw=1)
+    ax_u.set_xlabel("core index")
+    ax_u.set_ylabel("utilization (% of per-core capacity)")
+    ax_u.set_title(f"Core utilization: {n} cores (lower bound {mapped.lower_bound_cores})")
+    if drawn:
+        ax_u.legend(fontsize=8, loc="best")
+    ax_u.grid(alpha=0.3)
+    # placement
+    p = mapped.placement
+    w, h = int(mapped.profile.get("chip.mesh_width")), int(mapped.profile.get("chip.mesh_height"))
+    grid = np.full((h, w), np.nan)
+    on = np.flatnonzero(p.chip == chip) if n else np.zeros(0, dtype=int)
+    maxn = float(mapped.profile.get("core.max_neurons"))
+    for k in on:
+        grid[p.y[k], p.x[k]] = 100.0 * cores[k].resources["neurons"][0] / maxn
+    im = ax_m.imshow(
+        grid, origin="lower", cmap="viridis", vmin=0, vmax=100, interpolation="nearest"
+    )
+    cb = fig.colorbar(im, ax=ax_m, fraction=0.046, pad=0.04)
+    cb.set_label("neuron utilization (%)")
+    t = p.traffic.tocoo()
+    sel = (t.row != t.col) & np.isin(t.row, on) & np.isin(t.col, on)
+    if sel.any():
+        rows, cols, vals = t.row[sel], t.col[sel], t.data[sel]
+        top = np.argsort(vals)[::-1][:300]
+        vmax = float(vals[top].max())
+        for r, c, v in zip(rows[top], cols[top], vals[top], strict=True):
+            ax_m.plot(
+                [p.x[r], p.x[c]],
+                [p.y[r], p.y[c]],
+                color="tab:red",
+                alpha=0.5,
+                lw=0.3 + 2.5 * v / vmax,
+            )
+    ax_m.set_xlabel("mesh x (core column)")
+    ax_m.set_ylabel("mesh y (core row)")
+    ax_m.set_title(
+        f"Placement on chip {chip} ({p.method}): link load total {p.total_link_load:,.4g}, "
+        f"max {p.max_link_load:,.3g} spikes/step\nrow-major total {p.row_major_total_link_load:,.4g}; "
+        "red lines: busiest core-to-core traffic",
+        fontsize=9,
+    )
+    status = "fits" if mapped.fits else f"does NOT fit ({len(mapped.violations)} violations)"
+    fig.suptitle(f"{mapped.network.name} on {mapped.profile.name} [{mapped.strategy}]: {status}")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".") or "png")
+    plt.close(fig)
+    return path
