@@ -41,6 +41,8 @@ _API: dict[str, str] = {
     # mapping
     "MappedNetwork": "neurosim.mapping.mapped",
     "map_network": "neurosim.mapping.mapper",
+    "save_mapped": "neurosim.mapping.store",
+    "load_mapped": "neurosim.mapping.store",
     # simulation
     "SimResult": "neurosim.sim.result",
     "simulate": "neurosim.sim.simulate",
