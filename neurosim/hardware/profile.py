@@ -67,8 +67,14 @@ class Figure(BaseModel):
         return self
 
 
-def _figure_type(kind: str, *, minimum: float | None = None, maximum: float | None = None,
-                 choices: tuple[str, ...] | None = None, nullable: bool = True):
+def _figure_type(
+    kind: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    choices: tuple[str, ...] | None = None,
+    nullable: bool = True,
+):
     """A Figure subclass whose value is checked for type and range."""
 
     class _Checked(Figure):
@@ -97,7 +103,9 @@ def _figure_type(kind: str, *, minimum: float | None = None, maximum: float | No
                     raise ValueError(f"expected one of {', '.join(choices)}, got {v!r}")  # type: ignore[arg-type]
             elif kind == "choices":
                 if not isinstance(v, list) or not v or any(x not in choices for x in v):  # type: ignore[operator]
-                    raise ValueError(f"expected a non-empty list of {', '.join(choices)}, got {v!r}")  # type: ignore[arg-type]
+                    raise ValueError(
+                        f"expected a non-empty list of {', '.join(choices)}, got {v!r}"
+                    )  # type: ignore[arg-type]
             if minimum is not None and v < minimum:
                 raise ValueError(f"expected a value >= {minimum}, got {v!r}")
             if maximum is not None and v > maximum:
@@ -236,32 +244,60 @@ class ChipProfile(BaseModel):
         for section in SECTIONS:
             for fname, fig in getattr(self, section).figures().items():
                 src = fig.source
-                if src and fig.provenance not in ("override",) and src not in self.sources and " " not in src:
+                if (
+                    src
+                    and fig.provenance not in ("override",)
+                    and src not in self.sources
+                    and " " not in src
+                ):
                     raise ValueError(
-                        f"{section}.{fname}.source: {src!r} is not a key of 'sources'"
+                        f"{section}.{fname}.source: {src!r} is not a key of 'sources' "
+                        f"(expected one of {', '.join(self.sources) or 'none: sources is empty'})"
                     )
         c = self.chip
         if c.mesh_width.value * c.mesh_height.value < c.n_cores.value:
             raise ValueError(
                 f"chip.mesh_width x chip.mesh_height = {c.mesh_width.value * c.mesh_height.value} "
-                f"is less than chip.n_cores = {c.n_cores.value}"
+                f"is less than chip.n_cores = {c.n_cores.value}; expected a mesh with a place for every core"
+            )
+        if c.timestep_s.value is not None and c.timestep_s.value <= 0:
+            raise ValueError(
+                f"chip.timestep_s: expected a positive time step in seconds (or null for continuous time), got {c.timestep_s.value!r}"
             )
         k = self.core
-        if k.max_fan_in.value is not None and k.max_fan_in.value > k.max_axons.value and k.synapse_encoding.value == "crossbar":
+        if k.max_fan_in.value is not None and k.max_fan_in.value > k.max_axons.value:
             raise ValueError(
-                f"core.max_fan_in = {k.max_fan_in.value} exceeds core.max_axons = {k.max_axons.value} on a crossbar"
+                f"core.max_fan_in = {k.max_fan_in.value} exceeds core.max_axons = {k.max_axons.value}; "
+                "a neuron cannot have more distinct inputs in a core than the core has input axons"
             )
         if k.synapse_encoding.value == "sparse" and k.index_bits.value is None:
-            raise ValueError("core.index_bits: a sparse synapse encoding needs index bits per synapse")
+            raise ValueError(
+                "core.index_bits: a sparse synapse encoding needs index bits per synapse"
+            )
+        if (
+            k.synapse_encoding.value == "per_neuron_slots"
+            and k.max_synapses_per_neuron.value is None
+        ):
+            raise ValueError(
+                "core.max_synapses_per_neuron: a per_neuron_slots synapse encoding needs the number of slots per neuron"
+            )
         if k.fan_out.value == "one_axon" and k.max_target_cores.value not in (None, 1):
-            raise ValueError("core.max_target_cores: must be 1 (or null) when core.fan_out is one_axon")
+            raise ValueError(
+                "core.max_target_cores: must be 1 (or null) when core.fan_out is one_axon"
+            )
         w = self.weights
         if w.kind.value == "float" and w.bits.value not in (16, 32, 64):
-            raise ValueError(f"weights.bits: float weights need 16, 32 or 64 bits, got {w.bits.value}")
+            raise ValueError(
+                f"weights.bits: float weights need 16, 32 or 64 bits, got {w.bits.value}"
+            )
         if w.kind.value == "ternary" and w.bits.value < 2:
             raise ValueError("weights.bits: ternary weights need at least 2 bits")
+        if w.kind.value == "binary" and w.bits.value != 1:
+            raise ValueError(f"weights.bits: binary weights take 1 bit, got {w.bits.value}")
         if w.kind.value == "axon_type" and w.n_axon_types.value is None:
-            raise ValueError("weights.n_axon_types: an axon_type weight table needs the number of axon types")
+            raise ValueError(
+                "weights.n_axon_types: an axon_type weight table needs the number of axon types"
+            )
         return self
 
     # -------------------------------------------------------------- access
@@ -269,7 +305,9 @@ class ChipProfile(BaseModel):
         """The :class:`Figure` at ``section.field``."""
         section, _, fname = dotted.partition(".")
         if section not in SECTIONS or not fname:
-            raise ProfileError(f"profile {self.name}: unknown field {dotted!r}; expected section.field with section in {', '.join(SECTIONS)}")
+            raise ProfileError(
+                f"profile {self.name}: unknown field {dotted!r}; expected section.field with section in {', '.join(SECTIONS)}"
+            )
         sec = getattr(self, section)
         if fname not in type(sec).model_fields:
             raise ProfileError(
@@ -287,7 +325,11 @@ class ChipProfile(BaseModel):
 
     def estimated_fields(self) -> list[str]:
         """Dotted paths of figures whose provenance is ``estimated``."""
-        return [k for k, f in self.fields().items() if f.provenance == "estimated" and f.value is not None]
+        return [
+            k
+            for k, f in self.fields().items()
+            if f.provenance == "estimated" and f.value is not None
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-serialisable), as in the YAML file."""
@@ -323,7 +365,26 @@ def profile_path(name_or_path: str | Path) -> Path:
 
 def _loc(loc: Iterable[Any]) -> str:
     parts = [str(x) for x in loc if not str(x).startswith("function-after") and x != "_Checked"]
-    return ".".join(parts) or "(top level)"
+    return ".".join(parts)
+
+
+_FIGURE_KEYS = "a mapping with value, provenance, source and note"
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    """One readable clause for one pydantic error."""
+    kind = err["type"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        expected = _FIGURE_KEYS if err["loc"] and len(err["loc"]) == 2 else "a mapping"
+        return f"expected {expected}, got {err.get('input')!r}"
+    if kind == "literal_error":
+        expected = (err.get("ctx") or {}).get("expected", "")
+        return f"expected one of {expected.replace(' or ', ', ')}, got {err.get('input')!r}"
+    return str(err["msg"]).removeprefix("Value error, ")
 
 
 def _validate(data: Any, where: str) -> ChipProfile:
@@ -332,14 +393,16 @@ def _validate(data: Any, where: str) -> ChipProfile:
     try:
         return ChipProfile.model_validate(dict(data))
     except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "missing":
-            msg = "required field is missing"
-        elif err["type"] == "extra_forbidden":
-            msg = "unknown field"
-        more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
-        raise ProfileError(f"{where}: field '{_loc(err['loc'])}': {msg}{more}") from None
+        errors = exc.errors()
+        err = errors[0]
+        loc = _loc(err["loc"])
+        # a figure's value is named by its field: 'chip.n_cores', not 'chip.n_cores.value'
+        loc = loc.removesuffix(".value")
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        msg = _message(err)
+        if not loc:  # a whole-profile check: its message names its fields
+            raise ProfileError(f"{where}: {msg}{more}") from None
+        raise ProfileError(f"{where}: field '{loc}': {msg}{more}") from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -347,7 +410,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or "." not in key:
-        raise ProfileError(f"override {text!r}: expected section.field=value, e.g. core.max_fan_in=256")
+        raise ProfileError(
+            f"override {text!r}: expected section.field=value, e.g. core.max_fan_in=256"
+        )
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError:
@@ -355,7 +420,13 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def apply_overrides(profile: ChipProfile, overrides: Mapping[str, Any] | Iterable[str] | None) -> ChipProfile:
+#: weight width implied by setting weights.kind alone
+_KIND_BITS = {"ternary": 2, "binary": 1}
+
+
+def apply_overrides(
+    profile: ChipProfile, overrides: Mapping[str, Any] | Iterable[str] | None
+) -> ChipProfile:
     """A new profile with some values replaced; each replaced figure is marked ``override``.
 
     Parameters
@@ -368,27 +439,49 @@ def apply_overrides(profile: ChipProfile, overrides: Mapping[str, Any] | Iterabl
     Setting ``weights.bits`` below 16 on a profile with float weights (and not
     setting ``weights.kind``) switches ``weights.kind`` to ``int``: a sweep over
     weight bits on the generic profile means integer weights of those widths.
+    Setting ``weights.kind`` to ``ternary`` or ``binary`` without
+    ``weights.bits`` sets the bits to 2 or 1. In both cases a ``weights.scale``
+    of ``none`` becomes ``per_layer`` (integer weights need a scale).
     """
     if not overrides:
         return profile
-    items = dict(parse_override(o) for o in overrides) if not isinstance(overrides, Mapping) else dict(overrides)
+    items = (
+        dict(parse_override(o) for o in overrides)
+        if not isinstance(overrides, Mapping)
+        else dict(overrides)
+    )
     data = profile.model_dump(mode="python")
     where = f"profile {profile.name} (override)"
-    if "weights.bits" in items and "weights.kind" not in items and data["weights"]["kind"]["value"] == "float":
+    if (
+        "weights.bits" in items
+        and "weights.kind" not in items
+        and data["weights"]["kind"]["value"] == "float"
+    ):
         bits = items["weights.bits"]
-        if isinstance(bits, int) and bits < 16:
+        if isinstance(bits, int) and not isinstance(bits, bool) and bits < 16:
             items["weights.kind"] = "int"
             if data["weights"]["scale"]["value"] == "none":
                 items.setdefault("weights.scale", "per_layer")
+    kind = items.get("weights.kind")
+    if kind in _KIND_BITS and "weights.bits" not in items:
+        items["weights.bits"] = _KIND_BITS[kind]
+        if data["weights"]["scale"]["value"] == "none":
+            items.setdefault("weights.scale", "per_layer")
     for key, value in items.items():
         profile.figure(key)  # raises on unknown field
         section, _, fname = key.partition(".")
-        data[section][fname] = {"value": value, "provenance": "override", "source": "user override",
-                                "note": f"set by the user (was {data[section][fname]['value']!r})"}
+        data[section][fname] = {
+            "value": value,
+            "provenance": "override",
+            "source": "user override",
+            "note": f"set by the user (was {data[section][fname]['value']!r})",
+        }
     return _validate(data, where)
 
 
-def load_profile(name_or_path: str | Path, overrides: Mapping[str, Any] | Iterable[str] | None = None) -> ChipProfile:
+def load_profile(
+    name_or_path: str | Path, overrides: Mapping[str, Any] | Iterable[str] | None = None
+) -> ChipProfile:
     """Load and validate a chip profile, optionally with overrides.
 
     Parameters
@@ -417,9 +510,18 @@ def load_profile(name_or_path: str | Path, overrides: Mapping[str, Any] | Iterab
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
-        raise ProfileError(f"{path}:{line} invalid YAML ({getattr(exc, 'problem', exc)})") from None
-    if isinstance(data, Mapping) and "name" in data and data["name"] != path.stem and path.parent == Path(str(_hwmodels_dir())):
-        raise ProfileError(f"{path}: field 'name': {data['name']!r} must equal the file stem {path.stem!r}")
+        raise ProfileError(
+            f"{path}:{line}: invalid YAML ({getattr(exc, 'problem', exc)})"
+        ) from None
+    if (
+        isinstance(data, Mapping)
+        and "name" in data
+        and data["name"] != path.stem
+        and path.parent == Path(str(_hwmodels_dir()))
+    ):
+        raise ProfileError(
+            f"{path}: field 'name': {data['name']!r} must equal the file stem {path.stem!r}"
+        )
     profile = _validate(data, str(path))
     profile = profile.model_copy(update={"path": str(path)})
     return apply_overrides(profile, overrides)
