@@ -1,3 +1,68 @@
-"""neurosim.topology"""
+"""Topology generators: RadiX-Net, Graph Challenge networks, exact-solution test
+vectors, random fixed fan-in and the NeuroFabric family, plus a data-free
+topology score.
 
-__all__: list[str] = []
+:data:`GENERATORS` is the explicit registry of generators: a name maps to
+``"module:function"`` (imported when used). :func:`generate` accepts a name or
+a callable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from importlib import import_module
+from typing import Any
+
+from neurosim.errors import NetworkError
+
+__all__ = ["GENERATORS", "build_registry", "generate", "resolve_generator"]
+
+
+def build_registry(
+    entries: Iterable[tuple[str, str | Callable[..., Any]]],
+) -> dict[str, str | Callable[..., Any]]:
+    """A registry dict from ``(name, target)`` pairs; a name given twice is an error."""
+    registry: dict[str, str | Callable[..., Any]] = {}
+    for name, target in entries:
+        if name in registry:
+            raise NetworkError(f"topology generator {name!r} registered twice")
+        registry[name] = target
+    return registry
+
+
+#: generator name -> "module:function" (or a callable)
+GENERATORS: dict[str, str | Callable[..., Any]] = build_registry(
+    [
+        ("radixnet", "neurosim.topology.radixnet:radixnet_network"),
+        ("graph_challenge", "neurosim.topology.graph_challenge:graph_challenge_network"),
+        ("exact", "neurosim.topology.exact:exact_solution"),
+        ("random", "neurosim.topology.fixed_fan_in:random_network"),
+        ("neurofabric", "neurosim.topology.neurofabric:neurofabric_network"),
+    ]
+)
+
+
+def resolve_generator(generator: str | Callable[..., Any]) -> Callable[..., Any]:
+    """The callable behind a registry name (or ``generator`` itself when callable)."""
+    if callable(generator):
+        return generator
+    try:
+        target = GENERATORS[generator]
+    except KeyError:
+        raise NetworkError(
+            f"unknown topology generator {generator!r}; expected one of {', '.join(GENERATORS)}"
+        ) from None
+    if callable(target):
+        return target
+    module, _, func = target.partition(":")
+    return getattr(import_module(module), func)
+
+
+def generate(generator: str | Callable[..., Any], **params: Any) -> Any:
+    """Run a generator by name or callable.
+
+    Returns what the generator returns: a :class:`~neurosim.network.Network`,
+    a lazy :class:`~neurosim.topology.lazy.LazyLayeredNetwork`
+    (``graph_challenge``), or an :class:`~neurosim.topology.exact.ExactSolution` (``exact``).
+    """
+    return resolve_generator(generator)(**params)
