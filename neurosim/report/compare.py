@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from neurosim.report.report import SCHEMA_VERSION, Report, _finite
+from neurosim.report.report import SCHEMA_VERSION, Report, json_safe
 
 __all__ = ["Comparison", "compare_reports"]
 
@@ -41,7 +41,7 @@ class Comparison:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(_finite(self.to_dict()), indent=indent)
+        return json.dumps(json_safe(self.to_dict()), indent=indent)
 
     def table(self) -> Any:
         """A rich Table (see :func:`neurosim.report.render_table`)."""

@@ -150,29 +150,84 @@ _FOOTNOTE = (
 )
 
 
+#: column headers of the terminal table, broken over two lines
+_TERMINAL_HEADERS = {
+    "synapse memory": "synapse\nmemory",
+    "saving vs f32": "saving\nvs f32",
+    "top-1 chip": "top-1\nchip",
+    "top-1 ref": "top-1\nref",
+    "energy / inference": "energy /\ninference",
+    "time / inference": "time /\ninference",
+    "inferences / s": "inferences\n/ s",
+}
+
+#: columns left out of the terminal table, in this order, when it is too wide
+_DROPPABLE = ("EDP", "inferences / s", "saving vs f32", "top-1 ref", "cores")
+
+
+class _ComparisonView:
+    """A rich renderable: the side-by-side table sized to the console, then the reasons.
+
+    Columns of :data:`_DROPPABLE` are left out (in that order) until the table
+    fits the console width; the notes column becomes one line per chip under
+    the table, so a reason is never squeezed into a narrow cell.
+    """
+
+    def __init__(self, reports: list[Any], title: str) -> None:
+        self.reports = reports
+        self.title = title
+
+    def _table(self, columns: list[str], rows: list[list[str]]) -> Any:
+        from rich import box
+        from rich.table import Table
+
+        any_est = any(r.summary()["estimated"] for r in self.reports)
+        table = Table(title=self.title, caption=_FOOTNOTE if any_est else None, box=box.SIMPLE_HEAD)
+        for header in columns:
+            justify = "left" if header in ("chip", "fits") else "right"
+            table.add_column(_TERMINAL_HEADERS.get(header, header), justify=justify, no_wrap=True)
+        idx = [COLUMNS.index(c) for c in columns]
+        for row in rows:
+            table.add_row(*[row[i] for i in idx], style=None if row[1] == "yes" else "yellow")
+        return table
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.text import Text
+
+        rows = table_rows(self.reports)
+        columns = [c for c in COLUMNS if c != "notes"]
+
+        def width(cols: list[str]) -> int:
+            total = 0
+            for c in cols:
+                i = COLUMNS.index(c)
+                head = max(len(line) for line in _TERMINAL_HEADERS.get(c, c).split("\n"))
+                total += max([head] + [len(r[i]) for r in rows]) + 3
+            return total + 2
+
+        for drop in _DROPPABLE:
+            if width(columns) <= options.max_width:
+                break
+            columns.remove(drop)
+        yield self._table(columns, rows)
+        for rep, row in zip(self.reports, rows, strict=True):
+            if row[-1]:
+                style = "yellow" if rep.status != "ok" else "dim"
+                yield Text(f"{rep.chip}: {row[-1]}", style=style)
+
+
 def render_table(obj: Any, *, title: str | None = None) -> Any:
-    """A rich Table of a :class:`Report` or a comparison, one row per chip.
+    """A rich renderable of a :class:`Report` or a comparison, one row per chip.
 
     Every row is either the full set of figures or, for a chip the network does
-    not fit, the reason (violations counted, the first ones named).
+    not fit, marked ``no`` with the reason (violations counted, the first ones
+    named) on a line under the table. Columns are fitted to the console width.
     """
-    from rich.table import Table
-
     reports = _reports_of(obj)
     net = reports[0].network if reports else ""
-    any_est = any(r.summary()["estimated"] for r in reports)
-    table = Table(
-        title=title or f"{net}: accuracy, memory, energy and latency per chip",
-        caption=_FOOTNOTE if any_est else None,
-        show_lines=False,
+    return _ComparisonView(
+        reports, title or f"{net}: accuracy, memory, energy and latency per chip"
     )
-    for header in COLUMNS:
-        justify = "left" if header in ("chip", "notes", "fits") else "right"
-        table.add_column(header, justify=justify, overflow="fold")
-    for row in table_rows(reports):
-        style = None if row[1] == "yes" else "yellow"
-        table.add_row(*row, style=style)
-    return table
 
 
 def render_markdown(obj: Any) -> str:

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from neurosim.hardware.energy import EnergyReport, energy_model
 from neurosim.hardware.latency import LatencyReport, energy_delay_product, latency_model
 from neurosim.hardware.memory import MemoryReport, core_load, memory_model
@@ -25,6 +27,7 @@ __all__ = [
     "STATUSES",
     "Report",
     "fit_reason",
+    "json_safe",
     "make_report",
 ]
 
@@ -213,19 +216,21 @@ class Report:
 
     def to_json(self, indent: int | None = 2) -> str:
         """:meth:`to_dict` as JSON text (non-finite numbers become ``null``)."""
-        return json.dumps(_finite(self.to_dict()), indent=indent)
+        return json.dumps(json_safe(self.to_dict()), indent=indent)
 
 
-def _finite(obj: Any) -> Any:
-    """Replace NaN and infinities by None so the JSON stays standard."""
+def json_safe(obj: Any) -> Any:
+    """``obj`` with NaN and infinities replaced by None and numpy scalars by Python ones."""
     if isinstance(obj, float):
         return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
-        return _finite(obj.item())
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, np.generic):
+        return json_safe(obj.item())
     return obj
 
 

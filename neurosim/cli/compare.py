@@ -1,0 +1,179 @@
+"""``neurosim compare NETWORK --chips A B ...``: one network on several chips, side by side.
+
+The network is mapped, simulated (chip and reference backends) and reported
+on each chip; a chip it does not fit gets a row saying why (the violations
+counted, the first ones named) instead of stopping the run. ``--chips all``
+takes every shipped profile. Prints a table (or ``--json``), and can write
+Markdown (``--markdown FILE``) and an energy breakdown plot (``--plot FILE``).
+
+Exit status: 0 when the network fits at least one chip, 3 when it fits none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["HELP", "add_arguments", "add_data_options", "load_inputs", "run"]
+
+HELP = "map, simulate and report one network on several chips"
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``compare`` and ``sweep``: data, simulation and mapping."""
+    parser.add_argument(
+        "--data",
+        metavar="NAME|FILE.npz",
+        help="inputs to simulate: digits, iris, mnist, or a .npz file (x, optional y); "
+        "without it the report holds the fit and memory only",
+    )
+    parser.add_argument("--data-path", help="datasets folder for mnist (default: $NEUROSIM_DATA)")
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=["test", "train", "all"],
+        help="dataset split (default test)",
+    )
+    parser.add_argument("--limit", type=int, help="use only the first N inputs")
+    parser.add_argument("--strategy", help="partition strategy (sequential, axon_sharing, metis)")
+    parser.add_argument("--steps", type=int, help="time steps per input (default: the simulator's)")
+    parser.add_argument(
+        "--encoding", help="spike encoding of static inputs (rate, poisson, threshold)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of every random choice (default 0)"
+    )
+    parser.add_argument(
+        "--format", dest="network_format", help="network format (default: from the file name)"
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("network", help="network file (.npz, .nir) or Graph Challenge directory")
+    parser.add_argument(
+        "--chips",
+        nargs="+",
+        required=True,
+        metavar="CHIP",
+        help="profile names or YAML paths, or 'all'",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a field on every chip, e.g. --set weights.bits=4 (repeatable)",
+    )
+    add_data_options(parser)
+    parser.add_argument(
+        "--json", action="store_true", help="print the comparison as JSON instead of a table"
+    )
+    parser.add_argument("--markdown", metavar="FILE", help="also write the comparison as Markdown")
+    parser.add_argument(
+        "--plot", metavar="FILE", help="also write the energy breakdown per chip (PNG)"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite existing --markdown / --plot files"
+    )
+
+
+def load_inputs(args: argparse.Namespace, network: Any) -> tuple[Any, Any]:
+    """``(inputs, labels)`` from ``--data``, checked against the network's input size."""
+    from neurosim.errors import DataError
+    from neurosim.io.datasets import load_dataset
+
+    if not args.data:
+        if args.limit is not None:
+            raise DataError("--limit: given without --data; name the inputs to simulate")
+        return None, None
+    data = load_dataset(
+        args.data, path=args.data_path, split=args.split, limit=args.limit, seed=args.seed
+    )
+    n_in = sum(network.population(p).size for p in network.inputs)
+    if data.x.shape[1] != n_in:
+        raise DataError(
+            f"--data {args.data}: samples have {data.x.shape[1]} features; network {network.name} expects {n_in} inputs"
+        )
+    return data.x, data.y
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    from neurosim.errors import NeurosimError
+
+    for opt in ("markdown", "plot"):
+        path = getattr(args, opt)
+        if path and Path(path).exists() and not args.force:
+            raise NeurosimError(f"--{opt} {path}: file exists (pass --force to overwrite)")
+        if opt == "plot" and path and Path(path).suffix.lower() not in (".png", ".pdf", ".svg"):
+            raise NeurosimError(f"--plot {path}: expected a .png, .pdf or .svg file name")
+
+
+def run(args: argparse.Namespace) -> int:
+    from neurosim.cli.common import console, print_json
+    from neurosim.errors import EXIT_DOES_NOT_FIT
+    from neurosim.hardware.profile import load_profile, profile_names
+    from neurosim.io.formats import load_network
+    from neurosim.report import compare_reports
+    from neurosim.report.report import json_safe
+    from neurosim.sweep import evaluate_chip
+
+    _check_outputs(args)
+    chips = profile_names() if args.chips == ["all"] else list(dict.fromkeys(args.chips))
+    profiles = [load_profile(c, args.overrides) for c in chips]  # bad names fail before any work
+    network = load_network(args.network, args.network_format)
+    inputs, labels = load_inputs(args, network)
+    reference = None
+    if inputs is not None:
+        from neurosim.sim.simulate import simulate
+
+        reference = simulate(
+            network, inputs, "reference", n_steps=args.steps, encoding=args.encoding, seed=args.seed
+        )
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    reports = []
+    for profile in profiles:
+        err.print(f"[dim]{profile.name}: mapping and simulating...[/dim]", highlight=False)
+        reports.append(
+            evaluate_chip(
+                network,
+                profile,
+                inputs,
+                labels,
+                strategy=args.strategy,
+                seed=args.seed,
+                n_steps=args.steps,
+                encoding=args.encoding,
+                reference=reference,
+            )
+        )
+    comparison = compare_reports(reports)
+    if args.json:
+        print_json(json_safe(comparison.to_dict()))
+    else:
+        out = console()
+        out.print(comparison.table())
+        if inputs is None:
+            out.print(
+                "no --data given: mapped only (fit and memory); pass --data to simulate",
+                style="dim",
+            )
+    if args.markdown:
+        from neurosim.util.atomic import atomic_write_text
+
+        atomic_write_text(args.markdown, comparison.to_markdown())
+    if args.plot:
+        from neurosim.plots.report import plot_energy_breakdown, save_figure
+
+        if any(r.energy is not None for r in reports):
+            save_figure(plot_energy_breakdown(reports), args.plot)
+        else:
+            print(
+                f"neurosim: --plot {args.plot}: no chip has an energy figure to plot; not written",
+                file=sys.stderr,
+            )
+    return 0 if any(r.fits for r in reports) else EXIT_DOES_NOT_FIT

@@ -1,0 +1,99 @@
+"""``neurosim sweep NETWORK --chip C --set field=v1,v2 ... --out DIR``: a grid of hardware limits.
+
+Every point of the cartesian product of the ``--set`` lists is mapped,
+simulated and reported (see :func:`neurosim.sweep.run_sweep`), over ``--jobs``
+local processes. ``DIR`` receives one JSON file per point (``points/``), then
+``sweep.csv``, ``sweep.json`` and ``sweep.png``. Rerunning the same command
+computes only the points that are missing (an interrupted sweep resumes);
+``--force`` recomputes them all.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["HELP", "add_arguments", "run"]
+
+HELP = "sweep hardware limits on one chip"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from neurosim.cli.compare import add_data_options
+
+    parser.add_argument("network", help="network file (.npz, .nir) or Graph Challenge directory")
+    parser.add_argument(
+        "--chip", required=True, help="profile name (see `neurosim chips`) or a YAML path"
+    )
+    parser.add_argument(
+        "--set",
+        dest="grid",
+        action="append",
+        default=[],
+        metavar="FIELD=V1,V2,...",
+        help="a swept profile field and its values, e.g. --set core.max_fan_in=64,128,256 (repeatable)",
+    )
+    parser.add_argument(
+        "--fix",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="a profile override applied to every point (repeatable)",
+    )
+    add_data_options(parser)
+    parser.add_argument("--out", required=True, help="output directory (created; reused to resume)")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--force", action="store_true", help="recompute every point")
+    parser.add_argument(
+        "--json", action="store_true", help="print the sweep rows as JSON instead of a table"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from neurosim.cli.common import console, print_json
+    from neurosim.cli.compare import load_inputs
+    from neurosim.hardware.profile import load_profile
+    from neurosim.io.formats import load_network
+    from neurosim.report.report import json_safe
+    from neurosim.sweep import parse_grid, run_sweep
+
+    grid = parse_grid(args.grid)
+    profile = load_profile(args.chip, args.overrides)
+    network = load_network(args.network, args.network_format)
+    inputs, labels = load_inputs(args, network)
+    err = Console(stderr=True)
+    n = 1
+    for values in grid.values():
+        n *= len(values)
+    err.print(
+        f"[dim]sweep: {n} points on {profile.name}, {args.jobs} job(s), into {args.out}[/dim]",
+        highlight=False,
+    )
+    result = run_sweep(
+        network,
+        profile,
+        grid,
+        inputs=inputs,
+        labels=labels,
+        strategy=args.strategy,
+        seed=args.seed,
+        n_steps=args.steps,
+        encoding=args.encoding,
+        out_dir=args.out,
+        jobs=args.jobs,
+        force=args.force,
+        progress=lambda line: err.print(f"[dim]{line}[/dim]", highlight=False),
+    )
+    if args.json:
+        print_json(json_safe(result.to_dict()))
+    else:
+        out = console()
+        out.print(result.table())
+        out.print(
+            f"{len(result.computed)} point(s) computed, {len(result.reused)} reused; wrote "
+            + ", ".join(result.files.values()),
+            highlight=False,
+        )
+    return 0

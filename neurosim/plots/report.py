@@ -1,0 +1,374 @@
+"""Report figures (matplotlib, Agg): energy breakdown, core utilization, placement, sweeps.
+
+Every function returns a :class:`matplotlib.figure.Figure`; :func:`save_figure`
+writes one atomically and :func:`plot_reports` writes the chosen set for a
+group of reports. matplotlib is imported inside the functions so importing
+this module stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurosim.errors import NeurosimError
+from neurosim.util.atomic import atomic_path
+
+__all__ = [
+    "REPORT_PLOTS",
+    "plot_core_utilization",
+    "plot_energy_breakdown",
+    "plot_placement",
+    "plot_reports",
+    "plot_sweep",
+    "save_figure",
+]
+
+_EVENT_ORDER = ("synop", "neuron_update", "spike_out", "hop", "chip_hop", "static")
+_EVENT_LABEL = {
+    "synop": "synaptic ops",
+    "neuron_update": "neuron updates",
+    "spike_out": "spikes out",
+    "hop": "mesh hops",
+    "chip_hop": "chip-to-chip",
+    "static": "static power",
+}
+_PREFIX = ((1.0, ""), (1e-3, "m"), (1e-6, "\u00b5"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"))
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _scale(max_value: float, unit: str) -> tuple[float, str]:
+    """Divisor and unit label (``uJ``...) so the largest value reads between 1 and 1000."""
+    for s, p in _PREFIX:
+        if max_value >= s:
+            return s, p + unit
+    return _PREFIX[-1][0], _PREFIX[-1][1] + unit
+
+
+def save_figure(fig: Any, path: str | Path, *, dpi: int = 120) -> Path:
+    """Write ``fig`` to ``path`` atomically (format from the suffix) and close it."""
+    plt = _pyplot()
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return path
+
+
+def _ok(reports: Sequence[Any]) -> list[Any]:
+    return [r for r in reports if r.energy is not None]
+
+
+def plot_energy_breakdown(reports: Sequence[Any]) -> Any:
+    """Stacked bars of energy per inference by event type, one bar per chip.
+
+    Left: absolute energy per inference; right: the share of each event type.
+    Chips without an energy figure (not fitting, no chip run) are left out and
+    named in the title; parts left unknown by their profile are marked.
+    """
+    plt = _pyplot()
+    rows = _ok(reports)
+    skipped = [r.chip for r in reports if r.energy is None]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(max(8.0, 1.6 * len(rows) + 5), 4.8))
+    names = [r.chip for r in rows]
+    parts = np.zeros((len(_EVENT_ORDER), len(rows)))
+    unknown = [[] for _ in rows]
+    for j, r in enumerate(rows):
+        n = max(r.energy.n_inputs, 1)
+        for i, kind in enumerate(_EVENT_ORDER):
+            e = r.energy.by_event[kind].energy_pj
+            if e is None:
+                unknown[j].append(_EVENT_LABEL[kind])
+            else:
+                parts[i, j] = e * 1e-12 / n
+    totals = parts.sum(axis=0)
+    div, unit = _scale(float(totals.max()) if totals.size else 1.0, "J")
+    colors = plt.get_cmap("tab10").colors
+    x = np.arange(len(rows))
+    bottom = np.zeros(len(rows))
+    bottom2 = np.zeros(len(rows))
+    share = np.divide(parts, totals, out=np.zeros_like(parts), where=totals > 0)
+    for i, kind in enumerate(_EVENT_ORDER):
+        ax.bar(x, parts[i] / div, bottom=bottom, color=colors[i], label=_EVENT_LABEL[kind])
+        ax2.bar(x, share[i] * 100, bottom=bottom2, color=colors[i])
+        bottom += parts[i] / div
+        bottom2 += share[i] * 100
+    from neurosim.report.render import fmt_si
+
+    for j, u in enumerate(unknown):
+        label = fmt_si(float(totals[j]), "J").replace(" u", " \u00b5")
+        if u:
+            label = "known part " + label + "\nunknown: " + ", ".join(u)
+        ax.annotate(label, (x[j], bottom[j]), ha="center", va="bottom", fontsize=8)
+    ax.margins(y=0.12)
+    for a in (ax, ax2):
+        a.set_xticks(x, names, rotation=30, ha="right")
+        a.set_xlabel("chip")
+    ax.set_ylabel(f"energy per inference ({unit})")
+    ax.set_title("Energy per inference by event type")
+    ax2.set_ylabel("share of energy per inference (%)")
+    ax2.set_ylim(0, 100)
+    ax2.set_title("Share by event type")
+    ax.legend(fontsize=8, loc="upper left")
+    if any(r.estimated for r in rows):
+        fig.text(
+            0.01,
+            -0.02,
+            "uses profile figures of provenance 'estimated' (see report JSON)",
+            fontsize=8,
+        )
+    if skipped:
+        fig.suptitle("not shown (no energy figure): " + ", ".join(skipped), fontsize=9, y=1.02)
+    fig.tight_layout()
+    return fig
+
+
+def plot_core_utilization(report: Any) -> Any:
+    """Per-core utilization (used / capacity) of neurons, input axons and synapse memory."""
+    plt = _pyplot()
+    if report.memory is None:
+        raise NeurosimError(f"report {report.chip}: no memory section to plot")
+    m = report.memory
+    load = m.load
+    series = {
+        f"neurons (of {m.max_neurons})": load.n_neurons / m.max_neurons,
+        f"input axons (of {m.max_axons})": load.n_axons / m.max_axons,
+    }
+    util = m.utilization()
+    if util is not None:
+        series[f"synapse memory (of {m.capacity_bits} bits)"] = util
+    n = load.n_cores
+    fig, ax = plt.subplots(figsize=(max(6.0, min(16.0, 0.25 * n + 4)), 4.2))
+    cores = np.arange(n)
+    if n <= 48:
+        width = 0.8 / len(series)
+        for i, (label, values) in enumerate(series.items()):
+            ax.bar(
+                cores + (i - (len(series) - 1) / 2) * width, values * 100, width=width, label=label
+            )
+    else:
+        for label, values in series.items():
+            ax.step(cores, values * 100, where="mid", label=label)
+    ax.axhline(100, color="red", lw=1, ls="--", label="capacity")
+    ax.set_xlabel("core")
+    ax.set_ylabel("utilization (% of capacity)")
+    ax.set_title(f"{report.chip}: per-core utilization ({n} cores, {m.encoding} synapses)")
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def plot_placement(report: Any) -> Any:
+    """Cores on the chip mesh, coloured by energy, with lines for links carrying traffic.
+
+    Line width is proportional to the traffic between two cores
+    (``placement.traffic``: expected spikes per step, or synapse-count proxy).
+    """
+    plt = _pyplot()
+    mapped = report.mapped
+    if mapped is None or mapped.placement is None:
+        raise NeurosimError(f"report {report.chip}: no placement to plot")
+    pl = mapped.placement
+    chips = np.unique(pl.chip) if len(pl.chip) else np.array([0])
+    ncol = min(len(chips), 4)
+    nrow = int(np.ceil(len(chips) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 4.6 * nrow), squeeze=False)
+    if report.energy is not None and np.isfinite(report.energy.per_core_pj).any():
+        value = report.energy.per_core_pj / max(report.energy.n_inputs, 1) * 1e-12
+        div, unit = _scale(float(np.nanmax(value)) or 1.0, "J")
+        value, label = value / div, f"dynamic energy per inference ({unit})"
+    elif report.memory is not None:
+        value, label = report.memory.load.n_neurons.astype(float), "neurons on core"
+    else:
+        value, label = np.zeros(len(pl.x)), "core"
+    t = pl.traffic.tocoo()
+    keep = t.row != t.col
+    rows, cols, load = t.row[keep], t.col[keep], t.data[keep]
+    lmax = float(load.max()) if load.size else 1.0
+    sc = None
+    for k, chip in enumerate(chips):
+        ax = axes[k // ncol][k % ncol]
+        on = np.flatnonzero(pl.chip == chip)
+        same = (pl.chip[rows] == chip) & (pl.chip[cols] == chip)
+        for a, b, w in zip(rows[same], cols[same], load[same], strict=True):
+            ax.plot(
+                [pl.x[a], pl.x[b]],
+                [pl.y[a], pl.y[b]],
+                color="0.4",
+                lw=0.3 + 3.0 * w / lmax,
+                alpha=0.6,
+                zorder=1,
+            )
+        sc = ax.scatter(
+            pl.x[on],
+            pl.y[on],
+            c=value[on],
+            cmap="viridis",
+            s=60,
+            marker="s",
+            zorder=2,
+            edgecolors="k",
+            linewidths=0.3,
+        )
+        ax.set_xlabel("mesh x")
+        ax.set_ylabel("mesh y")
+        ax.invert_yaxis()
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_title(f"chip {chip}: {on.size} cores")
+    for k in range(len(chips), nrow * ncol):
+        axes[k // ncol][k % ncol].set_visible(False)
+    if sc is not None:
+        fig.colorbar(sc, ax=axes.ravel().tolist(), label=label)
+    fig.suptitle(
+        f"{report.chip}: placement ({pl.method}); line width = link load, total {pl.total_link_load:.3g}, "
+        f"max {pl.max_link_load:.3g} spikes/step",
+        fontsize=10,
+    )
+    return fig
+
+
+def plot_sweep(rows: Sequence[Mapping[str, Any]], fields: Sequence[str], *, title: str = "") -> Any:
+    """Accuracy and energy per inference against the first swept field.
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        One per sweep point: the swept fields' values, ``status``,
+        ``chip_top1``, ``reference_top1``, ``energy_per_inference_pj``.
+    fields : sequence of str
+        Swept profile fields; the first is the x axis, the others label the lines.
+    """
+    plt = _pyplot()
+    x_field, others = fields[0], list(fields[1:])
+    groups: dict[tuple, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r[f] for f in others), []).append(r)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
+    xs_all = sorted({r[x_field] for r in rows}, key=_sort_key)
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in xs_all)
+    pos = {v: (v if numeric else i) for i, v in enumerate(xs_all)}
+    energies = [r.get("energy_per_inference_pj") for r in rows if r.get("energy_per_inference_pj")]
+    div, unit = _scale(max(energies) * 1e-12 if energies else 1.0, "J")
+    for key, pts in sorted(groups.items(), key=lambda kv: tuple(map(_sort_key, kv[0]))):
+        pts = sorted(pts, key=lambda r: _sort_key(r[x_field]))
+        label = ", ".join(f"{f}={v}" for f, v in zip(others, key, strict=True)) or None
+        ok = [r for r in pts if r.get("status") == "ok"]
+        acc = [
+            (pos[r[x_field]], r["chip_top1"] * 100) for r in ok if r.get("chip_top1") is not None
+        ]
+        en = [
+            (pos[r[x_field]], r["energy_per_inference_pj"] * 1e-12 / div)
+            for r in ok
+            if r.get("energy_per_inference_pj") is not None
+        ]
+        line = None
+        if acc:
+            (line,) = ax1.plot(*zip(*acc, strict=True), marker="o", label=label)
+        if en:
+            ax2.plot(
+                *zip(*en, strict=True),
+                marker="o",
+                label=label,
+                color=None if line is None else line.get_color(),
+            )
+        bad = [pos[r[x_field]] for r in pts if r.get("status") != "ok"]
+        if bad:
+            ax1.plot(
+                bad, [0] * len(bad), "x", color="red" if line is None else line.get_color(), ms=9
+            )
+    refs = [r["reference_top1"] for r in rows if r.get("reference_top1") is not None]
+    if refs:
+        ax1.axhline(
+            float(np.mean(refs)) * 100, color="k", ls="--", lw=1, label="reference (float64)"
+        )
+    for ax in (ax1, ax2):
+        ax.set_xlabel(x_field)
+        if numeric and len(xs_all) > 2 and min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 8:
+            ax.set_xscale("log", base=2)
+        if not numeric:
+            ax.set_xticks(range(len(xs_all)), [str(v) for v in xs_all])
+        ax.grid(alpha=0.3)
+    ax1.set_ylabel("top-1 accuracy on chip (%)")
+    ax1.set_title("Accuracy (x at 0: does not fit)")
+    ax2.set_ylabel(f"energy per inference ({unit})")
+    ax2.set_title("Energy per inference")
+    if any(h.get_label() and not h.get_label().startswith("_") for h in ax1.get_lines()):
+        ax1.legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _sort_key(v: Any) -> tuple:
+    return (0, v, "") if isinstance(v, (int, float)) and not isinstance(v, bool) else (1, 0, str(v))
+
+
+#: plot name -> (function of the list of reports or of one report, per chip?)
+REPORT_PLOTS: dict[str, tuple[Callable[..., Any], bool]] = {
+    "energy": (plot_energy_breakdown, False),
+    "utilization": (plot_core_utilization, True),
+    "placement": (plot_placement, True),
+}
+
+
+def plot_reports(
+    reports: Mapping[str, Any] | Sequence[Any],
+    folder: str | Path,
+    *,
+    which: Sequence[str] | None = None,
+) -> list[Path]:
+    """Write the chosen report plots into ``folder`` as PNG files.
+
+    Parameters
+    ----------
+    reports : mapping of key to Report, or sequence of Report
+    folder : path
+    which : sequence of str, optional
+        Names of :data:`REPORT_PLOTS` (default: all). Per-chip plots are
+        written as ``{name}_{key}.png`` for chips that have the data (a chip
+        the network does not fit has no energy to plot).
+
+    Returns
+    -------
+    list of Path
+    """
+    items = (
+        list(reports.items()) if isinstance(reports, Mapping) else [(r.chip, r) for r in reports]
+    )
+    names = list(REPORT_PLOTS) if which is None else list(which)
+    for n in names:
+        if n not in REPORT_PLOTS:
+            raise NeurosimError(f"unknown plot {n!r}; expected one of {', '.join(REPORT_PLOTS)}")
+    folder = Path(folder)
+    out: list[Path] = []
+    for name in names:
+        fn, per_chip = REPORT_PLOTS[name]
+        if not per_chip:
+            if any(r.energy is not None for _, r in items):
+                out.append(save_figure(fn([r for _, r in items]), folder / f"{name}.png"))
+            continue
+        for key, rep in items:
+            if name == "placement" and (
+                rep.mapped is None
+                or rep.mapped.placement is None
+                or not len(rep.mapped.placement.x)
+            ):
+                continue
+            if name == "utilization" and (rep.memory is None or rep.memory.load.n_cores == 0):
+                continue
+            out.append(save_figure(fn(rep), folder / f"{name}_{key}.png"))
+    return out
