@@ -265,21 +265,18 @@ class ChipProfile(BaseModel):
                 f"chip.timestep_s: expected a positive time step in seconds (or null for continuous time), got {c.timestep_s.value!r}"
             )
         k = self.core
-        if k.max_fan_in.value is not None and k.max_fan_in.value > k.max_axons.value:
+        if (
+            k.max_fan_in.value is not None
+            and k.max_fan_in.value > k.max_axons.value
+            and k.synapse_encoding.value == "crossbar"
+        ):
             raise ValueError(
-                f"core.max_fan_in = {k.max_fan_in.value} exceeds core.max_axons = {k.max_axons.value}; "
-                "a neuron cannot have more distinct inputs in a core than the core has input axons"
+                f"core.max_fan_in = {k.max_fan_in.value} exceeds core.max_axons = "
+                f"{k.max_axons.value} on a crossbar, whose columns hold one synapse per input axon"
             )
         if k.synapse_encoding.value == "sparse" and k.index_bits.value is None:
             raise ValueError(
                 "core.index_bits: a sparse synapse encoding needs index bits per synapse"
-            )
-        if (
-            k.synapse_encoding.value == "per_neuron_slots"
-            and k.max_synapses_per_neuron.value is None
-        ):
-            raise ValueError(
-                "core.max_synapses_per_neuron: a per_neuron_slots synapse encoding needs the number of slots per neuron"
             )
         if k.fan_out.value == "one_axon" and k.max_target_cores.value not in (None, 1):
             raise ValueError(
