@@ -7,7 +7,9 @@ fixed-point format described in ``docs/simulator.md``:
 * weights are the mapper's integers ``w_int`` with a real scale ``s[j]`` per
   post neuron (:class:`~neurosim.mapping.mapped.QuantizedProjection`);
 * each graded population ``P`` holds its activations as integers
-  ``a = round(y * 2**f_P)`` in ``state_bits`` (signed, saturating); spiking
+  ``a = round(y * 2**f_P)`` in ``state_bits`` (signed, saturating); the
+  mapper's partial-sum populations (dendritic accumulators) hold theirs in
+  ``accumulator_bits``; spiking
   populations emit ``1`` (``f = 0``) and hold ``v`` with their own ``f_P``;
 * a projection accumulates ``acc[j] = sum_i w_int[i, j] * a_pre[i]`` in
   ``accumulator_bits`` (saturating after every addition), then converts to the
@@ -21,7 +23,9 @@ fixed-point format described in ``docs/simulator.md``:
 
 The fraction ``f_P`` of each population is, in order of precedence: given by
 the caller (``frac_bits``), given by the network (``metadata["fixed_point"]``
-with ``frac_bits``: an int or a mapping population -> int), or chosen so the
+with ``frac_bits``: an int or a mapping population -> int; or, as the
+exact-solution generator writes it, ``{"<state_bits>": {"frac_bits": f}}`` for
+the graded populations), or chosen so the
 population's value range fits ``state_bits`` (the cap of a capped ReLU; a
 propagated bound otherwise; the largest of threshold, reset and leak
 potentials, with two bits of headroom, for spiking populations).
@@ -92,6 +96,11 @@ def float_plan(
     return Plan(tuple(pops), tuple(network.inputs), fixed=False, dtype=dtype)
 
 
+def _is_partial(name: str) -> bool:
+    """Partial-sum (dendritic) populations added by the mapper: ``"{post}.partial{k}"``."""
+    return ".partial" in name
+
+
 def _int_bits(bound: float) -> int:
     """Integer bits (excluding sign) needed to hold ``|x| <= bound``."""
     if not np.isfinite(bound) or bound <= 0:
@@ -116,7 +125,15 @@ def choose_frac_bits(
     the accumulator.
     """
     if given is None:
-        given = dict(network.metadata.get("fixed_point", {})).get("frac_bits")
+        fp = dict(network.metadata.get("fixed_point", {}) or {})
+        given = fp.get("frac_bits")
+        if given is None and isinstance(fp.get(str(state_bits)), Mapping):
+            graded = int(fp[str(state_bits)]["frac_bits"])
+            given = {
+                p.name: graded
+                for p in network.populations
+                if p.model.kind not in SPIKING_KINDS and not _is_partial(p.name)
+            }
     if isinstance(given, (int, np.integer)):
         given = {p.name: int(given) for p in network.populations}
     given = dict(given or {})
@@ -145,7 +162,8 @@ def choose_frac_bits(
         if name in given:
             frac[name] = int(given[name])
             continue
-        f = state_bits - 1 - _int_bits(b)
+        width = accumulator_bits if (accumulator_bits and _is_partial(name)) else state_bits
+        f = width - 1 - _int_bits(b)
         if accumulator_bits is not None and quantized is not None and m.kind not in SPIKING_KINDS:
             for pr in network.projections_from(name):
                 w = sp.csr_matrix(quantized[pr.name].weights)
@@ -225,7 +243,12 @@ def fixed_plan(
             alpha = dt_s / np.broadcast_to(m.param("tau_mem_s"), (n,))
             params["alpha_q"] = np.round(alpha * 2**ALPHA_SHIFT).astype(np.int64)
             params["alpha_shift"] = ALPHA_SHIFT
-        pops.append(PopPlan(name, m.kind, n, tuple(incoming), params, m.reset, f_post))
+        value_range = (
+            (-(2 ** (accumulator_bits - 1)), 2 ** (accumulator_bits - 1) - 1)
+            if _is_partial(name)
+            else None
+        )
+        pops.append(PopPlan(name, m.kind, n, tuple(incoming), params, m.reset, f_post, value_range))
     lo_a, hi_a = -(2 ** (accumulator_bits - 1)), 2 ** (accumulator_bits - 1) - 1
     lo_s, hi_s = -(2 ** (state_bits - 1)), 2 ** (state_bits - 1) - 1
     return Plan(

@@ -66,6 +66,7 @@ class PopPlan:
     params: Mapping[str, Any]
     reset: str = "zero"
     frac_bits: int = 0
+    value_range: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,7 +165,7 @@ def _step_pop(
             )
         state[pop.name] = v
         return s.astype(plan.dtype), 0
-    lo, hi = plan.state_range
+    lo, hi = pop.value_range or plan.state_range
     J = current + p["bias"]
     if pop.kind in ("relu", "linear"):
         y = nm.relu_step(J, 0, p["cap"]) if pop.kind == "relu" else J
