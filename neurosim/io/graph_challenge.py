@@ -346,7 +346,10 @@ def _format_triples(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, fmt:
 
 def _write_bytes(path: Path, payload: bytes, compress: bool) -> None:
     if compress:
-        with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as fh:
+        with (
+            open(path, "wb") as raw,
+            gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as fh,
+        ):
             fh.write(payload)
     else:
         path.write_bytes(payload)
