@@ -1,0 +1,482 @@
+"""CoNNTrA: coordinate descent training of ternary networks.
+
+After Date, Schuman, Patton & Potok (2020), *CoNNTrA: a coordinate descent
+approach to training neural networks with discrete weights*. Every weight is
+``s_l * t`` with ``t`` in ``{-1, 0, +1}`` and one real scale ``s_l`` per layer;
+biases stay real. Training never leaves the discrete set: a step changes
+ternary values and keeps the change only if it lowers the loss on the
+samples it was evaluated on, so the loss never increases within a sweep.
+
+Two step types (``mode``):
+
+``exact`` (true coordinate descent)
+    Sweep over the weights in a random order; for each weight evaluate the
+    loss of its two other values and keep the best one. The evaluation reuses
+    cached partial sums: changing ``t_ij`` of layer ``l`` by ``d`` changes only
+    column ``j`` of that layer's pre-activations, by ``d * s_l * a_i``; only the
+    layers downstream of neuron ``j`` are recomputed (a rank-one update of the
+    next layer, then the rest). Float64, one sweep per epoch on a batch of
+    ``batch_size`` samples (all of them when it is larger than the training
+    set). Cost per weight is one downstream pass, so this is meant for small
+    networks (Iris, digits).
+
+``block`` (block coordinate descent, for MNIST-sized networks)
+    Per minibatch: compute the loss gradient with respect to every ternary
+    weight, keep an exponential moving average of it (``beta``) to rank moves,
+    propose unit moves ``t -> clip(t - sign(g))`` for the ``m`` weights with the
+    largest predicted (first-order) decrease over all layers, plus a bias step,
+    and evaluate the exact loss of the whole block on the minibatch. The block
+    is kept only if the loss decreased; otherwise ``m`` and the bias step are
+    halved and re-evaluated (up to ``max_tries`` times). ``m`` grows by 25% after
+    an accepted block. The ranking is an approximation; the acceptance test
+    is exact, so the minibatch loss never increases within a step.
+
+In both modes each layer's scale is a coordinate too: at the end of an epoch
+the scales ``s_l * {0.8, 0.9, 1.1, 1.25}`` are evaluated exactly (on up to
+``scale_samples`` training samples) and the best is kept if it lowers the loss.
+
+Weights start either random (uniform over ``{-1, 0, 1}``, ``s_l`` such that the
+weight variance is ``2 / n_in``) or, with ``init``, from a trained network
+quantized with the TWN rule (a warm start, reported in ``info``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from neurosim.errors import TrainingError
+from neurosim.network import Network
+from neurosim.train.core import (
+    TrainResult,
+    accuracy,
+    backward,
+    check_training_data,
+    forward,
+    layer_sizes,
+    run_epochs,
+    softmax_cross_entropy,
+    split_validation,
+    to_network,
+)
+
+__all__ = [
+    "CONNTRA_MODES",
+    "block_step",
+    "exact_sweep",
+    "ternary_memory",
+    "train_conntra",
+]
+
+CONNTRA_MODES = ("auto", "exact", "block")
+_SCALE_FACTORS = (0.8, 0.9, 1.1, 1.25)
+
+
+def _batch_losses(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Mean cross-entropy for a stack of logits ``(c, B, C)``: shape ``(c,)``."""
+    z = logits - logits.max(axis=-1, keepdims=True)
+    lse = np.log(np.exp(z).sum(axis=-1))
+    picked = np.take_along_axis(z, y[None, :, None], axis=-1)[..., 0]
+    return (lse - picked).mean(axis=-1)
+
+
+def _loss(weights, biases, x, y) -> float:
+    return float(_batch_losses(forward(weights, biases, x)[-1][None], y)[0])
+
+
+# ------------------------------------------------------------------ exact
+def exact_sweep(
+    codes: list[np.ndarray],
+    scales: list[float],
+    biases: list[np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    trace: list[float] | None = None,
+) -> tuple[float, int]:
+    """One coordinate-descent sweep over every weight, in place on ``codes``.
+
+    Parameters
+    ----------
+    codes : ternary values per layer (float64 arrays in {-1, 0, 1}), modified in place
+    scales : per-layer scales (not modified)
+    biases : per-layer biases, also coordinates (steps of ``scale * {1, 1/2, 1/4}``), modified in place
+    x, y : the samples the loss is evaluated on
+    rng : order of the sweep
+    trace : list, optional
+        Receives the loss after every accepted change (non-increasing).
+
+    Returns
+    -------
+    (loss, n_changed)
+    """
+    n = len(codes)
+    x = np.asarray(x, dtype=np.float64)
+    W = [s * c for s, c in zip(scales, codes, strict=True)]
+    Z: list[np.ndarray] = []
+    A: list[np.ndarray] = [x]
+    for i in range(n):
+        z = A[-1] @ W[i] + biases[i]
+        Z.append(z)
+        A.append(z if i == n - 1 else np.maximum(z, 0.0))
+    loss = float(_batch_losses(Z[-1][None], y)[0])
+    if trace is not None:
+        trace.append(loss)
+    changed = 0
+    values = np.array([-1.0, 0.0, 1.0])
+    for layer in range(n):
+        n_out = codes[layer].shape[1]
+        for flat in rng.permutation(codes[layer].size).tolist():
+            i, j = divmod(flat, n_out)
+            t = codes[layer][i, j]
+            cand = values[values != t]
+            d = scales[layer] * (cand - t)
+            zj = Z[layer][:, j][None, :] + d[:, None] * A[layer][:, i][None, :]  # (2, B)
+            chain = _downstream(layer, j, zj, Z, A, W, biases)
+            losses = _batch_losses(chain[-1], y)
+            k = int(np.argmin(losses))
+            if losses[k] < loss:
+                loss = float(losses[k])
+                codes[layer][i, j] = cand[k]
+                W[layer][i, j] = scales[layer] * cand[k]
+                _apply(layer, j, k, zj, chain, Z, A)
+                changed += 1
+                if trace is not None:
+                    trace.append(loss)
+        loss_ref = [loss]
+        changed += _bias_sweep(layer, scales[layer], biases, Z, A, W, y, rng, trace, loss_ref)
+        loss = loss_ref[0]
+    return loss, changed
+
+
+def _bias_sweep(layer, scale, biases, Z, A, W, y, rng, trace, loss_ref) -> int:
+    """Coordinate steps on the biases of ``layer`` (candidates ``b +- scale * {1, 1/2, 1/4}``)."""
+    len(W)
+    steps = scale * np.array([-1.0, -0.5, -0.25, 0.25, 0.5, 1.0])
+    changed = 0
+    for j in rng.permutation(biases[layer].size).tolist():
+        zj = Z[layer][:, j][None, :] + steps[:, None]
+        chain = _downstream(layer, j, zj, Z, A, W, biases)
+        losses = _batch_losses(chain[-1], y)
+        k = int(np.argmin(losses))
+        if losses[k] < loss_ref[0]:
+            loss_ref[0] = float(losses[k])
+            biases[layer][j] += steps[k]
+            _apply(layer, j, k, zj, chain, Z, A)
+            changed += 1
+            if trace is not None:
+                trace.append(loss_ref[0])
+    return changed
+
+
+def _apply(layer, j, k, zj, chain, Z, A) -> None:
+    """Commit candidate ``k`` of column ``j`` of ``layer`` to the cached partial sums."""
+    n = len(Z)
+    Z[layer][:, j] = zj[k]
+    A[layer + 1][:, j] = zj[k] if layer == n - 1 else np.maximum(zj[k], 0.0)
+    if layer < n - 1:
+        for m, zm in enumerate(chain, start=layer + 1):
+            Z[m] = zm[k]
+            A[m + 1] = zm[k] if m == n - 1 else np.maximum(zm[k], 0.0)
+
+
+def _downstream(layer: int, j: int, zj: np.ndarray, Z, A, W, biases) -> list[np.ndarray]:
+    """Pre-activations of the layers after ``layer`` for candidate columns ``zj``.
+
+    Returns the stacked pre-activations ``(c, B, n)`` of layers ``layer+1 ..``
+    (only the logits for the output layer itself, with column ``j`` replaced).
+    """
+    n = len(W)
+    if layer == n - 1:
+        logits = np.repeat(Z[-1][None], zj.shape[0], axis=0)
+        logits[:, :, j] = zj
+        return [logits]
+    dh = np.maximum(zj, 0.0) - A[layer + 1][:, j][None, :]  # (c, B)
+    z = Z[layer + 1][None] + dh[:, :, None] * W[layer + 1][j][None, None, :]
+    out = [z]
+    for m in range(layer + 2, n):
+        z = np.maximum(z, 0.0) @ W[m] + biases[m]
+        out.append(z)
+    return out
+
+
+# ------------------------------------------------------------------ block
+def block_step(
+    codes: list[np.ndarray],
+    scales: list[float],
+    biases: list[np.ndarray],
+    ema: list[np.ndarray],
+    xb: np.ndarray,
+    yb: np.ndarray,
+    block: float,
+    *,
+    beta: float = 0.9,
+    bias_lr: float = 0.05,
+    max_tries: int = 4,
+    grow: float = 1.25,
+    max_block: float = 0.01,
+) -> tuple[float, float, float, int]:
+    """One block coordinate step in place; returns ``(loss_before, loss_after, next_block, n_changed)``.
+
+    ``block`` is the fraction of all weights proposed for a unit move.
+    """
+    n = len(codes)
+    W = [np.float32(s) * c for s, c in zip(scales, codes, strict=True)]
+    acts = forward(W, biases, xb)
+    loss0, dlogits = softmax_cross_entropy(acts[-1], yb)
+    loss0 = float(_batch_losses(acts[-1][None], yb)[0])
+    deltas = backward(W, acts, dlogits)
+    gains, moves = [], []
+    for i in range(n):
+        g = acts[i].T @ deltas[i]
+        ema[i] *= beta
+        ema[i] += (1 - beta) * g
+        v = np.clip(codes[i] - np.sign(ema[i]), -1, 1)
+        gains.append((np.float32(scales[i]) * ema[i] * (v - codes[i])).ravel())
+        moves.append(v)
+    gain = np.concatenate(gains)
+    offsets = np.r_[0, np.cumsum([c.size for c in codes])]
+    gbias = [d.sum(axis=0) for d in deltas]
+    n_neg = int(np.count_nonzero(gain < 0))
+    frac = block
+    for _ in range(max_tries):
+        m = min(int(np.ceil(frac * gain.size)), n_neg)
+        if m > 0:
+            top = np.argpartition(gain, m - 1)[:m] if m < gain.size else np.arange(gain.size)
+        else:
+            top = np.zeros(0, dtype=np.int64)
+        trial = [c.copy() for c in codes]
+        for i in range(n):
+            sel = top[(top >= offsets[i]) & (top < offsets[i + 1])] - offsets[i]
+            trial[i].ravel()[sel] = moves[i].ravel()[sel]
+        step = bias_lr * frac / block
+        tb = [b - step * g for b, g in zip(biases, gbias, strict=True)]
+        loss1 = _loss([np.float32(s) * c for s, c in zip(scales, trial, strict=True)], tb, xb, yb)
+        if loss1 < loss0:
+            for i in range(n):
+                codes[i][...] = trial[i]
+                biases[i][...] = tb[i]
+            return loss0, loss1, min(frac * grow, max_block), int(m)
+        frac /= 2
+    return loss0, loss0, max(frac, 1.0 / gain.size), 0
+
+
+def _scale_search(codes, scales, biases, x, y) -> float:
+    """Coordinate steps on each layer's scale (exact loss on ``x``); returns the final loss."""
+    dtype = codes[0].dtype
+    W = [dtype.type(s) * c for s, c in zip(scales, codes, strict=True)]
+    loss = _loss(W, biases, x, y)
+    for i in range(len(codes)):
+        best = scales[i]
+        for f in _SCALE_FACTORS:
+            W[i] = dtype.type(scales[i] * f) * codes[i]
+            trial = _loss(W, biases, x, y)
+            if trial < loss:
+                loss, best = trial, scales[i] * f
+        scales[i] = best
+        W[i] = dtype.type(best) * codes[i]
+    return loss
+
+
+# ------------------------------------------------------------------ memory
+def ternary_memory(n_weights: int, n_layers: int) -> dict[str, Any]:
+    """Bits to store ``n_weights`` ternary weights (2 bits each, one float32 scale per layer) vs float64.
+
+    A direct count for the training report; the mapped network's memory on a
+    chip comes from :func:`neurosim.hardware.memory.memory_model`.
+    """
+    ternary_bits = 2 * n_weights + 32 * n_layers
+    float64_bits = 64 * n_weights
+    return {
+        "n_weights": int(n_weights),
+        "bits_per_weight": 2,
+        "ternary_bits": int(ternary_bits),
+        "float64_bits": int(float64_bits),
+        "saving_vs_float64": float64_bits / ternary_bits if ternary_bits else 0.0,
+        "saving_vs_float64_weights_only": 32.0,
+    }
+
+
+# ------------------------------------------------------------------ train
+def _init_codes(sizes, rng) -> tuple[list[np.ndarray], list[float]]:
+    codes, scales = [], []
+    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+        codes.append(rng.integers(-1, 2, size=(a, b)).astype(np.float64))
+        scales.append(float(np.sqrt(3.0 / a)))  # Var(s*t) = s^2 * 2/3 = 2 / n_in
+    return codes, scales
+
+
+def _warm_start(init: Network, n_inputs: int, n_classes: int):
+    from neurosim.train.baselines import layers_of, twn_quantize
+
+    ws, bs = layers_of(init, n_inputs, n_classes)
+    codes, scales = [], []
+    for w in ws:
+        t, a, _ = twn_quantize(w)
+        codes.append(t.astype(np.float64))
+        scales.append(a if a > 0 else 1.0)
+    return codes, scales, [b.astype(np.float64) for b in bs]
+
+
+def train_conntra(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    n_classes: int | None = None,
+    hidden: Sequence[int] = (300, 100),
+    seed: int = 0,
+    epochs: int = 10,
+    batch_size: int = 256,
+    mode: str = "auto",
+    block: float = 1e-3,
+    beta: float = 0.9,
+    bias_lr: float = 0.05,
+    scale_samples: int = 4096,
+    init: Network | None = None,
+    val_fraction: float = 0.1,
+    patience: int | None = None,
+    progress: bool = False,
+) -> TrainResult:
+    """Train a ternary network by coordinate descent (CoNNTrA).
+
+    Parameters
+    ----------
+    x, y : inputs and integer labels; ``n_classes`` (default ``max(y) + 1``)
+    hidden : hidden layer sizes
+    seed : seed of initial values, sweep orders, shuffles and validation split
+    epochs : sweeps (``exact``) or passes over the training set (``block``)
+    batch_size : samples per exact sweep / per block step
+    mode : {"auto", "exact", "block"}
+        ``auto`` is ``exact`` for networks of at most 20,000 weights, else ``block``.
+    block : initial fraction of weights proposed per block step
+    beta : moving-average factor of the gradient used to rank moves (block mode)
+    bias_lr : bias step size (block mode; exact mode treats each bias as a coordinate)
+    scale_samples : samples used for the per-layer scale search
+    init : Network, optional
+        Warm start from a trained network quantized with the TWN rule.
+    val_fraction, patience, progress : as the other methods
+    """
+    t0 = time.perf_counter()
+    x, y, n_classes = check_training_data(x, y, n_classes)
+    if mode not in CONNTRA_MODES:
+        raise TrainingError(f"CoNNTrA mode {mode!r}; expected one of {', '.join(CONNTRA_MODES)}")
+    if not 0 < block <= 1:
+        raise TrainingError(f"CoNNTrA block = {block}; expected a fraction in (0, 1]")
+    if not 0 <= beta < 1:
+        raise TrainingError(f"CoNNTrA beta = {beta}; expected a number in [0, 1)")
+    xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
+    rng = np.random.default_rng([seed, 30])
+    if init is not None:
+        codes, scales, biases = _warm_start(init, x.shape[1], n_classes)
+        sizes = tuple([x.shape[1]] + [c.shape[1] for c in codes])
+    else:
+        sizes = layer_sizes(x.shape[1], hidden, n_classes)
+        codes, scales = _init_codes(sizes, rng)
+        biases = [np.zeros(s) for s in sizes[1:]]
+    n_weights = int(sum(c.size for c in codes))
+    if mode == "auto":
+        mode = "exact" if n_weights <= 20_000 else "block"
+    dtype = np.float64 if mode == "exact" else np.float32
+    codes = [c.astype(dtype) for c in codes]
+    biases = [b.astype(dtype) for b in biases]
+    xt_d = xt.astype(dtype)
+    xv_d = None if xv is None else xv.astype(dtype)
+    scale_idx = rng.permutation(xt.shape[0])[:scale_samples]
+    counters = {"changed": 0, "rejected": 0, "steps": 0}
+    state_block = [block]
+    ema = [np.zeros(c.shape, dtype=dtype) for c in codes]
+
+    def weights_now() -> list[np.ndarray]:
+        return [dtype(s) * c for s, c in zip(scales, codes, strict=True)]
+
+    if mode == "exact":
+        n_per_sweep = min(batch_size, xt.shape[0])
+
+        def step(idx: np.ndarray) -> float:
+            sub = np.sort(rng.permutation(xt.shape[0])[:n_per_sweep])
+            loss, k = exact_sweep(codes, scales, biases, xt_d[sub], yt[sub], rng)
+            counters["changed"] += k
+            counters["steps"] += 1
+            return loss
+
+        n_loop, loop_batch = 1, 1
+    else:
+
+        def step(idx: np.ndarray) -> float:
+            before, after, state_block[0], k = block_step(
+                codes,
+                scales,
+                biases,
+                ema,
+                xt_d[idx],
+                yt[idx],
+                state_block[0],
+                beta=beta,
+                bias_lr=bias_lr,
+            )
+            counters["changed"] += k
+            counters["steps"] += 1
+            counters["rejected"] += int(k == 0)
+            return after
+
+        n_loop, loop_batch = xt.shape[0], batch_size
+
+    def end_of_epoch(epoch: int) -> dict:
+        loss = _scale_search(codes, scales, biases, xt_d[scale_idx], yt[scale_idx])
+        return {"scale_loss": loss, "changed": counters["changed"], "scales": list(scales)}
+
+    outcome = run_epochs(
+        n_loop,
+        epochs=epochs,
+        batch_size=loop_batch,
+        seed=seed,
+        step=step,
+        snapshot=lambda: (
+            [w.copy() for w in weights_now()],
+            [b.copy() for b in biases],
+            list(scales),
+        ),
+        validate=None if xv is None else (lambda: accuracy(weights_now(), biases, xv_d, yv)),
+        patience=patience,
+        progress=progress,
+        label=f"CoNNTrA ({mode})",
+        end_of_epoch=end_of_epoch,
+    )
+    weights, best_biases, best_scales = outcome.state
+    n_nonzero = int(sum(np.count_nonzero(w) for w in weights))
+    info = {
+        "mode": mode,
+        "hidden": [int(s) for s in sizes[1:-1]],
+        "scales": [float(s) for s in best_scales],
+        "weight_values": [-1, 0, 1],
+        "warm_start": init is not None,
+        "batch_size": batch_size,
+        "changed": counters["changed"],
+        "steps": counters["steps"],
+        "rejected_blocks": counters["rejected"],
+        "zero_fraction": 1.0 - n_nonzero / n_weights,
+        "memory": ternary_memory(n_weights, len(codes)),
+    }
+    network = to_network(
+        weights,
+        best_biases,
+        name="conntra",
+        metadata={"training": {"method": "conntra", "seed": seed, **info}},
+    )
+    return TrainResult(
+        network=network,
+        method="conntra",
+        train_accuracy=accuracy(weights, best_biases, xt_d, yt),
+        val_accuracy=outcome.best_val_accuracy,
+        n_connections=n_nonzero,
+        n_possible=n_weights,
+        n_parameters=n_weights,
+        wall_time_s=time.perf_counter() - t0,
+        epochs_run=outcome.epochs_run,
+        history=outcome.history,
+        info=info,
+    )

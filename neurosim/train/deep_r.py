@@ -1,0 +1,618 @@
+"""DEEP R: training under a hard connection budget by stochastic rewiring.
+
+Bellec, Kappel, Maass & Legenstein, *Deep Rewiring: Training very sparse deep
+networks*, ICLR 2018 (Algorithm 1). Every potential connection ``k`` has a
+fixed random sign ``s_k`` and a parameter ``theta_k``; it is active iff
+``theta_k > 0`` and then its weight is ``s_k * theta_k``. Each step updates
+the active connections only::
+
+    theta_k <- theta_k - eta * dE/dtheta_k - eta * alpha + sqrt(2 * eta * T) * N(0, 1)
+
+(gradient step, L1 shrinkage ``alpha``, Gaussian noise of temperature ``T``).
+Connections whose ``theta`` drops to 0 or below become dormant, and as many
+dormant connections, drawn uniformly at random, are activated with
+``theta = epsilon`` (1e-12, as the authors' code), so that exactly ``K``
+connections are active after every step. With ``optimizer="adam"`` the
+gradient term ``eta * dE/dtheta`` is replaced by Adam's step (an option, not
+the paper's plain SGD); the L1 and noise terms keep the base rate ``eta``.
+
+Budgets are per layer (``K_l`` constant in each layer, as in the authors'
+MNIST script) or global (``K`` constant over the network; a dormant
+connection anywhere can be activated). A per-neuron fan-in cap (from a chip
+profile) restricts both the initial mask and reactivation to connections
+whose target neuron has fewer than ``cap`` active inputs, so the trained
+network fits the chip without fan-in splitting.
+
+Implementation: the active set is held in ``K`` *slots* (layer, flat index,
+theta), so its size never changes; a dormant connection's slot is reused by
+its replacement. Forward and backward passes use ``scipy.sparse`` CSR
+matrices built from the slots each step, and the gradient is computed for the
+active connections only (a gather of the ``K`` input/delta pairs), never as a
+dense ``n_in x n_out`` matrix.
+
+``soft`` DEEP R (the paper's soft variant) keeps ``theta`` for every potential
+connection, applies L1 and noise to all of them, clips ``theta`` at
+``theta_min`` and has no fixed budget; it is implemented with dense arrays.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurosim.errors import TrainingError
+from neurosim.train.constraints import BUDGET_MODES, layer_budgets
+from neurosim.train.core import (
+    DTYPE,
+    TrainResult,
+    accuracy,
+    backward,
+    check_training_data,
+    forward,
+    layer_sizes,
+    lr_factor,
+    make_optimizer,
+    run_epochs,
+    softmax_cross_entropy,
+    split_validation,
+    to_network,
+)
+
+__all__ = [
+    "RewiringState",
+    "deep_r_step",
+    "init_rewiring",
+    "rewiring_weights",
+    "soft_deep_r_step",
+    "train_deep_r",
+]
+
+EPSILON = 1e-12
+
+
+@dataclass
+class RewiringState:
+    """Working state of one DEEP R run (mutated in place by :func:`deep_r_step`).
+
+    Attributes
+    ----------
+    sizes : layer sizes
+    signs : list of float32 arrays, one per layer, shape ``(n_in * n_out,)``
+        Fixed sign of every potential connection (row-major flat index).
+    slot_layer, slot_index : int64 arrays of shape ``(K,)``
+        Layer and flat index of the connection held by each slot.
+    theta : float32 array of shape ``(K,)``
+        Parameter of each active connection (always > 0 between steps).
+    active : list of bool arrays, shape ``(n_in * n_out,)``
+        Active flag of every potential connection.
+    fan_in : list of int64 arrays, shape ``(n_out,)``
+        Active inputs of every neuron.
+    biases : list of float32 arrays
+    budgets : per-layer budgets (per_layer mode) or None (global mode)
+    fan_in_cap : int or None
+    """
+
+    sizes: tuple[int, ...]
+    signs: list[np.ndarray]
+    slot_layer: np.ndarray
+    slot_index: np.ndarray
+    theta: np.ndarray
+    active: list[np.ndarray]
+    fan_in: list[np.ndarray]
+    biases: list[np.ndarray]
+    budgets: tuple[int, ...] | None
+    fan_in_cap: int | None
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.sizes) - 1
+
+    def layer_slots(self, layer: int) -> np.ndarray:
+        """Slot ids of the connections of ``layer``."""
+        return np.flatnonzero(self.slot_layer == layer)
+
+    def counts(self) -> list[int]:
+        """Active connections per layer."""
+        return [int(c) for c in np.bincount(self.slot_layer, minlength=self.n_layers)]
+
+
+# ------------------------------------------------------------------ sampling
+def _cap_ranks(keys: np.ndarray) -> np.ndarray:
+    """Rank of each element among the earlier elements with the same key."""
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    start = np.r_[0, np.flatnonzero(np.diff(sk)) + 1]
+    group_start = np.repeat(start, np.diff(np.r_[start, sk.size]))
+    ranks = np.empty(keys.size, dtype=np.int64)
+    ranks[order] = np.arange(keys.size) - group_start
+    return ranks
+
+
+class _Space:
+    """The global index space of all potential connections (layers concatenated)."""
+
+    def __init__(self, sizes: Sequence[int]):
+        self.n_in = np.array(sizes[:-1], dtype=np.int64)
+        self.n_out = np.array(sizes[1:], dtype=np.int64)
+        self.offsets = np.r_[0, np.cumsum(self.n_in * self.n_out)]
+        self.col_offsets = np.r_[0, np.cumsum(self.n_out)]
+
+    @property
+    def total(self) -> int:
+        return int(self.offsets[-1])
+
+    def split(self, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        layer = np.searchsorted(self.offsets, g, side="right") - 1
+        return layer, g - self.offsets[layer]
+
+    def column_key(self, layer: np.ndarray, local: np.ndarray) -> np.ndarray:
+        return self.col_offsets[layer] + local % self.n_out[layer]
+
+
+def _initial_positions(
+    space: _Space, lo: int, hi: int, k: int, cap: int | None, rng: np.random.Generator
+) -> np.ndarray:
+    """``k`` distinct global indices in ``[lo, hi)`` at random, at most ``cap`` per target neuron."""
+    perm = lo + rng.permutation(hi - lo)
+    if cap is not None:
+        layer, local = space.split(perm)
+        perm = perm[_cap_ranks(space.column_key(layer, local)) < cap]
+    if perm.size < k:
+        raise TrainingError(f"cannot place {k} connections under a fan-in cap of {cap}")
+    return perm[:k]
+
+
+def init_rewiring(
+    sizes: Sequence[int],
+    budgets: Sequence[int],
+    *,
+    budget: str = "per_layer",
+    fan_in_cap: int | None = None,
+    seed: int = 0,
+) -> RewiringState:
+    """Random signs, a random initial mask of ``sum(budgets)`` connections, initial theta.
+
+    ``theta`` starts at ``|N(0, 2 / f)|`` where ``f`` is the mean fan-in of the
+    sparse layer (He initialisation of the sparse layer); biases start at 0.
+    """
+    if budget not in BUDGET_MODES:
+        raise TrainingError(f"budget {budget!r}; expected one of {', '.join(BUDGET_MODES)}")
+    rng = np.random.default_rng([seed, 10])
+    sizes = tuple(int(s) for s in sizes)
+    space = _Space(sizes)
+    n = len(sizes) - 1
+    signs = [
+        np.where(rng.random(sizes[i] * sizes[i + 1]) < 0.5, -1.0, 1.0).astype(DTYPE)
+        for i in range(n)
+    ]
+    if budget == "per_layer":
+        picks = [
+            _initial_positions(
+                space,
+                int(space.offsets[i]),
+                int(space.offsets[i + 1]),
+                int(budgets[i]),
+                fan_in_cap,
+                rng,
+            )
+            for i in range(n)
+        ]
+        g = np.concatenate(picks)
+    else:
+        g = _initial_positions(space, 0, space.total, int(sum(budgets)), fan_in_cap, rng)
+    layer, local = space.split(g)
+    active = [np.zeros(sizes[i] * sizes[i + 1], dtype=bool) for i in range(n)]
+    fan_in = [np.zeros(sizes[i + 1], dtype=np.int64) for i in range(n)]
+    theta = np.empty(g.size, dtype=DTYPE)
+    for i in range(n):
+        sel = layer == i
+        idx = local[sel]
+        active[i][idx] = True
+        fan_in[i] += np.bincount(idx % sizes[i + 1], minlength=sizes[i + 1])
+        mean_fan_in = max(idx.size / sizes[i + 1], 1.0)
+        theta[sel] = np.abs(rng.standard_normal(idx.size)) * np.sqrt(2.0 / mean_fan_in)
+    theta = np.maximum(theta, EPSILON).astype(DTYPE)
+    return RewiringState(
+        sizes=sizes,
+        signs=signs,
+        slot_layer=layer.astype(np.int64),
+        slot_index=local.astype(np.int64),
+        theta=theta,
+        active=active,
+        fan_in=fan_in,
+        biases=[np.zeros(s, dtype=DTYPE) for s in sizes[1:]],
+        budgets=tuple(int(b) for b in budgets) if budget == "per_layer" else None,
+        fan_in_cap=fan_in_cap,
+    )
+
+
+def rewiring_weights(state: RewiringState, *, sparse: bool = True) -> list:
+    """Weight matrices ``sign * theta`` of the active connections (CSR, or dense float32)."""
+    out = []
+    for i in range(state.n_layers):
+        n_in, n_out = state.sizes[i], state.sizes[i + 1]
+        sel = state.layer_slots(i)
+        idx = state.slot_index[sel]
+        w = state.signs[i][idx] * state.theta[sel]
+        if sparse:
+            out.append(
+                sp.csr_matrix((w, (idx // n_out, idx % n_out)), shape=(n_in, n_out), dtype=DTYPE)
+            )
+        else:
+            dense = np.zeros(n_in * n_out, dtype=DTYPE)
+            dense[idx] = w
+            out.append(dense.reshape(n_in, n_out))
+    return out
+
+
+def _accept(state: RewiringState, space: _Space, cand: np.ndarray, need: int) -> list[int]:
+    """Activate the eligible candidates (global indices) in order, up to ``need``."""
+    cap = state.fan_in_cap
+    taken: list[int] = []
+    layers, locals_ = space.split(cand)
+    for g, li, loc in zip(cand.tolist(), layers.tolist(), locals_.tolist(), strict=True):
+        act = state.active[li]
+        if act[loc]:
+            continue
+        col = loc % state.sizes[li + 1]
+        if cap is not None and state.fan_in[li][col] >= cap:
+            continue
+        act[loc] = True
+        state.fan_in[li][col] += 1
+        taken.append(g)
+        if len(taken) == need:
+            break
+    return taken
+
+
+def _draw_dormant(
+    state: RewiringState, space: _Space, lo: int, hi: int, need: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Activate ``need`` eligible dormant connections in ``[lo, hi)``, uniformly at random.
+
+    Rejection sampling (cheap at low density); falls back to enumerating the
+    eligible connections when it keeps failing (dense or saturated layers).
+    """
+    taken: list[int] = []
+    for _ in range(8):
+        if len(taken) == need:
+            break
+        left = need - len(taken)
+        cand = rng.integers(lo, hi, size=2 * left + 8)
+        taken += _accept(state, space, cand, left)
+    if len(taken) < need:
+        g = np.arange(lo, hi)
+        layer, local = space.split(g)
+        ok = np.ones(g.size, dtype=bool)
+        for i in np.unique(layer):
+            sel = layer == i
+            dormant = ~state.active[i][local[sel]]
+            if state.fan_in_cap is not None:
+                dormant &= state.fan_in[i][local[sel] % state.sizes[i + 1]] < state.fan_in_cap
+            ok[sel] = dormant
+        eligible = g[ok]
+        taken += _accept(state, space, rng.permutation(eligible), need - len(taken))
+    if len(taken) < need:
+        raise TrainingError(
+            f"DEEP R: only {len(taken)} of {need} dormant connections can be activated under fan-in cap {state.fan_in_cap}"
+        )
+    return np.asarray(taken, dtype=np.int64)
+
+
+def _rewire(state: RewiringState, dead: np.ndarray, rng: np.random.Generator) -> None:
+    """Deactivate the slots ``dead`` and refill them with random dormant connections."""
+    space = _Space(state.sizes)
+    for s in dead.tolist():
+        li, loc = int(state.slot_layer[s]), int(state.slot_index[s])
+        state.active[li][loc] = False
+        state.fan_in[li][loc % state.sizes[li + 1]] -= 1
+    if state.budgets is not None:
+        for i in np.unique(state.slot_layer[dead]).tolist():
+            slots = dead[state.slot_layer[dead] == i]
+            g = _draw_dormant(
+                state, space, int(space.offsets[i]), int(space.offsets[i + 1]), slots.size, rng
+            )
+            layer, local = space.split(g)
+            state.slot_layer[slots], state.slot_index[slots] = layer, local
+    else:
+        g = _draw_dormant(state, space, 0, space.total, dead.size, rng)
+        layer, local = space.split(g)
+        state.slot_layer[dead], state.slot_index[dead] = layer, local
+    state.theta[dead] = EPSILON
+
+
+def deep_r_step(
+    state: RewiringState,
+    xb: np.ndarray,
+    yb: np.ndarray,
+    opt,
+    *,
+    lr: float,
+    l1: float,
+    temperature: float,
+    rng: np.random.Generator,
+) -> tuple[float, int]:
+    """One DEEP R step in place; returns ``(batch loss, number of rewired connections)``."""
+    weights = rewiring_weights(state)
+    acts = forward(weights, state.biases, xb)
+    loss, dlogits = softmax_cross_entropy(acts[-1], yb)
+    deltas = backward(weights, acts, dlogits)
+    grad = np.empty_like(state.theta)
+    n = state.n_layers
+    for i in range(n):
+        sel = state.layer_slots(i)
+        idx = state.slot_index[sel]
+        n_out = state.sizes[i + 1]
+        a_t = np.ascontiguousarray(acts[i].T)
+        d_t = np.ascontiguousarray(deltas[i].T)
+        gw = np.einsum("kb,kb->k", a_t[idx // n_out], d_t[idx % n_out])
+        grad[sel] = state.signs[i][idx] * gw
+    opt.tick()
+    state.theta -= opt.update(0, grad)
+    if l1:
+        state.theta -= DTYPE(lr * l1)
+    if temperature:
+        state.theta += (
+            np.sqrt(2.0 * lr * temperature) * rng.standard_normal(state.theta.size)
+        ).astype(DTYPE)
+    for i in range(n):
+        state.biases[i] -= opt.update(1 + i, deltas[i].sum(axis=0))
+    dead = np.flatnonzero(state.theta <= 0)
+    if dead.size:
+        _rewire(state, dead, rng)
+        opt.reset(0, dead)
+    return loss, int(dead.size)
+
+
+# ------------------------------------------------------------------ soft
+@dataclass
+class _SoftState:
+    sizes: tuple[int, ...]
+    signs: list[np.ndarray]
+    theta: list[np.ndarray]
+    biases: list[np.ndarray]
+
+    def weights(self) -> list[np.ndarray]:
+        return [
+            np.where(t > 0, s * t, 0).astype(DTYPE)
+            for s, t in zip(self.signs, self.theta, strict=True)
+        ]
+
+
+def _init_soft(
+    sizes: Sequence[int], budgets: Sequence[int], seed: int, theta_min: float
+) -> _SoftState:
+    hard = init_rewiring(sizes, budgets, seed=seed)
+    rng = np.random.default_rng([seed, 11])
+    thetas = []
+    for i in range(len(sizes) - 1):
+        n_in, n_out = sizes[i], sizes[i + 1]
+        t = rng.uniform(theta_min, 0.0, n_in * n_out).astype(DTYPE)
+        sel = hard.layer_slots(i)
+        t[hard.slot_index[sel]] = hard.theta[sel]
+        thetas.append(t.reshape(n_in, n_out))
+    return _SoftState(
+        tuple(sizes),
+        [s.reshape(sizes[i], sizes[i + 1]) for i, s in enumerate(hard.signs)],
+        thetas,
+        hard.biases,
+    )
+
+
+def soft_deep_r_step(
+    state: _SoftState, xb, yb, opt, *, lr, l1, temperature, theta_min, rng
+) -> tuple[float, int]:
+    """One soft-DEEP R step: gradient on active, L1 and noise on all, clip at ``theta_min``."""
+    weights = state.weights()
+    acts = forward(weights, state.biases, xb)
+    loss, dlogits = softmax_cross_entropy(acts[-1], yb)
+    deltas = backward(weights, acts, dlogits)
+    opt.tick()
+    n = len(weights)
+    flips = 0
+    for i in range(n):
+        t = state.theta[i]
+        on = t > 0
+        g = (acts[i].T @ deltas[i]) * state.signs[i] * on
+        t -= opt.update(i, g)
+        t -= DTYPE(lr * l1)
+        if temperature:
+            t += (np.sqrt(2.0 * lr * temperature) * rng.standard_normal(t.shape)).astype(DTYPE)
+        np.maximum(t, theta_min, out=t)
+        flips += int(np.count_nonzero(on != (t > 0)))
+        state.biases[i] -= opt.update(n + i, deltas[i].sum(axis=0))
+    return loss, flips
+
+
+# ------------------------------------------------------------------ train
+def train_deep_r(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    n_classes: int | None = None,
+    hidden: Sequence[int] = (300, 100),
+    seed: int = 0,
+    epochs: int = 10,
+    batch_size: int = 32,
+    connectivity: float | Sequence[float] | None = None,
+    n_connections: int | Sequence[int] | None = None,
+    budget: str = "per_layer",
+    fan_in_cap: int | None = None,
+    chip: str | None = None,
+    chip_overrides: Sequence[str] = (),
+    lr: float = 0.05,
+    optimizer: str = "sgd",
+    momentum: float = 0.0,
+    lr_schedule: str = "constant",
+    l1: float = 1e-5,
+    temperature: float = 1e-10,
+    soft: bool = False,
+    theta_min: float = -1e-3,
+    val_fraction: float = 0.1,
+    patience: int | None = None,
+    progress: bool = False,
+) -> TrainResult:
+    """Train a fully connected network with DEEP R under a connection budget.
+
+    Parameters
+    ----------
+    x, y : training inputs (n, n_features) and integer labels
+    n_classes : int, optional (default: ``max(y) + 1``)
+    hidden : hidden layer sizes
+    seed : seed of the mask, signs, initial values, noise and shuffles
+    epochs, batch_size : training length and minibatch size
+    connectivity : fraction of possible connections, one for all layers or one per layer
+    n_connections : exact budget, one for all layers or one per layer (overrides ``connectivity``)
+    budget : {"per_layer", "global"}
+        Keep each layer's count constant, or only the total.
+    fan_in_cap : int, optional
+        At most this many active inputs per neuron, at all times.
+    chip : str, optional
+        Chip profile name or path whose per-neuron fan-in limit is used as the cap
+        (the smaller of it and ``fan_in_cap``); ``chip_overrides`` as ``--set``.
+    lr : learning rate ``eta``
+    lr_schedule : {"constant", "cosine"}
+        Per-epoch decay of ``eta`` (applies to the gradient, L1 and noise terms alike).
+    optimizer : {"sgd", "adam"} and ``momentum`` (SGD only) for the gradient term
+    l1 : L1 shrinkage ``alpha`` per step (times ``eta``)
+    temperature : noise temperature ``T``
+    soft : bool
+        Soft-DEEP R (no fixed budget; dormant parameters random-walk above ``theta_min``).
+    val_fraction, patience : validation split and early stopping
+    progress : show a rich progress bar
+
+    Returns
+    -------
+    TrainResult
+        ``info`` holds the budgets, the per-layer counts, the cap, the largest
+        fan-in of the trained network and the number of rewirings.
+    """
+    from neurosim.train.constraints import resolve_fan_in_cap
+
+    t0 = time.perf_counter()
+    x, y, n_classes = check_training_data(x, y, n_classes)
+    for name, v in (("lr", lr), ("l1", l1), ("temperature", temperature)):
+        if not np.isfinite(v) or v < 0 or (name == "lr" and v == 0):
+            raise TrainingError(
+                f"DEEP R: {name} = {v}; expected a finite number {'> 0' if name == 'lr' else '>= 0'}"
+            )
+    cap = resolve_fan_in_cap(fan_in_cap, chip, chip_overrides)
+    sizes = layer_sizes(x.shape[1], hidden, n_classes)
+    budgets = layer_budgets(
+        sizes, connectivity=connectivity, n_connections=n_connections, fan_in_cap=cap
+    )
+    if soft and cap is not None:
+        raise TrainingError(
+            "soft DEEP R has no hard budget, so it cannot enforce a fan-in cap; drop --soft or the cap"
+        )
+    if soft and theta_min >= 0:
+        raise TrainingError(f"soft DEEP R: theta_min = {theta_min}; expected < 0")
+    xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
+    rng = np.random.default_rng([seed, 12])
+    opt = make_optimizer(optimizer, lr, momentum)
+    lr_factor(lr_schedule, 0, epochs)
+    rewired = [0]
+    rate = [float(lr)]
+
+    if soft:
+        state = _init_soft(sizes, budgets, seed, theta_min)
+
+        def step(idx: np.ndarray) -> float:
+            loss, k = soft_deep_r_step(
+                state,
+                xt[idx],
+                yt[idx],
+                opt,
+                lr=rate[0],
+                l1=l1,
+                temperature=temperature,
+                theta_min=theta_min,
+                rng=rng,
+            )
+            rewired[0] += k
+            return loss
+
+        def current() -> tuple[list, list]:
+            return state.weights(), [b.copy() for b in state.biases]
+    else:
+        state = init_rewiring(sizes, budgets, budget=budget, fan_in_cap=cap, seed=seed)
+
+        def step(idx: np.ndarray) -> float:
+            loss, k = deep_r_step(
+                state, xt[idx], yt[idx], opt, lr=rate[0], l1=l1, temperature=temperature, rng=rng
+            )
+            rewired[0] += k
+            return loss
+
+        def current() -> tuple[list, list]:
+            return rewiring_weights(state, sparse=False), [b.copy() for b in state.biases]
+
+    def validate() -> float:
+        w, b = current()
+        return accuracy(w, b, xv, yv)
+
+    def record(epoch: int) -> dict:
+        w, _ = current()
+        out = {
+            "n_active": int(sum(np.count_nonzero(m) for m in w)),
+            "rewired": rewired[0],
+            "lr": rate[0],
+        }
+        rate[0] = lr * lr_factor(lr_schedule, epoch, epochs)
+        opt.lr = rate[0]
+        return out
+
+    outcome = run_epochs(
+        xt.shape[0],
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        step=step,
+        snapshot=current,
+        validate=None if xv is None else validate,
+        patience=patience,
+        progress=progress,
+        label="soft DEEP R" if soft else "DEEP R",
+        end_of_epoch=record,
+    )
+    weights, biases = outcome.state
+    counts = [int(np.count_nonzero(w)) for w in weights]
+    max_fan_in = int(max(np.count_nonzero(w, axis=0).max() for w in weights))
+    info = {
+        "variant": "soft" if soft else "hard",
+        "budget": "none" if soft else budget,
+        "budgets": list(budgets),
+        "layer_connections": counts,
+        "fan_in_cap": cap,
+        "chip": chip,
+        "max_fan_in": max_fan_in,
+        "lr": lr,
+        "optimizer": optimizer,
+        "lr_schedule": lr_schedule,
+        "l1": l1,
+        "temperature": temperature,
+        "batch_size": batch_size,
+        "rewired": rewired[0],
+    }
+    n_conn = int(sum(counts))
+    n_possible = int(sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)))
+    train_acc = accuracy(weights, biases, xt, yt)
+    result_meta = {"method": "deep_r", "seed": seed, "hidden": list(hidden), **info}
+    network = to_network(weights, biases, name="deep_r", metadata={"training": result_meta})
+    return TrainResult(
+        network=network,
+        method="deep_r",
+        train_accuracy=train_acc,
+        val_accuracy=outcome.best_val_accuracy,
+        n_connections=n_conn,
+        n_possible=n_possible,
+        n_parameters=n_conn,
+        wall_time_s=time.perf_counter() - t0,
+        epochs_run=outcome.epochs_run,
+        history=outcome.history,
+        info=info,
+    )

@@ -1,0 +1,235 @@
+"""Tensor sketching of fully connected layers, trained directly.
+
+Kasiviswanathan, Narodytska & Jin, *Network Approximation using Tensor
+Sketching*, IJCAI 2018 (arXiv 1710.10245, 2017): a fully connected layer
+``W`` (``d1 x d2``, inputs x outputs) is replaced by ``L`` pairs of sketches
+with fixed random projections ``U1_l`` (``k x d1``) and ``U2_l`` (``k x d2``),
+independent random sign matrices scaled by ``1/sqrt(k)`` (so
+``E[U^T U] = I``)::
+
+    S1_l = U1_l W      (k x d2)        S2_l = W U2_l^T      (d1 x k)
+    W_hat = 1/(2L) * sum_l (U1_l^T S1_l + S2_l U2_l)
+
+The trainable parameters are the sketches ``S1_l, S2_l``:
+``L * k * (d1 + d2)`` numbers instead of ``d1 * d2``. The layer computes
+``h @ W_hat`` and gradients reach the sketches through the same products
+(``dS1_l = U1_l dW / 2L``, ``dS2_l = dW U2_l^T / 2L``). The trained layer
+converts to an ordinary :class:`~neurosim.network.Network` whose weights are
+``W_hat`` (dense), which is what the mapper sees.
+
+Only layers where the sketch has fewer parameters than the layer are
+sketched (``sketch_layers="auto"``); the others are trained as usual.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from neurosim.errors import TrainingError
+from neurosim.train.core import (
+    DTYPE,
+    TrainResult,
+    accuracy,
+    backward,
+    check_training_data,
+    forward,
+    init_dense,
+    layer_sizes,
+    make_optimizer,
+    run_epochs,
+    softmax_cross_entropy,
+    split_validation,
+    to_network,
+)
+
+__all__ = ["SketchedLayer", "sketch_layer", "train_sketch"]
+
+
+class SketchedLayer:
+    """Fixed projections and trainable sketches of one layer.
+
+    Attributes
+    ----------
+    u1 : (L*k, d1) float32, fixed
+    u2 : (L*k, d2) float32, fixed
+    s1 : (L*k, d2) float32, trainable
+    s2 : (d1, L*k) float32, trainable
+    n_sketches : L
+    """
+
+    def __init__(
+        self, u1: np.ndarray, u2: np.ndarray, s1: np.ndarray, s2: np.ndarray, n_sketches: int
+    ):
+        self.u1, self.u2, self.s1, self.s2, self.n_sketches = u1, u2, s1, s2, int(n_sketches)
+
+    @property
+    def n_parameters(self) -> int:
+        return int(self.s1.size + self.s2.size)
+
+    def weight(self) -> np.ndarray:
+        """``W_hat = (U1^T S1 + S2 U2) / 2L`` (sums over the ``L`` stacked sketches)."""
+        return ((self.u1.T @ self.s1 + self.s2 @ self.u2) / DTYPE(2 * self.n_sketches)).astype(
+            DTYPE
+        )
+
+    def grads(self, dw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Gradients of the sketches from the gradient ``dw`` of ``W_hat``."""
+        c = DTYPE(1.0 / (2 * self.n_sketches))
+        return (self.u1 @ dw) * c, (dw @ self.u2.T) * c
+
+
+def sketch_layer(
+    w: np.ndarray, sketch_size: int, n_sketches: int, rng: np.random.Generator
+) -> SketchedLayer:
+    """Sketch ``w`` with ``n_sketches`` pairs of ``sketch_size``-row random sign projections."""
+    d1, d2 = w.shape
+    k, L = int(sketch_size), int(n_sketches)
+    if k < 1 or L < 1:
+        raise TrainingError(f"sketch_size = {k}, n_sketches = {L}; expected positive integers")
+    scale = DTYPE(1.0 / np.sqrt(k))
+    u1 = (np.where(rng.random((L * k, d1)) < 0.5, -1, 1) * scale).astype(DTYPE)
+    u2 = (np.where(rng.random((L * k, d2)) < 0.5, -1, 1) * scale).astype(DTYPE)
+    return SketchedLayer(u1, u2, (u1 @ w).astype(DTYPE), (w @ u2.T).astype(DTYPE), L)
+
+
+def _which(sizes, sketch_layers, ks, L) -> list[bool]:
+    n = len(sizes) - 1
+    if sketch_layers == "auto":
+        return [L * ks[i] * (sizes[i] + sizes[i + 1]) < sizes[i] * sizes[i + 1] for i in range(n)]
+    if sketch_layers == "all":
+        return [True] * n
+    chosen = [int(i) for i in sketch_layers]
+    for i in chosen:
+        if not 0 <= i < n:
+            raise TrainingError(f"sketch_layers: layer index {i}; expected 0..{n - 1}")
+    return [i in chosen for i in range(n)]
+
+
+def train_sketch(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    n_classes: int | None = None,
+    hidden: Sequence[int] = (300, 100),
+    seed: int = 0,
+    epochs: int = 10,
+    batch_size: int = 64,
+    sketch_size: int | Sequence[int] = 20,
+    n_sketches: int = 1,
+    sketch_layers: str | Sequence[int] = "auto",
+    optimizer: str = "adam",
+    lr: float = 1e-3,
+    momentum: float = 0.9,
+    val_fraction: float = 0.1,
+    patience: int | None = None,
+    progress: bool = False,
+) -> TrainResult:
+    """Train a network whose fully connected layers are tensor sketches.
+
+    Parameters
+    ----------
+    x, y, n_classes, hidden, seed, epochs, batch_size : as the other methods
+    sketch_size : k, rows of each projection (one for all layers or one per layer)
+    n_sketches : L, number of sketch pairs per layer
+    sketch_layers : "auto", "all", or layer indices (0 = input layer)
+        ``auto`` sketches the layers where ``L * k * (d1 + d2) < d1 * d2``.
+    optimizer, lr, momentum : optimiser of the sketches (and unsketched layers)
+    val_fraction, patience, progress : as the other methods
+
+    Returns
+    -------
+    TrainResult
+        ``n_parameters`` counts trainable weights (sketches plus unsketched
+        layers); ``info["parameter_reduction"]`` is the dense weight count
+        divided by it.
+    """
+    t0 = time.perf_counter()
+    x, y, n_classes = check_training_data(x, y, n_classes)
+    sizes = layer_sizes(x.shape[1], hidden, n_classes)
+    n = len(sizes) - 1
+    ks = [int(k) for k in (list(sketch_size) if np.ndim(sketch_size) else [sketch_size] * n)]
+    if len(ks) != n:
+        raise TrainingError(f"sketch_size has {len(ks)} values; expected 1 or {n}")
+    if isinstance(sketch_layers, str) and sketch_layers not in ("auto", "all"):
+        raise TrainingError(
+            f"sketch_layers {sketch_layers!r}; expected 'auto', 'all' or layer indices"
+        )
+    rng = np.random.default_rng([seed, 40])
+    w0, biases = init_dense(sizes, rng)
+    which = _which(sizes, sketch_layers, ks, n_sketches)
+    layers: list[SketchedLayer | np.ndarray] = [
+        sketch_layer(w, ks[i], n_sketches, rng) if which[i] else w for i, w in enumerate(w0)
+    ]
+    xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
+    opt = make_optimizer(optimizer, lr, momentum)
+
+    def weights_now() -> list[np.ndarray]:
+        return [lay.weight() if isinstance(lay, SketchedLayer) else lay for lay in layers]
+
+    def step(idx: np.ndarray) -> float:
+        ws = weights_now()
+        acts = forward(ws, biases, xt[idx])
+        loss, dl = softmax_cross_entropy(acts[-1], yt[idx])
+        deltas = backward(ws, acts, dl)
+        opt.tick()
+        for i, lay in enumerate(layers):
+            dw = acts[i].T @ deltas[i]
+            if isinstance(lay, SketchedLayer):
+                g1, g2 = lay.grads(dw)
+                lay.s1 -= opt.update(3 * i, g1)
+                lay.s2 -= opt.update(3 * i + 1, g2)
+            else:
+                lay -= opt.update(3 * i, dw)
+            biases[i] -= opt.update(3 * i + 2, deltas[i].sum(axis=0))
+        return loss
+
+    outcome = run_epochs(
+        xt.shape[0],
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        step=step,
+        snapshot=lambda: ([w.copy() for w in weights_now()], [b.copy() for b in biases]),
+        validate=None if xv is None else (lambda: accuracy(weights_now(), biases, xv, yv)),
+        patience=patience,
+        progress=progress,
+        label="sketch",
+    )
+    weights, best_biases = outcome.state
+    dense_params = [a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    params = [lay.n_parameters if isinstance(lay, SketchedLayer) else lay.size for lay in layers]
+    n_params = int(sum(params))
+    info = {
+        "hidden": list(hidden),
+        "sketch_size": ks,
+        "n_sketches": int(n_sketches),
+        "sketched_layers": [i for i in range(n) if which[i]],
+        "layer_parameters": params,
+        "dense_parameters": dense_params,
+        "parameter_reduction": float(sum(dense_params) / n_params),
+        "optimizer": optimizer,
+        "lr": lr,
+    }
+    n_conn = int(sum(np.count_nonzero(w) for w in weights))
+    network = to_network(
+        weights,
+        best_biases,
+        name="sketch",
+        metadata={"training": {"method": "sketch", "seed": seed, **info}},
+    )
+    return TrainResult(
+        network=network,
+        method="sketch",
+        train_accuracy=accuracy(weights, best_biases, xt, yt),
+        val_accuracy=outcome.best_val_accuracy,
+        n_connections=n_conn,
+        n_possible=int(sum(dense_params)),
+        n_parameters=n_params,
+        wall_time_s=time.perf_counter() - t0,
+        epochs_run=outcome.epochs_run,
+        history=outcome.history,
+        info=info,
+    )
