@@ -46,10 +46,15 @@ _API: dict[str, str] = {
     # simulation
     "SimResult": "neurosim.sim.result",
     "simulate": "neurosim.sim.simulate",
+    "convert_to_spiking": "neurosim.sim.conversion",
     # reports
     "Report": "neurosim.report",
     "make_report": "neurosim.report",
     "compare_reports": "neurosim.report",
+    # training
+    "TRAINING_METHODS": "neurosim.train.registry",
+    "TrainResult": "neurosim.train.core",
+    "train_network": "neurosim.train.registry",
     # scenarios
     "Scenario": "neurosim.scenario",
     "load_scenario": "neurosim.scenario",

@@ -51,14 +51,9 @@ class PreparedInputs:
 
 
 def _encode(x: np.ndarray, encoding: str, n_steps: int, seed: int) -> np.ndarray:
-    try:
-        from neurosim.io import encoding as enc  # type: ignore[attr-defined]
-    except ImportError:
-        raise SimulationError(
-            f"inputs: encoding {encoding!r} needs neurosim.io.encoding, which is not available in this build"
-        ) from None
-    trains = enc.encode(x, encoding, n_steps=n_steps, seed=seed)
-    return np.asarray(trains, dtype=np.float64)
+    from neurosim.io.encoding import encode
+
+    return np.asarray(encode(encoding, x, n_steps, seed=seed), dtype=np.float64)
 
 
 def prepare_inputs(
