@@ -245,7 +245,7 @@ def _table(profiles: list[Any]) -> None:
             justify=justify,
             no_wrap=True,  # type: ignore[arg-type]
             overflow="ellipsis",
-            max_width=28 if header == "title" else None,
+            max_width=30 if header == "title" else None,
         )
     for p in profiles:
         s = profile_summary(p)
