@@ -34,6 +34,20 @@ _API: dict[str, str] = {
     # data
     "Dataset": "neurosim.io.datasets",
     "load_dataset": "neurosim.io.datasets",
+    # topologies and the Graph Challenge
+    "GENERATORS": "neurosim.topology",
+    "generate_topology": "neurosim.topology",
+    "LazyLayeredNetwork": "neurosim.topology.lazy",
+    "radixnet_network": "neurosim.topology.radixnet",
+    "graph_challenge_network": "neurosim.topology.graph_challenge",
+    "ExactSolution": "neurosim.topology.exact",
+    "exact_solution": "neurosim.topology.exact",
+    "random_network": "neurosim.topology.fixed_fan_in",
+    "neurofabric_network": "neurosim.topology.neurofabric",
+    "score_topology": "neurosim.topology.score",
+    "challenge_inference": "neurosim.io.graph_challenge",
+    "read_challenge_network": "neurosim.io.graph_challenge",
+    "write_challenge_network": "neurosim.io.graph_challenge",
     # hardware
     "ChipProfile": "neurosim.hardware.profile",
     "load_profile": "neurosim.hardware.profile",

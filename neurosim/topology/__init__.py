@@ -15,7 +15,7 @@ from typing import Any
 
 from neurosim.errors import NetworkError
 
-__all__ = ["GENERATORS", "build_registry", "generate", "resolve_generator"]
+__all__ = ["GENERATORS", "build_registry", "generate", "generate_topology", "resolve_generator"]
 
 
 def build_registry(
@@ -66,3 +66,7 @@ def generate(generator: str | Callable[..., Any], **params: Any) -> Any:
     (``graph_challenge``), or an :class:`~neurosim.topology.exact.ExactSolution` (``exact``).
     """
     return resolve_generator(generator)(**params)
+
+
+#: the name :func:`generate` has in the top-level API (``neurosim.generate_topology``)
+generate_topology = generate
