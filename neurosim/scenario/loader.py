@@ -316,7 +316,8 @@ def _at(where: str, text: str | None, loc: list[Any]) -> str:
 
 
 def _check_names(scenario: Scenario, where: str, text: str | None = None) -> None:
-    """Chips load; registry names (generator, method, strategy, backend, ...) exist."""
+    """Chips load; named generators, methods, strategies, backends, encodings and plots
+    exist; parameters given to library functions are parameters they take."""
     from neurosim.hardware.profile import load_profile
 
     for i, chip in enumerate(scenario.chip_specs):
@@ -324,51 +325,94 @@ def _check_names(scenario: Scenario, where: str, text: str | None = None) -> Non
             load_profile(chip.name, chip.overrides)
         except NeurosimError as exc:
             raise ScenarioError(f"{_at(where, text, ['chips', i])}: {exc}") from None
-    net = scenario.network
-    checks: list[tuple[str, str, str, list[Any]]] = []
-    if net.generate is not None:
-        checks.append(
-            (
-                "neurosim.topology",
-                "GENERATORS",
-                net.generate.generator,
-                ["network", "generate", "generator"],
-            )
-        )
-    if net.train is not None:
-        checks.append(
-            ("neurosim.train", "TRAINING_METHODS", net.train.method, ["network", "train", "method"])
-        )
-    if scenario.mapping.strategy is not None:
-        checks.append(
-            ("neurosim.mapping", "STRATEGIES", scenario.mapping.strategy, ["mapping", "strategy"])
-        )
-    for i, b in enumerate(scenario.simulation.backends):
-        checks.append(("neurosim.sim", "BACKENDS", b, ["simulation", "backends", i]))
-    if scenario.simulation.encoding is not None:
-        checks.append(
-            (
-                "neurosim.io.encoding",
-                "ENCODINGS",
-                scenario.simulation.encoding.kind,
-                ["simulation", "encoding", "kind"],
-            )
-        )
-    for module, attr, name, loc in checks:
-        registry = _registry(module, attr)
-        if registry is not None and name not in registry:
+
+    def unknown(name: str, registry: Any, loc: list[Any]) -> None:
+        if name not in registry:
             raise ScenarioError(
                 f"{_at(where, text, loc)}: unknown name {name!r}; expected one of {', '.join(sorted(registry))}"
             )
 
+    def params(
+        given: Mapping[str, Any], allowed: Iterable[str] | None, loc: list[Any], what: str
+    ) -> None:
+        if allowed is None:  # the function takes **kwargs
+            return
+        allowed = sorted(set(allowed))
+        extra = sorted(set(given) - set(allowed))
+        if extra:
+            raise ScenarioError(
+                f"{_at(where, text, loc + [extra[0]])}: {what} takes no parameter {extra[0]!r}; "
+                f"expected some of {', '.join(allowed)}"
+            )
 
-def _registry(module: str, attr: str) -> Mapping[str, Any] | None:
-    from importlib import import_module
+    net = scenario.network
+    if net.generate is not None:
+        from neurosim.topology import GENERATORS, resolve_generator
 
-    try:
-        return getattr(import_module(module), attr)
-    except (ImportError, AttributeError):
+        unknown(net.generate.generator, GENERATORS, ["network", "generate", "generator"])
+        fn = resolve_generator(net.generate.generator)
+        params(
+            net.generate.parameters,
+            _keywords(fn, exclude=("seed",)),
+            ["network", "generate", "parameters"],
+            f"generator {net.generate.generator}",
+        )
+    if net.train is not None:
+        from neurosim.train import TRAINING_METHODS, method_options
+
+        unknown(net.train.method, TRAINING_METHODS, ["network", "train", "method"])
+        allowed = [o for o in method_options(net.train.method) if o != "seed"]
+        params(
+            net.train.parameters,
+            allowed,
+            ["network", "train", "parameters"],
+            f"method {net.train.method}",
+        )
+    from neurosim.mapping.mapper import map_network
+    from neurosim.mapping.partition import STRATEGIES
+    from neurosim.mapping.placement import PLACEMENTS
+
+    if scenario.mapping.strategy is not None:
+        unknown(scenario.mapping.strategy, STRATEGIES, ["mapping", "strategy"])
+    params(
+        scenario.mapping.options,
+        _keywords(map_network, exclude=("network", "profile", "strategy", "seed")),
+        ["mapping", "options"],
+        "map_network",
+    )
+    placement = scenario.mapping.options.get("placement")
+    if isinstance(placement, str):
+        unknown(placement, PLACEMENTS, ["mapping", "options", "placement"])
+    from neurosim.sim.backends import BACKENDS
+    from neurosim.sim.simulate import simulate
+
+    for i, b in enumerate(scenario.simulation.backends):
+        unknown(b, BACKENDS, ["simulation", "backends", i])
+    params(
+        scenario.simulation.options,
+        _keywords(simulate, exclude=("mapped", "inputs", "backend", "n_steps", "seed", "encoding")),
+        ["simulation", "options"],
+        "simulate",
+    )
+    if scenario.simulation.encoding is not None:
+        from neurosim.io.encoding import ENCODINGS
+
+        unknown(scenario.simulation.encoding.kind, ENCODINGS, ["simulation", "encoding", "kind"])
+    if scenario.report.plots is not None:
+        from neurosim.plots.report import REPORT_PLOTS
+
+        for i, name in enumerate(scenario.report.plots):
+            unknown(name, {**REPORT_PLOTS, "sweep": None}, ["report", "plots", i])
+
+
+def _keywords(fn: Any, exclude: Iterable[str] = ()) -> list[str] | None:
+    """Keyword parameters of ``fn`` (None when it takes ``**kwargs``, i.e. any name)."""
+    import inspect
+
+    sig = inspect.signature(fn)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
         return None
+    return [n for n in sig.parameters if n not in set(exclude)]
 
 
 # ---------------------------------------------------------------------- API

@@ -40,16 +40,18 @@ def to_plain(obj: Any) -> Any:
     """``obj`` as JSON-ready Python (dicts, lists, str, int, float, bool, None).
 
     Objects with ``to_dict()`` use it; dataclasses and pydantic models are
-    expanded; numpy scalars and arrays become numbers and lists; non-finite
-    floats become strings (``"inf"``, ``"nan"``) so the JSON stays standard.
+    expanded; numpy scalars and arrays become numbers and lists; NaN and
+    infinities become ``None`` (as in the report's own JSON).
     """
     if obj is None or isinstance(obj, (bool, str)):
         return obj
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
     if isinstance(obj, (int, np.integer)):
         return int(obj)
     if isinstance(obj, (float, np.floating)):
         f = float(obj)
-        return f if math.isfinite(f) else str(f)
+        return f if math.isfinite(f) else None
     if isinstance(obj, np.ndarray):
         return to_plain(obj.tolist())
     if isinstance(obj, Mapping):
@@ -64,7 +66,7 @@ def to_plain(obj: Any) -> Any:
         return to_plain(obj.model_dump(mode="json"))
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return to_plain({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)})
-    return repr(obj)
+    return str(obj)
 
 
 def _split_timings(obj: Any, path: str, found: dict[str, Any]) -> Any:
@@ -86,25 +88,28 @@ def _split_timings(obj: Any, path: str, found: dict[str, Any]) -> Any:
 def report_dict(result: Any) -> dict[str, Any]:
     """The content of ``report.json``: every value but timings, then ``"timings"``."""
     sc = result.scenario
-    ds = result.dataset
+    data = result.data
     body: dict[str, Any] = {
         "scenario": {"name": sc.name, "description": sc.description, "seed": sc.seed},
         "dataset": {
-            "name": ds.name,
+            "name": data.name,
+            "source": sc.dataset.name,
             "split": sc.dataset.split,
-            "n_samples": len(ds),
-            "n_features": ds.n_features,
-            "n_classes": ds.n_classes,
-            "labelled": ds.y is not None,
+            "n_samples": len(data),
+            "n_features": data.n_features,
+            "n_classes": data.n_classes,
+            "labelled": data.y is not None,
         },
         "network": {
             "name": result.network.name,
-            "info": to_plain(result.network_info),
+            **to_plain(result.network_info),
             "stats": to_plain(result.network.stats()),
         },
         "chips": {key: to_plain(rep) for key, rep in result.reports.items()},
-        "comparison": to_plain(result.comparison),
+        "comparison": to_plain(result.comparison.rows()),
     }
+    if result.checks:
+        body["test_vectors"] = to_plain(result.checks)
     if result.sweep is not None:
         body["sweep"] = to_plain(result.sweep)
     found: dict[str, Any] = {}
@@ -131,9 +136,11 @@ def resolved_yaml(scenario: Any) -> str:
 
 
 def _outputs_arrays(result: Any) -> dict[str, np.ndarray]:
-    arrays: dict[str, np.ndarray] = {"input_index": np.arange(len(result.dataset), dtype=np.int64)}
-    if result.dataset.y is not None:
-        arrays["labels"] = np.asarray(result.dataset.y)
+    arrays: dict[str, np.ndarray] = {"input_index": np.asarray(result.data.index, dtype=np.int64)}
+    if result.data.y is not None:
+        arrays["labels"] = np.asarray(result.data.y)
+    if result.data.expected is not None:
+        arrays["expected"] = np.asarray(result.data.expected)
     for chip, per_backend in result.results.items():
         for backend, sim in per_backend.items():
             arrays[f"{chip}/{backend}"] = np.asarray(sim.outputs)
@@ -144,10 +151,68 @@ def summary_tables(result: Any) -> list[Any]:
     """Rich renderables: the side-by-side chip table and, if any, the sweep table."""
     from neurosim.report import render_table
 
-    out = [render_table(result.comparison)]
-    if result.sweep is not None and hasattr(result.sweep, "table"):
-        out.append(result.sweep.table())
+    out = [
+        render_table(
+            result.comparison,
+            title=f"{result.scenario.name}: {result.network.name} on {result.data.name}",
+        )
+    ]
+    if result.checks:
+        out.append(_checks_table(result.checks))
+    if result.sweep is not None:
+        out.append(
+            result.sweep.table()
+            if hasattr(result.sweep, "table")
+            else _variants_table(result.sweep)
+        )
     return out
+
+
+def _checks_table(checks: Mapping[str, Any]) -> Any:
+    from rich.table import Table
+
+    t = Table(title="test vectors: outputs against the exact expected outputs")
+    for col in ("chip", "backend", "exact rows", "max abs error"):
+        t.add_column(col, justify="left" if col in ("chip", "backend") else "right")
+    for chip, per in checks.items():
+        for backend, c in per.items():
+            if "error" in c:
+                t.add_row(chip, backend, "-", c["error"])
+            else:
+                t.add_row(
+                    chip, backend, f"{c['exact_rows']}/{c['n_rows']}", f"{c['max_abs_error']:.3g}"
+                )
+    return t
+
+
+def _variants_table(rows: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    from neurosim.report.render import fmt_energy_pj, fmt_fraction
+
+    t = Table(title=f"sweep over scenario fields: {len(rows)} points")
+    fields = list(rows[0]["point"]) if rows else []
+    for f in fields:
+        t.add_column(f)
+    t.add_column("topology score", justify="right")
+    t.add_column("train acc.", justify="right")
+    t.add_column("synapses", justify="right")
+    chips = list(rows[0]["chips"]) if rows else []
+    for c in chips:
+        t.add_column(f"{c} top-1", justify="right")
+        t.add_column(f"{c} energy/inf.", justify="right")
+    for r in rows:
+        cells = [str(r["point"][f]) for f in fields]
+        score = r.get("topology_score")
+        cells.append("-" if score is None else f"{score:.3f}")
+        cells.append(fmt_fraction(r.get("train_accuracy")))
+        cells.append(f"{r['n_synapses']:,}")
+        for c in chips:
+            s = r["chips"][c]
+            cells.append(fmt_fraction(s.get("chip_top1")))
+            cells.append(fmt_energy_pj(s.get("energy_per_inference_pj")))
+        t.add_row(*cells)
+    return t
 
 
 def write_results(result: Any, out_dir: str | Path, *, force: bool = False) -> Path:
@@ -175,16 +240,73 @@ def write_results(result: Any, out_dir: str | Path, *, force: bool = False) -> P
     out_dir = Path(out_dir)
     body = report_dict(result)
     with atomic_dir(out_dir, force=force) as tmp:
-        (tmp / "report.json").write_text(json.dumps(body, indent=2, sort_keys=False) + "\n")
-        (tmp / "report.md").write_text(render_markdown(result.comparison))
+        (tmp / "report.json").write_text(json.dumps(body, indent=2) + "\n")
+        md = f"# {result.scenario.name}\n\n{result.scenario.description}\n\n" + render_markdown(
+            result.comparison
+        )
+        if result.checks:
+            md += "\n" + _checks_markdown(result.checks)
+        (tmp / "report.md").write_text(md)
         (tmp / "resolved.yaml").write_text(resolved_yaml(result.scenario))
         with open(tmp / "outputs.npz", "wb") as fh:
             np.savez_compressed(fh, **_outputs_arrays(result))
+        if "csv" in result.scenario.report.formats:
+            (tmp / "report.csv").write_text(_comparison_csv(result))
         _write_plots(result, tmp)
+        _write_sweep(result, tmp)
     return out_dir
+
+
+def _checks_markdown(checks: Mapping[str, Any]) -> str:
+    lines = [
+        "## Test vectors",
+        "",
+        "| chip | backend | exact rows | max abs error |",
+        "|---|---|---:|---:|",
+    ]
+    for chip, per in checks.items():
+        for backend, c in per.items():
+            if "error" in c:
+                lines.append(f"| {chip} | {backend} | - | {c['error']} |")
+            else:
+                lines.append(
+                    f"| {chip} | {backend} | {c['exact_rows']}/{c['n_rows']} | {c['max_abs_error']:.3g} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def _comparison_csv(result: Any) -> str:
+    import csv
+    import io
+
+    rows = [{"key": k, **rep.summary()} for k, rep in result.reports.items()]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
+    return buf.getvalue()
 
 
 def _write_plots(result: Any, folder: Path) -> None:
     from neurosim.plots.report import plot_reports
 
-    plot_reports(result.reports, folder, which=result.scenario.report.plots)
+    which = result.scenario.report.plots
+    if which is not None:
+        which = [w for w in which if w != "sweep"]
+    plot_reports(result.reports, folder, which=which)
+
+
+def _write_sweep(result: Any, folder: Path) -> None:
+    sweep = result.sweep
+    if sweep is None:
+        return
+    plots = result.scenario.report.plots
+    if hasattr(sweep, "to_csv"):
+        (folder / "sweep.csv").write_text(sweep.to_csv())
+        if plots is None or "sweep" in plots:
+            from neurosim.plots.report import save_figure
+
+            save_figure(sweep.plot(), folder / "sweep.png")
+    else:
+        (folder / "sweep.json").write_text(json.dumps(to_plain(sweep), indent=2) + "\n")

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 __all__ = [
     "DATASET_NAMES",
     "REPORT_FORMATS",
+    "SCENARIO_SWEEP_SECTIONS",
     "ChipSpec",
     "DatasetSpec",
     "EncodingSpec",
@@ -28,12 +29,15 @@ __all__ = [
     "ReportSpec",
     "Scenario",
     "SimulationSpec",
+    "SpikingSpec",
     "SweepSpec",
     "TrainSpec",
 ]
 
 #: Datasets a scenario may name (``dataset.name``).
-DATASET_NAMES = ("digits", "iris", "mnist", "npz", "graph_challenge")
+DATASET_NAMES = ("digits", "iris", "mnist", "npz", "graph_challenge", "generated")
+#: first parts of scenario fields a sweep grid may vary (the whole scenario reruns per point)
+SCENARIO_SWEEP_SECTIONS = ("dataset", "network", "mapping", "simulation", "seed")
 #: Report renderings a scenario may ask for (``report.formats``); json and md are always written.
 REPORT_FORMATS = ("json", "md", "csv")
 
@@ -47,10 +51,11 @@ class DatasetSpec(_Strict):
 
     ``path`` is a file or folder (relative to the scenario file; ``${VAR}`` is
     expanded); without it MNIST and the Graph Challenge images are looked up
-    under ``$NEUROSIM_DATA``.
+    under ``$NEUROSIM_DATA``. ``generated`` takes the test vectors that come
+    with a generated network (``exact``).
     """
 
-    name: Literal["digits", "iris", "mnist", "npz", "graph_challenge"]
+    name: Literal["digits", "iris", "mnist", "npz", "graph_challenge", "generated"]
     path: str | None = None
     split: Literal["train", "test", "all"] = "test"
     limit: int | None = Field(default=None, ge=1)
@@ -88,12 +93,22 @@ class LoadSpec(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class SpikingSpec(_Strict):
+    """Convert a ReLU network to rate-coded IF neurons by threshold balancing
+    (:func:`neurosim.sim.conversion.convert_to_spiking`), for chips without ReLU."""
+
+    percentile: float = Field(default=99.9, gt=0, le=100)
+    calibration: int = Field(default=256, ge=1)
+    reset: Literal["subtract", "zero"] = "subtract"
+
+
 class NetworkSpec(_Strict):
-    """Exactly one of ``generate``, ``train`` or ``load``."""
+    """Exactly one of ``generate``, ``train`` or ``load``; optionally ``spiking``."""
 
     generate: GenerateSpec | None = None
     train: TrainSpec | None = None
     load: LoadSpec | None = None
+    spiking: SpikingSpec | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> NetworkSpec:
@@ -159,16 +174,25 @@ class SimulationSpec(_Strict):
             raise ValueError(f"backends are listed twice: {v}")
         return v
 
+    @model_validator(mode="after")
+    def _encoding_steps(self) -> SimulationSpec:
+        if self.encoding is not None and self.steps is None:
+            raise ValueError("an encoding needs 'steps' (the length of the spike trains)")
+        return self
+
 
 class ReportSpec(_Strict):
     """What the report contains: extra formats and the plots to draw."""
 
     formats: list[Literal["json", "md", "csv"]] = Field(default_factory=lambda: ["json", "md"])
     plots: list[str] | None = None
+    topology_score: bool = False
 
 
 class SweepSpec(_Strict):
-    """A grid of profile overrides run on one chip (the first one by default)."""
+    """A grid of profile overrides run on one chip (the first one by default), or a
+    grid of scenario fields (``network.``, ``dataset.``, ``mapping.``,
+    ``simulation.``, ``seed``) for which the whole scenario runs once per point."""
 
     chip: str | None = None
     grid: dict[str, list[Any]] = Field(min_length=1)
@@ -225,6 +249,14 @@ class Scenario(_Strict):
         if dup:
             raise ValueError(f"chip {dup[0]!r} is listed twice; give each a distinct 'label'")
         return chips
+
+    @model_validator(mode="after")
+    def _generated_needs_generator(self) -> Scenario:
+        if self.dataset.name == "generated" and self.network.generate is None:
+            raise ValueError(
+                "dataset 'generated' takes the test vectors of a generated network; give network.generate"
+            )
+        return self
 
     @model_validator(mode="after")
     def _sweep_chip(self) -> Scenario:
