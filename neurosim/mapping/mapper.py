@@ -30,9 +30,9 @@ import numpy as np
 
 from neurosim.errors import MappingError
 from neurosim.hardware.profile import ChipProfile, apply_overrides, load_profile
-from neurosim.mapping.limits import CoreLimits, incoming
+from neurosim.mapping.limits import CoreLimits, ceil_div, incoming, memory_bits
 from neurosim.mapping.mapped import MappedNetwork
-from neurosim.mapping.partition import Strategy, lower_bound, resolve_strategy
+from neurosim.mapping.partition import Strategy, lower_bound, merge_cores, resolve_strategy
 from neurosim.mapping.placement import PLACEMENTS, place_cores
 from neurosim.mapping.quantize import quantize_projection
 from neurosim.mapping.rules import RuleContext, check_all
@@ -121,6 +121,7 @@ def map_network(
     placement: str = "annealed",
     activity: float | Mapping[str, Any] | None = None,
     anneal_steps: int = 20_000,
+    share_cores: bool | None = None,
     overrides: Mapping[str, Any] | Iterable[str] | None = None,
 ) -> MappedNetwork:
     """Map ``network`` onto the chip described by ``profile``.
@@ -146,6 +147,10 @@ def map_network(
         of the neuron they serve.
     anneal_steps : int
         Moves tried by the ``annealed`` placement.
+    share_cores : bool, optional
+        Let one core hold neurons of several populations (partly filled cores
+        merged first-fit). Default ``None``: only when one population per core
+        needs more cores than ``chip.n_cores x chip.max_chips``.
     overrides : mapping or iterable of "section.field=value", optional
         Applied to the profile first.
 
@@ -194,6 +199,7 @@ def map_network(
     per_population: dict[str, dict[str, int]] = {}
     next_core = 0
     lb_total = 0
+    totals = {"neurons": 0, "synapses": 0}
     for name in hw.order():
         pop = hw.population(name)
         if pop.model.kind == "input":
@@ -217,6 +223,8 @@ def map_network(
         next_core += n_here
         lb = lower_bound(inc.matrix, prof, limits)
         lb_total += lb
+        totals["neurons"] += pop.size
+        totals["synapses"] += inc.matrix.nnz
         per_population[name] = {"cores": n_here, "lower_bound": lb}
     timings["partition_s"] = time.perf_counter() - t
 
@@ -231,6 +239,26 @@ def map_network(
         next_core += relay_cores
         for rname in relays.served:
             per_population[rname] = {"cores": int(np.unique(core_of[rname]).size), "lower_bound": 0}
+    merged = False
+    capacity = int(prof.get("chip.n_cores")) * int(prof.get("chip.max_chips"))
+    if share_cores or (share_cores is None and next_core > capacity):
+        pre = core_usage(hw, core_of, next_core, prof, limits)
+        core_of, next_core = merge_cores(
+            core_of,
+            next_core,
+            pre.used["neurons"],
+            pre.used["axons"],
+            pre.used["synapses"],
+            prof,
+            limits,
+        )
+        merged = True
+        # shared cores: the bound is over the whole network, not per population
+        lb_total = ceil_div(totals["neurons"], limits.max_neurons)
+        if limits.memory_bits is not None and totals["synapses"]:
+            one = int(memory_bits(prof, np.array([1]), np.array([1]), np.array([1]))[0])
+            lb_total = max(lb_total, ceil_div(one * totals["synapses"], limits.memory_bits))
+        lb_total = max(1, lb_total)
     core_of, n_cores = _renumber(hw, core_of, next_core)
     timings["relay_s"] = time.perf_counter() - t
 
@@ -273,6 +301,7 @@ def map_network(
     rm = placed.row_major_total_link_load
     info = {
         "per_population": per_population,
+        "shared_cores": merged,
         "gap_to_lower_bound": int(n_cores - lb_total),
         "timings_s": timings,
         "activity": "default"

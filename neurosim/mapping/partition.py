@@ -11,7 +11,10 @@ user-supplied callable that breaks a limit is reported, not trusted.
 
 One core holds neurons of one population only (the rule of nengo-loihi,
 PACMAN and TrueNorth corelets: a core shares one neuron configuration and one
-set of input axons), so each population is partitioned on its own.
+set of input axons), so each population is partitioned on its own. The one
+exception: when that needs more cores than the system has (``chip.n_cores x
+chip.max_chips``; single-core chips such as Xylo hold every layer on their
+one core), :func:`merge_cores` packs partly filled cores together.
 
 Strategies (:data:`STRATEGIES`):
 
@@ -21,14 +24,18 @@ Strategies (:data:`STRATEGIES`):
 ``axon_sharing``
     Greedy: a core is seeded with the first unassigned neuron and grown with
     the neurons that add the fewest new input axons (candidates drawn from a
-    window of the next ``4 x max_neurons`` unassigned neurons; overlaps kept
-    up to date incrementally, so each core costs ``O(nnz of its window)``).
-    On crossbar cores (256 axons) this decides how many cores a sparse layer
-    needs.
+    window of the next ``4 x max_neurons`` unassigned neurons, in batches
+    that at most double the core; overlaps kept up to date incrementally, so
+    each core costs ``O(nnz of its window)``). The in-order packing is kept
+    instead when it needs fewer cores, or as many and fewer axons in all (on
+    locally connected layers in-order is already near optimal). On crossbar
+    cores (256 axons) this decides how many cores a sparse layer needs.
 ``metis``
     pymetis k-way partition of the co-input graph (neurons joined by the
     number of inputs they share), so that cut edges, i.e. spikes copied to
-    several cores, are few; parts that break a limit are re-packed in order.
+    several cores, are few; ``k`` starts at the lower bound, parts that break
+    a limit are re-packed by ``axon_sharing``, and metis is run once more with
+    the repaired count when that is better.
 """
 
 from __future__ import annotations
@@ -47,11 +54,13 @@ __all__ = [
     "Strategy",
     "axon_sharing",
     "lower_bound",
+    "merge_cores",
     "metis",
     "pack_in_order",
     "register_strategy",
     "resolve_strategy",
     "sequential",
+    "total_axons",
 ]
 
 Strategy = Callable[..., np.ndarray]
@@ -113,6 +122,17 @@ def pack_in_order(
     return out
 
 
+def _gather(indptr: np.ndarray, indices: np.ndarray, sel: np.ndarray) -> np.ndarray:
+    """Concatenated ``indices[indptr[k]:indptr[k+1]]`` for every ``k`` in ``sel`` (vectorised)."""
+    starts = indptr[sel]
+    lengths = indptr[sel + 1] - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=indices.dtype)
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return indices[np.arange(total) + offsets]
+
+
 def _absorb(
     members: np.ndarray,
     sub: sp.csr_matrix,
@@ -123,12 +143,12 @@ def _absorb(
 ) -> None:
     """Add pool rows ``members`` to the growing core; update axon mask and overlaps in place."""
     taken[members] = True
-    new_axons = np.unique(sub[members].indices)
+    new_axons = np.unique(_gather(sub.indptr, sub.indices, members))
     new_axons = new_axons[~in_core[new_axons]]
     in_core[new_axons] = True
     if new_axons.size:
-        hit = sub_csc[:, new_axons]
-        overlap += np.bincount(hit.indices, minlength=overlap.size)
+        hit_rows = _gather(sub_csc.indptr, sub_csc.indices, new_axons)
+        overlap += np.bincount(hit_rows, minlength=overlap.size)
 
 
 # ------------------------------------------------------------ strategies
@@ -155,7 +175,9 @@ def axon_sharing(
     profile : ChipProfile
     limits : CoreLimits
     seed : int
-        Breaks ties between equally good candidates (a seeded random key).
+        Unused: ties between equally good candidates go to the lower neuron
+        index (which keeps locally connected neurons together); kept for the
+        strategy interface.
     window_cores : int
         Candidates come from the next ``window_cores * max_neurons`` unassigned neurons.
     """
@@ -164,7 +186,6 @@ def axon_sharing(
     at = sp.csr_matrix(inputs.T)
     at.sort_indices()
     fan = np.diff(at.indptr)
-    tie = np.random.default_rng(seed).random(n)
     assigned = np.zeros(n, dtype=bool)
     out = np.full(n, -1, dtype=np.int64)
     window = max(1, window_cores) * maxn
@@ -193,7 +214,7 @@ def axon_sharing(
                 break
             new = fan_p[cand] - overlap[cand]
             slots = maxn - n_m
-            batch = min(cand.size, max(1, slots // 4))
+            batch = min(cand.size, max(1, min(slots // 2, n_m)))
             if batch < cand.size:
                 part = np.argpartition(new, batch - 1)[:batch]
                 # all candidates tied with the worst of the batch that cost nothing are free
@@ -201,7 +222,7 @@ def axon_sharing(
                 part = np.union1d(part, zero[:slots])
             else:
                 part = np.arange(cand.size)
-            keys = np.lexsort((tie[pool[cand[part]]], -overlap[cand[part]], new[part]))
+            keys = np.lexsort((cand[part], -overlap[cand[part]], new[part]))
             part = part[keys][:slots]
             cum_new = n_ax + np.cumsum(new[part])
             cum_n = n_m + np.arange(1, part.size + 1)
@@ -217,9 +238,31 @@ def axon_sharing(
         out[members] = core
         assigned[members] = True
         core += 1
-        while first_free < n and assigned[first_free]:
-            first_free += 1
-    return out
+        free = np.flatnonzero(~assigned[first_free : first_free + window])
+        if free.size:
+            first_free += int(free[0])
+        else:
+            rest = np.flatnonzero(~assigned[first_free:])
+            first_free = first_free + int(rest[0]) if rest.size else n
+    # never worse than packing in order: keep the in-order packing when it needs
+    # fewer cores, or as many cores and fewer axons (locally connected layers)
+    in_order = pack_in_order(inputs, np.arange(n), profile, limits)
+    mine, theirs = (
+        (int(out.max()) + 1, total_axons(inputs, out)),
+        (int(in_order.max()) + 1, total_axons(inputs, in_order)),
+    )
+    return in_order if theirs < mine else out
+
+
+def total_axons(inputs: sp.csc_matrix, assign: np.ndarray) -> int:
+    """Sum over cores of distinct input axons for a core assignment of the columns."""
+    if inputs.nnz == 0:
+        return 0
+    k = int(assign.max()) + 1
+    onehot = sp.csr_matrix(
+        (np.ones(assign.size), (np.arange(assign.size), assign)), shape=(assign.size, k)
+    )
+    return int((sp.csr_matrix(inputs) @ onehot).nnz)
 
 
 def metis(
@@ -256,20 +299,31 @@ def metis(
     g = sp.csr_matrix(b.T @ b)
     g.setdiag(0)
     g.eliminate_zeros()
-    opts = pymetis.Options(seed=int(seed) % (2**31), ufactor=10)
-    _, parts = pymetis.part_graph(
-        k, xadj=g.indptr, adjncy=g.indices, eweights=g.data.astype(np.int64), options=opts
-    )
-    parts = np.asarray(parts, dtype=np.int64)
-    # repair: pack each part in order; parts that break a limit become several cores
-    out = np.empty(n, dtype=np.int64)
-    base = 0
-    for p in np.unique(parts):
-        idx = np.flatnonzero(parts == p)
-        local = pack_in_order(inputs[:, idx], np.arange(idx.size), profile, limits)
-        out[idx] = base + local
-        base += int(local.max()) + 1
-    return out
+    adjacency = pymetis.CSRAdjacency(g.indptr.astype(np.int64), g.indices.astype(np.int64))
+    eweights = g.data.astype(np.int64)
+
+    def attempt(n_parts: int) -> np.ndarray:
+        opts = pymetis.Options(seed=int(seed) % (2**31), ufactor=30)
+        _, parts = pymetis.part_graph(n_parts, adjacency, eweights=eweights, options=opts)
+        parts = np.asarray(parts, dtype=np.int64)
+        # repair: parts that break a limit are re-packed by axon sharing into several cores
+        out = np.empty(n, dtype=np.int64)
+        base = 0
+        for p in np.unique(parts):
+            idx = np.flatnonzero(parts == p)
+            local = axon_sharing(inputs[:, idx], profile, limits, seed=seed)
+            out[idx] = base + local
+            base += int(local.max()) + 1
+        return out
+
+    best = attempt(k)
+    used = int(best.max()) + 1
+    if used > k and used <= n:
+        # metis' k was too small for the axon limits: retry with the repaired count
+        second = attempt(used)
+        if int(second.max()) + 1 < used:
+            best = second
+    return best
 
 
 def lower_bound(inputs: sp.csc_matrix, profile: ChipProfile, limits: CoreLimits) -> int:
@@ -322,3 +376,53 @@ def resolve_strategy(strategy: str | Strategy) -> tuple[str, Strategy]:
         raise MappingError(
             f"unknown partition strategy {strategy!r}; expected one of {', '.join(STRATEGIES)} or a callable"
         ) from None
+
+
+def merge_cores(
+    core_of: dict[str, np.ndarray],
+    n_cores: int,
+    neurons: np.ndarray,
+    axons: np.ndarray,
+    synapses: np.ndarray,
+    profile: ChipProfile,
+    limits: CoreLimits,
+) -> tuple[dict[str, np.ndarray], int]:
+    """Merge partly filled cores of different populations, first-fit decreasing.
+
+    Used only when one population per core needs more cores than the system
+    has (single-core chips such as Xylo hold every layer on their one core).
+    A merged core's axons are taken as the sum of its parts' (an upper bound:
+    two populations fed by the same source may share axons), so the merged
+    cores respect ``core.max_neurons``, ``core.max_axons`` and
+    ``core.synapse_memory_bits``. Loops over cores, not neurons.
+
+    Returns
+    -------
+    core_of : dict of str to ndarray
+        Renumbered assignment (``-1`` kept for inputs).
+    n_cores : int
+    """
+    order = np.argsort(-neurons, kind="stable")
+    bins_n: list[int] = []
+    bins_a: list[int] = []
+    bins_s: list[int] = []
+    new_id = np.empty(n_cores, dtype=np.int64)
+    for c in order.tolist():
+        placed = False
+        if bins_n:
+            bn = np.asarray(bins_n) + neurons[c]
+            ba = np.asarray(bins_a) + axons[c]
+            bs = np.asarray(bins_s) + synapses[c]
+            ok = np.flatnonzero(_fits(profile, limits, ba, bn, bs))
+            if ok.size:
+                b = int(ok[0])
+                bins_n[b], bins_a[b], bins_s[b] = int(bn[b]), int(ba[b]), int(bs[b])
+                new_id[c] = b
+                placed = True
+        if not placed:
+            new_id[c] = len(bins_n)
+            bins_n.append(int(neurons[c]))
+            bins_a.append(int(axons[c]))
+            bins_s.append(int(synapses[c]))
+    out = {k: np.where(v >= 0, new_id[np.maximum(v, 0)], -1) for k, v in core_of.items()}
+    return out, len(bins_n)

@@ -176,8 +176,8 @@ def check_neuron_model(ctx: RuleContext) -> list[Violation]:
                 p.size,
                 0,
                 "neuron.models",
-                f"the chip implements {', '.join(models)}: convert {p.name} to one of them "
-                "(e.g. a rate-coded relu network to if neurons) or choose another chip",
+                f"the chip implements {', '.join(models)}: convert {p.name} from {p.model.kind} to one "
+                "of them, or choose another chip",
             )
         )
     return out

@@ -56,7 +56,8 @@ class UsageTable:
     used : mapping of str to ndarray, shape (n_cores,)
     capacity : mapping of str to float or None
     population : tuple of str
-        The (one) hardware population on each core.
+        The hardware population on each core (names joined by ``+`` on a
+        core that :func:`~neurosim.mapping.partition.merge_cores` shared).
     lo, hi : ndarray
         Smallest and largest+1 neuron index of that population on each core.
     fan_out : mapping of str to ndarray
@@ -81,8 +82,11 @@ class UsageTable:
         return len(self.population)
 
     def where(self, core: int) -> str:
-        """``"layer2[0:256] on core 3"``."""
-        return f"{self.population[core]}[{int(self.lo[core])}:{int(self.hi[core])}] on core {core}"
+        """``"layer2[0:256] on core 3"`` (``"layer1+layer2 on core 0"`` for a shared core)."""
+        name = self.population[core]
+        if "+" in name:
+            return f"{name} on core {core}"
+        return f"{name}[{int(self.lo[core])}:{int(self.hi[core])}] on core {core}"
 
     def core_usages(
         self, chip: np.ndarray, x: np.ndarray, y: np.ndarray, core_of: Mapping[str, np.ndarray]
@@ -188,7 +192,7 @@ def core_usage(
         np.minimum.at(lo, c, idx)
         np.maximum.at(hi, c, idx + 1)
         for k in np.unique(c).tolist():
-            population[k] = p.name if not population[k] else population[k]
+            population[k] = p.name if not population[k] else f"{population[k]}+{p.name}"
     lo = np.where(hi > 0, lo, 0)
     syn_bits, table_bits = synapse_memory_bits(profile, axons, neurons, synapses)
     used = {

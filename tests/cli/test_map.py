@@ -1,0 +1,114 @@
+"""``neurosim map``: summary, --json, exit 3 with every violation, --plot, --save, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from neurosim.cli import main
+from neurosim.io.npz import write_npz
+from neurosim.network import Network
+from neurosim.neurons import NeuronModel
+
+
+def _net(path, n_pre=40, n_post=30, fan_in=10, model="lif", seed=0):
+    rng = np.random.default_rng(seed)
+    rows = np.argsort(rng.random((n_post, n_pre)), axis=1)[:, :fan_in].ravel()
+    cols = np.repeat(np.arange(n_post), fan_in)
+    w = sp.csr_matrix((rng.normal(size=rows.size), (rows, cols)), shape=(n_pre, n_post))
+    net = Network.from_layers([w, np.ones((n_post, 5))], model=NeuronModel(model), name="clinet")
+    write_npz(net, path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _wide(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "220")
+
+
+def test_map_fits_prints_summary(tmp_path, capsys):
+    net = _net(tmp_path / "n.npz")
+    assert main(["map", str(net), "--chip", "loihi"]) == 0
+    out = capsys.readouterr().out
+    assert "fits" in out and "cores used" in out and "axons" in out and "Quantization" in out
+
+
+def test_map_json_keys(tmp_path, capsys):
+    net = _net(tmp_path / "n.npz")
+    assert (
+        main(["map", str(net), "--chip", "truenorth", "--strategy", "axon_sharing", "--json"]) == 0
+    )
+    data = json.loads(capsys.readouterr().out)
+    for key in (
+        "chip",
+        "fits",
+        "n_cores_used",
+        "n_chips_used",
+        "lower_bound_cores",
+        "violations",
+        "cores",
+    ):
+        assert key in data
+    assert data["chip"] == "truenorth" and data["fits"] is True and data["violations"] == []
+    assert data["n_cores_used"] == len(data["cores"])
+    assert data["cores"][0]["resources"]["neurons"][1] == 256
+    assert data["strategy"] == "axon_sharing"
+
+
+def test_map_does_not_fit_exits_3_and_lists_every_violation(tmp_path, capsys):
+    # fan-in 300 > 256 axons with splitting off, relu on a lif/if chip, fan-out over one core
+    net = _net(tmp_path / "n.npz", n_pre=320, n_post=20, fan_in=300, model="relu")
+    argv = [
+        "map",
+        str(net),
+        "--chip",
+        "truenorth",
+        "--set",
+        "core.split_fan_in=false",
+        "--set",
+        "core.relay_fan_out=false",
+    ]
+    assert main(argv) == 3
+    out = capsys.readouterr().out
+    assert "does not fit" in out and "design-rule violation" in out
+    for rule in ("check_axons_per_core", "check_fan_in", "check_neuron_model"):
+        assert rule in out
+    assert "core.max_axons" in out and "core.split_fan_in=true" in out
+    # --json: the JSON on stdout lists them too, the table goes to stderr
+    assert main([*argv, "--json"]) == 3
+    cap = capsys.readouterr()
+    data = json.loads(cap.out)
+    assert data["fits"] is False
+    rules = {v["rule"] for v in data["violations"]}
+    assert {"check_axons_per_core", "check_fan_in", "check_neuron_model"} <= rules
+    v = next(v for v in data["violations"] if v["rule"] == "check_fan_in")
+    assert v["used"] == 300 and v["capacity"] == 256 and v["field"] == "core.max_fan_in"
+    assert "check_fan_in" in cap.err
+
+
+def test_map_plot_and_save(tmp_path, capsys):
+    net = _net(tmp_path / "n.npz")
+    png, saved = tmp_path / "m.png", tmp_path / "mapping"
+    assert (
+        main(["map", str(net), "--chip", "truenorth", "--plot", str(png), "--save", str(saved)])
+        == 0
+    )
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (saved / "mapping.json").is_file()
+    # no overwrite without --force
+    assert main(["map", str(net), "--chip", "truenorth", "--plot", str(png)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["map", str(net), "--chip", "truenorth", "--plot", str(png), "--force"]) == 0
+
+
+def test_map_bad_input_exits_2(tmp_path, capsys):
+    assert main(["map", str(tmp_path / "missing.npz"), "--chip", "loihi"]) == 2
+    assert "missing.npz" in capsys.readouterr().err
+    net = _net(tmp_path / "n.npz")
+    assert main(["map", str(net), "--chip", "nochip"]) == 2
+    assert main(["map", str(net), "--chip", "loihi", "--set", "core.max_neurons=abc"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2 and "core.max_neurons" in err
