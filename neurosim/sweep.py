@@ -23,6 +23,7 @@ import io
 import itertools
 import json
 import multiprocessing
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -64,6 +65,15 @@ ROW_KEYS: tuple[str, ...] = (
 )
 
 _CONTEXT = "sweep_context.json"
+_POINT_FILE = re.compile(r"^[0-9a-f]{16}\.json$")
+_CONTEXT_WORDS = {
+    "network": "network name",
+    "network_fingerprint": "network",
+    "chip": "chip",
+    "profile_fingerprint": "chip profile",
+    "inputs_fingerprint": "inputs",
+    "options": "options (strategy, seed, steps, encoding, backends)",
+}
 _POINTS = "points"
 
 
@@ -79,6 +89,7 @@ def evaluate_chip(
     labels: np.ndarray | None = None,
     *,
     strategy: str | None = None,
+    placement: str | None = None,
     seed: int = 0,
     n_steps: int | None = None,
     encoding: str | None = None,
@@ -96,6 +107,8 @@ def evaluate_chip(
     labels : ndarray of int, optional
     strategy : str, optional
         Partition strategy (default: the mapper's).
+    placement : str, optional
+        Placement method (default: the mapper's).
     seed, n_steps, encoding
         Passed to ``map_network`` and ``simulate``.
     backends : sequence of str
@@ -117,6 +130,8 @@ def evaluate_chip(
     kwargs: dict[str, Any] = {"seed": seed}
     if strategy is not None:
         kwargs["strategy"] = strategy
+    if placement is not None:
+        kwargs["placement"] = placement
     try:
         mapped = map_network(network, profile, **kwargs)
     except NeurosimError as exc:
@@ -241,11 +256,14 @@ class _Task:
     key: str
     overrides: Mapping[str, Any]
     network: Any
-    profile: Any
+    profile: Mapping[
+        str, Any
+    ]  # ChipProfile.to_dict(): pydantic's checked figure classes do not pickle
     inputs: np.ndarray | None
     labels: np.ndarray | None
     reference: Any
     strategy: str | None
+    placement: str | None
     seed: int
     n_steps: int | None
     encoding: str | None
@@ -263,16 +281,17 @@ def _row(overrides: Mapping[str, Any], key: str, summary: Mapping[str, Any]) -> 
 
 def _run_point(task: _Task) -> dict[str, Any]:
     """Compute one point; write its file (atomically) when the sweep has a folder."""
-    from neurosim.hardware.profile import apply_overrides
+    from neurosim.hardware.profile import ChipProfile, apply_overrides
     from neurosim.report.report import json_safe
 
-    profile = apply_overrides(task.profile, dict(task.overrides))
+    profile = apply_overrides(ChipProfile.model_validate(dict(task.profile)), dict(task.overrides))
     report = evaluate_chip(
         task.network,
         profile,
         task.inputs,
         task.labels,
         strategy=task.strategy,
+        placement=task.placement,
         seed=task.seed,
         n_steps=task.n_steps,
         encoding=task.encoding,
@@ -356,36 +375,35 @@ class SweepResult:
         )
 
     def table(self) -> Any:
-        """A rich Table of the rows."""
+        """A rich renderable: one row per point, then the reason of each point that is not ``ok``."""
+        from rich import box
+        from rich.console import Group
         from rich.table import Table
+        from rich.text import Text
 
         from neurosim.report.render import fmt_energy_pj, fmt_fraction, fmt_time_s
 
-        t = Table(title=f"sweep on {self.chip}: {len(self.points)} points")
+        t = Table(title=f"sweep on {self.chip}: {len(self.points)} points", box=box.SIMPLE_HEAD)
         for f in self.fields:
-            t.add_column(f, justify="right")
-        for h in (
-            "status",
-            "cores",
-            "top-1 chip",
-            "energy / inference",
-            "time / inference",
-            "reason",
-        ):
-            t.add_column(
-                h, justify="left" if h in ("status", "reason") else "right", overflow="fold"
-            )
+            t.add_column(f.replace(".", ".\n", 1), justify="right")
+        for h in ("status", "cores", "top-1\nchip", "energy /\ninference", "time /\ninference"):
+            t.add_column(h, justify="left" if h == "status" else "right", no_wrap=True)
+        notes = []
         for r in self.rows():
+            ok = r["status"] == "ok"
             t.add_row(
                 *[str(r[f]) for f in self.fields],
                 r["status"],
                 "-" if r["n_cores_used"] is None else str(r["n_cores_used"]),
                 fmt_fraction(r["chip_top1"]),
-                fmt_energy_pj(r["energy_per_inference_pj"]) if r["status"] == "ok" else "-",
-                fmt_time_s(r["time_per_inference_s"]) if r["status"] == "ok" else "-",
-                r["reason"] or "",
+                fmt_energy_pj(r["energy_per_inference_pj"]) if ok else "-",
+                fmt_time_s(r["time_per_inference_s"]) if ok else "-",
+                style=None if ok else "yellow",
             )
-        return t
+            if r["reason"]:
+                point = ", ".join(f"{f}={r[f]}" for f in self.fields)
+                notes.append(Text(f"{point}: {r['reason']}", style="yellow"))
+        return Group(t, *notes)
 
 
 def _context(
@@ -422,6 +440,7 @@ def run_sweep(
     labels: np.ndarray | None = None,
     backends: Sequence[str] | None = None,
     strategy: str | None = None,
+    placement: str | None = None,
     seed: int = 0,
     n_steps: int | None = None,
     encoding: str | None = None,
@@ -443,7 +462,7 @@ def run_sweep(
         Inputs to simulate and their classes.
     backends : sequence of str, optional
         Default ``("chip", "reference")``; the reference runs once for all points.
-    strategy, seed, n_steps, encoding
+    strategy, placement, seed, n_steps, encoding
         Passed to ``map_network`` and ``simulate``.
     out_dir : path, optional
         Folder for ``points/<key>.json`` (resumable), ``sweep.csv``,
@@ -490,6 +509,7 @@ def run_sweep(
     say = progress or (lambda _line: None)
     options = {
         "strategy": strategy,
+        "placement": placement,
         "seed": seed,
         "n_steps": n_steps,
         "encoding": encoding,
@@ -512,11 +532,19 @@ def run_sweep(
             except (OSError, ValueError):
                 old = None
             if old != ctx and not force:
-                what = [k for k in ctx if old is None or old.get(k) != ctx[k]]
+                what = [
+                    _CONTEXT_WORDS.get(k, k)
+                    for k in ctx
+                    if not isinstance(old, dict) or old.get(k) != ctx[k]
+                ]
                 raise SweepError(
-                    f"{out}: holds a sweep of another {', '.join(what) or 'setup'}; "
+                    f"{out}: holds a sweep with another {', '.join(what) or 'setup'}; "
                     "pass --force to recompute every point, or choose another --out"
                 )
+        if force:  # points of another setup must never be read back
+            for stale in point_dir.iterdir():
+                if _POINT_FILE.match(stale.name):
+                    stale.unlink()
         atomic_write_text(ctx_path, json.dumps(ctx, indent=1) + "\n")
         for stale in point_dir.glob(".*.part.json"):  # temporary files of an interrupted run
             stale.unlink(missing_ok=True)
@@ -539,11 +567,12 @@ def run_sweep(
             key=k,
             overrides=p,
             network=network,
-            profile=profile,
+            profile=profile.to_dict(),
             inputs=inputs,
             labels=labels,
             reference=reference,
             strategy=strategy,
+            placement=placement,
             seed=seed,
             n_steps=n_steps,
             encoding=encoding,
@@ -559,12 +588,18 @@ def run_sweep(
             say(f"{t.key} {t.overrides}: {computed[t.key]['row']['status']}")
     else:
         ctx = multiprocessing.get_context("spawn")  # numba's thread pool is not fork-safe
-        with ProcessPoolExecutor(max_workers=min(int(jobs), len(tasks)), mp_context=ctx) as pool:
+        pool = ProcessPoolExecutor(max_workers=min(int(jobs), len(tasks)), mp_context=ctx)
+        try:
             futures = {pool.submit(_run_point, t): t for t in tasks}
             for fut in as_completed(futures):
                 t = futures[fut]
                 computed[t.key] = fut.result()
                 say(f"{t.key} {t.overrides}: {computed[t.key]['row']['status']}")
+        except BaseException:
+            # interrupted or failed: start no further point; finished points are on disk
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
     records = tuple(done.get(k) or computed[k] for k in keys)
     result = SweepResult(
         chip=profile.name,

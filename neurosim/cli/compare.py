@@ -38,6 +38,7 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--limit", type=int, help="use only the first N inputs")
     parser.add_argument("--strategy", help="partition strategy (sequential, axon_sharing, metis)")
+    parser.add_argument("--placement", help="placement method (row_major, hilbert, annealed)")
     parser.add_argument("--steps", type=int, help="time steps per input (default: the simulator's)")
     parser.add_argument(
         "--encoding", help="spike encoding of static inputs (rate, poisson, threshold)"
@@ -145,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
                 inputs,
                 labels,
                 strategy=args.strategy,
+                placement=args.placement,
                 seed=args.seed,
                 n_steps=args.steps,
                 encoding=args.encoding,

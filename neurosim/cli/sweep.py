@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         inputs=inputs,
         labels=labels,
         strategy=args.strategy,
+        placement=args.placement,
         seed=args.seed,
         n_steps=args.steps,
         encoding=args.encoding,

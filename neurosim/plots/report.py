@@ -166,7 +166,13 @@ def plot_core_utilization(report: Any) -> Any:
     ax.set_xlabel("core")
     ax.set_ylabel("utilization (% of capacity)")
     ax.set_title(f"{report.chip}: per-core utilization ({n} cores, {m.encoding} synapses)")
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(
+        fontsize=8,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.14),
+        ncol=len(series) + 1,
+        frameon=False,
+    )
     fig.tight_layout()
     return fig
 
@@ -298,11 +304,15 @@ def plot_sweep(rows: Sequence[Mapping[str, Any]], fields: Sequence[str], *, titl
         ax.set_xlabel(x_field)
         if numeric and len(xs_all) > 2 and min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 8:
             ax.set_xscale("log", base=2)
-        if not numeric:
+            ax.minorticks_off()
+        if numeric:
+            ax.set_xticks(xs_all, [f"{v:g}" for v in xs_all])
+        else:
             ax.set_xticks(range(len(xs_all)), [str(v) for v in xs_all])
         ax.grid(alpha=0.3)
     ax1.set_ylabel("top-1 accuracy on chip (%)")
-    ax1.set_title("Accuracy (x at 0: does not fit)")
+    any_bad = any(r.get("status") != "ok" for r in rows)
+    ax1.set_title("Accuracy" + (" (x at 0 %: does not fit)" if any_bad else ""))
     ax2.set_ylabel(f"energy per inference ({unit})")
     ax2.set_title("Energy per inference")
     if any(h.get_label() and not h.get_label().startswith("_") for h in ax1.get_lines()):
