@@ -41,4 +41,7 @@ def assemble_outputs(
             if kind in SPIKING_KINDS
             else np.asarray(final[name], np.float64)
         )
+    if not parts:
+        n = next(iter(counts.values())).shape[0] if counts else 0
+        return np.zeros((n, 0))
     return np.concatenate(parts, axis=1)

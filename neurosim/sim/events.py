@@ -141,8 +141,8 @@ def event_model(network: Network, core_of: Mapping[str, np.ndarray], placement) 
         if rows:
             r = np.concatenate(rows)
             c = np.concatenate(tgt)
-            pairs = np.unique(np.stack([r, c]), axis=1)
-            r, c = pairs[0], pairs[1]
+            key = np.unique(r.astype(np.int64) * (n_cores + 1) + (c + 1))
+            r, c = key // (n_cores + 1), key % (n_cores + 1) - 1
             s = src[r]
             remote = (c != s) & (c >= 0)
             r, c, s = r[remote], c[remote], s[remote]

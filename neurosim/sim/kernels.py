@@ -43,6 +43,10 @@ __all__ = [
 ]
 
 
+#: batches with fewer rows run the serial kernel
+_PARALLEL_MIN_ROWS = 8
+
+
 # --------------------------------------------------------------- baselines
 def propagate_csr_csr(Y: sp.spmatrix, W: sp.spmatrix) -> sp.csr_matrix:
     """Baseline: sparse activations times sparse weights with scipy (CSR x CSR)."""
@@ -79,6 +83,18 @@ def _compiled():
     def scatter(Y, indptr, indices, data, out):
         n_b, n_pre = Y.shape
         for b in nb.prange(n_b):
+            row = Y[b]
+            o = out[b]
+            for i in range(n_pre):
+                y = row[i]
+                if y != 0:
+                    for k in range(indptr[i], indptr[i + 1]):
+                        o[indices[k]] += y * data[k]
+
+    @nb.njit(cache=True, fastmath=False)
+    def scatter_serial(Y, indptr, indices, data, out):
+        n_b, n_pre = Y.shape
+        for b in range(n_b):
             row = Y[b]
             o = out[b]
             for i in range(n_pre):
@@ -132,7 +148,7 @@ def _compiled():
                     z = cap[j]
                 o[j] = z
 
-    return scatter, scatter_sat, relu_fused
+    return scatter, scatter_sat, relu_fused, scatter_serial
 
 
 def _check(Y: np.ndarray, W: sp.spmatrix) -> None:
@@ -186,8 +202,10 @@ def propagate(
     if out is None:
         dtype = np.result_type(data.dtype, Y.dtype)
         out = np.zeros((Y.shape[0], int(n_post)), dtype=dtype)  # type: ignore[arg-type]
-    scatter, _, _ = _compiled()
-    scatter(Y, indptr, indices, data.astype(out.dtype, copy=False), out)
+    scatter, _, _, serial = _compiled()
+    # small batches (spiking runs): the parallel launch costs more than it saves
+    fn = serial if Y.shape[0] < _PARALLEL_MIN_ROWS else scatter
+    fn(Y, indptr, indices, data.astype(out.dtype, copy=False), out)
     return out
 
 
@@ -221,7 +239,7 @@ def propagate_saturating(
     if out is None:
         out = np.zeros((Y.shape[0], int(n_post)), dtype=np.int64)  # type: ignore[arg-type]
     sat = np.zeros(Y.shape[0], dtype=np.int64)
-    _, scatter_sat, _ = _compiled()
+    _, scatter_sat, _, _ = _compiled()
     scatter_sat(
         Y, indptr, indices, data.astype(np.int64, copy=False), np.int64(lo), np.int64(hi), out, sat
     )
@@ -273,7 +291,7 @@ def relu_layer(
         raise ValueError("relu_layer: out must not be the input array")
     b = np.broadcast_to(np.asarray(bias, dtype=Y.dtype), (n_post,))
     c = np.broadcast_to(np.asarray(cap, dtype=Y.dtype), (n_post,))
-    _, _, fused = _compiled()
+    _, _, fused, _ = _compiled()
     fused(
         Y,
         indptr,
