@@ -555,6 +555,10 @@ def run_sweep(
                     done[key] = rec
 
     todo = [(k, p) for k, p in zip(keys, points, strict=True) if k not in done]
+    where = "" if out_dir is None else f" into {out_dir}"
+    say(
+        f"sweep on {profile.name}: {len(points)} points, {len(done)} already done, {len(todo)} to compute{where}"
+    )
     reference = None
     if todo and inputs is not None and "reference" in backends:
         from neurosim.sim.simulate import simulate

@@ -64,13 +64,6 @@ def run(args: argparse.Namespace) -> int:
     network = load_network(args.network, args.network_format)
     inputs, labels = load_inputs(args, network)
     err = Console(stderr=True)
-    n = 1
-    for values in grid.values():
-        n *= len(values)
-    err.print(
-        f"[dim]sweep: {n} points on {profile.name}, {args.jobs} job(s), into {args.out}[/dim]",
-        highlight=False,
-    )
     result = run_sweep(
         network,
         profile,

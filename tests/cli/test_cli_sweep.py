@@ -1,0 +1,84 @@
+"""``neurosim sweep``: grid from --set lists, output folder, resume, one-line errors.
+
+(Named test_cli_sweep.py so it does not collide with tests/test_sweep.py: the
+test folders are not packages.)
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from neurosim.cli import main
+from neurosim.io.formats import save_network
+from neurosim.network import Network
+from neurosim.neurons import NeuronModel
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sweep")
+    rng = np.random.default_rng(0)
+    net = Network.from_layers(
+        [rng.normal(size=(6, 5)), rng.normal(size=(5, 3))],
+        model=[NeuronModel("relu"), NeuronModel("linear")],
+        name="tiny",
+    )
+    save_network(net, d / "net.npz")
+    np.savez(d / "data.npz", x=rng.random((10, 6)), y=rng.integers(0, 3, 10))
+    return d
+
+
+def test_sweep_writes_and_resumes(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = [
+        "sweep",
+        str(files / "net.npz"),
+        "--chip",
+        "generic",
+        "--set",
+        "core.max_fan_in=2,4",
+        "--set",
+        "weights.bits=2,8",
+        "--data",
+        str(files / "data.npz"),
+        "--split",
+        "all",
+        "--placement",
+        "row_major",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "4 point(s) computed, 0 reused" in " ".join(text.split())
+    rows = json.loads((out / "sweep.json").read_text())["rows"]
+    assert sorted((r["core.max_fan_in"], r["weights.bits"]) for r in rows) == [
+        (2, 2),
+        (2, 8),
+        (4, 2),
+        (4, 8),
+    ]
+    assert all(r["status"] == "ok" and r["energy_per_inference_pj"] > 0 for r in rows)
+    assert (out / "sweep.png").stat().st_size > 0 and (out / "sweep.csv").is_file()
+    (out / "points" / f"{rows[0]['key']}.json").unlink()
+    assert main(args + ["--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n_computed"] == 1 and summary["n_reused"] == 3
+    assert main(args + ["--json", "--force"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_computed"] == 4
+
+
+def test_sweep_errors_are_one_line(files, tmp_path, capsys):
+    base = ["sweep", str(files / "net.npz"), "--chip", "generic", "--out", str(tmp_path / "o")]
+    for extra, words in (
+        ([], "nothing to sweep"),
+        (["--set", "core.max_fan_in"], "expected section.field=v1,v2"),
+        (["--set", "core.nope=1,2"], "core.nope"),
+        (["--set", "core.max_fan_in=0,2"], "core.max_fan_in"),
+    ):
+        assert main(base + extra) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0], err
