@@ -371,13 +371,23 @@ def _loc(loc: Iterable[Any]) -> str:
 _FIGURE_KEYS = "a mapping with value, provenance, source and note"
 
 
+def _allowed(loc: tuple[Any, ...]) -> list[str]:
+    """Field names allowed where an unknown key ``loc`` was found."""
+    model: type[BaseModel] = ChipProfile
+    if len(loc) == 2 and loc[0] in SECTIONS:
+        model = ChipProfile.model_fields[str(loc[0])].annotation  # type: ignore[assignment]
+    elif len(loc) == 3:
+        model = Figure
+    return [name for name in model.model_fields if name != "path"]
+
+
 def _message(err: Mapping[str, Any]) -> str:
     """One readable clause for one pydantic error."""
     kind = err["type"]
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
-        return "unknown field"
+        return f"unknown field; expected one of {', '.join(_allowed(err['loc']))}"
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         expected = _FIGURE_KEYS if err["loc"] and len(err["loc"]) == 2 else "a mapping"
         return f"expected {expected}, got {err.get('input')!r}"

@@ -107,7 +107,7 @@ def test_fractional_integer_is_rejected_and_integral_float_accepted(tmp_path, ge
 def test_unknown_field_is_named(tmp_path, generic_data):
     generic_data["chip"]["n_cpus"] = {"value": 3, "provenance": "datasheet", "source": "neurosim"}
     msg = _error(_write(tmp_path, generic_data))
-    assert "'chip.n_cpus'" in msg and "unknown field" in msg
+    assert "'chip.n_cpus'" in msg and "unknown field" in msg and "expected one of n_cores" in msg
 
 
 def test_unknown_top_level_section_is_named(tmp_path, generic_data):
