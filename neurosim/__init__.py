@@ -52,6 +52,9 @@ _API: dict[str, str] = {
     "ChipProfile": "neurosim.hardware.profile",
     "load_profile": "neurosim.hardware.profile",
     "profile_names": "neurosim.hardware.profile",
+    "energy_model": "neurosim.hardware.energy",
+    "memory_model": "neurosim.hardware.memory",
+    "latency_model": "neurosim.hardware.latency",
     # mapping
     "MappedNetwork": "neurosim.mapping.mapped",
     "map_network": "neurosim.mapping.mapper",
@@ -65,6 +68,7 @@ _API: dict[str, str] = {
     "Report": "neurosim.report",
     "make_report": "neurosim.report",
     "compare_reports": "neurosim.report",
+    "run_sweep": "neurosim.sweep",
     # training
     "TRAINING_METHODS": "neurosim.train.registry",
     "TrainResult": "neurosim.train.core",
