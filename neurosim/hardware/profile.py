@@ -9,7 +9,8 @@ the reasoning in ``note``), ``definition`` (a figure that holds by construction,
 such as the generic profile's ideal limits) or ``override`` (set by the user).
 
 Profiles are validated by pydantic; any problem becomes a one-line
-:class:`~neurosim.errors.ProfileError` naming the file and the field.
+:class:`~neurosim.errors.ProfileError` naming the file and the field. The file
+format, every field and the shipped chips are described in ``docs/profiles.md``.
 """
 
 from __future__ import annotations
