@@ -146,3 +146,28 @@ def test_result_without_events_is_refused(tiny, hw):
         energy_model(tiny(load_profile("generic")), hw.sim_result({}))
     with pytest.raises(SimulationError, match="expected \\(2,\\)"):
         energy_model(tiny(load_profile("generic")), hw.sim_result({"synop": [1, 2, 3]}))
+
+
+# ------------------------------------------------- shipped profiles, by hand
+# EVENTS: 16 synops, 8 neuron updates, 5 spikes out, 3 hops, no chip crossing
+@pytest.mark.parametrize(
+    ("chip", "dynamic_pj", "synop_provenance"),
+    [
+        (
+            "truenorth",
+            16 * 26.0,
+            "measured",
+        ),  # 26 pJ per synaptic event; other events 0 pJ (folded in)
+        ("loihi", 16 * 23.6 + 8 * 52.0 + 5 * 1.7 + 3 * 1.8, "simulated"),
+        ("dynapse2", 16 * 30.0 + 5 * 900.0 + 3 * 400.0, "estimated"),
+        ("tianjic", 16 * 3.0 + 8 * 5.0 + 5 * 3.0 + 3 * 4.0, "estimated"),
+    ],
+)
+def test_shipped_profiles(tiny, hw, chip, dynamic_pj, synop_provenance):
+    e = energy_model(tiny(load_profile(chip)), hw.sim_result(EVENTS), run_time_s=2e-6)
+    assert e.dynamic_pj == pytest.approx(dynamic_pj)
+    assert e.by_event["synop"].provenance == synop_provenance
+    static_w = load_profile(chip).get("energy.static_power_w")
+    # static: power x 1 chip x 2 us, in pJ
+    assert e.static_pj == pytest.approx(static_w * 2e-6 * 1e12)
+    assert e.total_pj == pytest.approx(dynamic_pj + static_w * 2e-6 * 1e12)

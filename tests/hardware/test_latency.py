@@ -101,3 +101,24 @@ def test_profiles_of_three_encodings_time_the_same_events(tiny, hw):
 def test_energy_delay_product():
     assert energy_delay_product(820.5, 15.5e-9) == pytest.approx(820.5e-12 * 15.5e-9)
     assert energy_delay_product(None, 1.0) is None
+
+
+# ------------------------------------------------- shipped profiles, by hand
+# EVENTS per input (2 inputs, 1 step): core 0 = 5 synops, 2 updates, 1.5 spikes; core 1 = 3, 2, 1; 1 hop
+@pytest.mark.parametrize(
+    ("chip", "time_s", "bound"),
+    [
+        ("loihi", (10 * 4.0 + 4 * 9.7 + 3 * 35.1) / 2 * 1e-9 + 2.65e-9, "compute"),  # asynchronous
+        ("dynapse2", (10 * 20.0 + 3 * 20.0) / 2 * 1e-9 + 20e-9, "compute"),  # asynchronous
+        (
+            "truenorth",
+            1e-3,
+            "timestep",
+        ),  # (10 x 4 + 4 x 10 + 3 x 5) / 2 + 5 ns, far below the 1 ms tick
+        ("tianjic", 16.8e-6, "timestep"),
+    ],
+)
+def test_shipped_profiles(tiny, hw, chip, time_s, bound):
+    lat = latency_model(tiny(load_profile(chip)), hw.sim_result(EVENTS))
+    assert lat.time_per_inference_s == pytest.approx(time_s)
+    assert lat.bound == bound

@@ -142,3 +142,25 @@ def test_split_population_roles(hw):
     assert load.n_axons.tolist() == [2, 1, 2]
     assert load.neurons_by_group[("layer1", "split")].tolist() == [1, 1, 0]
     assert load.neurons_by_group[("layer1", "neuron")].tolist() == [0, 0, 1]
+
+
+# ------------------------------------------------- shipped profiles, by hand
+# tiny mapping: core 0 = 3 axons, 2 neurons, 4 synapses; core 1 = 2 axons, 2 neurons, 3 synapses
+@pytest.mark.parametrize(
+    ("chip", "synapse_bits", "table_bits", "state_bits"),
+    [
+        # crossbar, 1-bit cells, 4 axon types of 9-bit weights: 2 x 4 x 9 + axons x 2 type bits; 20-bit state
+        ("truenorth", [3 * 2, 2 * 2], [72 + 3 * 2, 72 + 2 * 2], [40, 40]),
+        # sparse: synapses x (8 weight + 10 index bits); 24-bit state
+        ("loihi", [4 * 18, 3 * 18], [0, 0], [48, 48]),
+        # per-neuron CAM slots: synapses x (4 weight + 15 tag bits); 8-bit state
+        ("dynapse2", [4 * 19, 3 * 19], [0, 0], [16, 16]),
+        # dense: axons x neurons x 8 bits; 16-bit state
+        ("tianjic", [3 * 2 * 8, 2 * 2 * 8], [0, 0], [32, 32]),
+    ],
+)
+def test_shipped_profiles(tiny, chip, synapse_bits, table_bits, state_bits):
+    m = memory_model(tiny(load_profile(chip)))
+    assert m.synapse_bits.tolist() == synapse_bits
+    assert m.table_bits.tolist() == table_bits
+    assert m.state_bits_per_core.tolist() == state_bits
