@@ -54,7 +54,9 @@ def test_backward_matches_finite_differences():
         bp[layer][0] += 1e-6
         bm = [b.copy() for b in bs]
         bm[layer][0] -= 1e-6
-        assert gb[0] == pytest.approx((_loss(ws, bp, x, y) - _loss(ws, bm, x, y)) / 2e-6, rel=1e-4, abs=1e-8)
+        assert gb[0] == pytest.approx(
+            (_loss(ws, bp, x, y) - _loss(ws, bm, x, y)) / 2e-6, rel=1e-4, abs=1e-8
+        )
 
 
 def test_sparse_and_dense_forward_agree():
@@ -109,8 +111,16 @@ def test_run_epochs_early_stopping_keeps_best_state():
         state["epoch"] += 1
         return next(accs)
 
-    out = run_epochs(10, epochs=6, batch_size=4, seed=0, step=step, snapshot=lambda: state["epoch"],
-                     validate=validate, patience=2)
+    out = run_epochs(
+        10,
+        epochs=6,
+        batch_size=4,
+        seed=0,
+        step=step,
+        snapshot=lambda: state["epoch"],
+        validate=validate,
+        patience=2,
+    )
     assert out.epochs_run == 4
     assert out.best_val_accuracy == 0.7
     assert out.state == 2
@@ -120,7 +130,14 @@ def test_run_epochs_early_stopping_keeps_best_state():
 
 def test_run_epochs_shuffles_every_sample_once_per_epoch():
     seen = []
-    run_epochs(10, epochs=2, batch_size=3, seed=5, step=lambda idx: seen.append(idx) or 0.0, snapshot=lambda: None)
+    run_epochs(
+        10,
+        epochs=2,
+        batch_size=3,
+        seed=5,
+        step=lambda idx: seen.append(idx) or 0.0,
+        snapshot=lambda: None,
+    )
     first = np.concatenate(seen[:4])
     second = np.concatenate(seen[4:])
     assert sorted(first) == list(range(10)) and sorted(second) == list(range(10))
@@ -152,7 +169,9 @@ def test_to_network_and_network_accuracy_agree_with_training_forward():
     assert net.n_synapses == int(sum(np.count_nonzero(w) for w in ws))
     x = rng.random((20, 4)).astype(np.float32)
     y = rng.integers(0, 3, 20)
-    np.testing.assert_allclose(network_logits(net, x), predict_logits(ws, bs, x), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        network_logits(net, x), predict_logits(ws, bs, x), rtol=1e-5, atol=1e-5
+    )
     assert network_accuracy(net, x, y) == accuracy(ws, bs, x, y)
     with pytest.raises(TrainingError, match="inputs have shape"):
         network_logits(net, x[:, :3])

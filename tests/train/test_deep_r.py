@@ -48,7 +48,7 @@ def test_exactly_k_active_signs_fixed_and_cap_after_every_step(budget_mode, cap)
     opt = make_optimizer("sgd", 0.5, momentum=0.0)
     rng = np.random.default_rng(0)
     total_rewired = 0
-    for step in range(40):
+    for _step in range(40):
         idx = rng.integers(0, 64, 16)
         # a large L1 and noise force many zero crossings
         _, k = deep_r_step(state, x[idx], y[idx], opt, lr=0.5, l1=0.05, temperature=1e-3, rng=rng)
@@ -68,7 +68,9 @@ def test_zero_temperature_and_l1_reduce_to_masked_sgd():
     b0 = [b.copy() for b in state.biases]
     rng = np.random.default_rng(0)
     lr = 0.01
-    _, rewired = deep_r_step(state, x, y, make_optimizer("sgd", lr, 0.0), lr=lr, l1=0.0, temperature=0.0, rng=rng)
+    _, rewired = deep_r_step(
+        state, x, y, make_optimizer("sgd", lr, 0.0), lr=lr, l1=0.0, temperature=0.0, rng=rng
+    )
     assert rewired == 0  # a small step crosses no zero
     ws = [w.copy() for w in w0]
     bs = [b.copy() for b in b0]
@@ -106,8 +108,18 @@ def test_train_deep_r_on_digits_learns_within_budget_and_cap():
 
     tr = load_dataset("digits", split="train")
     te = load_dataset("digits", split="test")
-    r = train_deep_r(tr.x, tr.y, n_classes=10, hidden=(32,), epochs=8, n_connections=(300, 100),
-                     fan_in_cap=12, lr=0.003, optimizer="adam", seed=0)
+    r = train_deep_r(
+        tr.x,
+        tr.y,
+        n_classes=10,
+        hidden=(32,),
+        epochs=8,
+        n_connections=(300, 100),
+        fan_in_cap=12,
+        lr=0.003,
+        optimizer="adam",
+        seed=0,
+    )
     from neurosim.train.core import network_accuracy
 
     assert r.n_connections == 400
@@ -120,7 +132,9 @@ def test_train_deep_r_on_digits_learns_within_budget_and_cap():
 
 def test_soft_deep_r_runs_and_rejects_cap():
     x, y = _data(n=80)
-    r = train_deep_r(x, y, hidden=(10,), epochs=2, connectivity=0.3, soft=True, temperature=1e-4, val_fraction=0)
+    r = train_deep_r(
+        x, y, hidden=(10,), epochs=2, connectivity=0.3, soft=True, temperature=1e-4, val_fraction=0
+    )
     assert r.info["variant"] == "soft" and 0 < r.n_connections <= r.n_possible
     with pytest.raises(TrainingError, match="soft"):
         train_deep_r(x, y, hidden=(10,), epochs=1, soft=True, fan_in_cap=3)

@@ -1,0 +1,133 @@
+"""``neurosim train``: runs each method on iris, saves a loadable network, refuses bad options."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from neurosim.cli import main
+from neurosim.io.npz import read_npz
+
+
+@pytest.mark.parametrize(
+    "method, extra",
+    [
+        ("dense", ["--epochs", "20", "--batch-size", "16"]),
+        (
+            "deep_r",
+            [
+                "--epochs",
+                "5",
+                "--connectivity",
+                "0.5,0.3",
+                "--fan-in-cap",
+                "3",
+                "--lr",
+                "0.01",
+                "--optimizer",
+                "adam",
+            ],
+        ),
+        ("conntra", ["--epochs", "3"]),
+        ("sketch", ["--epochs", "3", "--sketch-layers", "all", "--sketch-size", "1"]),
+        ("prune", ["--epochs", "3", "--connectivity", "0.5", "--finetune-epochs", "2"]),
+        ("ternary", ["--epochs", "3"]),
+    ],
+)
+def test_train_each_method_on_iris(tmp_path, capsys, method, extra):
+    out = tmp_path / "net.npz"
+    rc = main(
+        ["train", method, "--data", "iris", "--hidden", "8", "--out", str(out), "--json", *extra]
+    )
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out)
+    net = read_npz(out)
+    assert summary["method"] == method
+    assert summary["n_connections"] == net.n_synapses
+    assert 0 <= summary["test_accuracy"] <= 1 and summary["wall_time_s"] > 0
+    assert net.metadata["training"]["test_accuracy"] == summary["test_accuracy"]
+    if method == "deep_r":
+        assert max(int(p.fan_in().max()) for p in net.projections) <= 3
+
+
+def test_table_output_and_force(tmp_path, capsys):
+    out = tmp_path / "net.npz"
+    args = [
+        "train",
+        "conntra",
+        "--data",
+        "iris",
+        "--hidden",
+        "4",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "test accuracy" in text and "weight memory" in text
+    before = out.read_bytes()
+    assert main(args) == 2
+    assert "--force" in capsys.readouterr().err
+    assert out.read_bytes() == before
+    assert main([*args, "--force"]) == 0
+
+
+def test_option_of_another_method_is_rejected(tmp_path, capsys):
+    out = tmp_path / "net.npz"
+    rc = main(["train", "dense", "--data", "iris", "--temperature", "0.1", "--out", str(out)])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "--temperature does not apply to method dense" in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_chip_cap_and_bad_budget(tmp_path, capsys):
+    out = tmp_path / "net.npz"
+    rc = main(
+        [
+            "train",
+            "deep_r",
+            "--data",
+            "iris",
+            "--hidden",
+            "8",
+            "--epochs",
+            "2",
+            "--connectivity",
+            "0.9",
+            "--chip",
+            "generic",
+            "--set",
+            "core.max_fan_in=2",
+            "--out",
+            str(out),
+        ]
+    )
+    assert rc == 2
+    assert "fan-in cap 2" in capsys.readouterr().err
+    rc = main(
+        [
+            "train",
+            "deep_r",
+            "--data",
+            "iris",
+            "--hidden",
+            "8",
+            "--epochs",
+            "2",
+            "--connectivity",
+            "0.2",
+            "--chip",
+            "generic",
+            "--set",
+            "core.max_fan_in=2",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
+    assert rc == 0
+    assert json.loads(capsys.readouterr().out)["info"]["fan_in_cap"] == 2
