@@ -43,12 +43,13 @@ _WIDE = 110  # terminal columns from which the table shows chip titles and notes
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``neurosim chips``."""
     parser.add_argument(
-        "words",
-        nargs="*",
-        metavar="[list | show NAME | NAME]",
-        help="no argument or `list`: the table of shipped profiles; `show NAME` (or just NAME): "
+        "what",
+        nargs="?",
+        metavar="list|show|NAME",
+        help="`list` (the default): a table of the shipped profiles; `show NAME` or just NAME: "
         "every figure of one profile (a shipped name or a YAML path)",
     )
+    parser.add_argument("name", nargs="?", metavar="NAME", help="the profile to show")
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -171,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     from neurosim.errors import ProfileError
     from neurosim.hardware.profile import load_profile, profile_names
 
-    words = list(args.words)
+    words = [w for w in (args.what, args.name) if w is not None]
     if words and words[0] == "show":
         if len(words) != 2:
             raise ProfileError(

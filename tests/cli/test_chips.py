@@ -170,7 +170,6 @@ def test_unknown_chip_name(capsys):
         (["chips", "show", "generic", "--set", "core.fan_in=3"], "unknown field 'core.fan_in'"),
         (["chips", "--set", "core.max_fan_in=8"], "chips show NAME --set"),
         (["chips", "show"], "expected one profile NAME"),
-        (["chips", "show", "a", "b"], "expected one profile NAME"),
         (["chips", "loihi", "truenorth"], "unexpected arguments"),
     ],
 )
