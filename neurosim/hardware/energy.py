@@ -117,7 +117,7 @@ class EnergyReport:
         """Profile fields with provenance ``estimated`` that contributed energy."""
         out = []
         for kind, e in self.by_event.items():
-            used = bool(e.figure) if kind == "static" else e.count > 0
+            used = e.figure is not None if kind == "static" else e.count > 0
             if used and e.provenance == "estimated":
                 out.append(e.field)
         return tuple(out)

@@ -73,19 +73,29 @@ def _ok(reports: Sequence[Any]) -> list[Any]:
 
 
 def plot_energy_breakdown(reports: Sequence[Any]) -> Any:
-    """Stacked bars of energy per inference by event type, one bar per chip.
+    """Energy per inference by event type, one stacked bar per chip.
 
-    Left: absolute energy per inference; right: the share of each event type.
-    Chips without an energy figure (not fitting, no chip run) are left out and
-    named in the title; parts left unknown by their profile are marked.
+    Top: the share of each event type (stacked to 100 %), with the total
+    written above each bar. Bottom: total energy per inference on a log axis,
+    so chips that differ by orders of magnitude stay readable. Chips without an
+    energy figure (not fitting, no chip run) are named in the title; parts
+    left unknown by their profile are named above the bar and left out.
     """
     plt = _pyplot()
+    from neurosim.report.render import fmt_si
+
     rows = _ok(reports)
     skipped = [r.chip for r in reports if r.energy is None]
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(max(8.0, 1.6 * len(rows) + 5), 4.8))
+    fig, (ax, ax2) = plt.subplots(
+        2,
+        1,
+        figsize=(max(7.0, 0.85 * len(rows) + 3), 7.5),
+        sharex=True,
+        gridspec_kw={"height_ratios": [3, 2]},
+    )
     names = [r.chip for r in rows]
     parts = np.zeros((len(_EVENT_ORDER), len(rows)))
-    unknown = [[] for _ in rows]
+    unknown: list[list[str]] = [[] for _ in rows]
     for j, r in enumerate(rows):
         n = max(r.energy.n_inputs, 1)
         for i, kind in enumerate(_EVENT_ORDER):
@@ -95,44 +105,47 @@ def plot_energy_breakdown(reports: Sequence[Any]) -> Any:
             else:
                 parts[i, j] = e * 1e-12 / n
     totals = parts.sum(axis=0)
-    div, unit = _scale(float(totals.max()) if totals.size else 1.0, "J")
+    share = np.divide(parts, totals, out=np.zeros_like(parts), where=totals > 0) * 100
     colors = plt.get_cmap("tab10").colors
     x = np.arange(len(rows))
     bottom = np.zeros(len(rows))
-    bottom2 = np.zeros(len(rows))
-    share = np.divide(parts, totals, out=np.zeros_like(parts), where=totals > 0)
     for i, kind in enumerate(_EVENT_ORDER):
-        ax.bar(x, parts[i] / div, bottom=bottom, color=colors[i], label=_EVENT_LABEL[kind])
-        ax2.bar(x, share[i] * 100, bottom=bottom2, color=colors[i])
-        bottom += parts[i] / div
-        bottom2 += share[i] * 100
-    from neurosim.report.render import fmt_si
-
+        ax.bar(x, share[i], bottom=bottom, color=colors[i], label=_EVENT_LABEL[kind], width=0.7)
+        bottom += share[i]
     for j, u in enumerate(unknown):
         label = fmt_si(float(totals[j]), "J").replace(" u", " \u00b5")
         if u:
-            label = "known part " + label + "\nunknown: " + ", ".join(u)
-        ax.annotate(label, (x[j], bottom[j]), ha="center", va="bottom", fontsize=8)
-    ax.margins(y=0.12)
-    for a in (ax, ax2):
-        a.set_xticks(x, names, rotation=30, ha="right")
-        a.set_xlabel("chip")
-    ax.set_ylabel(f"energy per inference ({unit})")
-    ax.set_title("Energy per inference by event type")
-    ax2.set_ylabel("share of energy per inference (%)")
-    ax2.set_ylim(0, 100)
-    ax2.set_title("Share by event type")
-    ax.legend(fontsize=8, loc="upper left")
-    if any(r.estimated for r in rows):
-        fig.text(
-            0.01,
-            -0.02,
-            "uses profile figures of provenance 'estimated' (see report JSON)",
+            label += "\n+ unknown: " + ", ".join(u)
+        ax.annotate(
+            label,
+            (x[j], 100),
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
             fontsize=8,
         )
+    ax.set_ylim(0, 118)
+    ax.set_yticks([0, 20, 40, 60, 80, 100])
+    ax.set_ylabel("share of energy per inference (%)")
+    ax.set_title("Energy per inference by event type (total above each bar)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    pos = totals > 0
+    ax2.bar(x[pos], totals[pos], color="0.45", width=0.7)
+    if pos.any():
+        ax2.set_yscale("log")
+    ax2.set_ylabel("energy per inference (J, log)")
+    ax2.set_xticks(x, names, rotation=30, ha="right")
+    ax2.set_xlabel("chip")
+    ax2.grid(axis="y", alpha=0.3)
+    notes = []
+    if any(r.estimated for r in rows):
+        notes.append("uses profile figures of provenance 'estimated' (see the report JSON)")
     if skipped:
-        fig.suptitle("not shown (no energy figure): " + ", ".join(skipped), fontsize=9, y=1.02)
-    fig.tight_layout()
+        notes.append("no energy figure (does not fit or not simulated): " + ", ".join(skipped))
+    if notes:
+        fig.text(0.01, 0.005, "\n".join(notes), fontsize=8, va="bottom")
+    fig.tight_layout(rect=(0, 0.05 if notes else 0, 1, 1))
     return fig
 
 
