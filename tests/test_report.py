@@ -211,3 +211,45 @@ def test_report_plots(ok_report, nofit_report, tmp_path):
     ]
     assert all(p.stat().st_size > 5000 for p in files)
     assert not list(tmp_path.glob(".*"))  # no temporary files left
+
+
+def test_memory_report_agrees_with_the_mapper_on_every_profile():
+    from neurosim.hardware.memory import memory_model
+    from neurosim.hardware.profile import profile_names
+
+    rng = np.random.default_rng(0)
+    w1 = rng.normal(size=(120, 40)) * (rng.random((120, 40)) < 0.3)
+    net = Network.from_layers(
+        [w1, rng.normal(size=(40, 10))], model=NeuronModel("if"), name="if_net"
+    )
+    pairs = {"synapse_memory_bits": "synapse_bits", "weight_table_bits": "table_bits"}
+    for name in profile_names():
+        mapped = map_network(net, name, placement="row_major")
+        mem = memory_model(mapped)
+        load = {
+            "neurons": mem.load.n_neurons,
+            "axons": mem.load.n_axons,
+            "synapses": mem.load.n_synapses,
+        }
+        for c, core in enumerate(mapped.cores):
+            for key, (used, _cap) in core.resources.items():
+                if key in load:
+                    assert load[key][c] == used, (name, c, key)
+                elif key in pairs:
+                    assert getattr(mem, pairs[key])[c] == used, (name, c, key)
+
+
+def test_split_overhead_on_a_real_mapping(data):
+    x, _ = data
+    rng = np.random.default_rng(5)
+    net = Network.from_layers(
+        [rng.random((6, 4)), rng.random((4, 3))], model=NeuronModel("relu"), name="split"
+    )
+    r = _run(net, load_profile("generic", {"core.max_fan_in": 2, "core.max_neurons": 4}), x, None)
+    assert r.mapping["added"]["split_neurons"] > 0
+    e = r.energy
+    assert e.attribution == "exact" and e.split_pj > 0
+    layer_total = sum(row["total_pj"] for row in e.by_layer)
+    assert layer_total == pytest.approx(e.dynamic_pj)
+    assert sum(row["split_pj"] for row in e.by_layer) == pytest.approx(e.split_pj)
+    assert r.accuracy.chip_top1 is None and r.accuracy.agreement == 1.0
