@@ -243,7 +243,7 @@ def block_step(
     gbias = [d.sum(axis=0) for d in deltas]
     n_neg = int(np.count_nonzero(gain < 0))
     frac = block
-    for _ in range(max_tries):
+    for attempt in range(max_tries):
         m = min(int(np.ceil(frac * gain.size)), n_neg)
         if m > 0:
             top = np.argpartition(gain, m - 1)[:m] if m < gain.size else np.arange(gain.size)
@@ -253,7 +253,7 @@ def block_step(
         for i in range(n):
             sel = top[(top >= offsets[i]) & (top < offsets[i + 1])] - offsets[i]
             trial[i].ravel()[sel] = moves[i].ravel()[sel]
-        step = bias_lr * frac / block
+        step = bias_lr * 0.5**attempt
         tb = [b - step * g for b, g in zip(biases, gbias, strict=True)]
         loss1 = _loss([np.float32(s) * c for s, c in zip(scales, trial, strict=True)], tb, xb, yb)
         if loss1 < loss0:
