@@ -185,32 +185,56 @@ def _checks_table(checks: Mapping[str, Any]) -> Any:
     return t
 
 
+def _flat_point(point: Mapping[str, Any]) -> dict[str, Any]:
+    """A sweep point with dict values spread out (``a.b: {x: 1}`` -> ``x: 1``)."""
+    out: dict[str, Any] = {}
+    for key, value in point.items():
+        if isinstance(value, Mapping):
+            out.update({str(k): v for k, v in value.items()})
+        else:
+            out[key.rsplit(".", 1)[-1]] = value
+    return out
+
+
 def _variants_table(rows: list[dict[str, Any]]) -> Any:
     from rich.table import Table
 
     from neurosim.report.render import fmt_energy_pj, fmt_fraction
 
     t = Table(title=f"sweep over scenario fields: {len(rows)} points")
-    fields = list(rows[0]["point"]) if rows else []
-    for f in fields:
-        t.add_column(f)
-    t.add_column("topology score", justify="right")
-    t.add_column("train acc.", justify="right")
-    t.add_column("synapses", justify="right")
+    flat = [_flat_point(r["point"]) for r in rows]
+    keys = list(dict.fromkeys(k for f in flat for k in f))
+    varying = [k for k in keys if len({repr(f.get(k)) for f in flat}) > 1] or keys
     chips = list(rows[0]["chips"]) if rows else []
+    has = {
+        "score": any(r.get("topology_score") is not None for r in rows),
+        "train": any(r.get("train_accuracy") is not None for r in rows),
+        "top1": any(s.get("chip_top1") is not None for r in rows for s in r["chips"].values()),
+    }
+    for k in varying:
+        t.add_column(k)
+    if has["score"]:
+        t.add_column("topology score", justify="right")
+    if has["train"]:
+        t.add_column("train acc.", justify="right")
+    t.add_column("synapses", justify="right")
     for c in chips:
-        t.add_column(f"{c} top-1", justify="right")
-        t.add_column(f"{c} energy/inf.", justify="right")
-    for r in rows:
-        cells = [str(r["point"][f]) for f in fields]
-        score = r.get("topology_score")
-        cells.append("-" if score is None else f"{score:.3f}")
-        cells.append(fmt_fraction(r.get("train_accuracy")))
+        if has["top1"]:
+            t.add_column(f"{c} top-1", justify="right")
+        t.add_column(f"{c} energy / inf.", justify="right")
+    for r, f in zip(rows, flat, strict=True):
+        cells = ["-" if f.get(k) is None else str(f.get(k)) for k in varying]
+        if has["score"]:
+            score = r.get("topology_score")
+            cells.append("-" if score is None else f"{score:.3f}")
+        if has["train"]:
+            cells.append(fmt_fraction(r.get("train_accuracy")))
         cells.append(f"{r['n_synapses']:,}")
         for c in chips:
-            s = r["chips"][c]
-            cells.append(fmt_fraction(s.get("chip_top1")))
-            cells.append(fmt_energy_pj(s.get("energy_per_inference_pj")))
+            summary = r["chips"][c]
+            if has["top1"]:
+                cells.append(fmt_fraction(summary.get("chip_top1")))
+            cells.append(fmt_energy_pj(summary.get("energy_per_inference_pj")))
         t.add_row(*cells)
     return t
 

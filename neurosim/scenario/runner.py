@@ -178,7 +178,7 @@ def _challenge_images(scenario: Scenario) -> EvalData:
     if ds.path and Path(ds.path).is_file():
         from neurosim.io.graph_challenge import read_sparse_images
 
-        images = read_sparse_images(ds.path, **ds.options)
+        images = read_sparse_images(ds.path)
         x = np.asarray(images.todense(), dtype=np.float64)
         if ds.limit is not None:
             x = x[: ds.limit]
@@ -214,10 +214,12 @@ def load_data(scenario: Scenario) -> tuple[EvalData | None, Any]:
         return None, train
     if ds.name == "graph_challenge":
         return _challenge_images(scenario), train
-    evaluation = load_dataset(
-        ds.name, path=ds.path, split=ds.split, limit=ds.limit, seed=scenario.seed
+    evaluation = _from_dataset(
+        load_dataset(ds.name, path=ds.path, split=ds.split, limit=ds.limit, seed=scenario.seed)
     )
-    return _from_dataset(evaluation), train
+    if not ds.labelled:
+        evaluation = dataclasses.replace(evaluation, y=None, n_classes=0)
+    return evaluation, train
 
 
 def build_network(scenario: Scenario, train: Any) -> tuple[Any, dict[str, Any], EvalData | None]:

@@ -60,7 +60,7 @@ class DatasetSpec(_Strict):
     split: Literal["train", "test", "all"] = "test"
     limit: int | None = Field(default=None, ge=1)
     train_limit: int | None = Field(default=None, ge=1)
-    options: dict[str, Any] = Field(default_factory=dict)
+    labelled: bool = True
 
     @model_validator(mode="after")
     def _path_needed(self) -> DatasetSpec:
