@@ -191,7 +191,11 @@ def test_renderers_show_every_chip(ok_report, nofit_report):
         assert nofit_report.reason.split(";")[0] in " ".join(text.split())
         assert max(len(line) for line in text.splitlines()) <= width
     md = render_markdown(cmp)
-    assert md.count("\n| generic |") == 2 and "| other | error |" in md
+    assert (
+        "\n| generic (1) | yes |" in md
+        and "\n| generic (2) | no |" in md
+        and "| other | error |" in md
+    )
     assert "provenance 'estimated'" in md
     d = json.loads(cmp.to_json())
     assert [row["status"] for row in d["rows"]] == ["ok", "does_not_fit", "error"]
@@ -253,3 +257,11 @@ def test_split_overhead_on_a_real_mapping(data):
     assert layer_total == pytest.approx(e.dynamic_pj)
     assert sum(row["split_pj"] for row in e.by_layer) == pytest.approx(e.split_pj)
     assert r.accuracy.chip_top1 is None and r.accuracy.agreement == 1.0
+
+
+def test_labels_tell_runs_on_one_chip_apart(ok_report, nofit_report):
+    cmp = compare_reports([ok_report, nofit_report])
+    assert [r.name for r in cmp.reports] == ["generic (1)", "generic (2)"]
+    named = compare_reports({"int4": ok_report, "lif_only": nofit_report})
+    assert [row["label"] for row in named.rows()] == ["int4", "lif_only"]
+    assert "| int4 | yes |" in render_markdown(named)

@@ -8,6 +8,8 @@ this module stays cheap.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -85,7 +87,7 @@ def plot_energy_breakdown(reports: Sequence[Any]) -> Any:
     from neurosim.report.render import fmt_si
 
     rows = _ok(reports)
-    skipped = [r.chip for r in reports if r.energy is None]
+    skipped = [r.name for r in reports if r.energy is None]
     fig, (ax, ax2) = plt.subplots(
         2,
         1,
@@ -93,7 +95,7 @@ def plot_energy_breakdown(reports: Sequence[Any]) -> Any:
         sharex=True,
         gridspec_kw={"height_ratios": [3, 2]},
     )
-    names = [r.chip for r in rows]
+    names = [r.name for r in rows]
     parts = np.zeros((len(_EVENT_ORDER), len(rows)))
     unknown: list[list[str]] = [[] for _ in rows]
     for j, r in enumerate(rows):
@@ -153,7 +155,7 @@ def plot_core_utilization(report: Any) -> Any:
     """Per-core utilization (used / capacity) of neurons, input axons and synapse memory."""
     plt = _pyplot()
     if report.memory is None:
-        raise NeurosimError(f"report {report.chip}: no memory section to plot")
+        raise NeurosimError(f"report {report.name}: no memory section to plot")
     m = report.memory
     load = m.load
     series = {
@@ -178,7 +180,7 @@ def plot_core_utilization(report: Any) -> Any:
     ax.axhline(100, color="red", lw=1, ls="--", label="capacity")
     ax.set_xlabel("core")
     ax.set_ylabel("utilization (% of capacity)")
-    ax.set_title(f"{report.chip}: per-core utilization ({n} cores, {m.encoding} synapses)")
+    ax.set_title(f"{report.name}: per-core utilization ({n} cores, {m.encoding} synapses)")
     ax.legend(
         fontsize=8,
         loc="upper center",
@@ -199,7 +201,7 @@ def plot_placement(report: Any) -> Any:
     plt = _pyplot()
     mapped = report.mapped
     if mapped is None or mapped.placement is None:
-        raise NeurosimError(f"report {report.chip}: no placement to plot")
+        raise NeurosimError(f"report {report.name}: no placement to plot")
     pl = mapped.placement
     chips = np.unique(pl.chip) if len(pl.chip) else np.array([0])
     ncol = min(len(chips), 4)
@@ -252,7 +254,7 @@ def plot_placement(report: Any) -> Any:
     if sc is not None:
         fig.colorbar(sc, ax=axes.ravel().tolist(), label=label)
     fig.suptitle(
-        f"{report.chip}: placement ({pl.method}); line width = link load, total {pl.total_link_load:.3g}, "
+        f"{report.name}: placement ({pl.method}); line width = link load, total {pl.total_link_load:.3g}, "
         f"max {pl.max_link_load:.3g} spikes/step",
         fontsize=10,
     )
@@ -370,8 +372,9 @@ def plot_reports(
     list of Path
     """
     items = (
-        list(reports.items()) if isinstance(reports, Mapping) else [(r.chip, r) for r in reports]
+        list(reports.items()) if isinstance(reports, Mapping) else [(r.name, r) for r in reports]
     )
+    items = [(k, r if r.label else dataclasses.replace(r, label=str(k))) for k, r in items]
     names = list(REPORT_PLOTS) if which is None else list(which)
     for n in names:
         if n not in REPORT_PLOTS:
@@ -393,5 +396,6 @@ def plot_reports(
                 continue
             if name == "utilization" and (rep.memory is None or rep.memory.load.n_cores == 0):
                 continue
-            out.append(save_figure(fn(rep), folder / f"{name}_{key}.png"))
+            safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(key)).strip("_") or "chip"
+            out.append(save_figure(fn(rep), folder / f"{name}_{safe}.png"))
     return out

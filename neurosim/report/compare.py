@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,17 +56,32 @@ class Comparison:
         return render_markdown(self)
 
 
-def compare_reports(reports: Iterable[Report]) -> Comparison:
+def compare_reports(reports: Iterable[Report] | Mapping[str, Report]) -> Comparison:
     """Put reports side by side, in the order given.
 
     Parameters
     ----------
-    reports : iterable of Report
+    reports : iterable of Report, or mapping of label to Report
         Usually one per chip, from :func:`~neurosim.report.make_report` (or
-        :meth:`Report.failed` for a chip where mapping raised).
+        :meth:`Report.failed` for a chip where mapping raised). With a mapping
+        its keys label reports that have no label of their own. Reports that
+        would share a name (several runs on one chip) are numbered,
+        ``generic (1)``, ``generic (2)``, ...; their overrides tell them apart.
 
     Returns
     -------
     Comparison
     """
-    return Comparison(tuple(reports))
+    if isinstance(reports, Mapping):
+        items = [r if r.label else dataclasses.replace(r, label=str(k)) for k, r in reports.items()]
+    else:
+        items = list(reports)
+    names = [r.name for r in items]
+    seen: dict[str, int] = {}
+    out = []
+    for r in items:
+        if names.count(r.name) > 1:
+            seen[r.name] = seen.get(r.name, 0) + 1
+            r = dataclasses.replace(r, label=f"{r.name} ({seen[r.name]})")
+        out.append(r)
+    return Comparison(tuple(out))

@@ -112,7 +112,7 @@ def table_rows(reports: Any) -> list[list[str]]:
                 fmt_bits(s["synapse_memory_bits"]) if s["synapse_memory_bits"] is not None else "-"
             )
             cores = str(s["n_cores_used"]) if s["n_cores_used"] is not None else "-"
-            rows.append([rep.chip, label, cores, mem] + ["-"] * 8 + [rep.reason or ""])
+            rows.append([rep.name, label, cores, mem] + ["-"] * 8 + [rep.reason or ""])
             continue
         saving = s["saving_vs_dense_float32"]
         notes = []
@@ -122,7 +122,7 @@ def table_rows(reports: Any) -> list[list[str]]:
             notes.append("set: " + ", ".join(rep.overrides))
         rows.append(
             [
-                rep.chip,
+                rep.name,
                 "yes",
                 f"{s['n_cores_used']}"
                 + (f" ({s['n_chips_used']} chips)" if (s["n_chips_used"] or 0) > 1 else ""),
@@ -213,7 +213,7 @@ class _ComparisonView:
         for rep, row in zip(self.reports, rows, strict=True):
             if row[-1]:
                 style = "yellow" if rep.status != "ok" else "dim"
-                yield Text(f"{rep.chip}: {row[-1]}", style=style)
+                yield Text(f"{rep.name}: {row[-1]}", style=style)
 
 
 def render_table(obj: Any, *, title: str | None = None) -> Any:
@@ -242,7 +242,7 @@ def render_markdown(obj: Any) -> str:
     if any(r.summary()["estimated"] for r in reports):
         lines += ["", "\\" + _FOOTNOTE]
     for rep in reports:
-        lines += ["", f"## {rep.chip}", ""]
+        lines += ["", f"## {rep.name}", ""]
         if rep.reason:
             lines += [f"Status: {rep.status}. {rep.reason}", ""]
         if rep.energy is not None:

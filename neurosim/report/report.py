@@ -89,6 +89,9 @@ class Report:
         One of :data:`STATUSES`.
     reason : str or None
         Why the status is not ``ok``.
+    label : str
+        How tables and plots name this report (default: the chip name), e.g.
+        ``generic_int8`` for one of several runs on one chip.
     overrides : tuple of str
         Profile fields set by the user, as ``field=value``.
     mapping : dict
@@ -105,6 +108,7 @@ class Report:
     network: str
     status: str
     reason: str | None = None
+    label: str = ""
     overrides: tuple[str, ...] = ()
     mapping: Mapping[str, Any] = field(default_factory=dict)
     violations: tuple[Any, ...] = ()
@@ -134,6 +138,11 @@ class Report:
             reason=reason,
             overrides=overrides,
         )
+
+    @property
+    def name(self) -> str:
+        """The label, or the chip name when there is none."""
+        return self.label or self.chip
 
     @property
     def fits(self) -> bool:
@@ -169,6 +178,7 @@ class Report:
         acc, en, lat, mem = self.accuracy, self.energy, self.latency, self.memory
         return {
             "chip": self.chip,
+            "label": self.name,
             "status": self.status,
             "reason": self.reason,
             "n_cores_used": self.mapping.get("n_cores_used"),
@@ -198,6 +208,7 @@ class Report:
             "chip": {
                 "name": self.chip,
                 "title": self.chip_title,
+                "label": self.name,
                 "overrides": list(self.overrides),
             },
             "network": self.network,
@@ -266,6 +277,7 @@ def make_report(
     *,
     chip_backend: str = "chip",
     reference_backend: str = "reference",
+    label: str | None = None,
 ) -> Report:
     """Report one mapping and the simulations run on it.
 
@@ -281,6 +293,8 @@ def make_report(
         Keys of ``results`` for the chip and the reference runs. Energy and
         latency come from the chip run (or, if absent, the first result with
         event counts).
+    label : str, optional
+        Name of the report in tables and plots (default: the chip name).
 
     Returns
     -------
@@ -318,6 +332,7 @@ def make_report(
         network=mapped.network.name,
         status=status,
         reason=reason,
+        label=label or "",
         overrides=_overrides(profile),
         mapping=_mapping_summary(mapped),
         violations=tuple(mapped.violations),
