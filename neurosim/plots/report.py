@@ -199,6 +199,8 @@ def plot_placement(report: Any) -> Any:
     (``placement.traffic``: expected spikes per step, or synapse-count proxy).
     """
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     mapped = report.mapped
     if mapped is None or mapped.placement is None:
         raise NeurosimError(f"report {report.name}: no placement to plot")
@@ -246,6 +248,8 @@ def plot_placement(report: Any) -> Any:
         )
         ax.set_xlabel("mesh x")
         ax.set_ylabel("mesh y")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.invert_yaxis()
         ax.set_aspect("equal", adjustable="datalim")
         ax.set_title(f"chip {chip}: {on.size} cores")
@@ -253,11 +257,14 @@ def plot_placement(report: Any) -> Any:
         axes[k // ncol][k % ncol].set_visible(False)
     if sc is not None:
         fig.colorbar(sc, ax=axes.ravel().tolist(), label=label)
-    fig.suptitle(
-        f"{report.name}: placement ({pl.method}); line width = link load, total {pl.total_link_load:.3g}, "
-        f"max {pl.max_link_load:.3g} spikes/step",
-        fontsize=10,
+    cross = float(getattr(pl, "chip_traffic", 0.0) or 0.0)
+    title = (
+        f"{report.name}: placement ({pl.method}); line width = link load (mesh links: total "
+        f"{pl.total_link_load:.3g}, max {pl.max_link_load:.3g} spikes/step)"
     )
+    if len(chips) > 1:
+        title += f"\n{cross:.3g} packets/step cross chips (not drawn)"
+    fig.suptitle(title, fontsize=10, y=1.0, va="bottom")
     return fig
 
 
@@ -333,7 +340,7 @@ def plot_sweep(rows: Sequence[Mapping[str, Any]], fields: Sequence[str], *, titl
     if any(h.get_label() and not h.get_label().startswith("_") for h in ax1.get_lines()):
         ax1.legend(fontsize=8)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=10, y=1.0, va="bottom")
     fig.tight_layout()
     return fig
 
