@@ -1,0 +1,33 @@
+"""The MNIST scenarios at their reduced size (skipped when MNIST is absent)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [("deep_r_mnist", "deep_r"), ("conntra_ternary", "conntra"), ("sketch_mnist", "sketch")],
+)
+def test_mnist_scenario_reduced(run_reduced, mnist_dir, name, method):
+    result, out, report = run_reduced(name, f"dataset.path={mnist_dir}", "report.plots=[]")
+    assert report["network"]["method"] == method
+    assert report["dataset"]["name"] == "mnist:test" and report["dataset"]["n_samples"] == 100
+    assert report["network"]["stats"]["fan_in_max"] <= 784
+    assert report["chips"]["generic"]["status"] == "ok"
+    if name == "conntra_ternary":  # one weight magnitude per layer
+        for proj in result.network.projections:
+            assert np.unique(np.abs(proj.weights.data)).size == 1, proj.name
+    if name == "deep_r_mnist":
+        assert report["network"]["training"]["connectivity"] == pytest.approx(0.05, abs=0.005)
+
+
+def test_mnist_scenario_without_data_is_a_one_line_data_error(tmp_path, monkeypatch):
+    from neurosim.cli import main
+
+    monkeypatch.delenv("NEUROSIM_DATA", raising=False)
+    from tests.scenarios.conftest import SCENARIOS
+
+    assert main(["run", str(SCENARIOS / "deep_r_mnist.yaml"), "--out", str(tmp_path / "o")]) == 2
+    assert not (tmp_path / "o").exists()
