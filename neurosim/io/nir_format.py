@@ -154,16 +154,19 @@ def _build_nodes(
     """Check node types, then build nir node objects and the edge list."""
     import nir
 
-    if data.get("type") != "NIRGraph":
-        raise NetworkError(
-            f"{where}: top-level node has type {data.get('type')!r}; expected NIRGraph"
-        )
+    top = data.get("type")
+    if not isinstance(top, str) or top != "NIRGraph":
+        raise NetworkError(f"{where}: top-level node has type {top!r}; expected NIRGraph")
     raw_nodes = data.get("nodes")
     if not isinstance(raw_nodes, dict) or not raw_nodes:
         raise NetworkError(f"{where}: NIR graph has no nodes")
     nodes: dict[str, Any] = {}
     for name, nd in raw_nodes.items():
         kind = nd.get("type") if isinstance(nd, dict) else None
+        if not isinstance(kind, str):
+            raise NetworkError(
+                f"{where}: node {name!r} has no 'type' string; expected a NIR node group"
+            )
         if kind in _UNSUPPORTED:
             raise NetworkError(f"{where}: node {name!r} has type {kind}: {_UNSUPPORTED[kind]}")
         if kind not in NIR_NODE_TYPES:
@@ -306,10 +309,10 @@ class _Builder:
             shape = np.shape(node.v_threshold)
         else:
             return int(self.matrix(name)[0].shape[1])
-        try:
-            dims = np.asarray(shape, dtype=np.int64).ravel()
-        except (TypeError, ValueError):
-            raise self.err(name, f"shape {shape!r} is not a list of integers") from None
+        raw = np.asarray(shape) if shape is not None else np.zeros(0)
+        if shape is None or raw.dtype.kind not in "iu":
+            raise self.err(name, f"shape {shape!r} is not a list of integers")
+        dims = raw.astype(np.int64).ravel()
         if shape is None or (dims < 1).any():
             raise self.err(name, f"shape {shape!r}; expected positive dimensions")
         if dims.size == 0:
@@ -528,7 +531,12 @@ def read_nir(path: str | Path, **options: Any) -> Network:
     data = _read_graph_dict(path)
     where = str(path)
     nodes, edges, meta = _build_nodes(where, data)
-    return _to_network(where, nodes, edges, meta, path.stem)
+    try:
+        return _to_network(where, nodes, edges, meta, path.stem)
+    except MemoryError:
+        raise NetworkError(
+            f"{path}: a node's shape is too large to allocate; check the Input/Output shapes"
+        ) from None
 
 
 # ---------------------------------------------------------------- writing

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,7 @@ def read_npz(path: str | Path) -> Network:
             if "__network__" not in files:
                 raise NetworkError(f"{path}: not a neurosim network file (no '__network__' entry)")
             header = json.loads(z["__network__"].tobytes().decode())
-            if header.get("format") != "neurosim-network":
+            if not isinstance(header, dict) or header.get("format") != "neurosim-network":
                 raise NetworkError(f"{path}: '__network__' entry is not a neurosim network header")
 
             def arr(key: str) -> np.ndarray:
@@ -104,6 +105,10 @@ def read_npz(path: str | Path) -> Network:
                     raise NetworkError(f"{path}: missing array {key!r}")
                 return z[key]
 
+            for section in ("populations", "projections"):
+                entries = header.get(section)
+                if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+                    raise NetworkError(f"{path}: header field {section!r} must be a list of objects")
             pops = []
             for i, pd in enumerate(header["populations"]):
                 params = {k: arr(v) for k, v in pd.get("params", {}).items()}
@@ -128,5 +133,15 @@ def read_npz(path: str | Path) -> Network:
         raise
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise NetworkError(f"{path}: not a readable .npz file ({exc})") from None
-    except (KeyError, ValueError, TypeError, IndexError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (
+        KeyError,
+        ValueError,
+        TypeError,
+        IndexError,
+        AttributeError,
+        OverflowError,
+        zlib.error,
+        json.JSONDecodeError,
+        UnicodeDecodeError,
+    ) as exc:
         raise NetworkError(f"{path}: malformed neurosim network file ({type(exc).__name__}: {exc})") from None
