@@ -275,6 +275,8 @@ class MemoryReport:
         The source network in each of :data:`REFERENCE_FORMATS`.
     dense_chip_bits : int
         The source network as dense matrices of ``weight_bits`` weights.
+    figures : mapping of str to dict
+        Each profile field used: ``value``, ``provenance``, ``source``.
     """
 
     encoding: str
@@ -292,6 +294,12 @@ class MemoryReport:
     max_synapses_per_neuron: int | None
     reference_bits: Mapping[str, int]
     dense_chip_bits: int
+    figures: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def estimated(self) -> tuple[str, ...]:
+        """Profile fields with provenance ``estimated`` behind these figures."""
+        return tuple(k for k, f in self.figures.items() if f.get("provenance") == "estimated")
 
     @property
     def total_synapse_bits(self) -> int:
@@ -368,6 +376,8 @@ class MemoryReport:
             "dense_chip_bits": self.dense_chip_bits,
             "saving_vs": self.saving_vs(),
             "weight_storage_saving": self.weight_storage_saving(),
+            "estimated": list(self.estimated),
+            "figures": [{"field": k, **dict(v)} for k, v in self.figures.items()],
             "per_core": per_core,
         }
 
@@ -399,6 +409,20 @@ def memory_model(mapped: Any, load: CoreLoad | None = None) -> MemoryReport:
     dense_chip = sum(p.shape[0] * p.shape[1] * weight_bits for p in mapped.network.projections)
     cap = profile.get("core.synapse_memory_bits")
     spn = profile.get("core.max_synapses_per_neuron")
+    used = [
+        "core.synapse_encoding",
+        "weights.bits",
+        "weights.state_bits",
+        "core.synapse_memory_bits",
+    ]
+    if encoding in ("sparse", "per_neuron_slots"):
+        used.append("core.index_bits" if index_from == "core.index_bits" else "core.max_axons")
+    if profile.get("weights.kind") == "axon_type":
+        used.append("weights.n_axon_types")
+    figures = {}
+    for path in used:
+        fig = profile.figure(path)
+        figures[path] = {"value": fig.value, "provenance": fig.provenance, "source": fig.source}
     return MemoryReport(
         encoding=encoding,
         weight_bits=weight_bits,
@@ -415,4 +439,5 @@ def memory_model(mapped: Any, load: CoreLoad | None = None) -> MemoryReport:
         max_synapses_per_neuron=None if spn is None else int(spn),
         reference_bits=ref,
         dense_chip_bits=int(dense_chip),
+        figures=figures,
     )

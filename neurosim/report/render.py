@@ -105,12 +105,16 @@ def table_rows(reports: Any) -> list[list[str]]:
     rows = []
     for rep in reports:
         s = rep.summary()
-        est = s["estimated"]
+        est = bool(
+            (rep.energy is not None and rep.energy.estimated)
+            or (rep.latency is not None and rep.latency.estimated)
+        )
+        est_mem = s["memory_estimated"]
         if rep.status != "ok":
             label = "no" if rep.status == "does_not_fit" else "error"
-            mem = (
-                fmt_bits(s["synapse_memory_bits"]) if s["synapse_memory_bits"] is not None else "-"
-            )
+            mem = "-"
+            if s["synapse_memory_bits"] is not None:
+                mem = _star(fmt_bits(s["synapse_memory_bits"]), est_mem)
             cores = str(s["n_cores_used"]) if s["n_cores_used"] is not None else "-"
             rows.append([rep.name, label, cores, mem] + ["-"] * 8 + [rep.reason or ""])
             continue
@@ -126,8 +130,8 @@ def table_rows(reports: Any) -> list[list[str]]:
                 "yes",
                 f"{s['n_cores_used']}"
                 + (f" ({s['n_chips_used']} chips)" if (s["n_chips_used"] or 0) > 1 else ""),
-                fmt_bits(s["synapse_memory_bits"]),
-                "-" if saving is None else f"{saving:.3g}x",
+                _star(fmt_bits(s["synapse_memory_bits"]), est_mem),
+                "-" if saving is None else _star(f"{saving:.3g}x", est_mem),
                 fmt_fraction(s["chip_top1"]),
                 fmt_fraction(s["reference_top1"]),
                 fmt_fraction(s["accuracy_drop"], points=True),

@@ -159,7 +159,7 @@ class Report:
     def estimated(self) -> tuple[str, ...]:
         """Profile fields with provenance ``estimated`` behind this report's figures."""
         out: list[str] = []
-        for part in (self.energy, self.latency):
+        for part in (self.memory, self.energy, self.latency):
             if part is not None:
                 out.extend(part.estimated)
         return tuple(sorted(set(out)))
@@ -198,6 +198,7 @@ class Report:
             "inferences_per_s": None if lat is None else lat.inferences_per_s,
             "edp_j_s": self.edp_j_s,
             "estimated": bool(self.estimated),
+            "memory_estimated": bool(mem is not None and mem.estimated),
             "unknown": list(self.unknown),
         }
 
