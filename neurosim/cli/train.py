@@ -3,7 +3,8 @@
 Trains a fully connected network with one of the registered methods
 (:data:`~neurosim.train.registry.TRAINING_METHODS`), prints train and test
 accuracy, the connection count and the wall time, and saves the network
-(``.npz``, or ``.nir`` through the format registry). Method options are
+(``.npz``; NIR 1.0 has no ReLU node, so a graded network cannot be written
+as ``.nir``). Method options are
 passed only when given; an option the method does not take is an error.
 ``OUT`` is never overwritten without ``--force``.
 """
@@ -166,7 +167,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of every random choice (default 0)"
     )
-    parser.add_argument("--out", required=True, help="where to save the network (.npz or .nir)")
+    parser.add_argument("--out", required=True, help="where to save the network (.npz)")
     parser.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     parser.add_argument(
@@ -242,6 +243,13 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not args.force:
         raise FileExistsError(str(out))
+    from neurosim.io.formats import detect_format
+
+    if detect_format(out) != "npz":
+        raise TrainingError(
+            f"--out {out}: trained networks have ReLU hidden layers, which only .npz stores "
+            "(NIR 1.0 has no ReLU node); save as .npz"
+        )
     options = collect_options(args, args.method)
     progress = sys.stdout.isatty() if args.progress is None else args.progress
     options["progress"] = bool(progress and not args.json)

@@ -18,7 +18,8 @@ the paper's plain SGD); the L1 and noise terms keep the base rate ``eta``.
 
 Budgets are per layer (``K_l`` constant in each layer, as in the authors'
 MNIST script) or global (``K`` constant over the network; a dormant
-connection anywhere can be activated). A per-neuron fan-in cap (from a chip
+connection anywhere can be activated; the per-layer budgets then only give
+the initial allocation). A per-neuron fan-in cap (from a chip
 profile) restricts both the initial mask and reactivation to connections
 whose target neuron has fewer than ``cap`` active inputs, so the trained
 network fits the chip without fan-in splitting.
@@ -174,7 +175,10 @@ def init_rewiring(
     fan_in_cap: int | None = None,
     seed: int = 0,
 ) -> RewiringState:
-    """Random signs, a random initial mask of ``sum(budgets)`` connections, initial theta.
+    """Random signs, a random initial mask of ``budgets[l]`` connections per layer, initial theta.
+
+    With ``budget="global"`` the per-layer budgets are only the initial
+    allocation; afterwards only their sum is kept constant.
 
     ``theta`` starts at ``|N(0, 2 / f)|`` where ``f`` is the mean fan-in of the
     sparse layer (He initialisation of the sparse layer); biases start at 0.
@@ -189,21 +193,13 @@ def init_rewiring(
         np.where(rng.random(sizes[i] * sizes[i + 1]) < 0.5, -1.0, 1.0).astype(DTYPE)
         for i in range(n)
     ]
-    if budget == "per_layer":
-        picks = [
-            _initial_positions(
-                space,
-                int(space.offsets[i]),
-                int(space.offsets[i + 1]),
-                int(budgets[i]),
-                fan_in_cap,
-                rng,
-            )
-            for i in range(n)
-        ]
-        g = np.concatenate(picks)
-    else:
-        g = _initial_positions(space, 0, space.total, int(sum(budgets)), fan_in_cap, rng)
+    picks = [
+        _initial_positions(
+            space, int(space.offsets[i]), int(space.offsets[i + 1]), int(budgets[i]), fan_in_cap, rng
+        )
+        for i in range(n)
+    ]
+    g = np.concatenate(picks)
     layer, local = space.split(g)
     active = [np.zeros(sizes[i] * sizes[i + 1], dtype=bool) for i in range(n)]
     fan_in = [np.zeros(sizes[i + 1], dtype=np.int64) for i in range(n)]

@@ -131,3 +131,9 @@ def test_chip_cap_and_bad_budget(tmp_path, capsys):
     )
     assert rc == 0
     assert json.loads(capsys.readouterr().out)["info"]["fan_in_cap"] == 2
+
+
+def test_nir_output_is_refused_before_training(tmp_path, capsys):
+    rc = main(["train", "dense", "--data", "iris", "--out", str(tmp_path / "net.nir")])
+    assert rc == 2
+    assert "ReLU" in capsys.readouterr().err
