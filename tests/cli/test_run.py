@@ -86,3 +86,148 @@ def test_existing_output_is_not_overwritten_without_force(tiny, tmp_path, capsys
     assert main(["run", str(tiny), "--out", str(out), "--no-progress"]) == 2
     assert "already exists (pass --force" in capsys.readouterr().err
     assert (out / "keep.txt").read_text() == "mine"
+
+
+# ------------------------------------------------------------------ full runs
+def run_ok(args, capsys):
+    assert main(args) == 0
+    return capsys.readouterr()
+
+
+def test_run_writes_every_file_and_prints_a_table(tiny, tmp_path, capsys):
+    out = tmp_path / "out"
+    cap = run_ok(["run", str(tiny), "--out", str(out), "--no-progress"], capsys)
+    assert "generic" in cap.out and "results written to" in cap.out
+    names = {p.name for p in out.iterdir()}
+    assert {"report.json", "report.md", "resolved.yaml", "outputs.npz"} <= names
+    assert "energy.png" in names
+    resolved = yaml.safe_load((out / "resolved.yaml").read_text())
+    assert resolved["dataset"] == {
+        "name": "iris",
+        "path": None,
+        "split": "test",
+        "limit": 20,
+        "train_limit": None,
+        "labelled": True,
+    }
+    assert resolved["simulation"]["backends"] == ["reference", "chip"]  # defaults filled in
+    assert resolved["network"]["load"]["path"] == str((tiny.parent / "net.npz").resolve())
+    with np.load(out / "outputs.npz") as z:
+        assert set(z.files) == {"input_index", "labels", "generic/reference", "generic/chip"}
+        assert z["generic/chip"].shape == (20, 3)
+        np.testing.assert_array_equal(z["input_index"], np.arange(20))
+
+
+def test_resolved_yaml_runs_again_to_the_same_report(tiny, tmp_path, capsys):
+    import json
+
+    from neurosim.scenario import without_timings
+
+    run_ok(["run", str(tiny), "--out", str(tmp_path / "a"), "--no-progress", "--quiet"], capsys)
+    run_ok(
+        ["run", str(tmp_path / "a" / "resolved.yaml"), "--out", str(tmp_path / "b"), "--quiet"],
+        capsys,
+    )
+    a, b = (json.loads((tmp_path / d / "report.json").read_text()) for d in "ab")
+    assert without_timings(a) == without_timings(b)
+
+
+def test_same_seed_gives_identical_report_apart_from_timings(tmp_path, capsys):
+    """A trained network, mapped and simulated twice: identical report.json without "timings"."""
+    import json
+
+    from neurosim.scenario import without_timings
+
+    data = {
+        "name": "twice",
+        "seed": 3,
+        "dataset": {"name": "iris", "limit": 30, "train_limit": 60},
+        "network": {
+            "train": {
+                "method": "deep_r",
+                "parameters": {"hidden": [8], "connectivity": 0.5, "epochs": 2},
+            }
+        },
+        "chips": ["generic", "loihi2"],
+        "report": {"plots": []},
+    }
+    path = tmp_path / "twice.yaml"
+    path.write_text(yaml.safe_dump(data))
+    for d in ("a", "b"):
+        run_ok(["run", str(path), "--out", str(tmp_path / d), "--quiet"], capsys)
+    a, b = (json.loads((tmp_path / d / "report.json").read_text()) for d in "ab")
+    assert a["timings"] != b["timings"]  # wall times do differ ...
+    assert without_timings(a) == without_timings(b)  # ... and nothing else does
+    assert "wall_time_s" not in json.dumps(without_timings(a))
+    with (
+        np.load(tmp_path / "a" / "outputs.npz") as za,
+        np.load(tmp_path / "b" / "outputs.npz") as zb,
+    ):
+        for k in za.files:
+            np.testing.assert_array_equal(za[k], zb[k])
+
+
+def test_force_replaces_and_set_overrides(tiny, tmp_path, capsys):
+    import json
+
+    out = tmp_path / "out"
+    run_ok(["run", str(tiny), "--out", str(out), "--quiet"], capsys)
+    run_ok(
+        ["run", str(tiny), "--out", str(out), "--quiet", "--force", "--set", "dataset.limit=7"],
+        capsys,
+    )
+    assert json.loads((out / "report.json").read_text())["dataset"]["n_samples"] == 7
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_default_out_is_results_slash_name(tiny, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run_ok(["run", str(tiny), "--quiet"], capsys)
+    assert (tmp_path / "results" / "tiny" / "report.json").is_file()
+
+
+@pytest.mark.parametrize("fail_in", ["run", "write"])
+def test_interrupted_run_leaves_nothing_that_looks_complete(
+    tiny, tmp_path, monkeypatch, capsys, fail_in
+):
+    import neurosim.scenario.output as output
+    import neurosim.scenario.runner as runner
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if fail_in == "run":
+        monkeypatch.setattr(runner, "evaluate_one_chip", boom)
+    else:
+        monkeypatch.setattr(
+            output, "_write_plots", boom
+        )  # after report.json etc. were written aside
+    out = tmp_path / "out"
+    assert main(["run", str(tiny), "--out", str(out), "--no-progress"]) == 130
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.npz", "tiny.yaml"]
+
+
+def test_interrupted_forced_rerun_keeps_the_old_result(tiny, tmp_path, monkeypatch, capsys):
+    import neurosim.scenario.output as output
+
+    out = tmp_path / "out"
+    run_ok(["run", str(tiny), "--out", str(out), "--quiet"], capsys)
+    before = (out / "report.json").read_text()
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(output, "_write_plots", boom)
+    assert (
+        main(
+            ["run", str(tiny), "--out", str(out), "--quiet", "--force", "--set", "dataset.limit=5"]
+        )
+        == 130
+    )
+    assert (out / "report.json").read_text() == before
+
+
+def test_progress_bars_go_to_stderr(tiny, tmp_path, capsys):
+    cap = run_ok(["run", str(tiny), "--out", str(tmp_path / "o")], capsys)
+    assert "tiny: done" in cap.err and "tiny: done" not in cap.out
