@@ -63,17 +63,30 @@ def _fmt(v) -> str:
 
 
 def print_violations(out, violations) -> None:
-    """Every violation in one table."""
+    """Every violation in one table; the fix of each rule listed once below it."""
+    from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{len(violations)} design-rule violation(s)", show_lines=False)
-    for col in ("rule", "where", "resource", "used", "capacity", "profile field", "fix"):
+    if not out.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
+        out = Console(file=out.file, width=max(out.width, 160))
+    table = Table(title=f"{len(violations)} design-rule violation(s)", title_style="bold red")
+    for col in ("#", "rule", "where", "resource", "used", "capacity", "profile field"):
+        right = col in ("#", "used", "capacity")
         table.add_column(
-            col, overflow="fold", justify="right" if col in ("used", "capacity") else "left"
+            col,
+            justify="right" if right else "left",
+            no_wrap=col in ("#", "rule", "where", "used", "capacity"),
         )
-    for v in violations:
-        table.add_row(v.rule, v.where, v.resource, _fmt(v.used), _fmt(v.capacity), v.field, v.fix)
+    fixes: dict[str, list[str]] = {}
+    for i, v in enumerate(violations, 1):
+        table.add_row(str(i), v.rule, v.where, v.resource, _fmt(v.used), _fmt(v.capacity), v.field)
+        if v.fix not in fixes.setdefault(v.rule, []):
+            fixes[v.rule].append(v.fix)
     out.print(table)
+    out.print("[bold]How to fix[/bold]")
+    for rule, texts in fixes.items():
+        for text in texts:
+            out.print(f"  {rule}: {text}")
 
 
 def _print_summary(mapped) -> None:

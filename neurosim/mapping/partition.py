@@ -194,16 +194,10 @@ def axon_sharing(
     while first_free < n:
         pool = first_free + np.flatnonzero(~assigned[first_free : first_free + window])
         sub = at[pool]
-        # compress the axon space to the inputs this pool uses
-        cols, local = np.unique(sub.indices, return_inverse=True)
-        sub = sp.csr_matrix(
-            (np.ones(sub.nnz, dtype=np.int32), local.ravel(), sub.indptr),
-            shape=(pool.size, cols.size),
-        )
         sub_csc = sub.tocsc()
         fan_p = fan[pool]
         overlap = np.zeros(pool.size, dtype=np.int64)
-        in_core = np.zeros(cols.size, dtype=bool)
+        in_core = np.zeros(at.shape[1], dtype=bool)
         taken = np.zeros(pool.size, dtype=bool)
 
         _absorb(np.array([0]), sub, sub_csc, in_core, overlap, taken)

@@ -172,7 +172,7 @@ def check_neuron_model(ctx: RuleContext) -> list[Violation]:
             Violation(
                 "check_neuron_model",
                 f"{p.name}[0:{p.size}]",
-                f"neuron model {p.model.kind!r}",
+                f"neurons of model {p.model.kind!r} (chip supports 0)",
                 p.size,
                 0,
                 "neuron.models",
