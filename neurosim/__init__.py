@@ -77,6 +77,8 @@ _API: dict[str, str] = {
     "Scenario": "neurosim.scenario",
     "load_scenario": "neurosim.scenario",
     "run_scenario": "neurosim.scenario",
+    "ScenarioResult": "neurosim.scenario",
+    "write_results": "neurosim.scenario",
 }
 
 __all__ = sorted(_API) + ["__version__"]
