@@ -651,6 +651,7 @@ def challenge_inference(
     y = _dense_inputs(Y0, dtype)
     kern = _kernels()
     n_layers = n_edges = 0
+    given, spare = y, None  # `given` may be the caller's array: never written to
     for w, b in _iter_weights(layers, bias):
         if w.shape[0] != y.shape[1]:
             raise NetworkError(
@@ -660,7 +661,9 @@ def challenge_inference(
         n_edges += w.nnz
         positive = bool((b > 0).any())
         if kern is not None and not positive:
-            y = kern.relu_layer(y, w, b, cap)
+            # ping-pong between two buffers: no allocation per layer
+            out = spare if spare is not None and spare.shape == (y.shape[0], w.shape[1]) else None
+            y, spare = kern.relu_layer(y, w, b, cap, out=out), (y if y is not given else None)
             continue
         z = kern.propagate(y, w) if kern is not None else np.asarray(y @ w.astype(dtype))
         if positive:

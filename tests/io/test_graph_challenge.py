@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neurosim.cli import main
 from neurosim.errors import DataError, NetworkError
@@ -231,3 +233,38 @@ def test_cli_malformed_and_truncated_exit_2(tmp_path: Path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "truncated or corrupt gzip" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad", "gz"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["1", "8", "9", "0", "-1", "2.5", "x", "nan", "1e3", "\t", " ", "\n", "\t\t"]
+        ),
+        max_size=40,
+    )
+)
+def test_reader_never_fails_with_anything_but_a_one_line_network_error(tokens):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "n8-l1.tsv"
+        path.write_text("".join(tokens))
+        try:
+            w = read_challenge_layer(path)
+        except NetworkError as exc:
+            assert "\n" not in str(exc) and "n8-l1.tsv" in str(exc)
+        else:
+            assert w.shape == (8, 8)
+
+
+@pytest.mark.slow
+def test_full_official_network_kernel_equals_scipy(graph_challenge_dir: Path):
+    net = read_challenge_network(graph_challenge_dir, lazy=True)
+    layers = [net.weights(k) for k in range(1, 121)]
+    rng = np.random.default_rng(0)
+    y0 = (rng.random((64, 1024)) < 0.3).astype(float)
+    a = challenge_inference(layers, y0, bias=-0.3)
+    b = challenge_inference_scipy(layers, y0, bias=-0.3)
+    assert a.n_edges == 3_932_160 and np.array_equal(a.outputs, b.outputs)
+    assert 0 < a.categories.size
