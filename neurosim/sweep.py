@@ -23,6 +23,7 @@ import io
 import itertools
 import json
 import multiprocessing
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -277,6 +278,25 @@ def _row(overrides: Mapping[str, Any], key: str, summary: Mapping[str, Any]) -> 
     for k in ROW_KEYS[1:]:
         row[k] = summary.get(k)
     return row
+
+
+def _exit_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
+    """Worker initializer: end this worker when the sweep process is gone.
+
+    A sweep killed outright (SIGTERM, SIGKILL) runs no cleanup; without this
+    its workers would wait on the task queue forever. A point being written
+    when the worker ends leaves only a temporary file, never a point file.
+    """
+    import os
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="neurosim-sweep-watchdog", daemon=True).start()
 
 
 def _run_point(task: _Task) -> dict[str, Any]:
@@ -592,7 +612,12 @@ def run_sweep(
             say(f"{t.key} {t.overrides}: {computed[t.key]['row']['status']}")
     else:
         ctx = multiprocessing.get_context("spawn")  # numba's thread pool is not fork-safe
-        pool = ProcessPoolExecutor(max_workers=min(int(jobs), len(tasks)), mp_context=ctx)
+        pool = ProcessPoolExecutor(
+            max_workers=min(int(jobs), len(tasks)),
+            mp_context=ctx,
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        )
         try:
             futures = {pool.submit(_run_point, t): t for t in tasks}
             for fut in as_completed(futures):
