@@ -163,13 +163,13 @@ def _check_out(path: Path, force: bool) -> None:
         raise FileExistsError(str(path))
 
 
-def _save(network: Any, out: Path, fmt: str | None, force: bool) -> str:
+def _save(network: Any, out: Path, fmt: str | None, force: bool, compress: bool = False) -> str:
     from neurosim.io.formats import detect_format, save_network
     from neurosim.topology.lazy import LazyLayeredNetwork
 
     name = fmt or detect_format(out)
     if name == "graph_challenge":
-        save_network(network, out, format=name, force=force)
+        save_network(network, out, format=name, force=force, compress=compress)
     else:
         if isinstance(network, LazyLayeredNetwork):
             network = network.to_network()
@@ -306,7 +306,9 @@ def run(args: argparse.Namespace) -> int:
         }
     else:
         network, extra = _build(args)
-        fmt = _save(network, out, args.format, args.force)
+        fmt = _save(
+            network, out, args.format, args.force, compress=bool(getattr(args, "gzip", False))
+        )
     n_layers = getattr(network, "n_layers", None) or len(network.projections)
     n_syn = getattr(network, "n_synapses", None)
     if n_syn is None and network.metadata.get("generator") == "graph_challenge":

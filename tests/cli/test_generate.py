@@ -175,3 +175,30 @@ def test_bad_arguments_are_one_line_errors(tmp_path: Path, capsys, argv, match):
     err = capsys.readouterr().err
     assert match in err and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_gzip_output_and_nothing_left_on_failure(tmp_path: Path, capsys):
+    out = tmp_path / "g"
+    argv = [
+        "generate",
+        "graph-challenge",
+        "--neurons",
+        "512",
+        "--layers",
+        "2",
+        "--bias",
+        "-0.25",
+        "--gzip",
+    ]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "n512-l1.tsv.gz",
+        "n512-l2.tsv.gz",
+        "neurosim.json",
+    ]
+    assert load_network(out).population("layer2").bias[0] == -0.25
+    # a format that cannot hold ReLU layers: one-line error, neither network nor vectors written
+    capsys.readouterr()
+    assert main(["generate", "exact", "--out", str(tmp_path / "ex.nir")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g"]
