@@ -66,6 +66,9 @@ __all__ = [
 
 _LAYER_RE = re.compile(r"^n(\d+)-l(\d+)\.tsv(\.gz)?$")
 _SIDECAR = "neurosim.json"
+_MAX_INDEX = (
+    2**24
+)  # no challenge file comes near (N <= 65536); guards memory when N is not in the name
 
 
 # ------------------------------------------------------------------ parsing
@@ -155,12 +158,14 @@ def read_tsv_triples(
         _first_bad_line(raw, path, 3, error)
     for j, what, bound in ((0, "row", n_rows), (1, "column", n_cols)):
         col = a[:, j]
-        bad = (col < 1) | (col != np.floor(col))
-        if bound is not None:
-            bad |= col > bound
+        bad = (
+            (col < 1)
+            | (col != np.floor(col))
+            | (col > (bound if bound is not None else _MAX_INDEX))
+        )
         if bad.any():
             i = int(np.argmax(bad))
-            limit = f"1..{bound}" if bound is not None else "a positive integer"
+            limit = f"1..{bound}" if bound is not None else f"an integer in 1..{_MAX_INDEX}"
             raise error(
                 f"{path}:{_line_of(raw, i)}: {what} index {col[i]:g} out of range; expected {limit}"
             )
