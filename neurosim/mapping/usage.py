@@ -86,7 +86,10 @@ class UsageTable:
         name = self.population[core]
         if "+" in name:
             return f"{name} on core {core}"
-        return f"{name}[{int(self.lo[core])}:{int(self.hi[core])}] on core {core}"
+        lo, hi = int(self.lo[core]), int(self.hi[core])
+        n = int(self.used["neurons"][core])
+        span = f"{name}[{lo}:{hi}]" if n == hi - lo else f"{name}[{lo}:{hi}] ({n} of them)"
+        return f"{span} on core {core}"
 
     def core_usages(
         self, chip: np.ndarray, x: np.ndarray, y: np.ndarray, core_of: Mapping[str, np.ndarray]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from neurosim.errors import MappingError
 from neurosim.hardware.profile import load_profile, profile_names
@@ -262,3 +264,41 @@ def test_sparse_weights_survive_quantization_and_diagnostics_reported():
         net.projections[0].weights.toarray(),
         atol=np.abs(net.projections[0].weights.data).max() / 127 + 1e-12,
     )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sizes=st.lists(st.integers(2, 60), min_size=2, max_size=4),
+    fan=st.integers(1, 40),
+    max_neurons=st.integers(2, 32),
+    max_axons=st.integers(2, 64),
+    max_fan_in=st.one_of(st.none(), st.integers(2, 16)),
+    one_axon=st.booleans(),
+    strategy=st.sampled_from(["sequential", "axon_sharing"]),
+    seed=st.integers(0, 1000),
+)
+def test_property_hw_network_is_equivalent_and_within_core_limits(
+    sizes, fan, max_neurons, max_axons, max_fan_in, one_axon, strategy, seed
+):
+    fans = [min(fan, n) for n in sizes[:-1]]
+    net = layered(sizes, fans, model="relu", seed=seed)
+    overrides = {
+        "core.max_neurons": max_neurons,
+        "core.max_axons": max_axons,
+        "core.max_fan_in": max_fan_in,
+        "core.fan_out": "one_axon" if one_axon else "multicast",
+        "core.max_target_cores": 1 if one_axon else 3,
+    }
+    m = map_network(
+        net, "generic", strategy=strategy, seed=seed, overrides=overrides, anneal_steps=200
+    )
+    _check_same_function(net, m, seed=seed)
+    limit = min(max_axons, max_fan_in or max_axons)
+    for core in m.cores:
+        assert core.resources["neurons"][0] <= max_neurons
+        assert core.resources["axons"][0] <= max_axons
+        assert core.resources["fan_in_max"][0] <= limit
+    # relays fix every fan-out unless one neuron needs more relays than a core holds
+    bad = [v for v in m.violations if v.rule != "check_fan_out"]
+    assert not bad, [str(v) for v in bad]
+    assert m.n_cores_used >= m.lower_bound_cores
