@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from neurosim.errors import SimulationError
 from neurosim.hardware.energy import energy_model
@@ -171,3 +173,26 @@ def test_shipped_profiles(tiny, hw, chip, dynamic_pj, synop_provenance):
     # static: power x 1 chip x 2 us, in pJ
     assert e.static_pj == pytest.approx(static_w * 2e-6 * 1e12)
     assert e.total_pj == pytest.approx(dynamic_pj + static_w * 2e-6 * 1e12)
+
+
+# ------------------------------------------------------------------ properties
+_counts = st.lists(st.integers(0, 10**6), min_size=2, max_size=2)
+
+
+# ``tiny`` and ``hw`` are stateless factories, safe to share between examples
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(synop=_counts, upd=_counts, spk=_counts, hop=_counts, k=st.integers(1, 7))
+def test_energy_is_linear_in_the_counts(tiny, hw, synop, upd, spk, hop, k):
+    profile = load_profile("loihi")
+    mapped = tiny(profile)
+    events = {"synop": synop, "neuron_update": upd, "spike_out": spk, "hop": hop}
+    e = energy_model(mapped, hw.sim_result(events))
+    expected = sum(sum(v) * profile.get(f"energy.{kind}_pj") for kind, v in events.items())
+    assert e.dynamic_pj == pytest.approx(expected)
+    assert float(np.sum(e.per_core_pj)) == pytest.approx(expected)
+    scaled = energy_model(
+        mapped, hw.sim_result({kind: [k * c for c in v] for kind, v in events.items()})
+    )
+    assert scaled.dynamic_pj == pytest.approx(k * expected)

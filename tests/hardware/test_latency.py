@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from neurosim.hardware.latency import energy_delay_product, latency_model
 from neurosim.hardware.profile import load_profile
@@ -122,3 +124,33 @@ def test_shipped_profiles(tiny, hw, chip, time_s, bound):
     lat = latency_model(tiny(load_profile(chip)), hw.sim_result(EVENTS))
     assert lat.time_per_inference_s == pytest.approx(time_s)
     assert lat.bound == bound
+
+
+# ------------------------------------------------------------------ properties
+_counts = st.lists(st.integers(0, 10**7), min_size=2, max_size=2)
+
+
+# ``tiny`` and ``hw`` are stateless factories, safe to share between examples
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    synop=_counts,
+    more=_counts,
+    steps=st.integers(1, 5),
+    chip=st.sampled_from(["loihi", "truenorth", "tianjic"]),
+)
+def test_more_events_never_take_less_time(tiny, hw, synop, more, steps, chip):
+    p = load_profile(chip)
+    mapped = tiny(p)
+    base = latency_model(mapped, hw.sim_result({"synop": synop}, n_steps=steps))
+    bigger = latency_model(
+        mapped,
+        hw.sim_result({"synop": [a + b for a, b in zip(synop, more, strict=True)]}, n_steps=steps),
+    )
+    assert bigger.time_per_inference_s >= base.time_per_inference_s * (1 - 1e-12)
+    floor = p.get("chip.timestep_s") or 0.0
+    assert base.time_per_inference_s >= steps * floor * (1 - 1e-12)
+    # the busiest core's work per step is a lower bound of the step
+    work = max(synop) * p.get("latency.synop_ns") * 1e-9 / (2 * steps)
+    assert base.step_s >= work * (1 - 1e-12)
