@@ -351,6 +351,12 @@ def _check_names(scenario: Scenario, where: str, text: str | None = None) -> Non
 
         unknown(net.generate.generator, GENERATORS, ["network", "generate", "generator"])
         fn = resolve_generator(net.generate.generator)
+        missing = [n for n in _required(fn) if n != "seed" and n not in net.generate.parameters]
+        if missing:
+            raise ScenarioError(
+                f"{_at(where, text, ['network', 'generate', 'parameters'])}: generator "
+                f"{net.generate.generator} needs parameter(s) {', '.join(missing)}"
+            )
         params(
             net.generate.parameters,
             _keywords(fn, exclude=("seed",)),
@@ -398,11 +404,53 @@ def _check_names(scenario: Scenario, where: str, text: str | None = None) -> Non
         from neurosim.io.encoding import ENCODINGS
 
         unknown(scenario.simulation.encoding.kind, ENCODINGS, ["simulation", "encoding", "kind"])
+    if scenario.sweep is not None:
+        _check_sweep(scenario, where, text)
     if scenario.report.plots is not None:
         from neurosim.plots.report import REPORT_PLOTS
 
         for i, name in enumerate(scenario.report.plots):
             unknown(name, {**REPORT_PLOTS, "sweep": None}, ["report", "plots", i])
+
+
+def _check_sweep(scenario: Scenario, where: str, text: str | None) -> None:
+    """Every point of the sweep grid is valid: a profile it can be applied to, or a valid scenario."""
+    from neurosim.hardware.profile import SECTIONS, apply_overrides, load_profile
+    from neurosim.sweep import expand_grid
+
+    spec = scenario.sweep
+    points = expand_grid(spec.grid)
+    if {k.split(".", 1)[0] for k in spec.grid} <= set(SECTIONS):
+        key = spec.chip or scenario.chip_specs[0].key
+        chip = next(c for c in scenario.chip_specs if c.key == key)
+        profile = load_profile(chip.name, chip.overrides)
+        for point in points:
+            try:
+                apply_overrides(profile, point)
+            except NeurosimError as exc:
+                raise ScenarioError(
+                    f"{_at(where, text, ['sweep', 'grid'])}: point {point}: {exc}"
+                ) from None
+        return
+    base = scenario.model_dump(mode="python")
+    base.update(sweep=None, reduced={}, path=None)
+    for point in points:
+        try:
+            scenario_from_dict(base, where=f"{where}: sweep point {point}", overrides=point)
+        except NeurosimError as exc:
+            raise ScenarioError(f"{exc}") from None
+
+
+def _required(fn: Any) -> list[str]:
+    """Parameters of ``fn`` without a default."""
+    import inspect
+
+    return [
+        n
+        for n, p in inspect.signature(fn).parameters.items()
+        if p.default is inspect.Parameter.empty
+        and p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+    ]
 
 
 def _keywords(fn: Any, exclude: Iterable[str] = ()) -> list[str] | None:

@@ -330,6 +330,12 @@ def _steps(scenario: Scenario) -> int | None:
     return None if scenario.simulation.encoding is not None else scenario.simulation.steps
 
 
+def _bad_options(scenario: Scenario, stage: str, exc: Exception) -> ScenarioError:
+    return ScenarioError(
+        f"{scenario.path or scenario.name}: {stage}: bad option value ({type(exc).__name__}: {exc})"
+    )
+
+
 def evaluate_one_chip(
     scenario: Scenario,
     network: Any,
@@ -357,6 +363,8 @@ def evaluate_one_chip(
     t0 = time.perf_counter()
     try:
         mapped = map_network(network, profile, seed=scenario.seed, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise _bad_options(scenario, f"mapping on {key} (mapping.options)", exc) from exc
     except NeurosimError as exc:
         times["map_s"] = time.perf_counter() - t0
         failed = Report.failed(
@@ -382,6 +390,8 @@ def evaluate_one_chip(
                 seed=scenario.seed,
                 **scenario.simulation.options,
             )
+        except (TypeError, ValueError) as exc:
+            raise _bad_options(scenario, f"simulation on {key} (simulation.options)", exc) from exc
         except NeurosimError as exc:
             reason = f"simulation ({backend}): {exc}"
             return (
@@ -453,6 +463,11 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Sce
         network, network_info, vectors = build_network(scenario, train)
     except NeurosimError as exc:
         raise _context(scenario, f"network ({scenario.network.source})", exc) from None
+    except (TypeError, ValueError) as exc:  # a parameter of the wrong type reached the library
+        raise ScenarioError(
+            f"{scenario.path or scenario.name}: network ({scenario.network.source}): "
+            f"bad parameter value ({type(exc).__name__}: {exc})"
+        ) from exc
     if scenario.network.spiking is not None:
         try:
             network, network_info = to_spiking(
