@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurosim.hardware.profile import load_profile
+from neurosim.hardware.profile import apply_overrides, load_profile, profile_names
 from neurosim.mapping import map_network
 from neurosim.mapping.rules import RULES
 
@@ -83,17 +83,16 @@ def test_axons_per_core(family):
     assert not _by_rule(ok, "check_axons_per_core")
 
 
-@pytest.mark.parametrize("name", ["truenorth", "dynapse2", "brainscales2"])
+@pytest.mark.parametrize("name", ["truenorth", "dynapse2", "brainscales2", "tianjic", "loihi"])
 def test_fan_in(name):
-    cap = int(load_profile(name).get("core.max_fan_in"))
+    # loihi (sparse) has no per-neuron fan-in limit of its own: set one
+    extra = {"core.max_fan_in": 64} if name == "loihi" else {}
+    cap = int(load_profile(name, extra).get("core.max_fan_in"))
     net = layered([cap + 20, 4], [cap + 7], model=_model(name), seed=3)
-    m = map_network(
-        net,
-        name,
-        overrides={"core.split_fan_in": False, "core.max_axons": 4096}
-        if name != "truenorth"
-        else {"core.split_fan_in": False},
-    )
+    overrides = {"core.split_fan_in": False, **extra}
+    if name not in ("truenorth", "tianjic"):
+        overrides["core.max_axons"] = 4096
+    m = map_network(net, name, overrides=overrides)
     got = _by_rule(m, "check_fan_in")
     assert got and all(v.field == "core.max_fan_in" and v.capacity == cap for v in got)
     assert got[0].used == cap + 7
@@ -200,3 +199,28 @@ def test_all_violations_reported_together():
         assert v.where and v.resource and v.field and v.fix
         d = v.to_dict()
         assert set(d) == {"rule", "where", "resource", "used", "capacity", "field", "fix"}
+
+
+@pytest.mark.parametrize("name", profile_names())
+def test_every_profile_reports_neuron_and_axon_violations(name):
+    """Over every shipped profile: too many neurons on a core, too many inputs for one core."""
+    profile = load_profile(name)
+    if profile.get("core.max_axons") > 20_000:  # keep the test small on ideal profiles
+        profile = load_profile(name, {"core.max_axons": 1024})
+    maxn, max_axons = int(profile.get("core.max_neurons")), int(profile.get("core.max_axons"))
+    model = _model(name)
+
+    def one_core(inputs, profile, limits, *, seed):
+        return np.zeros(inputs.shape[1], dtype=np.int64)
+
+    m = map_network(layered([4, maxn + 1], [1], model=model, seed=12), profile, strategy=one_core)
+    (v,) = _by_rule(m, "check_neurons_per_core")
+    assert (v.used, v.capacity) == (maxn + 1, maxn)
+
+    net = layered([max_axons + 3, 2], [max_axons + 1], model=model, seed=13)
+    m = map_network(net, apply_overrides(profile, {"core.split_fan_in": False}))
+    got = _by_rule(m, "check_axons_per_core")
+    assert [(v.used, v.capacity, v.field) for v in got] == [
+        (max_axons + 1, max_axons, "core.max_axons")
+    ] * 2
+    assert not m.fits
