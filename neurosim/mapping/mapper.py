@@ -40,10 +40,13 @@ from neurosim.mapping.split import add_relays, split_fan_in
 from neurosim.mapping.usage import core_usage
 from neurosim.network import Network
 
-__all__ = ["DEFAULT_RATE", "map_network"]
+__all__ = ["DEFAULT_RATE", "MAX_RELAY_LEVELS", "map_network"]
 
 #: expected spikes per neuron per time step when no activity estimate is given
 DEFAULT_RATE = 0.1
+
+#: deepest splitter tree built for one neuron's fan-out
+MAX_RELAY_LEVELS = 4
 
 
 def _profile(
@@ -230,15 +233,23 @@ def map_network(
 
     # 3. fan-out relays
     t = time.perf_counter()
-    n_relays = relay_cores = 0
+    n_relays = relay_cores = relay_levels = 0
     if limits.relay_fan_out:
-        relays = add_relays(hw, core_of, prof, limits, next_core)
-        hw, core_of = relays.network, relays.core_of
-        served.update(relays.served)
-        n_relays, relay_cores = relays.n_added, relays.n_cores_added
-        next_core += relay_cores
-        for rname in relays.served:
-            per_population[rname] = {"cores": int(np.unique(core_of[rname]).size), "lower_bound": 0}
+        for level in range(MAX_RELAY_LEVELS):
+            relays = add_relays(hw, core_of, prof, limits, next_core, level=level)
+            if not relays.served:
+                break
+            hw, core_of = relays.network, relays.core_of
+            served.update(relays.served)
+            n_relays += relays.n_added
+            relay_cores += relays.n_cores_added
+            relay_levels += 1
+            next_core += relays.n_cores_added
+            for rname in relays.served:
+                per_population[rname] = {
+                    "cores": int(np.unique(core_of[rname]).size),
+                    "lower_bound": 0,
+                }
     merged = False
     capacity = int(prof.get("chip.n_cores")) * int(prof.get("chip.max_chips"))
     if share_cores or (share_cores is None and next_core > capacity):
@@ -296,7 +307,7 @@ def map_network(
         "split_neurons": int(split_neurons),
         "relay_neurons": int(n_relays),
         "extra_cores": int(split_cores + relay_cores),
-        "extra_stages": int((split.n_levels if split is not None else 0) + (1 if n_relays else 0)),
+        "extra_stages": int((split.n_levels if split is not None else 0) + relay_levels),
     }
     rm = placed.row_major_total_link_load
     info = {

@@ -17,7 +17,8 @@ re-associated), as described in :mod:`neurosim.mapping.mapped`:
   in ``"P.relay0"`` (model ``linear``, weight 1), each of which forwards it to
   ``a`` of the ``T`` target cores with the original weights, the way TrueNorth
   corelets use splitter neurons. Relays of one neuron are kept on one core
-  when they fit, so the neuron itself targets one core.
+  when they fit, so the neuron itself targets one core; when they do not,
+  another level ``"P.relay1"`` is put in front of them (a splitter tree).
 
 Every operation is vectorised over synapses; loops run over populations,
 split levels and relay cores only.
@@ -220,6 +221,8 @@ def add_relays(
     profile: ChipProfile,
     limits: CoreLimits,
     n_cores: int,
+    *,
+    level: int = 0,
 ) -> RelayResult:
     """Give relay neurons to every neuron whose outputs reach too many cores.
 
@@ -235,6 +238,10 @@ def add_relays(
         ``limits.max_target_cores`` is the fan-out allowance ``a``.
     n_cores : int
         Cores used so far (relay cores are numbered from here).
+    level : int
+        Relay level ``k`` of the populations added (``"{pre}.relay{k}"``). When
+        one neuron's relays span more cores than its fan-out allows, calling
+        again with ``level + 1`` inserts relays in front of the relays (a tree).
     """
     a = limits.max_target_cores
     core_of = {k: np.asarray(v) for k, v in core_of.items()}
@@ -262,7 +269,7 @@ def add_relays(
         total = int(n_relays.sum())
         rank = np.arange(uk.size) - first[pre_of_pair]
         relay_of_pair = base[pre_of_pair] + rank // a
-        rname = f"{pop.name}.relay0"
+        rname = f"{pop.name}.relay{level}"
         new_projs: list[Projection] = []
         replaced: dict[str, Projection] = {}
         for pr in network.projections_from(pop.name):

@@ -302,3 +302,20 @@ def test_property_hw_network_is_equivalent_and_within_core_limits(
     bad = [v for v in m.violations if v.rule != "check_fan_out"]
     assert not bad, [str(v) for v in bad]
     assert m.n_cores_used >= m.lower_bound_cores
+
+
+def test_splitter_tree_when_relays_need_several_cores():
+    # 4 neurons per core: each layer1 neuron reaches 10 cores -> 10 relays on 3 cores -> a second level
+    net = layered([6, 5, 40], [3, 5], model="relu", seed=13)
+    m = map_network(
+        net,
+        "truenorth",
+        overrides={"core.max_neurons": 4, "neuron.models": ["relu", "linear"]},
+        anneal_steps=100,
+    )
+    names = {p.name for p in m.hw_network.populations}
+    assert {"layer1.relay0", "layer1.relay1"} <= names
+    assert m.added["extra_stages"] == 2
+    assert all(c.resources["fan_out_max"][0] <= 1 for c in m.cores)
+    assert m.fits, [str(v) for v in m.violations]
+    _check_same_function(net, m)
