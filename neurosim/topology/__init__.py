@@ -9,6 +9,7 @@ a callable.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 from importlib import import_module
 from typing import Any
@@ -65,7 +66,18 @@ def generate(generator: str | Callable[..., Any], **params: Any) -> Any:
     a lazy :class:`~neurosim.topology.lazy.LazyLayeredNetwork`
     (``graph_challenge``), or an :class:`~neurosim.topology.exact.ExactSolution` (``exact``).
     """
-    return resolve_generator(generator)(**params)
+    fn = resolve_generator(generator)
+    try:
+        inspect.signature(fn).bind(**params)
+    except TypeError as exc:
+        name = (
+            generator if isinstance(generator, str) else getattr(generator, "__name__", "generator")
+        )
+        accepted = [p for p in inspect.signature(fn).parameters if p not in ("args", "kwargs")]
+        raise NetworkError(
+            f"topology generator {name!r}: {exc}; its parameters are {', '.join(accepted)}"
+        ) from None
+    return fn(**params)
 
 
 #: the name :func:`generate` has in the top-level API (``neurosim.generate_topology``)

@@ -132,6 +132,7 @@ def radixnet_network(
     bias: float = 0.0,
     cap: float = np.inf,
     name: str = "radixnet",
+    seed: int | None = None,
 ) -> Network:
     """A RadiX-Net as a layered ReLU :class:`~neurosim.network.Network`.
 
@@ -145,6 +146,8 @@ def radixnet_network(
         Bias of every non-input neuron.
     cap : float
         ReLU cap (``inf`` for none; the Graph Challenge uses 32).
+    seed : int, optional
+        Accepted for a uniform generator signature; RadiX-Nets are deterministic.
     """
     layers = radixnet_layers(radices, kron_sizes)
     if weight is None:

@@ -25,3 +25,13 @@ def test_duplicates_and_unknown_names_are_errors():
         build_registry([("a", "m:f"), ("a", "m:g")])
     with pytest.raises(NetworkError, match="unknown topology generator"):
         resolve_generator("nope")
+
+
+def test_bad_parameters_are_one_line_errors_and_every_generator_takes_a_seed():
+    import inspect
+
+    with pytest.raises(NetworkError, match="'random'.*its parameters are layer_sizes, fan_in"):
+        generate("random", layer_sizes=[4, 4], fan_in=2, fanin=3)
+    for name in GENERATORS:
+        assert "seed" in inspect.signature(resolve_generator(name)).parameters, name
+    assert generate("radixnet", radices=[[2, 2]], seed=5).stats().n_projections == 2
