@@ -154,6 +154,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--parallel", type=int, default=None, help="parallel_butterfly / radixnet: Kronecker factor"
     )
     p.add_argument("--degree", type=int, default=None, help="de_bruijn degree")
+    p.add_argument("--group", type=int, default=None, help="clos group size r (width = r s)")
     p.add_argument("--cap", type=float, default=float("inf"), help="ReLU cap (default none)")
     p.add_argument("--score", action="store_true", help="also compute the data-free topology score")
 
@@ -220,7 +221,7 @@ def _build(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     if args.kind == "neurofabric":
         params = {
             k: getattr(args, k)
-            for k in ("fan_in", "radix", "parallel", "degree")
+            for k in ("fan_in", "radix", "parallel", "degree", "group")
             if getattr(args, k) is not None
         }
         net = generate(

@@ -23,6 +23,12 @@ here is a function ``(width, depth, **params) -> list of 0/1 CSR masks``
 ``radixnet``
     The RadiX-Net mixed-radix layers of radix ``r`` (shifts instead of digit
     replacement), optionally Kronecker-expanded by ``p``; stages repeat.
+``clos``
+    The ClosNets pattern (Isakov and Kinsy's earlier a-priori sparse design,
+    a Clos network unrolled into layers): with ``width = r s``, layers alternate
+    ``kron(I_s, J_r)`` (dense within consecutive groups of ``r``, fan-in ``r``)
+    and ``kron(J_s, I_r)`` (dense within strided groups, fan-in ``s``); two
+    consecutive layers join every input to every output by exactly one path.
 ``de_bruijn``
     Shuffle-exchange (de Bruijn) layers: ``i -> (d i + t) mod width``, ``t < d``.
 ``dense``
@@ -45,6 +51,7 @@ from neurosim.topology.radixnet import mixed_radix_layers
 __all__ = [
     "TOPOLOGIES",
     "butterfly_masks",
+    "clos_masks",
     "de_bruijn_masks",
     "dense_masks",
     "neurofabric_network",
@@ -140,6 +147,17 @@ def radixnet_masks(
     return [sp.kron(np.ones((p, p)), stages[k % len(stages)], format="csr") for k in range(depth)]
 
 
+def clos_masks(width: int, depth: int, *, group: int = 8) -> list[sp.csr_matrix]:
+    """Alternating local and strided dense groups: ``kron(I_s, J_r)``, ``kron(J_s, I_r)``, ..."""
+    r = int(group)
+    if r < 1 or width % r:
+        raise NetworkError(f"clos: width {width} is not a multiple of group={r}")
+    s = width // r
+    local = sp.kron(sp.identity(s), np.ones((r, r)), format="csr")
+    strided = sp.kron(np.ones((s, s)), sp.identity(r), format="csr")
+    return [(local if k % 2 == 0 else strided).copy() for k in range(depth)]
+
+
 def de_bruijn_masks(width: int, depth: int, *, degree: int = 2) -> list[sp.csr_matrix]:
     """Shuffle-exchange layers ``i -> (d i + t) mod width``, ``t = 0..d-1``."""
     d = int(degree)
@@ -163,6 +181,7 @@ TOPOLOGIES: dict[str, Callable[..., list[sp.csr_matrix]]] = {
     "butterfly": butterfly_masks,
     "parallel_butterfly": parallel_butterfly_masks,
     "radixnet": radixnet_masks,
+    "clos": clos_masks,
     "de_bruijn": de_bruijn_masks,
     "dense": dense_masks,
 }

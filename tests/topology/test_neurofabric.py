@@ -17,6 +17,7 @@ PARAMS = {
     "parallel_butterfly": {"radix": 2, "parallel": 4},
     "radixnet": {"radix": 2, "parallel": 2},
     "de_bruijn": {"degree": 4},
+    "clos": {"group": 8},
     "dense": {},
 }
 
@@ -45,6 +46,13 @@ def test_structured_fan_in():
         for m in topology_masks("random_fixed", 64, 2, fan_in=5)
         for x in np.diff(m.tocsc().indptr)
     } == {5}
+
+
+def test_clos_two_layers_give_one_path_per_pair():
+    a, b = topology_masks("clos", 32, 2, group=4)
+    assert set(np.diff(a.tocsc().indptr)) == {4} and set(np.diff(b.tocsc().indptr)) == {8}
+    assert np.array_equal((a @ b).toarray(), np.ones((32, 32)))
+    assert score_topology([a, b]).score == pytest.approx(1.0)
 
 
 def test_random_fixed_fan_in_mask_distinct_inputs():
