@@ -91,12 +91,19 @@ def plot_mapping(mapped: MappedNetwork, path: str | Path, *, chip: int = 0) -> P
                 alpha=0.5,
                 lw=0.3 + 2.5 * v / vmax,
             )
+    if on.size:  # zoom on the used part of the mesh (at least 8 x 8 slots)
+        x0, x1 = int(p.x[on].min()), int(p.x[on].max())
+        y0, y1 = int(p.y[on].min()), int(p.y[on].max())
+        half = max(4, (max(x1 - x0, y1 - y0) + 2) // 2)
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        ax_m.set_xlim(max(-0.5, cx - half - 0.5), min(w - 0.5, cx + half + 0.5))
+        ax_m.set_ylim(max(-0.5, cy - half - 0.5), min(h - 0.5, cy + half + 0.5))
     ax_m.set_xlabel("mesh x (core column)")
     ax_m.set_ylabel("mesh y (core row)")
     ax_m.set_title(
-        f"Placement on chip {chip} ({p.method}): link load total {p.total_link_load:,.4g}, "
-        f"max {p.max_link_load:,.3g} spikes/step\nrow-major total {p.row_major_total_link_load:,.4g}; "
-        "red lines: busiest core-to-core traffic",
+        f"Placement on chip {chip} ({p.method}): {on.size} cores on a {w}x{h} mesh\n"
+        f"link load total {p.total_link_load:,.4g} (row-major {p.row_major_total_link_load:,.4g}), "
+        f"max {p.max_link_load:,.3g} spikes/step\nred lines: busiest core-to-core traffic",
         fontsize=9,
     )
     status = "fits" if mapped.fits else f"does NOT fit ({len(mapped.violations)} violations)"
