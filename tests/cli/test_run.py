@@ -172,11 +172,12 @@ def test_force_replaces_and_set_overrides(tiny, tmp_path, capsys):
 
     out = tmp_path / "out"
     run_ok(["run", str(tiny), "--out", str(out), "--quiet"], capsys)
-    run_ok(
-        ["run", str(tiny), "--out", str(out), "--quiet", "--force", "--set", "dataset.limit=7"],
-        capsys,
-    )
+    args = ["run", str(tiny), "--out", str(out), "--quiet", "--force", "--set", "dataset.limit=7"]
+    args += ["--set", "report.formats=[json, md, csv]", "--set", "report.plots=[energy]"]
+    run_ok(args, capsys)
     assert json.loads((out / "report.json").read_text())["dataset"]["n_samples"] == 7
+    assert (out / "report.csv").read_text().startswith("key,chip,status")
+    assert sorted(p.name for p in out.glob("*.png")) == ["energy.png"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
