@@ -17,7 +17,16 @@ chip runs it. It keeps every source population under its own name and adds
 Added populations are evaluated within the same time step as the neuron they
 serve (as dendritic compartments are), so the hardware network computes the
 same function as the source network; their cost is counted as events and
-latency stages, never hidden. ``MappedNetwork.quantized`` holds, per hardware
+latency stages, never hidden.
+
+In both names ``k`` is the level of the tree: ``"{post}.partial0"`` sums the
+original inputs, ``"{post}.partial1"`` sums ``partial0`` outputs when one level
+was not enough; ``"{pre}.relay0"`` forwards to the target cores and
+``"{pre}.relay1"`` feeds ``relay0`` when the relays of one neuron needed more
+cores than it may reach. Source projections keep their names in
+``hw_network``; synapses moved onto partial-sum or relay projections are
+removed from them (a source projection may end up with no synapses).
+``MappedNetwork.served`` says which neuron each added neuron serves. ``MappedNetwork.quantized`` holds, per hardware
 projection, the weights in the chip's number format.
 """
 
@@ -162,8 +171,9 @@ class Placement:
     method : str
         Placement method (``"row_major"``, ``"hilbert"``, ``"annealed"``, ...).
     traffic : csr_matrix, shape (n_cores_used, n_cores_used)
-        Expected spikes per time step from core a to core b (or synapse-count
-        weighted proxy when no activity estimate is given).
+        Expected spike packets per time step from core a to core b: one packet
+        per emitting neuron per target core, each neuron emitting the activity
+        estimate given to ``map_network`` (default 0.1 spikes per step).
     total_link_load, max_link_load : float
         Sum over and maximum over mesh links of expected spikes per step.
     row_major_total_link_load : float
