@@ -15,6 +15,8 @@ __all__ = ["HELP", "add_arguments", "run"]
 
 HELP = "map a network onto a chip and report the fit"
 
+_MAX_ROWS = 40  # population and quantization rows shown in the summary (all are in --json)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from neurosim.mapping.partition import STRATEGIES
@@ -133,6 +135,31 @@ def _print_summary(mapped) -> None:
     for r in rows:
         head.add_row(*r)
     out.print(head)
+    per_pop = mapped.info.get("per_population", {})
+    if per_pop:
+        shared = mapped.info.get("shared_cores")
+        note = (
+            "before cores were shared between populations" if shared else "one population per core"
+        )
+        pt = Table(title=f"Cores per population ({note})")
+        for col in ("population", "neurons", "cores", "lower bound", "gap"):
+            pt.add_column(
+                col, justify="left" if col == "population" else "right", no_wrap=col == "population"
+            )
+        items = list(per_pop.items())
+        for name, entry in items[:_MAX_ROWS]:
+            size = mapped.hw_network.population(name).size
+            gap = entry["cores"] - entry["lower_bound"] if entry["lower_bound"] else None
+            pt.add_row(
+                name,
+                _fmt(size),
+                _fmt(entry["cores"]),
+                _fmt(entry["lower_bound"] or None),
+                _fmt(gap),
+            )
+        if len(items) > _MAX_ROWS:
+            pt.add_row(f"... {len(items) - _MAX_ROWS} more (see --json)", "", "", "", "")
+        out.print(pt)
     # per-resource utilization over cores
     table = Table(title="Core usage (used / capacity per core)")
     for col in ("resource", "capacity", "min", "mean", "max", "max utilization", "cores over"):
@@ -172,7 +199,7 @@ def _print_summary(mapped) -> None:
             qt.add_column(
                 col, justify="left" if col == "projection" else "right", no_wrap=col == "projection"
             )
-        for name, d in q.items():
+        for name, d in list(q.items())[:_MAX_ROWS]:
             qt.add_row(
                 name,
                 _fmt(d["n_synapses"]),
@@ -182,6 +209,8 @@ def _print_summary(mapped) -> None:
                 f"{d['max_rel_error']:.3g}",
                 _fmt(d["silent_neurons"]),
             )
+        if len(q) > _MAX_ROWS:
+            qt.add_row(f"... {len(q) - _MAX_ROWS} more (see --json)", "", "", "", "", "", "")
         out.print(qt)
     if mapped.violations:
         print_violations(out, mapped.violations)
