@@ -530,7 +530,7 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Sce
             scenario, network, profiles[key], inputs, data.y, reference, say, key
         )
         if rep.chip != key:  # a labelled chip (one profile listed twice): name it by its label
-            rep = dataclasses.replace(rep, chip=key)
+            rep = dataclasses.replace(rep, label=key)
         if m is not None:
             mapped[key] = m
         results[key], reports[key], chip_times[key] = res, rep, times
