@@ -45,3 +45,63 @@ def assemble_outputs(
         n = next(iter(counts.values())).shape[0] if counts else 0
         return np.zeros((n, 0))
     return np.concatenate(parts, axis=1)
+
+
+def run_float_plan(
+    plan,
+    inp,
+    *,
+    v0,
+    per_step: bool,
+    record: int,
+    progress,
+    convert,
+    force_engine: bool = False,
+    keep=None,
+    final_of=None,
+):
+    """Run a float plan with the compiled whole-run kernel when it pays, else the engine.
+
+    The kernel (:mod:`neurosim.sim.fastrun`) is used for multi-step, spiking or
+    recurrent runs whose per-input counts fit in memory; single-step graded
+    feed-forward inference (the Graph Challenge case) streams layer by layer
+    through the engine, which holds one layer's activations at a time.
+    """
+    from neurosim.sim.engine import run_plan
+
+    spiking = any(p.kind in SPIKING_KINDS for p in plan.pops)
+    delayed = any(pr.delayed for p in plan.pops for pr in p.incoming)
+    n_total = sum(p.size for p in plan.pops)
+    fits = inp.n_inputs * n_total * 8 * (2 if not per_step else 3) < 2**31
+    if not force_engine and fits and (inp.n_steps > 1 or spiking or delayed):
+        from neurosim.sim.fastrun import run_plan_compiled
+
+        cols, start = {}, 0
+        for name, size in inp.sizes:
+            cols[name] = start
+            start += size
+        out = run_plan_compiled(
+            plan,
+            inp.values,
+            inp.per_step,
+            inp.n_steps,
+            cols,
+            v0=v0,
+            per_step=per_step,
+            record=record,
+        )
+        if progress is not None:
+            progress(inp.n_steps - 1)
+        return out
+    return run_plan(
+        plan,
+        lambda t: inp.split(t, convert),
+        inp.n_inputs,
+        inp.n_steps,
+        v0=v0,
+        per_step=per_step,
+        record=record,
+        progress=progress,
+        keep=keep,
+        final_of=final_of,
+    )

@@ -51,6 +51,9 @@ class SimRequest:
         Show a progress bar.
     options : mapping
         Backend-specific options (``frac_bits`` for chip; ``target`` for brian2).
+    keep_counts : {"all", "outputs"}
+        Per-input spike counts of every population, or of the outputs only
+        (large networks: the totals per neuron are always kept for events).
     """
 
     mapped: Any
@@ -63,6 +66,11 @@ class SimRequest:
     per_step: bool = False
     progress: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
+    keep_counts: str = "all"
+
+    def kept(self) -> tuple[str, ...] | None:
+        """Populations whose per-input counts are kept (None: all)."""
+        return None if self.keep_counts == "all" else tuple(self.network.outputs)
 
     def v0_for(self, name: str, size: int) -> np.ndarray:
         """Initial potential of population ``name`` (float64, shape ``(size,)``)."""

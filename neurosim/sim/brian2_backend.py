@@ -199,6 +199,8 @@ def run_brian2(req: SimRequest) -> SimResult:
                 )
                 w.sort_indices()
                 coo = w.tocoo()
+                if not coo.nnz:  # Brian2 refuses Synapses without synapses; nothing to deliver
+                    continue
                 n_pre, n_post = w.shape
                 on_pre = "I_post += w" if src.model.kind in SPIKING_KINDS else "I_post += w * y_pre"
                 s = b2.Synapses(

@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from neurosim.errors import SimulationError
 from neurosim.neurons import SPIKING_KINDS
-from neurosim.sim._common import assemble_outputs, progress_bar
+from neurosim.sim._common import assemble_outputs, progress_bar, run_float_plan
 from neurosim.sim.backends import SimRequest
 from neurosim.sim.compile import choose_frac_bits, fixed_plan, float_plan
 from neurosim.sim.engine import run_plan
@@ -146,16 +146,32 @@ def run_chip(req: SimRequest) -> SimResult:
             "state_bits": state_bits,
         }
     with progress_bar(req.progress, inp.n_steps, "chip") as tick:
-        out = run_plan(
-            plan,
-            lambda t: inp.split(t, convert),
-            inp.n_inputs,
-            inp.n_steps,
-            v0=v0,
-            per_step=req.per_step,
-            record=req.record,
-            progress=tick,
-        )
+        if not plan.fixed:
+            out = run_float_plan(
+                plan,
+                inp,
+                v0=v0,
+                per_step=req.per_step,
+                record=req.record,
+                progress=tick,
+                convert=convert,
+                force_engine=bool(req.options.get("engine", False)),
+                keep=req.kept(),
+                final_of=tuple(req.network.outputs),
+            )
+        else:
+            out = run_plan(
+                plan,
+                lambda t: inp.split(t, convert),
+                inp.n_inputs,
+                inp.n_steps,
+                v0=v0,
+                per_step=req.per_step,
+                record=req.record,
+                progress=tick,
+                keep=req.kept(),
+                final_of=tuple(req.network.outputs),
+            )
     final = out.final
     saturations = out.saturations
     if plan.fixed:
@@ -164,8 +180,7 @@ def run_chip(req: SimRequest) -> SimResult:
         }
         saturations += input_sat[0]
     model = event_model(hw, mapped.core_of, mapped.placement)
-    totals = {name: c.sum(axis=0) for name, c in out.counts.items()}
-    events, host = model.count(totals, inp.n_inputs * inp.n_steps)
+    events, host = model.count(out.totals, inp.n_inputs * inp.n_steps)
     events_per_step = None
     if out.nz_per_step is not None:
         events_per_step, _ = model.count(out.nz_per_step, inp.n_inputs)
@@ -174,7 +189,7 @@ def run_chip(req: SimRequest) -> SimResult:
     return SimResult(
         backend="chip",
         outputs=assemble_outputs(mapped.network, final, out.counts),
-        spike_counts={n: out.counts[n] for n in src},
+        spike_counts={n: out.counts[n] for n in src if n in out.counts},
         events=events,
         events_per_step=events_per_step,
         n_inputs=inp.n_inputs,

@@ -23,14 +23,14 @@ the mapper inserts in front of / behind a neuron, cost no extra step.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from neurosim import neurons as nm
-from neurosim.sim.kernels import propagate, propagate_saturating
+from neurosim.sim.kernels import graded_layer, propagate, propagate_saturating
 
 __all__ = ["EngineOutput", "Plan", "PopPlan", "ProjPlan", "run_plan"]
 
@@ -105,11 +105,16 @@ class EngineOutput:
     """What :func:`run_plan` returns (mutable while running, then read)."""
 
     final: dict[str, np.ndarray]  # last step's outputs, run format
-    counts: dict[str, np.ndarray]  # (n_inputs, n) nonzero outputs per neuron
+    counts: dict[str, np.ndarray]  # (n_inputs, n) nonzero outputs per neuron (kept populations)
     nz_per_step: dict[str, np.ndarray] | None  # (n_steps, n) summed over inputs
     raster: dict[str, np.ndarray] | None
     saturations: int = 0
     info: dict[str, Any] = field(default_factory=dict)
+    totals: dict[str, np.ndarray] = field(default_factory=dict)  # (n,) summed over inputs
+
+    def __post_init__(self) -> None:
+        for name, c in self.counts.items():
+            self.totals.setdefault(name, c.sum(axis=0))
 
 
 def _accumulate(
@@ -202,6 +207,8 @@ def run_plan(
     per_step: bool = False,
     record: int = 0,
     progress: Callable[[int], None] | None = None,
+    keep: Collection[str] | None = None,
+    final_of: Collection[str] | None = None,
 ) -> EngineOutput:
     """Run ``plan`` for ``n_steps`` on a batch of ``n_inputs``.
 
@@ -219,6 +226,13 @@ def run_plan(
         Record a raster (bool, ``(n_steps, record, n)``) of the first ``record`` inputs.
     progress : callable, optional
         Called with the step index after each step.
+    keep : collection of str, optional
+        Populations whose per-input counts are kept (default all); totals
+        over inputs are kept for every population.
+    final_of : collection of str, optional
+        Populations whose last outputs are returned (default all); the others'
+        activations are dropped as soon as their consumers have run, so a long
+        feed-forward chain holds only a few layers at a time.
     """
     state: dict[str, np.ndarray] = {}
     for pop in plan.pops:
@@ -231,7 +245,18 @@ def run_plan(
     prev = {
         name: np.zeros((n_inputs, plan.pop(name).size), dtype=plan.dtype) for name in delayed_src
     }
-    counts = {pop.name: np.zeros((n_inputs, pop.size), dtype=np.int64) for pop in plan.pops}
+    keep = {p.name for p in plan.pops} if keep is None else set(keep)
+    final_of = {p.name for p in plan.pops} if final_of is None else set(final_of)
+    counts = {
+        pop.name: np.zeros((n_inputs, pop.size), dtype=np.int64)
+        for pop in plan.pops
+        if pop.name in keep
+    }
+    totals = {pop.name: np.zeros(pop.size, dtype=np.int64) for pop in plan.pops}
+    last_use: dict[str, int] = {}
+    for idx, pop in enumerate(plan.pops):
+        for pr in pop.incoming:
+            last_use[pr.pre] = idx
     nz_step = (
         {pop.name: np.zeros((n_steps, pop.size), dtype=np.int64) for pop in plan.pops}
         if per_step
@@ -244,27 +269,68 @@ def run_plan(
     )
     n_sat = 0
     outs: dict[str, np.ndarray] = {}
+    final: dict[str, np.ndarray] = {}
     for t in range(n_steps):
         outs = {}
         given = input_at(t)
-        for pop in plan.pops:
+        for idx, pop in enumerate(plan.pops):
+            nz_total = None
             if pop.kind == "input":
                 y = given[pop.name]
+            elif _fusable(plan, pop):
+                proj = pop.incoming[0]
+                p = pop.params
+                cap = (
+                    p["cap"] if pop.kind == "relu" else np.full(pop.size, np.inf, dtype=plan.dtype)
+                )
+                y, nz_total = graded_layer(
+                    outs[proj.pre],
+                    (proj.indptr, proj.indices, proj.data),
+                    p["bias"],
+                    cap,
+                    rectify=pop.kind == "relu",
+                )
             else:
                 current, s1 = _accumulate(plan, pop, outs, prev, n_inputs)
                 y, s2 = _step_pop(plan, pop, current, state)
                 n_sat += s1 + s2
             outs[pop.name] = y
-            nz = y != 0
-            counts[pop.name] += nz
-            if nz_step is not None:
-                nz_step[pop.name][t] = nz.sum(axis=0)
-            if raster is not None:
-                raster[pop.name][t] = nz[:record]
+            if nz_total is None or pop.name in counts or nz_step is not None or raster is not None:
+                nz = y != 0
+                if pop.name in counts:
+                    counts[pop.name] += nz
+                if nz_total is None:
+                    nz_total = nz.sum(axis=0)
+                if nz_step is not None:
+                    nz_step[pop.name][t] = nz_total
+                if raster is not None:
+                    raster[pop.name][t] = nz[:record]
+            totals[pop.name] += nz_total
+            if t == n_steps - 1 and pop.name in final_of:
+                final[pop.name] = y
+            # drop activations no later population of this step needs
+            for pre in {pr.pre for pr in pop.incoming}:
+                if last_use.get(pre) == idx and pre not in delayed_src:
+                    outs.pop(pre, None)
         for name in delayed_src:
             prev[name] = outs[name]
         if progress is not None:
             progress(t)
     return EngineOutput(
-        final=outs, counts=counts, nz_per_step=nz_step, raster=raster, saturations=n_sat
+        final=final,
+        counts=counts,
+        nz_per_step=nz_step,
+        raster=raster,
+        saturations=n_sat,
+        totals=totals,
+    )
+
+
+def _fusable(plan: Plan, pop: PopPlan) -> bool:
+    """Float graded population fed by one forward projection: one compiled pass."""
+    return (
+        not plan.fixed
+        and pop.kind in ("relu", "linear")
+        and len(pop.incoming) == 1
+        and not pop.incoming[0].delayed
     )

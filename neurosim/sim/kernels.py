@@ -34,6 +34,7 @@ import scipy.sparse as sp
 
 __all__ = [
     "csr_arrays",
+    "graded_layer",
     "propagate",
     "propagate_csr_csr",
     "propagate_dense_csr",
@@ -148,7 +149,33 @@ def _compiled():
                     z = cap[j]
                 o[j] = z
 
-    return scatter, scatter_sat, relu_fused, scatter_serial
+    @nb.njit(parallel=True, cache=True, fastmath=False)
+    def graded_fused(Y, indptr, indices, data, bias, lo, cap, out, totals):
+        n_b, n_pre = Y.shape
+        n_post = out.shape[1]
+        n_chunks = totals.shape[0]
+        zero = out.dtype.type(0)
+        for c in nb.prange(n_chunks):
+            tot = totals[c]
+            for b in range((n_b * c) // n_chunks, (n_b * (c + 1)) // n_chunks):
+                row = Y[b]
+                o = out[b]
+                for j in range(n_post):
+                    o[j] = zero
+                for i in range(n_pre):
+                    y = row[i]
+                    if y != 0:
+                        for k in range(indptr[i], indptr[i + 1]):
+                            o[indices[k]] += y * data[k]
+                for j in range(n_post):
+                    z = o[j] + bias[j]
+                    z = max(z, lo)
+                    z = min(z, cap[j])
+                    o[j] = z
+                    if z != 0:
+                        tot[j] += 1
+
+    return scatter, scatter_sat, relu_fused, scatter_serial, graded_fused
 
 
 def _check(Y: np.ndarray, W: sp.spmatrix) -> None:
@@ -202,7 +229,7 @@ def propagate(
     if out is None:
         dtype = np.result_type(data.dtype, Y.dtype)
         out = np.zeros((Y.shape[0], int(n_post)), dtype=dtype)  # type: ignore[arg-type]
-    scatter, _, _, serial = _compiled()
+    scatter, _, _, serial, _ = _compiled()
     # small batches (spiking runs): the parallel launch costs more than it saves
     fn = serial if Y.shape[0] < _PARALLEL_MIN_ROWS else scatter
     fn(Y, indptr, indices, data.astype(out.dtype, copy=False), out)
@@ -239,7 +266,7 @@ def propagate_saturating(
     if out is None:
         out = np.zeros((Y.shape[0], int(n_post)), dtype=np.int64)  # type: ignore[arg-type]
     sat = np.zeros(Y.shape[0], dtype=np.int64)
-    _, scatter_sat, _, _ = _compiled()
+    _, scatter_sat, _, _, _ = _compiled()
     scatter_sat(
         Y, indptr, indices, data.astype(np.int64, copy=False), np.int64(lo), np.int64(hi), out, sat
     )
@@ -291,7 +318,7 @@ def relu_layer(
         raise ValueError("relu_layer: out must not be the input array")
     b = np.broadcast_to(np.asarray(bias, dtype=Y.dtype), (n_post,))
     c = np.broadcast_to(np.asarray(cap, dtype=Y.dtype), (n_post,))
-    _, _, fused, _ = _compiled()
+    _, _, fused, _, _ = _compiled()
     fused(
         Y,
         indptr,
@@ -302,6 +329,50 @@ def relu_layer(
         out,
     )
     return out
+
+
+def graded_layer(
+    Y: np.ndarray,
+    W: tuple[np.ndarray, np.ndarray, np.ndarray],
+    bias: np.ndarray,
+    cap: np.ndarray,
+    *,
+    rectify: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One graded population fed by one projection, in one pass, counting nonzero outputs.
+
+    ``out = min(cap, max(lo, Y @ W + bias))`` with ``lo = 0`` (ReLU) or
+    ``-inf`` (``rectify=False``: linear, pass ``cap = inf``); the same
+    operations, in the same order, as :func:`neurosim.neurons.relu_step`.
+
+    Returns
+    -------
+    out : ndarray (n_inputs, n_post), the dtype of ``Y``
+    nonzero : ndarray of int64 (n_post,)
+        Inputs for which each neuron's output is nonzero.
+    """
+    import numba as nb
+
+    Y = np.ascontiguousarray(Y)
+    indptr, indices, data = W
+    n_post = bias.shape[0]
+    out = np.empty((Y.shape[0], n_post), dtype=Y.dtype)
+    n_chunks = max(1, min(Y.shape[0], nb.get_num_threads()))
+    totals = np.zeros((n_chunks, n_post), dtype=np.int64)
+    lo = Y.dtype.type(0 if rectify else -np.inf)
+    fused = _compiled()[4]
+    fused(
+        Y,
+        indptr,
+        indices,
+        data.astype(Y.dtype, copy=False),
+        np.ascontiguousarray(bias, dtype=Y.dtype),
+        lo,
+        np.ascontiguousarray(cap, dtype=Y.dtype),
+        out,
+        totals,
+    )
+    return out, totals.sum(axis=0)
 
 
 def relu_step(

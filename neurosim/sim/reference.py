@@ -12,10 +12,9 @@ import time
 import numpy as np
 
 from neurosim.neurons import SPIKING_KINDS
-from neurosim.sim._common import assemble_outputs, progress_bar
+from neurosim.sim._common import assemble_outputs, progress_bar, run_float_plan
 from neurosim.sim.backends import SimRequest
 from neurosim.sim.compile import float_plan
-from neurosim.sim.engine import run_plan
 from neurosim.sim.result import SimResult
 
 __all__ = ["run_reference"]
@@ -31,20 +30,23 @@ def run_reference(req: SimRequest) -> SimResult:
     }
     inp = req.inputs
     with progress_bar(req.progress, inp.n_steps, "reference") as tick:
-        out = run_plan(
+        out = run_float_plan(
             plan,
-            lambda t: inp.split(t, lambda x: np.ascontiguousarray(x, dtype=np.float64)),
-            inp.n_inputs,
-            inp.n_steps,
+            inp,
             v0=v0,
+            per_step=False,
             record=req.record,
             progress=tick,
+            convert=lambda x: np.ascontiguousarray(x, dtype=np.float64),
+            force_engine=bool(req.options.get("engine", False)),
+            keep=req.kept(),
+            final_of=tuple(req.network.outputs),
         )
     names = [p.name for p in net.populations]
     return SimResult(
         backend="reference",
         outputs=assemble_outputs(net, out.final, out.counts),
-        spike_counts={n: out.counts[n] for n in names},
+        spike_counts={n: out.counts[n] for n in names if n in out.counts},
         events={},
         n_inputs=inp.n_inputs,
         n_steps=inp.n_steps,

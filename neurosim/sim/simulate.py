@@ -32,6 +32,7 @@ def simulate(
     per_step: bool = False,
     progress: bool = False,
     options: Mapping[str, Any] | None = None,
+    spike_counts: str = "all",
 ) -> SimResult:
     """Simulate a mapped network (or, for ``reference``, a plain network) on inputs.
 
@@ -66,7 +67,11 @@ def simulate(
         Show a progress bar over time steps.
     options : mapping, optional
         Backend options: ``frac_bits`` (chip, fixed point), ``target``
-        (brian2: ``numpy``, ``cython`` or ``cpp_standalone``).
+        (brian2: ``numpy``, ``cython`` or ``cpp_standalone``), ``engine``
+        (reference/chip: True forces the step-by-step engine).
+    spike_counts : {"all", "outputs"}
+        Keep per-input counts of every population (default) or of the output
+        populations only (for large networks; events are counted either way).
 
     Returns
     -------
@@ -100,6 +105,8 @@ def simulate(
         raise SimulationError(f"dt_s: expected a positive time step, got {dt_s}")
     target = mapping.hw_network if mapping is not None else network
     prepared = prepare_inputs(target, inputs, n_steps=n_steps, encoding=encoding, seed=seed)
+    if spike_counts not in ("all", "outputs"):
+        raise SimulationError(f"spike_counts: {spike_counts!r}; expected 'all' or 'outputs'")
     if record < 0 or int(record) != record:
         raise SimulationError(f"record: expected a non-negative integer, got {record}")
     req = SimRequest(
@@ -113,5 +120,6 @@ def simulate(
         per_step=bool(per_step),
         progress=bool(progress),
         options=dict(options or {}),
+        keep_counts=spike_counts,
     )
     return fn(req)

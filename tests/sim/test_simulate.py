@@ -49,3 +49,29 @@ def test_encoding_and_raster() -> None:
     )
     assert res.raster["layer1"].shape == (10, 1, 3)
     assert res.outputs[0, 0] == 10 and res.outputs[0, 1] == 0
+
+
+def test_compiled_run_equals_engine(float64_profile) -> None:
+    """The compiled whole-run kernel and the step-by-step engine give the same spikes."""
+    from conftest import random_spiking
+
+    from neurosim.mapping.mapper import map_network
+
+    net = random_spiking("lif", (10, 20, 8), 7, recurrent=True, reset="subtract")
+    x = (np.random.default_rng(7).random((25, 4, 10)) < 0.3).astype(float)
+    mapped = map_network(net, float64_profile)
+    fast = simulate(mapped, x, "chip", per_step=True, record=2)
+    slow = simulate(mapped, x, "chip", per_step=True, record=2, options={"engine": True})
+    for name in fast.spike_counts:
+        np.testing.assert_array_equal(fast.spike_counts[name], slow.spike_counts[name])
+        np.testing.assert_array_equal(fast.raster[name], slow.raster[name])
+    for kind in fast.events:
+        np.testing.assert_array_equal(fast.events_per_step[kind], slow.events_per_step[kind])
+
+
+def test_keep_output_counts_only() -> None:
+    net = Network.from_layers([np.eye(2), np.eye(2)], model=NeuronModel("relu"))
+    res = simulate(net, np.ones((3, 2)), "reference", spike_counts="outputs")
+    assert set(res.spike_counts) == {"layer2"}
+    with pytest.raises(SimulationError, match="spike_counts"):
+        simulate(net, np.ones((3, 2)), "reference", spike_counts="some")

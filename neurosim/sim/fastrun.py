@@ -1,0 +1,258 @@
+"""A compiled whole-run kernel for float plans (spiking, recurrent or multi-step).
+
+:func:`run_plan_compiled` executes a float :class:`~neurosim.sim.engine.Plan`
+with exactly the engine's schedule and floating-point operations, but with
+the time loop inside one numba function (parallel over the inputs of the
+batch), so per-step Python overhead disappears. All populations are laid out
+in one global index space (topological order); the projections become two
+global CSR matrices: forward edges (delivered in the same step) and delayed
+edges (closing a cycle; delivered at the next step). After a population has
+computed its outputs it scatters its nonzero outputs along both, which adds
+every neuron's inputs in the engine's order (delayed first, then forward, each
+by source population position and pre-neuron index).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurosim.sim.engine import EngineOutput, Plan
+
+__all__ = ["run_plan_compiled"]
+
+_KINDS = {"input": 0, "relu": 1, "linear": 2, "if": 3, "lif": 4}
+
+
+@cache
+def _kernel():
+    import numba as nb
+
+    @nb.njit(parallel=True, cache=True, fastmath=False)
+    def run(
+        n_steps,
+        X,
+        per_step,
+        pop_lo,
+        pop_hi,
+        pop_kind,
+        pop_sub,
+        pop_in,
+        fi,
+        fx,
+        fd,
+        di,
+        dx,
+        dd,
+        bias,
+        cap,
+        r,
+        alpha,
+        vleak,
+        vth,
+        vreset,
+        v0,
+        n_chunks,
+        counts,
+        final,
+        nz_step,
+        keep_step,
+        raster,
+        n_record,
+    ):
+        n_b = X.shape[1]
+        n = bias.shape[0]
+        n_pops = pop_lo.shape[0]
+        zero = bias.dtype.type(0)
+        one = bias.dtype.type(1)
+        for c in nb.prange(n_chunks):
+            b_lo = (n_b * c) // n_chunks
+            b_hi = (n_b * (c + 1)) // n_chunks
+            cur = np.zeros(n, dtype=bias.dtype)
+            nxt = np.zeros(n, dtype=bias.dtype)
+            v = np.empty(n, dtype=bias.dtype)
+            y = np.zeros(n, dtype=bias.dtype)
+            for b in range(b_lo, b_hi):
+                for j in range(n):
+                    v[j] = v0[j]
+                    cur[j] = zero
+                    nxt[j] = zero
+                for t in range(n_steps):
+                    tx = t if per_step else 0
+                    for p in range(n_pops):
+                        lo = pop_lo[p]
+                        hi = pop_hi[p]
+                        kind = pop_kind[p]
+                        if kind == 0:
+                            off = pop_in[p] - lo
+                            for j in range(lo, hi):
+                                y[j] = X[tx, b, off + j]
+                        elif kind == 1:
+                            for j in range(lo, hi):
+                                z = cur[j] + bias[j]
+                                z = max(z, zero)
+                                y[j] = min(z, cap[j])
+                                cur[j] = zero
+                        elif kind == 2:
+                            for j in range(lo, hi):
+                                y[j] = cur[j] + bias[j]
+                                cur[j] = zero
+                        else:
+                            sub = pop_sub[p]
+                            for j in range(lo, hi):
+                                t1 = cur[j] + bias[j]
+                                t2 = r[j] * t1
+                                if kind == 3:
+                                    vv = v[j] + t2
+                                else:
+                                    t3 = vleak[j] - v[j]
+                                    t4 = t3 + t2
+                                    vv = v[j] + alpha[j] * t4
+                                if vv >= vth[j]:
+                                    y[j] = one
+                                    if sub:
+                                        vv = vv - vth[j]
+                                    else:
+                                        vv = vreset[j]
+                                else:
+                                    y[j] = zero
+                                v[j] = vv
+                                cur[j] = zero
+                        for j in range(lo, hi):
+                            yj = y[j]
+                            if yj != 0:
+                                counts[b, j] += 1
+                                if keep_step:
+                                    nz_step[c, t, j] += 1
+                                if b < n_record:
+                                    raster[t, b, j] = True
+                                for k in range(fi[j], fi[j + 1]):
+                                    cur[fx[k]] += yj * fd[k]
+                                for k in range(di[j], di[j + 1]):
+                                    nxt[dx[k]] += yj * dd[k]
+                    for j in range(n):
+                        cur[j] = nxt[j]
+                        nxt[j] = zero
+                for j in range(n):
+                    final[b, j] = y[j]
+
+    return run
+
+
+def _global_csr(plan: Plan, offsets: dict[str, int], n: int, delayed: bool, dtype: Any) -> tuple:
+    rows, cols, data = [], [], []
+    for pop in plan.pops:
+        for pr in pop.incoming:
+            if pr.delayed != delayed:
+                continue
+            w = sp.csr_matrix(
+                (pr.data, pr.indices, pr.indptr), shape=(len(pr.indptr) - 1, pop.size)
+            ).tocoo()
+            rows.append(w.row + offsets[pr.pre])
+            cols.append(w.col + offsets[pop.name])
+            data.append(w.data)
+    if rows:
+        r, c, d = np.concatenate(rows), np.concatenate(cols), np.concatenate(data)
+    else:
+        r = c = np.zeros(0, dtype=np.int64)
+        d = np.zeros(0, dtype=dtype)
+    # stable order: by global row, then by the position of the target (order of appearance)
+    order = np.lexsort((np.arange(r.size), r))
+    r, c, d = r[order], c[order], d[order]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(indptr, r + 1, 1)
+    return np.cumsum(indptr), c.astype(np.int64), np.ascontiguousarray(d, dtype=dtype)
+
+
+def run_plan_compiled(
+    plan: Plan,
+    X: np.ndarray,
+    per_step_inputs: bool,
+    n_steps: int,
+    input_columns: dict[str, int],
+    *,
+    v0: dict[str, np.ndarray] | None = None,
+    per_step: bool = False,
+    record: int = 0,
+) -> EngineOutput:
+    """Run a float ``plan`` in one compiled call (see the module docstring).
+
+    Parameters
+    ----------
+    X : ndarray
+        ``(n_steps, n_inputs, n_in)`` per-step inputs or ``(n_inputs, n_in)`` static ones.
+    input_columns : mapping input population -> its first column in ``X``
+    """
+    if plan.fixed:
+        raise ValueError("run_plan_compiled runs float plans only")
+    dtype = np.dtype(plan.dtype)
+    offsets, start = {}, 0
+    for pop in plan.pops:
+        offsets[pop.name] = start
+        start += pop.size
+    n = start
+    Xs = np.ascontiguousarray(X if per_step_inputs else X[np.newaxis], dtype=dtype)
+    n_b = Xs.shape[1]
+
+    def gather(key: str, default: float) -> np.ndarray:
+        out = np.full(n, default, dtype=dtype)
+        for pop in plan.pops:
+            if key in pop.params:
+                out[offsets[pop.name] : offsets[pop.name] + pop.size] = pop.params[key]
+        return out
+
+    v0_arr = np.zeros(n, dtype=dtype)
+    for name, value in (v0 or {}).items():
+        size = plan.pop(name).size
+        v0_arr[offsets[name] : offsets[name] + size] = np.broadcast_to(value, (size,))
+    fi, fx, fd = _global_csr(plan, offsets, n, False, dtype)
+    di, dx, dd = _global_csr(plan, offsets, n, True, dtype)
+    import numba as nb
+
+    n_chunks = max(1, min(n_b, nb.get_num_threads()))
+    counts = np.zeros((n_b, n), dtype=np.int64)
+    final = np.zeros((n_b, n), dtype=dtype)
+    nz = np.zeros((n_chunks, n_steps if per_step else 0, n), dtype=np.int64)
+    rec = int(min(record, n_b))
+    raster = np.zeros((n_steps if rec else 0, rec, n), dtype=np.bool_)
+    _kernel()(
+        int(n_steps),
+        Xs,
+        bool(per_step_inputs),
+        np.array([offsets[p.name] for p in plan.pops], dtype=np.int64),
+        np.array([offsets[p.name] + p.size for p in plan.pops], dtype=np.int64),
+        np.array([_KINDS[p.kind] for p in plan.pops], dtype=np.int64),
+        np.array([p.reset == "subtract" for p in plan.pops], dtype=np.bool_),
+        np.array([input_columns.get(p.name, 0) for p in plan.pops], dtype=np.int64),
+        fi,
+        fx,
+        fd,
+        di,
+        dx,
+        dd,
+        gather("bias", 0.0),
+        gather("cap", np.inf),
+        gather("r", 1.0),
+        gather("alpha", 0.0),
+        gather("v_leak", 0.0),
+        gather("threshold", np.inf),
+        gather("v_reset", 0.0),
+        v0_arr,
+        n_chunks,
+        counts,
+        final,
+        nz,
+        bool(per_step),
+        raster,
+        rec,
+    )
+    sl = {p.name: slice(offsets[p.name], offsets[p.name] + p.size) for p in plan.pops}
+    return EngineOutput(
+        final={k: final[:, s] for k, s in sl.items()},
+        counts={k: counts[:, s] for k, s in sl.items()},
+        nz_per_step={k: nz.sum(axis=0)[:, s] for k, s in sl.items()} if per_step else None,
+        raster={k: raster[:, :, s] for k, s in sl.items()} if rec else None,
+    )
