@@ -18,11 +18,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from neurosim.errors import DataError, NeurosimError, ScenarioError
+from neurosim.errors import DataError, ScenarioError
 from neurosim.scenario.schema import Scenario
 
 __all__ = [
     "ScenarioDataError",
+    "at_field",
     "apply_scenario_overrides",
     "load_scenario",
     "parse_scenario_override",
@@ -219,6 +220,16 @@ def _fmt_loc(loc: list[Any]) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
 
+def at_field(where: str, text: str | None, loc: list[Any]) -> str:
+    """``"<file>: line N: field 'a.b'"`` (the line when ``text`` is the file's YAML)."""
+    line = _line_of(text, loc) if text is not None else None
+    return (
+        f"{where}: line {line}: field '{_fmt_loc(loc)}'"
+        if line
+        else f"{where}: field '{_fmt_loc(loc)}'"
+    )
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -305,164 +316,6 @@ def _resolve_paths(data: dict[str, Any], base: Path, where: str) -> dict[str, An
     return data
 
 
-# ------------------------------------------------------------------ checking
-def _at(where: str, text: str | None, loc: list[Any]) -> str:
-    line = _line_of(text, loc) if text is not None else None
-    return (
-        f"{where}: line {line}: field '{_fmt_loc(loc)}'"
-        if line
-        else f"{where}: field '{_fmt_loc(loc)}'"
-    )
-
-
-def _check_names(scenario: Scenario, where: str, text: str | None = None) -> None:
-    """Chips load; named generators, methods, strategies, backends, encodings and plots
-    exist; parameters given to library functions are parameters they take."""
-    from neurosim.hardware.profile import load_profile
-
-    for i, chip in enumerate(scenario.chip_specs):
-        try:
-            load_profile(chip.name, chip.overrides)
-        except NeurosimError as exc:
-            raise ScenarioError(f"{_at(where, text, ['chips', i])}: {exc}") from None
-
-    def unknown(name: str, registry: Any, loc: list[Any]) -> None:
-        if name not in registry:
-            raise ScenarioError(
-                f"{_at(where, text, loc)}: unknown name {name!r}; expected one of {', '.join(sorted(registry))}"
-            )
-
-    def params(
-        given: Mapping[str, Any], allowed: Iterable[str] | None, loc: list[Any], what: str
-    ) -> None:
-        if allowed is None:  # the function takes **kwargs
-            return
-        allowed = sorted(set(allowed))
-        extra = sorted(set(given) - set(allowed))
-        if extra:
-            raise ScenarioError(
-                f"{_at(where, text, loc + [extra[0]])}: {what} takes no parameter {extra[0]!r}; "
-                f"expected some of {', '.join(allowed)}"
-            )
-
-    net = scenario.network
-    if net.generate is not None:
-        from neurosim.topology import GENERATORS, resolve_generator
-
-        unknown(net.generate.generator, GENERATORS, ["network", "generate", "generator"])
-        fn = resolve_generator(net.generate.generator)
-        missing = [n for n in _required(fn) if n != "seed" and n not in net.generate.parameters]
-        if missing:
-            raise ScenarioError(
-                f"{_at(where, text, ['network', 'generate', 'parameters'])}: generator "
-                f"{net.generate.generator} needs parameter(s) {', '.join(missing)}"
-            )
-        params(
-            net.generate.parameters,
-            _keywords(fn, exclude=("seed",)),
-            ["network", "generate", "parameters"],
-            f"generator {net.generate.generator}",
-        )
-    if net.train is not None:
-        from neurosim.train import TRAINING_METHODS, method_options
-
-        unknown(net.train.method, TRAINING_METHODS, ["network", "train", "method"])
-        allowed = [o for o in method_options(net.train.method) if o != "seed"]
-        params(
-            net.train.parameters,
-            allowed,
-            ["network", "train", "parameters"],
-            f"method {net.train.method}",
-        )
-    from neurosim.mapping.mapper import map_network
-    from neurosim.mapping.partition import STRATEGIES
-    from neurosim.mapping.placement import PLACEMENTS
-
-    if scenario.mapping.strategy is not None:
-        unknown(scenario.mapping.strategy, STRATEGIES, ["mapping", "strategy"])
-    params(
-        scenario.mapping.options,
-        _keywords(map_network, exclude=("network", "profile", "strategy", "seed")),
-        ["mapping", "options"],
-        "map_network",
-    )
-    placement = scenario.mapping.options.get("placement")
-    if isinstance(placement, str):
-        unknown(placement, PLACEMENTS, ["mapping", "options", "placement"])
-    from neurosim.sim.backends import BACKENDS
-    from neurosim.sim.simulate import simulate
-
-    for i, b in enumerate(scenario.simulation.backends):
-        unknown(b, BACKENDS, ["simulation", "backends", i])
-    params(
-        scenario.simulation.options,
-        _keywords(simulate, exclude=("mapped", "inputs", "backend", "n_steps", "seed", "encoding")),
-        ["simulation", "options"],
-        "simulate",
-    )
-    if scenario.simulation.encoding is not None:
-        from neurosim.io.encoding import ENCODINGS
-
-        unknown(scenario.simulation.encoding.kind, ENCODINGS, ["simulation", "encoding", "kind"])
-    if scenario.sweep is not None:
-        _check_sweep(scenario, where, text)
-    if scenario.report.plots is not None:
-        from neurosim.plots.report import REPORT_PLOTS
-
-        for i, name in enumerate(scenario.report.plots):
-            unknown(name, {**REPORT_PLOTS, "sweep": None}, ["report", "plots", i])
-
-
-def _check_sweep(scenario: Scenario, where: str, text: str | None) -> None:
-    """Every point of the sweep grid is valid: a profile it can be applied to, or a valid scenario."""
-    from neurosim.hardware.profile import SECTIONS, apply_overrides, load_profile
-    from neurosim.sweep import expand_grid
-
-    spec = scenario.sweep
-    points = expand_grid(spec.grid)
-    if {k.split(".", 1)[0] for k in spec.grid} <= set(SECTIONS):
-        key = spec.chip or scenario.chip_specs[0].key
-        chip = next(c for c in scenario.chip_specs if c.key == key)
-        profile = load_profile(chip.name, chip.overrides)
-        for point in points:
-            try:
-                apply_overrides(profile, point)
-            except NeurosimError as exc:
-                raise ScenarioError(
-                    f"{_at(where, text, ['sweep', 'grid'])}: point {point}: {exc}"
-                ) from None
-        return
-    base = scenario.model_dump(mode="python")
-    base.update(sweep=None, reduced={}, path=None)
-    for point in points:
-        try:
-            scenario_from_dict(base, where=f"{where}: sweep point {point}", overrides=point)
-        except NeurosimError as exc:
-            raise ScenarioError(f"{exc}") from None
-
-
-def _required(fn: Any) -> list[str]:
-    """Parameters of ``fn`` without a default."""
-    import inspect
-
-    return [
-        n
-        for n, p in inspect.signature(fn).parameters.items()
-        if p.default is inspect.Parameter.empty
-        and p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
-    ]
-
-
-def _keywords(fn: Any, exclude: Iterable[str] = ()) -> list[str] | None:
-    """Keyword parameters of ``fn`` (None when it takes ``**kwargs``, i.e. any name)."""
-    import inspect
-
-    sig = inspect.signature(fn)
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
-        return None
-    return [n for n in sig.parameters if n not in set(exclude)]
-
-
 # ---------------------------------------------------------------------- API
 def scenario_from_dict(
     data: Any,
@@ -522,7 +375,9 @@ def scenario_from_dict(
     resolved["path"] = None if source is None else str(source)
     scenario = Scenario.model_validate(resolved)
     if check:
-        _check_names(scenario, where, text)
+        from neurosim.scenario.checks import check_names
+
+        check_names(scenario, where, text)
     return scenario
 
 
