@@ -232,3 +232,21 @@ def test_interrupted_forced_rerun_keeps_the_old_result(tiny, tmp_path, monkeypat
 def test_progress_bars_go_to_stderr(tiny, tmp_path, capsys):
     cap = run_ok(["run", str(tiny), "--out", str(tmp_path / "o")], capsys)
     assert "tiny: done" in cap.err and "tiny: done" not in cap.out
+
+
+@pytest.mark.parametrize("broken", ["network", "dataset", "profile"])
+def test_malformed_files_named_by_the_scenario_exit_2(tiny, tmp_path, capsys, broken):
+    bad = tmp_path / ("bad.yaml" if broken == "profile" else "bad.npz")
+    bad.write_bytes(
+        b"this is not what it claims to be\n" if broken != "profile" else b"name: [oops\n"
+    )
+    changes = {
+        "network": {"network": {"load": {"path": "bad.npz"}}},
+        "dataset": {"dataset": {"name": "npz", "path": "bad.npz"}},
+        "profile": {"chips": ["bad.yaml"]},
+    }[broken]
+    out = tmp_path / "out"
+    assert main(["run", str(edit(tiny, **changes)), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and "bad." in err
+    assert not out.exists()
