@@ -38,9 +38,12 @@ def simulate(
 
     Parameters
     ----------
-    mapped : MappedNetwork or Network
+    mapped : MappedNetwork, Network or LazyLayeredNetwork
         What to run. A plain :class:`~neurosim.network.Network` is accepted by
-        the ``reference`` backend (no mapping needed).
+        the ``reference`` backend (no mapping needed). A
+        :class:`~neurosim.topology.lazy.LazyLayeredNetwork` is streamed layer by
+        layer (:func:`neurosim.sim.stream.simulate_stream`; ``options``:
+        ``profile`` for the chip backend, ``batch_size``).
     inputs : ndarray
         ``(n_inputs, n_in)`` static values or ``(n_steps, n_inputs, n_in)``
         per-step values (spike trains); ``n_in`` = total size of the input populations.
@@ -85,6 +88,20 @@ def simulate(
     >>> simulate(net, np.array([[1.0, -1.0]]), "reference").outputs
     array([[1., 0.]])
     """
+    from neurosim.topology.lazy import LazyLayeredNetwork
+
+    if isinstance(mapped, LazyLayeredNetwork):
+        from neurosim.sim.stream import simulate_stream
+
+        opts = dict(options or {})
+        return simulate_stream(
+            mapped,
+            inputs,
+            backend,
+            profile=opts.get("profile"),
+            batch_size=opts.get("batch_size"),
+            progress=progress,
+        )
     if isinstance(mapped, Network):
         network, mapping = mapped, None
         if backend != "reference" and not callable(backend):
