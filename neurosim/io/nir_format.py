@@ -267,7 +267,10 @@ class _Builder:
         node = self.nodes[name]
         k = self.kind[name]
         if k == "Scale":
-            scale = np.asarray(node.scale, dtype=np.float64).ravel()
+            raw = np.asarray(node.scale)
+            if raw.dtype.kind not in "biuf":
+                raise self.err(name, f"scale has dtype {raw.dtype}; expected numbers")
+            scale = raw.astype(np.float64).ravel()
             if scale.size == 0:
                 raise self.err(name, "scale is empty")
             return sp.diags(scale, format="csr"), None
@@ -533,6 +536,9 @@ def read_nir(path: str | Path, **options: Any) -> Network:
     nodes, edges, meta = _build_nodes(where, data)
     try:
         return _to_network(where, nodes, edges, meta, path.stem)
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
+        # safety net: nir node objects accept arbitrary field contents
+        raise NetworkError(f"{path}: malformed NIR file ({_one_line(exc)})") from None
     except MemoryError:
         raise NetworkError(
             f"{path}: a node's shape is too large to allocate; check the Input/Output shapes"

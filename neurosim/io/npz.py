@@ -117,9 +117,14 @@ def read_npz(path: str | Path) -> Network:
             projs = []
             for i, qd in enumerate(header["projections"]):
                 shape = tuple(int(s) for s in qd["shape"])
-                w = sp.csr_matrix(
-                    (arr(f"proj{i}_data"), arr(f"proj{i}_indices"), arr(f"proj{i}_indptr")), shape=shape
-                )
+                data, indices, indptr = (arr(f"proj{i}_{k}") for k in ("data", "indices", "indptr"))
+                for key, a, kinds in (("data", data, "biuf"), ("indices", indices, "iu"), ("indptr", indptr, "iu")):
+                    if a.ndim != 1 or a.dtype.kind not in kinds:
+                        raise NetworkError(
+                            f"{path}: array 'proj{i}_{key}' has shape {a.shape} and dtype {a.dtype}; "
+                            f"expected a 1-D {'numeric' if key == 'data' else 'integer'} array"
+                        )
+                w = sp.csr_matrix((data, indices, indptr), shape=shape)
                 projs.append(Projection(qd["pre"], qd["post"], w, qd["name"]))
             return Network(
                 tuple(pops),
