@@ -31,9 +31,23 @@ ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = {"quickstart": 60.0}
 
 
-def run_one(path: Path, reduced: bool, timeout: float) -> dict:
+def _headline(report: dict) -> str:
+    """Top-1 of the reference and of each chip's emulator, where there are labels."""
+    rows = report.get("comparison") or []
+    parts = []
+    for r in rows:
+        if r.get("chip_top1") is not None:
+            parts.append(f"{r.get('label') or r['chip']} {100 * r['chip_top1']:.1f}%")
+        elif r.get("status") != "ok":
+            parts.append(f"{r.get('label') or r['chip']} {r['status']}")
+    ref = next((r["reference_top1"] for r in rows if r.get("reference_top1") is not None), None)
+    head = f"reference {100 * ref:.1f}%; " if ref is not None else ""
+    return head + ", ".join(parts)
+
+
+def run_one(path: Path, reduced: bool, timeout: float, keep: Path | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "out"
+        out = (keep / path.stem) if keep else Path(tmp) / "out"
         cmd = [
             sys.executable,
             "-m",
@@ -62,7 +76,12 @@ def run_one(path: Path, reduced: bool, timeout: float) -> dict:
             )
             return {"status": status, "wall_s": wall}
         report = json.loads((out / "report.json").read_text())
-        return {"status": "ok", "wall_s": wall, "library_s": report["timings"]["total_s"]}
+        return {
+            "status": "ok",
+            "wall_s": wall,
+            "library_s": report["timings"]["total_s"],
+            "headline": _headline(report),
+        }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="scenario names (default: all in scenarios/)")
     parser.add_argument("--reduced", action="store_true", help="run at the scenarios' reduced size")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per scenario")
+    parser.add_argument("--keep", type=Path, help="keep each result directory under this folder")
     args = parser.parse_args(argv)
     paths = sorted((ROOT / "scenarios").glob("*.yaml"))
     if args.names:
@@ -82,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{'scenario':28s} {'wall s':>9s} {'library s':>10s} {'wall/library':>12s} {'wall/budget':>12s}  status"
     )
     for path in paths:
-        r = run_one(path, args.reduced, args.timeout)
+        r = run_one(path, args.reduced, args.timeout, args.keep)
         lib = r.get("library_s")
         ratio = f"{r['wall_s'] / lib:12.2f}" if lib else f"{'-':>12s}"
         budget = BUDGET_S.get(path.stem)
@@ -94,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{path.stem:28s} {r['wall_s']:9.1f} {lib_s} {ratio} {vs_budget}  {r['status']}",
             flush=True,
         )
+        if r.get("headline"):
+            print(f"{'':28s} top-1: {r['headline']}", flush=True)
     return 0
 
 
