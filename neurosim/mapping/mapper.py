@@ -276,7 +276,9 @@ def map_network(
     # 4. quantize
     t = time.perf_counter()
     quantized = {
-        pr.name: quantize_projection(pr.name, pr.weights, prof, post_core=core_of[pr.post])
+        pr.name: quantize_projection(
+            pr.name, pr.weights, prof, post_core=core_of[pr.post], seed=seed
+        )
         for pr in hw.projections
     }
     timings["quantize_s"] = time.perf_counter() - t

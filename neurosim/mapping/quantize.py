@@ -26,23 +26,42 @@ Semantics per ``weights.kind`` (``b`` = ``weights.bits``):
 ``binary``
     Levels ``{-1, +1}`` times the mean magnitude (per layer or per core).
 ``axon_type``
-    TrueNorth: each presynaptic neuron gets one of ``n_axon_types`` axon
-    types and each post neuron a signed ``b``-bit weight per type. Types are
-    chosen by 1-D k-means of each presynaptic neuron's mean outgoing weight
-    (sign and magnitude); the table entry of (type, post) is the least-squares
-    value (the mean of the weights it replaces), then quantized to ``b``-bit
-    integers with a per-neuron scale. ``weights.data`` holds
-    ``type_weights[axon_types[i], j]`` so that :meth:`effective` needs no table.
+    TrueNorth: the synapse (i, j) is a crossbar bit; when it is set, the
+    weight is the post neuron's signed ``b``-bit value for the axon type of
+    ``i`` (``n_axon_types`` per neuron). So ``W[i, j] ~ c[i, j] T[type(i), j]``
+    with ``c`` in {0, 1}. The types, the table and the crossbar bits minimise
+    ``||C * T[types] - W||_F^2`` by alternating two exact steps: for fixed
+    types, each entry ``T[t, j]`` is the mean of the ``k`` largest same-sign
+    weights it serves with ``k`` maximising ``S_k^2 / k`` (the others are left
+    unconnected, which costs ``w^2`` instead of ``(w - T)^2``); for a fixed
+    table, each axon takes the type with the least error. The first start is
+    the 1-D k-means of each axon's mean outgoing weight (exact when every
+    axon has one weight, such as excitatory and inhibitory inputs); then up
+    to ``_RESTARTS`` seeded starts (k-means++ on the axons' weight rows and
+    random partitions, while ``restarts x _ITERS x synapses <= _BUDGET``),
+    keeping the least error. The table is quantized to ``b``-bit integers
+    with a per-neuron scale and each crossbar bit set only where the
+    quantized value is closer to ``w`` than 0 is. ``weights.data`` holds
+    ``type_weights[axon_types[i], j]`` for the connected synapses (unconnected
+    ones are not stored and count in ``n_zeroed``), so :meth:`effective`
+    needs no table. Types are chosen per projection (the chip allows one per
+    axon of each core, a finer choice). Four types with one axon per
+    presynaptic neuron are coarse: a dense signed layer keeps roughly half its
+    synapses and ``rel_error_fro`` is typically 0.5-0.7.
 
 Diagnostics: ``n_synapses``, ``n_clipped`` (magnitude beyond the largest
-level), ``n_zeroed`` (nonzero weights that became 0), ``max_rel_error`` and
-``mean_rel_error`` (per synapse ``|q - w| / |w|``), ``rel_error_fro``
-(``||Q - W||_F / ||W||_F``) and ``silent_neurons`` (post neurons with nonzero
-input before and none after).
+level), ``n_zeroed`` (nonzero weights that became 0 or were left
+unconnected), ``max_rel_error`` and ``mean_rel_error`` (per synapse
+``|q - w| / max(|w|, REL_ERROR_FLOOR max|W|)``: the relative error, with the
+denominator floored at 1 % of the projection's largest magnitude so that
+near-zero weights cannot blow it up; a zeroed weight counts at most 1),
+``rel_error_fro`` (``||Q - W||_F / ||W||_F``) and ``silent_neurons`` (post
+neurons with nonzero input before and none after).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -52,9 +71,18 @@ from neurosim.errors import MappingError
 from neurosim.hardware.profile import ChipProfile
 from neurosim.mapping.mapped import QuantizedProjection
 
-__all__ = ["QUANTIZERS", "int_levels", "quantize_projection"]
+__all__ = ["QUANTIZERS", "REL_ERROR_FLOOR", "int_levels", "quantize_projection"]
 
 _FLOATS = {16: np.float16, 32: np.float32, 64: np.float64}
+
+#: alternating-minimisation rounds and extra seeded random starts of the axon-type fit
+_ITERS = 30
+_RESTARTS = 6
+#: restarts are tried only while restarts x _ITERS x synapses stays within this many
+_BUDGET = 4_000_000
+
+#: per-synapse relative errors divide by max(|w|, REL_ERROR_FLOOR * max|W|) of the projection
+REL_ERROR_FLOOR = 0.01
 
 
 def int_levels(bits: int) -> int:
@@ -86,7 +114,7 @@ def _group_reduce(
     return np.divide(sums, counts, out=np.zeros(n_groups), where=counts > 0)
 
 
-def _quant_float(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray):
+def _quant_float(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, seed: int = 0):
     dtype = _FLOATS[int(profile.get("weights.bits"))]
     big = float(np.finfo(dtype).max)
     clipped = np.abs(w.data) > big
@@ -114,7 +142,7 @@ def _scale_int(
     return g[group]
 
 
-def _quant_int(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray):
+def _quant_int(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, seed: int = 0):
     bits = int(profile.get("weights.bits"))
     mode = profile.get("weights.scale")
     qmax = int_levels(bits)
@@ -129,12 +157,12 @@ def _quant_int(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray):
     return q, scale, clipped, {}
 
 
-def _quant_binary(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray):
+def _quant_binary(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, seed: int = 0):
     scale = _scale_int(w, profile, group, 1, "per_layer")
     return np.sign(w.data), scale, 0, {}
 
 
-def _quant_ternary(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray):
+def _quant_ternary(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, seed: int = 0):
     n_groups = int(group.max()) + 1 if group.size else 1
     gcol = group[w.indices]
     mag = np.abs(w.data)
@@ -151,7 +179,87 @@ def _quant_ternary(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray):
     return q, s[group], 0, {}
 
 
-def _kmeans_1d(x: np.ndarray, k: int, seed: int, iters: int = 30) -> np.ndarray:
+@dataclass(frozen=True, eq=False)
+class _Synapses:
+    """One projection's synapses sorted by post neuron, sign, then decreasing magnitude.
+
+    ``(post, sign)`` segments are contiguous, which is all the table fit needs:
+    it is computed once per projection and reused by every iteration.
+    """
+
+    rows: np.ndarray  # pre neuron of each synapse (CSR order)
+    cols: np.ndarray  # post neuron of each synapse (CSR order)
+    data: np.ndarray  # weight of each synapse (CSR order)
+    order: np.ndarray  # CSR positions in (post, sign, -|w|) order
+    start: np.ndarray  # first sorted position of each (post, sign) segment
+    seg_col: np.ndarray  # post neuron of each segment
+    seg_sign: np.ndarray  # +1 or -1 per segment
+    mag: np.ndarray  # |w| in sorted order
+
+    @classmethod
+    def of(cls, w: sp.csr_matrix) -> _Synapses:
+        rows = np.repeat(np.arange(w.shape[0]), np.diff(w.indptr))
+        cols, data = w.indices, w.data
+        neg = (data < 0).astype(np.int64)
+        order = np.lexsort((-np.abs(data), neg, cols))
+        key = cols[order].astype(np.int64) * 2 + neg[order]
+        start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else key
+        return cls(
+            rows,
+            cols,
+            data,
+            order,
+            start,
+            key[start] // 2,
+            np.where(key[start] % 2 == 1, -1.0, 1.0),
+            np.abs(data[order]),
+        )
+
+
+def _type_table(syn: _Synapses, types: np.ndarray, n_types: int, n_post: int) -> np.ndarray:
+    """Best table ``(n_types, n_post)`` for given axon types, a connect bit per synapse.
+
+    For each entry ``(t, j)`` choose a value ``s`` and the synapses of type-``t``
+    axons into ``j`` to connect, minimising ``sum_connected (w - s)^2 +
+    sum_dropped w^2``. The optimum connects the ``k`` largest weights of one
+    sign with ``s`` their mean (a gain of ``S_k^2 / k`` over dropping them
+    all), found exactly by segmented prefix sums over the presorted synapses.
+    Empty entries are 0.
+    """
+    table = np.zeros((n_types, n_post))
+    n = syn.mag.size
+    if n == 0:
+        return table
+    seg_len = np.diff(np.r_[syn.start, n])
+    before = syn.start - 1
+    t_sorted = types[syn.rows[syn.order]]
+    pos = np.arange(n)
+    for t in range(n_types):
+        m = t_sorted == t
+        if not m.any():
+            continue
+        cm = np.cumsum(np.where(m, syn.mag, 0.0))
+        cc = np.cumsum(m)
+        base_m = np.where(before >= 0, cm[np.maximum(before, 0)], 0.0)
+        base_c = np.where(before >= 0, cc[np.maximum(before, 0)], 0)
+        prefix = cm - np.repeat(base_m, seg_len)
+        count = cc - np.repeat(base_c, seg_len)
+        gain = np.where(m, prefix**2 / np.maximum(count, 1), -1.0)
+        seg_max = np.maximum.reduceat(gain, syn.start)
+        at = np.where(gain == np.repeat(seg_max, seg_len), pos, n)
+        first = np.minimum.reduceat(at, syn.start)
+        ok = seg_max > 0
+        value = np.zeros(seg_max.size)
+        value[ok] = syn.seg_sign[ok] * prefix[first[ok]] / count[first[ok]]
+        # per post neuron, the sign whose segment gains more (a column has <= 2 segments)
+        col_max = np.full(n_post, -1.0)
+        np.maximum.at(col_max, syn.seg_col, seg_max)
+        win = ok & (seg_max == col_max[syn.seg_col])
+        table[t, syn.seg_col[win]] = value[win]
+    return table
+
+
+def _kmeans_1d(x: np.ndarray, k: int, iters: int = 30) -> np.ndarray:
     """Labels of a 1-D k-means (quantile initialisation, Lloyd iterations)."""
     if x.size == 0:
         return np.zeros(0, dtype=np.int64)
@@ -169,11 +277,67 @@ def _kmeans_1d(x: np.ndarray, k: int, seed: int, iters: int = 30) -> np.ndarray:
         if np.allclose(new, centers):
             break
         centers = new
-    # relabel in increasing center order
-    order = np.argsort(centers)
-    rank = np.empty(k, dtype=np.int64)
-    rank[order] = np.arange(k)
-    return rank[labels]
+    return labels
+
+
+def _row_costs(syn: _Synapses, n_pre: int, table: np.ndarray) -> np.ndarray:
+    """``cost[i, t]``: squared error of axon ``i``'s weights under type ``t``'s table row.
+
+    Each synapse is connected only where that helps, so a synapse costs
+    ``min(w^2, (w - table[t, j])^2)``.
+    """
+    err2 = syn.data**2
+    return np.stack(
+        [
+            np.bincount(
+                syn.rows,
+                weights=np.minimum(err2, (syn.data - table[t, syn.cols]) ** 2),
+                minlength=n_pre,
+            )
+            for t in range(table.shape[0])
+        ],
+        axis=1,
+    )
+
+
+def _plus_plus_start(
+    w: sp.csr_matrix, syn: _Synapses, n_types: int, rng: np.random.Generator
+) -> np.ndarray:
+    """k-means++ start: axons' own weight rows as seeds, each drawn with probability ~ error."""
+    n_pre, n_post = w.shape
+    table = np.zeros((0, n_post))
+    dist = np.full(n_pre, 1.0)
+    for _ in range(n_types):
+        total = dist.sum()
+        if total <= 0:
+            break
+        i = int(rng.choice(n_pre, p=dist / total))
+        table = np.vstack([table, w.getrow(i).toarray()])
+        dist = _row_costs(syn, n_pre, table).min(axis=1)
+    return _row_costs(syn, n_pre, table).argmin(axis=1)
+
+
+def _fit_types(
+    syn: _Synapses, n_pre: int, n_post: int, types: np.ndarray, n_types: int, iters: int
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Alternate the best table for the types and the best type for every axon.
+
+    Both steps are exact minimisers of the same squared error (dropped
+    synapses count ``w^2``), so the error never increases.
+    """
+    best = np.inf
+    table = np.zeros((n_types, n_post))
+    for _ in range(iters):
+        table = _type_table(syn, types, n_types, n_post)
+        cost = _row_costs(syn, n_pre, table)
+        here = cost[np.arange(n_pre), types]
+        new = cost.argmin(axis=1)
+        new = np.where(cost[np.arange(n_pre), new] < here, new, types)  # ties keep the type
+        best = float(here.sum())
+        if (new == types).all():
+            break
+        types = new
+    return types, table, best
 
 
 def _quant_axon_type(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, seed: int = 0):
@@ -181,7 +345,8 @@ def _quant_axon_type(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, 
     bits = int(profile.get("weights.bits"))
     qmax = int_levels(bits)
     n_pre, n_post = w.shape
-    rows = np.repeat(np.arange(n_pre), np.diff(w.indptr))
+    syn = _Synapses.of(w)
+    rows, cols = syn.rows, syn.cols
     out_deg = np.diff(w.indptr)
     mean_out = np.divide(
         np.bincount(rows, weights=w.data, minlength=n_pre),
@@ -189,23 +354,35 @@ def _quant_axon_type(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, 
         out=np.zeros(n_pre),
         where=out_deg > 0,
     )
-    types = _kmeans_1d(mean_out, n_types, seed)
-    t_syn = types[rows]
-    # least-squares table: mean of the weights each (type, post) entry replaces
-    key = t_syn * n_post + w.indices
-    sums = np.bincount(key, weights=w.data, minlength=n_types * n_post)
-    counts = np.bincount(key, minlength=n_types * n_post)
-    table = np.divide(sums, counts, out=np.zeros(n_types * n_post), where=counts > 0).reshape(
-        n_types, n_post
-    )
+    # start 1: 1-D k-means of the mean outgoing weight (exact for sign-per-axon nets);
+    # then seeded k-means++ starts on the axons' weight rows and random partitions, in turn;
+    # the fit with the least error is kept
+    start = _kmeans_1d(mean_out, n_types)
+    types, table, err = _fit_types(syn, n_pre, n_post, start, n_types, _ITERS)
+    if err > 0 and n_types > 1:
+        rng = np.random.default_rng(seed)
+        for r in range(_RESTARTS):
+            if (r + 1) * _ITERS * w.nnz > _BUDGET:
+                break
+            t0 = (
+                _plus_plus_start(w, syn, n_types, rng)
+                if r % 2 == 0
+                else rng.integers(0, n_types, size=n_pre)
+            )
+            t1, tab1, e1 = _fit_types(syn, n_pre, n_post, t0, n_types, _ITERS)
+            if e1 < err:
+                types, table, err = t1, tab1, e1
     peak = np.abs(table).max(axis=0) if n_post else np.zeros(0)
     scale = np.where(peak > 0, peak / qmax, 1.0)
     itable = np.clip(np.rint(table / scale[None, :]), -qmax, qmax)
-    q = itable[t_syn, w.indices]
+    q = itable[types[rows], cols]
+    # the crossbar bit: connect a synapse only where its type's value is closer than 0
+    eff = q * scale[cols]
+    q = np.where((w.data - eff) ** 2 < w.data**2, q, 0.0)
     return q, scale, 0, {"axon_types": types, "type_weights": itable}
 
 
-#: weights.kind -> quantizer (w, profile, group) -> (data, scale per post, n_clipped, extra)
+#: weights.kind -> quantizer (w, profile, group, seed=) -> (data, scale per post, n_clipped, extra)
 QUANTIZERS: dict[str, Any] = {
     "float": _quant_float,
     "int": _quant_int,
@@ -221,6 +398,7 @@ def quantize_projection(
     profile: ChipProfile,
     *,
     post_core: np.ndarray | None = None,
+    seed: int = 0,
 ) -> QuantizedProjection:
     """Quantize one projection's weights to the profile's precision.
 
@@ -232,6 +410,9 @@ def quantize_projection(
     profile : ChipProfile
     post_core : ndarray of int, optional
         Core of each post neuron (for ``per_core`` and ``exponent`` scales).
+    seed : int
+        Seeds the random restarts of the ``axon_type`` fit (other kinds are
+        deterministic).
 
     Returns
     -------
@@ -248,14 +429,16 @@ def quantize_projection(
     w = sp.csr_matrix(weights, dtype=np.float64)
     w.sort_indices()
     group = _groups(post_core, w.shape[1], profile.get("weights.scale"))
-    data, scale, n_clipped, extra = quantizer(w, profile, group)
+    data, scale, n_clipped, extra = quantizer(w, profile, group, seed=seed)
     scale = np.asarray(scale, dtype=np.float64)
     q = sp.csr_matrix(
         (np.asarray(data, dtype=np.float64), w.indices.copy(), w.indptr.copy()), shape=w.shape
     )
     eff = q.data * scale[w.indices]
     mag = np.abs(w.data)
-    rel = np.abs(eff - w.data) / np.where(mag > 0, mag, 1.0)
+    floor = REL_ERROR_FLOOR * float(mag.max()) if mag.size else 0.0
+    denom = np.maximum(mag, floor)
+    rel = np.abs(eff - w.data) / np.where(denom > 0, denom, 1.0)
     zeroed = (q.data == 0) & (w.data != 0)
     had = np.zeros(w.shape[1], dtype=bool)
     had[w.indices] = True

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from neurosim.hardware.profile import load_profile
-from neurosim.mapping.quantize import int_levels, quantize_projection
+from neurosim.mapping.quantize import REL_ERROR_FLOOR, int_levels, quantize_projection
 
 
 def _w(values, shape=None) -> sp.csr_matrix:
@@ -131,3 +131,55 @@ def test_quantization_returns_new_arrays():
     q = quantize_projection("p", w, _profile("int", 4))
     assert (w != before).nnz == 0
     assert q.weights is not w
+
+
+def _table_layer(seed: int, n_pre: int = 60, n_post: int = 20) -> np.ndarray:
+    """A layer that 4 axon types represent exactly: W[i, j] = c[i, j] T[type(i), j]."""
+    rng = np.random.default_rng(seed)
+    types = rng.integers(0, 4, n_pre)
+    table = rng.normal(size=(4, n_post))
+    return np.where(rng.random((n_pre, n_post)) < 0.5, table[types], 0.0)
+
+
+def test_axon_type_fit_recovers_a_representable_signed_layer():
+    # regression: types from the mean outgoing weight and a table of plain means
+    # (every synapse connected) left rel_error_fro at 0.9 on such layers
+    p = load_profile("truenorth")
+    for seed in (0, 5, 6):
+        w = sp.csr_matrix(_table_layer(seed))
+        q = quantize_projection("p", w, p)
+        assert q.diagnostics["rel_error_fro"] < 0.01  # 9-bit rounding only
+        coo = q.weights.tocoo()
+        np.testing.assert_array_equal(coo.data, q.type_weights[q.axon_types[coo.row], coo.col])
+
+
+def test_axon_type_dense_signed_layer_uses_the_crossbar_bit():
+    # a dense Gaussian layer: plain means of mixed-sign weights are ~0
+    # (rel_error_fro 0.96 before the fix); leaving badly served synapses
+    # unconnected must do much better, and never worse than dropping all
+    rng = np.random.default_rng(1)
+    w = sp.csr_matrix(rng.normal(size=(64, 32)))
+    q = quantize_projection("p", w, load_profile("truenorth"))
+    d = q.diagnostics
+    assert d["rel_error_fro"] < 0.75
+    assert 0 < d["n_zeroed"] < w.nnz  # unconnected synapses are counted
+    assert q.weights.nnz == w.nnz - d["n_zeroed"]
+    err = q.effective().toarray() - w.toarray()
+    # each connected synapse is closer to its weight than 0 is
+    kept = q.weights.toarray() != 0
+    assert (np.abs(err[kept]) < np.abs(w.toarray()[kept])).all()
+    # seeded and deterministic
+    again = quantize_projection("p", w, load_profile("truenorth"))
+    np.testing.assert_array_equal(again.axon_types, q.axon_types)
+
+
+def test_relative_error_is_floored_for_near_zero_weights():
+    # regression: |q - w| / |w| read ~6e46 when a near-zero weight met a type value
+    w = sp.csr_matrix(np.array([[1.0, 0.5], [1e-45, -0.5], [0.9, 0.4], [-1.0, 0.1]]))
+    for prof in (load_profile("truenorth"), _profile("int", 4)):
+        d = quantize_projection("p", w, prof).diagnostics
+        assert np.isfinite(d["max_rel_error"]) and d["max_rel_error"] <= 2 / REL_ERROR_FLOOR
+        assert 0 <= d["mean_rel_error"] <= d["max_rel_error"]
+    # a weight that rounds to 0 counts 1 (its own size) when above the floor
+    d = quantize_projection("p", _w([1.0, 0.02]), _profile("int", 3)).diagnostics
+    assert d["max_rel_error"] == pytest.approx(1.0)
