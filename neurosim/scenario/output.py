@@ -265,11 +265,15 @@ def write_results(result: Any, out_dir: str | Path, *, force: bool = False) -> P
     body = report_dict(result)
     with atomic_dir(out_dir, force=force) as tmp:
         (tmp / "report.json").write_text(json.dumps(body, indent=2) + "\n")
-        md = f"# {result.scenario.name}\n\n{result.scenario.description}\n\n" + render_markdown(
+        sc = result.scenario
+        source = f" (`{Path(sc.path).name}`)" if sc.path else ""
+        md = f"Scenario **{sc.name}**{source}: {sc.description}\n\n" + render_markdown(
             result.comparison
         )
         if result.checks:
             md += "\n" + _checks_markdown(result.checks)
+        if result.sweep is not None:
+            md += "\n" + _sweep_markdown(result.sweep)
         (tmp / "report.md").write_text(md)
         (tmp / "resolved.yaml").write_text(resolved_yaml(result.scenario))
         with open(tmp / "outputs.npz", "wb") as fh:
@@ -296,6 +300,60 @@ def _checks_markdown(checks: Mapping[str, Any]) -> str:
                 lines.append(
                     f"| {chip} | {backend} | {c['exact_rows']}/{c['n_rows']} | {c['max_abs_error']:.3g} |"
                 )
+    return "\n".join(lines) + "\n"
+
+
+def _sweep_markdown(sweep: Any) -> str:
+    """The sweep as a Markdown table (profile sweeps: rows of run_sweep; scenario sweeps: points)."""
+    from neurosim.report.render import fmt_energy_pj, fmt_fraction
+
+    if hasattr(sweep, "rows"):
+        fields = list(sweep.fields)
+        head = fields + ["status", "cores", "top-1 chip", "synapse bits", "energy / inference"]
+        lines = [
+            f"## Sweep on {sweep.chip}",
+            "",
+            "| " + " | ".join(head) + " |",
+            "|" + "---|" * len(head),
+        ]
+        for r in sweep.rows():
+            cells = [str(r[f]) for f in fields] + [
+                r["status"],
+                "-" if r["n_cores_used"] is None else str(r["n_cores_used"]),
+                fmt_fraction(r["chip_top1"]),
+                "-" if r["synapse_memory_bits"] is None else f"{r['synapse_memory_bits']:,}",
+                fmt_energy_pj(r["energy_per_inference_pj"]),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines) + "\n"
+    flat = [_flat_point(r["point"]) for r in sweep]
+    keys = list(dict.fromkeys(k for f in flat for k in f))
+    chips = list(sweep[0]["chips"]) if sweep else []
+    head = (
+        keys
+        + ["topology score", "train accuracy", "synapses"]
+        + [f"{c} top-1 / energy" for c in chips]
+    )
+    lines = [
+        "## Sweep over scenario fields",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for r, f in zip(sweep, flat, strict=True):
+        score = r.get("topology_score")
+        cells = ["-" if f.get(k) is None else str(f.get(k)) for k in keys]
+        cells += [
+            "-" if score is None else f"{score:.3f}",
+            fmt_fraction(r.get("train_accuracy")),
+            f"{r['n_synapses']:,}",
+        ]
+        for c in chips:
+            summary = r["chips"][c]
+            cells.append(
+                f"{fmt_fraction(summary.get('chip_top1'))} / {fmt_energy_pj(summary.get('energy_per_inference_pj'))}"
+            )
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
