@@ -250,3 +250,44 @@ def test_malformed_files_named_by_the_scenario_exit_2(tiny, tmp_path, capsys, br
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err and "bad." in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"), [("npz", "net2.npz"), ("nir", "net2.nir"), ("graph_challenge", "net2_dir")]
+)
+def test_network_loaded_from_every_format_gives_the_same_outputs(tmp_path, capsys, fmt, name):
+    """``network.load`` reads .npz, NIR and challenge directories: same network, same outputs."""
+    from neurosim.io.formats import save_network
+    from neurosim.network import Network
+    from neurosim.neurons import NeuronModel
+
+    rng = np.random.default_rng(1)
+    w = [
+        np.where(rng.random((4, 4)) < 0.6, 0.25, 0.0),
+        np.where(rng.random((4, 4)) < 0.6, 0.5, 0.0),
+    ]
+    # NIR 1.0 has no ReLU node: the NIR case uses integrate-and-fire neurons
+    model = (
+        NeuronModel("if", {"threshold": 0.3})
+        if fmt == "nir"
+        else NeuronModel("relu", {"cap": 32.0})
+    )
+    net = Network.from_layers(w, biases=[-0.1, -0.1], model=model, name="n")
+    save_network(net, tmp_path / name, fmt)
+    save_network(net, tmp_path / "ref.npz", "npz")
+    runs = {}
+    for key, path, f in (("ref", "ref.npz", "npz"), ("got", name, fmt)):
+        data = {
+            "name": key,
+            "dataset": {"name": "iris", "limit": 10},
+            "chips": ["generic"],
+            "network": {"load": {"path": path, "format": f}},
+            "report": {"plots": []},
+        }
+        sc = tmp_path / f"{key}.yaml"
+        sc.write_text(yaml.safe_dump(data))
+        run_ok(["run", str(sc), "--out", str(tmp_path / key), "--quiet"], capsys)
+        with np.load(tmp_path / key / "outputs.npz") as z:
+            runs[key] = z["generic/reference"]
+    assert np.count_nonzero(runs["ref"]) > 5  # a network that does something
+    np.testing.assert_allclose(runs["got"], runs["ref"], rtol=1e-12, atol=0)
