@@ -158,13 +158,20 @@ class ChipSection(_Section):
 
 
 class CoreSection(_Section):
-    """Per-core limits."""
+    """Per-core limits.
+
+    ``max_fan_out`` (synapses out of one neuron, e.g. Xylo's 64) is optional in
+    a file (null when absent); every shipped profile states it.
+    """
 
     max_neurons: PositiveInt
     max_axons: PositiveInt
     max_fan_in: PositiveIntOrNone
     fan_out: FanOutRule
     max_target_cores: PositiveIntOrNone
+    max_fan_out: PositiveIntOrNone = PositiveIntOrNone(
+        value=None, note="not stated in the profile: no per-neuron limit on outgoing synapses"
+    )
     synapse_memory_bits: PositiveIntOrNone
     synapse_encoding: Encoding
     index_bits: BitsOrNone

@@ -41,6 +41,8 @@ class CoreLimits:
         Cores one neuron's output may reach: 1 for ``core.fan_out: one_axon``,
         ``core.max_target_cores`` for ``multicast``.
     split_fan_in, relay_fan_out : bool
+    max_fan_out : int or None
+        ``core.max_fan_out``: synapses out of one neuron.
     """
 
     max_neurons: int
@@ -51,6 +53,7 @@ class CoreLimits:
     max_target_cores: int | None
     split_fan_in: bool
     relay_fan_out: bool
+    max_fan_out: int | None = None
 
     @classmethod
     def from_profile(cls, profile: ChipProfile) -> CoreLimits:
@@ -65,6 +68,7 @@ class CoreLimits:
             max_target_cores=targets,
             split_fan_in=bool(profile.get("core.split_fan_in")),
             relay_fan_out=bool(profile.get("core.relay_fan_out")),
+            max_fan_out=profile.get("core.max_fan_out"),
         )
 
     def neuron_input_limit(self, profile: ChipProfile) -> int:

@@ -12,6 +12,7 @@ Rules:
 ``check_fan_in``             inputs of one neuron vs ``core.max_fan_in``
 ``check_synapse_slots``      synapses of one neuron vs ``core.max_synapses_per_neuron``
 ``check_fan_out``            target cores of one neuron vs ``core.fan_out`` / ``core.max_target_cores``
+``check_fan_out_synapses``   synapses out of one neuron vs ``core.max_fan_out``
 ``check_synapse_memory``     synapse store in the profile's encoding vs ``core.synapse_memory_bits``
 ``check_neuron_model``       population models vs ``neuron.models``
 ``check_cores_per_chip``     cores used vs ``chip.n_cores`` on a single-chip system (``chip.max_chips`` = 1)
@@ -44,6 +45,7 @@ __all__ = [
     "check_cores_per_chip",
     "check_fan_in",
     "check_fan_out",
+    "check_fan_out_synapses",
     "check_neuron_model",
     "check_neurons_per_core",
     "check_synapse_memory",
@@ -147,6 +149,34 @@ def check_fan_out(ctx: RuleContext) -> list[Violation]:
     return _per_core(ctx, "check_fan_out", "fan_out_max", "target cores of one neuron", field, fix)
 
 
+def check_fan_out_synapses(ctx: RuleContext) -> list[Violation]:
+    """Synapses out of one neuron must not exceed ``core.max_fan_out`` (Xylo: 64).
+
+    Host-fed inputs have no core and are exempt. With ``core.relay_fan_out``
+    the mapper already splits such neurons over relay neurons, so a
+    violation left then means a splitter tree deeper than the mapper builds.
+    """
+    cap = ctx.limits.max_fan_out
+    if ctx.limits.relay_fan_out:
+        fix = (
+            f"the relay (splitter) tree needed is deeper than the mapper builds: prune or retrain "
+            f"to <= {cap} outgoing synapses per neuron"
+        )
+    else:
+        fix = (
+            "allow relay (splitter) neurons (--set core.relay_fan_out=true), or prune or retrain "
+            f"to <= {cap} outgoing synapses per neuron"
+        )
+    return _per_core(
+        ctx,
+        "check_fan_out_synapses",
+        "fan_out_synapses_max",
+        "synapses out of one neuron",
+        "core.max_fan_out",
+        fix,
+    )
+
+
 def check_synapse_memory(ctx: RuleContext) -> list[Violation]:
     """A core's synapse store must fit ``core.synapse_memory_bits``."""
     enc = ctx.profile.get("core.synapse_encoding")
@@ -230,6 +260,7 @@ RULES: list[Callable[[RuleContext], list[Violation]]] = [
     check_fan_in,
     check_synapse_slots,
     check_fan_out,
+    check_fan_out_synapses,
     check_synapse_memory,
     check_neuron_model,
     check_cores_per_chip,

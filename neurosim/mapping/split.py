@@ -13,12 +13,17 @@ re-associated), as described in :mod:`neurosim.mapping.mapped`:
   depth ``ceil(log_limit(fan_in))``.
 * :func:`add_relays`: a neuron whose outputs reach more cores than its
   fan-out rule permits (``a`` cores: 1 for ``one_axon``, else
-  ``core.max_target_cores``) sends one spike to ``ceil(T / a)`` relay neurons
-  in ``"P.relay0"`` (model ``linear``, weight 1), each of which forwards it to
-  ``a`` of the ``T`` target cores with the original weights, the way TrueNorth
-  corelets use splitter neurons. Relays of one neuron are kept on one core
-  when they fit, so the neuron itself targets one core; when they do not,
-  another level ``"P.relay1"`` is put in front of them (a splitter tree).
+  ``core.max_target_cores``) or drive more synapses than ``core.max_fan_out``
+  (``f``, Xylo's 64) sends one spike to relay neurons in ``"P.relay0"``
+  (model ``linear``, weight 1), each of which forwards it with the original
+  weights to at most ``a`` of its target cores and at most ``f`` synapses,
+  the way TrueNorth corelets use splitter neurons: the target cores are cut
+  into chunks of ``a``, each chunk's synapses into pieces of ``f``, one relay
+  per piece (``ceil(T / a)`` relays when only cores bind, ``ceil(S / f)``
+  when only synapses do). Relays of one neuron are kept on one core when
+  they fit, so the neuron itself targets one core; when they do not, or
+  when the neuron has more relays than ``f``, another level ``"P.relay1"``
+  is put in front of them (a splitter tree).
 
 Every operation is vectorised over synapses; loops run over populations,
 split levels and relay cores only.
@@ -174,21 +179,6 @@ class RelayResult:
     served: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)
 
 
-def target_pairs(
-    network: Network, core_of: dict[str, np.ndarray], name: str, n_cores: int
-) -> np.ndarray:
-    """Sorted unique keys ``pre * n_cores + target_core`` of population ``name``'s outputs."""
-    keys = []
-    for pr in network.projections_from(name):
-        w = pr.weights.tocoo()
-        tc = np.asarray(core_of[pr.post])[w.col]
-        ok = tc >= 0
-        keys.append(w.row[ok].astype(np.int64) * n_cores + tc[ok])
-    if not keys:
-        return np.zeros(0, dtype=np.int64)
-    return np.unique(np.concatenate(keys))
-
-
 def _pack_groups(sizes: np.ndarray, profile: ChipProfile, limits: CoreLimits) -> np.ndarray:
     """Cores for relay groups: whole groups in order; a group above ``max_neurons`` spans cores."""
     maxn = limits.max_neurons
@@ -224,7 +214,7 @@ def add_relays(
     *,
     level: int = 0,
 ) -> RelayResult:
-    """Give relay neurons to every neuron whose outputs reach too many cores.
+    """Give relay neurons to every neuron whose outputs reach too many cores or synapses.
 
     Parameters
     ----------
@@ -235,7 +225,8 @@ def add_relays(
         which are exempt from the fan-out rule).
     profile : ChipProfile
     limits : CoreLimits
-        ``limits.max_target_cores`` is the fan-out allowance ``a``.
+        ``limits.max_target_cores`` is the fan-out allowance ``a`` (cores),
+        ``limits.max_fan_out`` the allowance ``f`` (synapses); ``None`` = unlimited.
     n_cores : int
         Cores used so far (relay cores are numbered from here).
     level : int
@@ -244,47 +235,74 @@ def add_relays(
         again with ``level + 1`` inserts relays in front of the relays (a tree).
     """
     a = limits.max_target_cores
+    f = limits.max_fan_out
     core_of = {k: np.asarray(v) for k, v in core_of.items()}
-    if a is None:
+    if a is None and f is None:
         return RelayResult(network, core_of, 0, 0, {})
+    big = np.iinfo(np.int64).max
+    a_ = big if a is None else int(a)
+    f_ = big if f is None else int(f)
     pops = list(network.populations)
     projs = list(network.projections)
     served: dict[str, tuple[str, np.ndarray]] = {}
     n_added = 0
     next_core = n_cores
     for pop in network.populations:
-        if pop.model.kind == "input" or not network.projections_from(pop.name):
+        out = network.projections_from(pop.name)
+        if pop.model.kind == "input" or not out:
             continue
-        uk = target_pairs(network, core_of, pop.name, n_cores)
-        if uk.size == 0:
+        # every synapse out of the population: (pre, target core), in (pre, core) order
+        coos = [pr.weights.tocoo() for pr in out]
+        tcs = [core_of[pr.post][w.col] for pr, w in zip(out, coos, strict=True)]
+        row = np.concatenate([w.row.astype(np.int64) for w in coos])
+        tc = np.concatenate(tcs).astype(np.int64)
+        routed = tc >= 0
+        if not routed.any():
             continue
-        pre_of_pair = uk // n_cores
-        n_targets = np.bincount(pre_of_pair, minlength=pop.size)
-        need = n_targets > a
+        key = np.where(routed, row * n_cores + tc, -1)
+        n_syn = np.bincount(row[routed], minlength=pop.size)
+        n_targets = np.bincount(np.unique(key[routed]) // n_cores, minlength=pop.size)
+        need = (n_targets > a_) | (n_syn > f_)
         if not need.any():
             continue
-        first = np.searchsorted(pre_of_pair, np.arange(pop.size))
-        n_relays = np.where(need, -(-n_targets // a), 0)
-        base = np.cumsum(n_relays) - n_relays
-        total = int(n_relays.sum())
-        rank = np.arange(uk.size) - first[pre_of_pair]
-        relay_of_pair = base[pre_of_pair] + rank // a
+        # relay of each relayed synapse: a neuron's target cores in chunks of a, each
+        # chunk's synapses in pieces of f (a relay reaches <= a cores and <= f synapses)
+        sel = np.flatnonzero(routed & need[row])
+        order = sel[np.argsort(key[sel], kind="stable")]
+        r, ks = row[order], key[order]
+        n = order.size
+        new_pre = np.r_[True, r[1:] != r[:-1]]
+        new_core = np.r_[True, ks[1:] != ks[:-1]]
+        pre_start = np.maximum.accumulate(np.where(new_pre, np.arange(n), 0))
+        core_rank = np.cumsum(new_core) - 1
+        core_rank = core_rank - core_rank[pre_start]
+        chunk = core_rank // a_
+        new_chunk = new_pre | np.r_[True, chunk[1:] != chunk[:-1]]
+        chunk_start = np.maximum.accumulate(np.where(new_chunk, np.arange(n), 0))
+        piece = (np.arange(n) - chunk_start) // f_
+        new_relay = new_chunk | np.r_[True, piece[1:] != piece[:-1]]
+        relay_sorted = np.cumsum(new_relay) - 1
+        total = int(relay_sorted[-1]) + 1
+        relay_of = np.full(row.size, -1, dtype=np.int64)
+        relay_of[order] = relay_sorted
+        served_idx = r[new_relay]
+        n_relays = np.bincount(served_idx, minlength=pop.size)
         rname = f"{pop.name}.relay{level}"
         new_projs: list[Projection] = []
         replaced: dict[str, Projection] = {}
-        for pr in network.projections_from(pop.name):
-            w = pr.weights.tocoo()
-            relayed = need[w.row]
+        offset = 0
+        for pr, w in zip(out, coos, strict=True):
+            rel = relay_of[offset : offset + w.nnz]
+            offset += w.nnz
+            relayed = rel >= 0
             if not relayed.any():
                 continue
-            tc = core_of[pr.post][w.col[relayed]]
-            pidx = np.searchsorted(uk, w.row[relayed].astype(np.int64) * n_cores + tc)
             new_projs.append(
                 Projection(
                     rname,
                     pr.post,
                     sp.csr_matrix(
-                        (w.data[relayed], (relay_of_pair[pidx], w.col[relayed])),
+                        (w.data[relayed], (rel[relayed], w.col[relayed])),
                         shape=(total, pr.shape[1]),
                     ),
                 )
@@ -293,7 +311,6 @@ def add_relays(
                 (w.data[~relayed], (w.row[~relayed], w.col[~relayed])), shape=pr.shape
             )
             replaced[pr.name] = Projection(pr.pre, pr.post, keep, pr.name)
-        served_idx = np.repeat(np.arange(pop.size), n_relays)
         feed = sp.csr_matrix(
             (np.ones(total), (served_idx, np.arange(total))), shape=(pop.size, total)
         )
@@ -301,7 +318,7 @@ def add_relays(
         projs = [replaced.get(pr.name, pr) for pr in projs] + new_projs
         i = next(k for k, p in enumerate(pops) if p.name == pop.name)
         pops.insert(i + 1, Population(rname, total, _LINEAR))
-        local = _pack_groups(n_relays[need], profile, limits)
+        local = _pack_groups(n_relays[n_relays > 0], profile, limits)
         core_of[rname] = next_core + local
         next_core += int(local.max()) + 1
         served[rname] = (pop.name, served_idx)

@@ -14,6 +14,7 @@ Resources (keys of :attr:`UsageTable.used`):
 ``fan_in_max``               most inputs of one neuron on the core (``core.max_fan_in``)
 ``synapses_per_neuron_max``  the same count against ``core.max_synapses_per_neuron``
 ``fan_out_max``              most target cores of one neuron on the core (1 for ``one_axon``, else ``core.max_target_cores``)
+``fan_out_synapses_max``     most stored synapses out of one neuron on the core (``core.max_fan_out``)
 ``synapse_memory_bits``      synapse store in the profile's encoding (``core.synapse_memory_bits``)
 ``weight_table_bits``        axon-type weight tables (axon_type chips only; no own limit)
 """
@@ -42,6 +43,7 @@ RESOURCE_FIELDS: dict[str, str | None] = {
     "fan_in_max": "core.max_fan_in",
     "synapses_per_neuron_max": "core.max_synapses_per_neuron",
     "fan_out_max": "core.fan_out",
+    "fan_out_synapses_max": "core.max_fan_out",
     "synapse_memory_bits": "core.synapse_memory_bits",
     "weight_table_bits": None,
 }
@@ -64,6 +66,8 @@ class UsageTable:
         Per hardware population, target cores of each neuron.
     fan_in : mapping of str to ndarray
         Per hardware population, stored inputs of each neuron.
+    fan_out_synapses : mapping of str to ndarray
+        Per hardware population, stored synapses out of each neuron.
     traffic : csr_matrix, shape (n_cores, n_cores), or None
         Expected packets per step from core a to core b (when rates were given).
     """
@@ -76,6 +80,7 @@ class UsageTable:
     fan_out: Mapping[str, np.ndarray]
     fan_in: Mapping[str, np.ndarray]
     traffic: sp.csr_matrix | None = None
+    fan_out_synapses: Mapping[str, np.ndarray] | None = None
 
     @property
     def n_cores(self) -> int:
@@ -150,11 +155,13 @@ def core_usage(
     axons = np.zeros(n_cores, dtype=np.int64)
     fan_in_max = np.zeros(n_cores, dtype=np.int64)
     fan_out_max = np.zeros(n_cores, dtype=np.int64)
+    fan_out_syn_max = np.zeros(n_cores, dtype=np.int64)
     lo = np.full(n_cores, np.iinfo(np.int64).max, dtype=np.int64)
     hi = np.zeros(n_cores, dtype=np.int64)
     population = [""] * n_cores
     fan_in = {p.name: np.zeros(p.size, dtype=np.int64) for p in hw.populations}
     fan_out = {p.name: np.zeros(p.size, dtype=np.int64) for p in hw.populations}
+    out_syn = {p.name: np.zeros(p.size, dtype=np.int64) for p in hw.populations}
     pairs: dict[str, list[np.ndarray]] = {}
     t_rows: list[np.ndarray] = []
     t_cols: list[np.ndarray] = []
@@ -164,6 +171,7 @@ def core_usage(
         post_core = np.asarray(core_of[pr.post])
         counts = np.bincount(w.indices, minlength=w.shape[1])
         fan_in[pr.post] += counts
+        out_syn[pr.pre] += np.diff(w.indptr)
         ok = post_core >= 0
         synapses += np.bincount(post_core[ok], weights=counts[ok], minlength=nc)[:n_cores].astype(
             np.int64
@@ -192,6 +200,7 @@ def core_usage(
         neurons += np.bincount(c, minlength=nc)[:n_cores]
         np.maximum.at(fan_in_max, c, fan_in[p.name][idx])
         np.maximum.at(fan_out_max, c, fan_out[p.name][idx])
+        np.maximum.at(fan_out_syn_max, c, out_syn[p.name][idx])
         np.minimum.at(lo, c, idx)
         np.maximum.at(hi, c, idx + 1)
         for k in np.unique(c).tolist():
@@ -205,6 +214,7 @@ def core_usage(
         "fan_in_max": fan_in_max,
         "synapses_per_neuron_max": fan_in_max.copy(),
         "fan_out_max": fan_out_max,
+        "fan_out_synapses_max": fan_out_syn_max,
         "synapse_memory_bits": np.asarray(syn_bits, dtype=np.int64),
     }
     capacity: dict[str, float | None] = {
@@ -214,6 +224,7 @@ def core_usage(
         "fan_in_max": limits.max_fan_in,
         "synapses_per_neuron_max": limits.max_slots,
         "fan_out_max": limits.max_target_cores,
+        "fan_out_synapses_max": limits.max_fan_out,
         "synapse_memory_bits": limits.memory_bits,
     }
     if profile.get("weights.kind") == "axon_type":
@@ -228,4 +239,4 @@ def core_usage(
             )
         else:
             traffic = sp.csr_matrix((n_cores, n_cores))
-    return UsageTable(used, capacity, tuple(population), lo, hi, fan_out, fan_in, traffic)
+    return UsageTable(used, capacity, tuple(population), lo, hi, fan_out, fan_in, traffic, out_syn)

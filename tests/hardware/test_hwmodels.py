@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
+import yaml
 
 from neurosim.hardware.profile import PROVENANCES, load_profile, profile_names
 
@@ -26,6 +28,7 @@ RANGES = {
     "core.max_axons": (1, 10**7),
     "core.max_fan_in": (1, 10**7),
     "core.max_target_cores": (1, 10**6),
+    "core.max_fan_out": (1, 10**6),
     "core.synapse_memory_bits": (2**10, 2**33),
     "core.index_bits": (1, 32),
     "core.max_synapses_per_neuron": (1, 10**6),
@@ -192,3 +195,23 @@ def test_design_choices_of_the_issue():
     for analog in ("dynapse2", "brainscales2"):
         fig = load_profile(analog).figure("chip.timestep_s")
         assert fig.value is None and "continuous" in fig.note
+
+
+def test_every_shipped_file_states_max_fan_out(profile):
+    """core.max_fan_out is optional in a user's file, but every shipped profile states it."""
+    raw = yaml.safe_load(Path(profile.path).read_text())
+    assert "max_fan_out" in raw["core"], f"{profile.name}: core.max_fan_out missing"
+    fig = profile.figure("core.max_fan_out")
+    assert fig.note, f"{profile.name}: core.max_fan_out needs a note (null: why; value: what)"
+
+
+def test_xylo_fan_out_rule_and_honest_memory():
+    xy = load_profile("xylo")
+    fig = xy.figure("core.max_fan_out")
+    assert (fig.value, fig.provenance, fig.source) == (64, "datasheet", "rockpool_docs")
+    # ~64,000 weights in all = 1000 hidden neurons x fan-out 64 (the 8 outputs drive nothing)
+    assert (xy.get("core.max_neurons") - 8) * xy.get("core.max_fan_out") == 64_000
+    # the synapse store's bit count is not published: unknown, not sized to make a total bind
+    mem = xy.figure("core.synapse_memory_bits")
+    assert mem.value is None and "not published" in mem.note
+    assert "max_fan_out" in xy.figure("core.max_fan_in").note

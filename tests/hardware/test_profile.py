@@ -287,3 +287,27 @@ def test_parse_override_values():
     assert parse_override("core.max_fan_in=256") == ("core.max_fan_in", 256)
     assert parse_override("energy.synop_pj=1.5") == ("energy.synop_pj", 1.5)
     assert parse_override("core.split_fan_in=false") == ("core.split_fan_in", False)
+
+
+def test_max_fan_out_is_optional_and_null_when_absent(tmp_path, generic_data):
+    # a profile file written before core.max_fan_out existed still loads: no limit
+    generic_data["core"].pop("max_fan_out", None)
+    p = load_profile(_write(tmp_path, generic_data))
+    fig = p.figure("core.max_fan_out")
+    assert fig.value is None and "not stated" in fig.note
+    assert "core.max_fan_out" in p.fields()
+    # a stated value is checked like any count
+    generic_data["core"]["max_fan_out"] = {"value": 64, "provenance": "definition"}
+    assert load_profile(_write(tmp_path, generic_data)).get("core.max_fan_out") == 64
+    generic_data["core"]["max_fan_out"] = {"value": 0, "provenance": "definition"}
+    msg = _error(_write(tmp_path, generic_data))
+    assert "core.max_fan_out" in msg and ">= 1" in msg
+    generic_data["core"]["max_fan_out"] = {"value": 64}
+    assert "provenance" in _error(_write(tmp_path, generic_data))
+
+
+def test_max_fan_out_override():
+    p = load_profile("generic", ["core.max_fan_out=32"])
+    assert p.get("core.max_fan_out") == 32
+    assert p.figure("core.max_fan_out").provenance == "override"
+    assert load_profile("xylo", {"core.max_fan_out": None}).get("core.max_fan_out") is None

@@ -127,6 +127,49 @@ def test_relays_for_multicast_limit():
     assert all(c.resources["fan_out_max"][0] <= 2 for c in m.cores)
 
 
+def test_relays_split_by_synapse_count_on_xylo():
+    # Xylo: at most 64 synapses out of a neuron; layer1 neurons drive ~160 synapses
+    # each on the one core, so relays split them by synapse count, not by cores
+    net = layered([16, 50, 400], [8, 20], model="relu", seed=21)
+    fan_out = np.diff(net.projections[1].weights.tocsr().indptr)
+    assert fan_out.max() > 64
+    m = map_network(net, "xylo", overrides={"neuron.models": ["lif", "relu", "linear"]})
+    assert m.fits, [str(v) for v in m.violations]
+    assert m.n_cores_used == 1
+    relays = m.hw_network.population("layer1.relay0")
+    served, idx = m.served["layer1.relay0"]
+    assert served == "layer1"
+    # each neuron gets ceil(fan-out / 64) relays, none of which drives more than 64 synapses
+    np.testing.assert_array_equal(np.bincount(idx, minlength=50), -(-fan_out // 64))
+    assert relays.size == int((-(-fan_out // 64)).sum())
+    out = sum(
+        np.diff(pr.weights.tocsr().indptr) for pr in m.hw_network.projections_from(relays.name)
+    )
+    assert out.max() <= 64
+    assert all(c.resources["fan_out_synapses_max"][0] <= 64 for c in m.cores)
+    assert m.cores[0].resources["fan_out_synapses_max"][1] == 64
+    _check_same_function(net, m)
+
+
+def test_relays_split_by_cores_and_synapses_together():
+    # TrueNorth (one axon) with a 100-synapse fan-out limit: a relay reaches one
+    # core and at most 100 synapses; a layer1 neuron feeds 3 cores of 256 neurons
+    net = layered([20, 10, 700], [5, 10], model="relu", seed=22)
+    m = map_network(
+        net,
+        "truenorth",
+        overrides={"neuron.models": ["relu", "linear"], "core.max_fan_out": 100},
+        anneal_steps=100,
+    )
+    assert m.fits, [str(v) for v in m.violations]
+    for c in m.cores:
+        assert c.resources["fan_out_max"][0] <= 1
+        assert c.resources["fan_out_synapses_max"][0] <= 100
+    # 700 synapses over 3 cores (256, 256, 188) -> 3 + 3 + 2 relays per neuron
+    assert m.added["relay_neurons"] == 10 * 8
+    _check_same_function(net, m)
+
+
 @pytest.mark.parametrize("strategy", ["sequential", "axon_sharing", "metis"])
 def test_strategies_respect_limits(strategy):
     net = layered([200, 300, 50], [20, 40], seed=7)
@@ -273,12 +316,13 @@ def test_sparse_weights_survive_quantization_and_diagnostics_reported():
     max_neurons=st.integers(2, 32),
     max_axons=st.integers(2, 64),
     max_fan_in=st.one_of(st.none(), st.integers(2, 16)),
+    max_fan_out=st.one_of(st.none(), st.integers(2, 24)),
     one_axon=st.booleans(),
     strategy=st.sampled_from(["sequential", "axon_sharing"]),
     seed=st.integers(0, 1000),
 )
 def test_property_hw_network_is_equivalent_and_within_core_limits(
-    sizes, fan, max_neurons, max_axons, max_fan_in, one_axon, strategy, seed
+    sizes, fan, max_neurons, max_axons, max_fan_in, max_fan_out, one_axon, strategy, seed
 ):
     fans = [min(fan, n) for n in sizes[:-1]]
     net = layered(sizes, fans, model="relu", seed=seed)
@@ -288,19 +332,32 @@ def test_property_hw_network_is_equivalent_and_within_core_limits(
         "core.max_fan_in": max_fan_in,
         "core.fan_out": "one_axon" if one_axon else "multicast",
         "core.max_target_cores": 1 if one_axon else 3,
+        "core.max_fan_out": max_fan_out,
     }
     m = map_network(
         net, "generic", strategy=strategy, seed=seed, overrides=overrides, anneal_steps=200
     )
     _check_same_function(net, m, seed=seed)
     limit = min(max_axons, max_fan_in or max_axons)
+    axon_violations = {v.where for v in m.violations if v.rule == "check_axons_per_core"}
     for core in m.cores:
         assert core.resources["neurons"][0] <= max_neurons
-        assert core.resources["axons"][0] <= max_axons
         assert core.resources["fan_in_max"][0] <= limit
-    # relays fix every fan-out unless one neuron needs more relays than a core holds
-    bad = [v for v in m.violations if v.rule != "check_fan_out"]
+        if core.resources["axons"][0] > max_axons:
+            # only relays that split one neuron's synapses into one core add axons
+            # to it after partitioning; the rule must then report that core
+            assert max_fan_out is not None
+            assert any(w.endswith(f"on core {core.core}") for w in axon_violations)
+    # relays fix every fan-out unless one neuron needs a deeper splitter tree than built
+    allowed = {"check_fan_out", "check_fan_out_synapses"}
+    if max_fan_out is not None:
+        allowed.add("check_axons_per_core")
+    bad = [v for v in m.violations if v.rule not in allowed]
     assert not bad, [str(v) for v in bad]
+    if max_fan_out is not None and not any(
+        v.rule == "check_fan_out_synapses" for v in m.violations
+    ):
+        assert all(c.resources["fan_out_synapses_max"][0] <= max_fan_out for c in m.cores)
     assert m.n_cores_used >= m.lower_bound_cores
 
 

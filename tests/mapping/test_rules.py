@@ -42,6 +42,7 @@ def test_rules_is_the_list_of_named_checks():
         "check_fan_in",
         "check_synapse_slots",
         "check_fan_out",
+        "check_fan_out_synapses",
         "check_synapse_memory",
         "check_neuron_model",
         "check_cores_per_chip",
@@ -224,3 +225,56 @@ def test_every_profile_reports_neuron_and_axon_violations(name):
         (max_axons + 1, max_axons, "core.max_axons")
     ] * 2
     assert not m.fits
+
+
+def test_fan_out_synapses_xylo_without_and_with_relays():
+    # Xylo: at most 64 synapses out of one neuron (core.max_fan_out)
+    net = layered([16, 30, 300], [8, 15], model="lif", seed=14)
+    most = int(np.diff(net.projections[1].weights.tocsr().indptr).max())
+    assert most > 64
+    m = map_network(net, "xylo", overrides={"core.relay_fan_out": False})
+    (v,) = _by_rule(m, "check_fan_out_synapses")
+    assert (v.used, v.capacity, v.field) == (most, 64, "core.max_fan_out")
+    assert v.where == "layer1+layer2 on core 0"  # Xylo's one core holds both layers
+    assert "relay" in v.fix and "64" in v.fix
+    assert not m.fits
+    # relay neurons split every such neuron: no violation left
+    ok = map_network(net, "xylo")
+    assert ok.fits, [str(v) for v in ok.violations]
+    assert ok.added["relay_neurons"] > 0
+
+
+def test_fan_out_synapses_tree_too_deep_says_prune():
+    # a 2-synapse fan-out needs a splitter tree deeper than MAX_RELAY_LEVELS for 300 targets
+    net = layered([16, 4, 300], [4, 4], model="lif", seed=15)
+    m = map_network(net, "xylo", overrides={"core.max_fan_out": 2})
+    got = _by_rule(m, "check_fan_out_synapses")
+    assert got and all(v.capacity == 2 and v.used > 2 for v in got)
+    assert "prune or retrain" in got[0].fix and "deeper" in got[0].fix
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_fan_out_synapses_per_family(family):
+    # every encoding family with a 20-synapse fan-out limit set: the rule fires
+    # without relays and relays fix it
+    name = FAMILIES[family]
+    net = layered([10, 8, 60], [4, 8], model=_model(name), seed=16)
+    base = {"core.max_fan_out": 20}
+    m = map_network(net, name, overrides={**base, "core.relay_fan_out": False})
+    got = _by_rule(m, "check_fan_out_synapses")
+    assert got and all(v.capacity == 20 and v.field == "core.max_fan_out" for v in got)
+    assert max(v.used for v in got) == 60
+    fixed = map_network(net, name, overrides={**base, "core.relay_fan_out": True})
+    assert not _by_rule(fixed, "check_fan_out_synapses")
+    assert all(c.resources["fan_out_synapses_max"][0] <= 20 for c in fixed.cores)
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in profile_names() if load_profile(n).get("core.max_fan_out") is None]
+)
+def test_fan_out_synapses_silent_where_the_profile_has_no_limit(name):
+    profile = load_profile(name)
+    net = layered([10, 8, 60], [4, 8], model=_model(name), seed=17)
+    m = map_network(net, profile, overrides={"core.relay_fan_out": False}, anneal_steps=100)
+    assert not _by_rule(m, "check_fan_out_synapses")
+    assert all(c.resources["fan_out_synapses_max"][1] is None for c in m.cores)
