@@ -117,18 +117,18 @@ def main(argv: list[str] | None = None) -> int:
     iris_test = None
     dense = None
     if only & {"dense", "prune", "ternary", "sketch", "conntra"}:
-        dense, _ = run("dense", "dense", epochs=q(20, 2), batch_size=64, lr=1e-3, patience=5)
+        dense, _ = run("dense", "dense", epochs=q(15, 2), batch_size=64, lr=1e-3, patience=3)
     if "deep_r" in only:
         run(
             "deep_r",
             "deep_r",
             n_connections=K_LENET,
-            epochs=q(60, 2),
+            epochs=q(30, 2),
             batch_size=32,
             lr=3e-3,
             optimizer="adam",
             lr_schedule="cosine",
-            l1=1e-3,
+            l1=3e-2,
             temperature=1e-10,
         )
     if "deep_r_cap64" in only:
@@ -138,12 +138,12 @@ def main(argv: list[str] | None = None) -> int:
             n_connections=K_LENET,
             chip="generic",
             chip_overrides=("core.max_fan_in=64",),
-            epochs=q(60, 2),
+            epochs=q(30, 2),
             batch_size=32,
             lr=3e-3,
             optimizer="adam",
             lr_schedule="cosine",
-            l1=1e-3,
+            l1=3e-2,
             temperature=1e-10,
         )
         mapped = map_network(r.network, load_profile("generic", ["core.max_fan_in=64"]))
@@ -155,12 +155,12 @@ def main(argv: list[str] | None = None) -> int:
             "deep_r",
             n_connections=K_LENET,
             fan_in_cap=32,
-            epochs=q(60, 2),
+            epochs=q(30, 2),
             batch_size=32,
             lr=3e-3,
             optimizer="adam",
             lr_schedule="cosine",
-            l1=1e-3,
+            l1=3e-2,
             temperature=1e-10,
         )
         mapped = map_network(r.network, load_profile("generic", ["core.max_fan_in=32"]))
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     if "ternary" in only and dense is not None:
         run("ternary_twn", "ternary", init=dense.network)
     if "conntra" in only:
-        r, row = run("conntra", "conntra", epochs=q(30, 1), mode="block", batch_size=256)
+        r, row = run("conntra", "conntra", epochs=q(5, 1), mode="block", batch_size=256)
         tern = load_profile(
             "generic", ["weights.kind=ternary", "weights.bits=2", "weights.scale=per_layer"]
         )
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                 "conntra_warm",
                 "conntra",
                 init=dense.network,
-                epochs=q(10, 1),
+                epochs=q(5, 1),
                 mode="block",
                 batch_size=256,
             )
