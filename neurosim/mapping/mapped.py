@@ -144,7 +144,9 @@ class QuantizedProjection:
         TrueNorth-style: per pre neuron, its axon type index. The per-post-neuron
         signed integer weight table is ``type_weights`` (n_types, n_post), and
         ``weights.data`` holds ``type_weights[axon_types[i], j]`` for each stored
-        synapse (i, j), so :meth:`effective` needs no table.
+        synapse (i, j), so :meth:`effective` needs no table. Only synapses whose
+        crossbar bit is set are stored: a source synapse the table serves worse
+        than 0 is left unconnected (counted in ``diagnostics["n_zeroed"]``).
     type_weights : ndarray or None
     """
 
