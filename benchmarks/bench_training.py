@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
     iris_test = None
     dense = None
-    if only & {"dense", "prune", "ternary", "sketch", "conntra"}:
+    if only & {"dense", "prune", "ternary", "conntra"}:
         dense, _ = run("dense", "dense", epochs=q(15, 2), batch_size=64, lr=1e-3, patience=3)
     if "deep_r" in only:
         run(

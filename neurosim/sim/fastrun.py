@@ -18,7 +18,6 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from neurosim.sim.engine import EngineOutput, Plan
 
@@ -75,6 +74,7 @@ def _kernel():
             nxt = np.zeros(n, dtype=bias.dtype)
             v = np.empty(n, dtype=bias.dtype)
             y = np.zeros(n, dtype=bias.dtype)
+            active = np.empty(n, dtype=np.int64)
             for b in range(b_lo, b_hi):
                 for j in range(n):
                     v[j] = v0[j]
@@ -86,56 +86,75 @@ def _kernel():
                         lo = pop_lo[p]
                         hi = pop_hi[p]
                         kind = pop_kind[p]
+                        n_act = 0
                         if kind == 0:
                             off = pop_in[p] - lo
                             for j in range(lo, hi):
-                                y[j] = X[tx, b, off + j]
-                        elif kind == 1:
+                                yj = X[tx, b, off + j]
+                                y[j] = yj
+                                if yj != 0:
+                                    active[n_act] = j
+                                    n_act += 1
+                        elif kind == 1 or kind == 2:
+                            lo_clip = zero if kind == 1 else -np.inf
                             for j in range(lo, hi):
                                 z = cur[j] + bias[j]
-                                z = max(z, zero)
-                                y[j] = min(z, cap[j])
+                                z = max(z, lo_clip)
+                                z = min(z, cap[j])
+                                y[j] = z
                                 cur[j] = zero
-                        elif kind == 2:
+                                if z != 0:
+                                    active[n_act] = j
+                                    n_act += 1
+                        elif kind == 3:
+                            sub = pop_sub[p]
                             for j in range(lo, hi):
-                                y[j] = cur[j] + bias[j]
+                                t1 = cur[j] + bias[j]
+                                t2 = r[j] * t1
+                                vv = v[j] + t2
                                 cur[j] = zero
+                                if vv >= vth[j]:
+                                    vv = vv - vth[j] if sub else vreset[j]
+                                    y[j] = one
+                                    active[n_act] = j
+                                    n_act += 1
+                                else:
+                                    y[j] = zero
+                                v[j] = vv
                         else:
                             sub = pop_sub[p]
                             for j in range(lo, hi):
                                 t1 = cur[j] + bias[j]
                                 t2 = r[j] * t1
-                                if kind == 3:
-                                    vv = v[j] + t2
-                                else:
-                                    t3 = vleak[j] - v[j]
-                                    t4 = t3 + t2
-                                    vv = v[j] + alpha[j] * t4
+                                t3 = vleak[j] - v[j]
+                                t4 = t3 + t2
+                                vv = v[j] + alpha[j] * t4
+                                cur[j] = zero
                                 if vv >= vth[j]:
+                                    vv = vv - vth[j] if sub else vreset[j]
                                     y[j] = one
-                                    if sub:
-                                        vv = vv - vth[j]
-                                    else:
-                                        vv = vreset[j]
+                                    active[n_act] = j
+                                    n_act += 1
                                 else:
                                     y[j] = zero
                                 v[j] = vv
-                                cur[j] = zero
-                        for j in range(lo, hi):
+                        for a in range(n_act):
+                            j = active[a]
                             yj = y[j]
-                            if yj != 0:
-                                counts[b, j] += 1
-                                if keep_step:
-                                    nz_step[c, t, j] += 1
-                                if b < n_record:
-                                    raster[t, b, j] = True
-                                for k in range(fi[j], fi[j + 1]):
-                                    cur[fx[k]] += yj * fd[k]
-                                for k in range(di[j], di[j + 1]):
-                                    nxt[dx[k]] += yj * dd[k]
-                    for j in range(n):
-                        cur[j] = nxt[j]
-                        nxt[j] = zero
+                            counts[b, j] += 1
+                            if keep_step:
+                                nz_step[c, t, j] += 1
+                            if b < n_record:
+                                raster[t, b, j] = True
+                            for k in range(fi[j], fi[j + 1]):
+                                cur[fx[k]] += yj * fd[k]
+                            for k in range(di[j], di[j + 1]):
+                                nxt[dx[k]] += yj * dd[k]
+                    # every population consumed its input: cur is all zero; the delayed
+                    # contributions become next step's input
+                    tmp = cur
+                    cur = nxt
+                    nxt = tmp
                 for j in range(n):
                     final[b, j] = y[j]
 
@@ -143,28 +162,44 @@ def _kernel():
 
 
 def _global_csr(plan: Plan, offsets: dict[str, int], n: int, delayed: bool, dtype: Any) -> tuple:
-    rows, cols, data = [], [], []
+    """One CSR over all populations (global indices) of the forward or the delayed edges.
+
+    Rows are grouped by source population; a source with one outgoing
+    projection keeps that projection's CSR arrays, several are merged row by
+    row (stable, so each row lists its targets projection by projection).
+    """
+    outgoing: dict[str, list[tuple[Any, int]]] = {}
     for pop in plan.pops:
         for pr in pop.incoming:
-            if pr.delayed != delayed:
-                continue
-            w = sp.csr_matrix(
-                (pr.data, pr.indices, pr.indptr), shape=(len(pr.indptr) - 1, pop.size)
-            ).tocoo()
-            rows.append(w.row + offsets[pr.pre])
-            cols.append(w.col + offsets[pop.name])
-            data.append(w.data)
-    if rows:
-        r, c, d = np.concatenate(rows), np.concatenate(cols), np.concatenate(data)
-    else:
-        r = c = np.zeros(0, dtype=np.int64)
-        d = np.zeros(0, dtype=dtype)
-    # stable order: by global row, then by the position of the target (order of appearance)
-    order = np.lexsort((np.arange(r.size), r))
-    r, c, d = r[order], c[order], d[order]
+            if pr.delayed == delayed:
+                outgoing.setdefault(pr.pre, []).append((pr, offsets[pop.name]))
+    counts = np.zeros(n, dtype=np.int64)
+    idx_parts, data_parts = [], []
+    for pop in plan.pops:
+        projs = outgoing.get(pop.name)
+        if not projs:
+            continue
+        o = offsets[pop.name]
+        if len(projs) == 1:
+            pr, off = projs[0]
+            counts[o : o + pop.size] = np.diff(pr.indptr)
+            idx_parts.append(pr.indices.astype(np.int64) + off)
+            data_parts.append(pr.data)
+            continue
+        rows = np.concatenate(
+            [np.repeat(np.arange(pop.size), np.diff(pr.indptr)) for pr, _ in projs]
+        )
+        cols = np.concatenate([pr.indices.astype(np.int64) + off for pr, off in projs])
+        vals = np.concatenate([pr.data for pr, _ in projs])
+        order = np.argsort(rows, kind="stable")
+        counts[o : o + pop.size] = np.bincount(rows, minlength=pop.size)
+        idx_parts.append(cols[order])
+        data_parts.append(vals[order])
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(indptr, r + 1, 1)
-    return np.cumsum(indptr), c.astype(np.int64), np.ascontiguousarray(d, dtype=dtype)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.concatenate(idx_parts) if idx_parts else np.zeros(0, dtype=np.int64)
+    data = np.concatenate(data_parts) if data_parts else np.zeros(0, dtype=dtype)
+    return indptr, indices, np.ascontiguousarray(data, dtype=dtype)
 
 
 def run_plan_compiled(

@@ -46,6 +46,8 @@ __all__ = [
 
 #: batches with fewer rows run the serial kernel
 _PARALLEL_MIN_ROWS = 8
+#: inputs per block of the feature-major graded kernel (one vectorised inner loop)
+_BLOCK = 64
 
 
 # --------------------------------------------------------------- baselines
@@ -175,7 +177,48 @@ def _compiled():
                     if z != 0:
                         tot[j] += 1
 
-    return scatter, scatter_sat, relu_fused, scatter_serial, graded_fused
+    @nb.njit(parallel=True, cache=True, fastmath=False)
+    def graded_fused_t(YT, indptr, indices, data, bias, lo, cap, OT, totals, block):
+        # feature-major: YT (n_pre, n_b), OT (n_post, n_b); blocks of inputs in parallel,
+        # the inner loop runs over the inputs of a block (contiguous, vectorised)
+        n_pre, n_b = YT.shape
+        n_post = OT.shape[0]
+        n_blocks = (n_b + block - 1) // block
+        zero = OT.dtype.type(0)
+        for blk in nb.prange(n_blocks):
+            b0 = blk * block
+            b1 = min(n_b, b0 + block)
+            tot = totals[blk]
+            for j in range(n_post):
+                for b in range(b0, b1):
+                    OT[j, b] = zero
+            for i in range(n_pre):
+                active = False
+                for b in range(b0, b1):
+                    if YT[i, b] != 0:
+                        active = True
+                        break
+                if not active:
+                    continue
+                for k in range(indptr[i], indptr[i + 1]):
+                    j = indices[k]
+                    w = data[k]
+                    for b in range(b0, b1):
+                        OT[j, b] += YT[i, b] * w
+            for j in range(n_post):
+                bj = bias[j]
+                cj = cap[j]
+                count = 0
+                for b in range(b0, b1):
+                    z = OT[j, b] + bj
+                    z = max(z, lo)
+                    z = min(z, cj)
+                    OT[j, b] = z
+                    if z != 0:
+                        count += 1
+                tot[j] += count
+
+    return scatter, scatter_sat, relu_fused, scatter_serial, graded_fused, graded_fused_t
 
 
 def _check(Y: np.ndarray, W: sp.spmatrix) -> None:
@@ -229,7 +272,7 @@ def propagate(
     if out is None:
         dtype = np.result_type(data.dtype, Y.dtype)
         out = np.zeros((Y.shape[0], int(n_post)), dtype=dtype)  # type: ignore[arg-type]
-    scatter, _, _, serial, _ = _compiled()
+    scatter, _, _, serial, _, _ = _compiled()
     # small batches (spiking runs): the parallel launch costs more than it saves
     fn = serial if Y.shape[0] < _PARALLEL_MIN_ROWS else scatter
     fn(Y, indptr, indices, data.astype(out.dtype, copy=False), out)
@@ -266,7 +309,7 @@ def propagate_saturating(
     if out is None:
         out = np.zeros((Y.shape[0], int(n_post)), dtype=np.int64)  # type: ignore[arg-type]
     sat = np.zeros(Y.shape[0], dtype=np.int64)
-    _, scatter_sat, _, _, _ = _compiled()
+    _, scatter_sat, _, _, _, _ = _compiled()
     scatter_sat(
         Y, indptr, indices, data.astype(np.int64, copy=False), np.int64(lo), np.int64(hi), out, sat
     )
@@ -318,7 +361,7 @@ def relu_layer(
         raise ValueError("relu_layer: out must not be the input array")
     b = np.broadcast_to(np.asarray(bias, dtype=Y.dtype), (n_post,))
     c = np.broadcast_to(np.asarray(cap, dtype=Y.dtype), (n_post,))
-    _, _, fused, _, _ = _compiled()
+    _, _, fused, _, _, _ = _compiled()
     fused(
         Y,
         indptr,
@@ -345,33 +388,48 @@ def graded_layer(
     ``-inf`` (``rectify=False``: linear, pass ``cap = inf``); the same
     operations, in the same order, as :func:`neurosim.neurons.relu_step`.
 
+    The kernel works feature-major (activations as ``(n, n_inputs)``), in
+    blocks of :data:`_BLOCK` inputs processed in parallel, with the inner loop
+    over the inputs of a block (vectorised); a pre neuron silent for the whole
+    block is skipped. Each output still adds its inputs in increasing
+    pre-neuron order, so results equal :func:`propagate` followed by
+    :func:`relu_step` bit for bit.
+
     Returns
     -------
-    out : ndarray (n_inputs, n_post), the dtype of ``Y``
+    out : ndarray (n_inputs, n_post), the dtype of ``Y``, F-contiguous
+        (a transposed view of the feature-major result; pass it to the next
+        layer as is)
     nonzero : ndarray of int64 (n_post,)
         Inputs for which each neuron's output is nonzero.
     """
-    import numba as nb
-
-    Y = np.ascontiguousarray(Y)
     indptr, indices, data = W
     n_post = bias.shape[0]
-    out = np.empty((Y.shape[0], n_post), dtype=Y.dtype)
-    n_chunks = max(1, min(Y.shape[0], nb.get_num_threads()))
-    totals = np.zeros((n_chunks, n_post), dtype=np.int64)
+    if Y.dtype not in (np.float32, np.float64):
+        Y = Y.astype(np.float64)
+    # work feature-major: (n, n_inputs) C-contiguous; an F-contiguous Y (as this
+    # function returns) is used without a copy
+    YT = Y.T if Y.flags.f_contiguous else np.ascontiguousarray(Y.T)
+    n_b = Y.shape[0]
+    block = _BLOCK
+    n_blocks = max(1, -(-n_b // block))
+    OT = np.empty((n_post, n_b), dtype=Y.dtype)
+    totals = np.zeros((n_blocks, n_post), dtype=np.int64)
     lo = Y.dtype.type(0 if rectify else -np.inf)
-    fused = _compiled()[4]
-    fused(
-        Y,
+    fused_t = _compiled()[5]
+    fused_t(
+        YT,
         indptr,
         indices,
         data.astype(Y.dtype, copy=False),
         np.ascontiguousarray(bias, dtype=Y.dtype),
         lo,
         np.ascontiguousarray(cap, dtype=Y.dtype),
-        out,
+        OT,
         totals,
+        block,
     )
+    out = OT.T
     return out, totals.sum(axis=0)
 
 
