@@ -47,7 +47,7 @@ __all__ = [
 #: batches with fewer rows run the serial kernel
 _PARALLEL_MIN_ROWS = 8
 #: inputs per block of the feature-major graded kernel (one vectorised inner loop)
-_BLOCK = 64
+_BLOCK = 128
 
 
 # --------------------------------------------------------------- baselines
@@ -200,11 +200,12 @@ def _compiled():
                         break
                 if not active:
                     continue
+                yrow = YT[i, b0:b1]
                 for k in range(indptr[i], indptr[i + 1]):
-                    j = indices[k]
+                    orow = OT[indices[k], b0:b1]
                     w = data[k]
-                    for b in range(b0, b1):
-                        OT[j, b] += YT[i, b] * w
+                    for b in range(b1 - b0):
+                        orow[b] += yrow[b] * w
             for j in range(n_post):
                 bj = bias[j]
                 cj = cap[j]
