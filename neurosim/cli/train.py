@@ -93,6 +93,7 @@ _OPTIONS: tuple[tuple[str, str, str, Any, str], ...] = (
     ("CoNNTrA", "--block", "block", float, "initial fraction of weights per block step"),
     ("CoNNTrA", "--beta", "beta", float, "gradient moving-average factor (block mode)"),
     ("CoNNTrA", "--bias-lr", "bias_lr", float, "bias step (block mode)"),
+    ("CoNNTrA", "--scale-search", "scale_search", str, "auto, epoch, end or none"),
     (
         "tensor sketching",
         "--sketch-size",

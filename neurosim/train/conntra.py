@@ -31,9 +31,12 @@ Two step types (``mode``):
     an accepted block. The ranking is an approximation; the acceptance test
     is exact, so the minibatch loss never increases within a step.
 
-In both modes each layer's scale is a coordinate too: at the end of an epoch
-the scales ``s_l * {0.8, 0.9, 1.1, 1.25}`` are evaluated exactly (on up to
-``scale_samples`` training samples) and the best is kept if it lowers the loss.
+Each layer's scale is a coordinate too: the scales ``s_l * {0.8, 0.9, 1.1,
+1.25}`` are evaluated exactly (on up to ``scale_samples`` training samples)
+and the best is kept if it lowers the loss -- after every epoch in exact mode,
+once at the end in block mode (we measured that growing scales make every
+unit move coarser and stall the block steps: on 10,000 MNIST samples, 3
+epochs, 81.4% with a search per epoch against 86.5% without).
 
 Weights start either random (uniform over ``{-1, 0, 1}``, ``s_l`` such that the
 weight variance is ``2 / n_in``) or, with ``init``, from a trained network
@@ -336,6 +339,7 @@ def train_conntra(
     beta: float = 0.9,
     bias_lr: float = 0.05,
     scale_samples: int = 4096,
+    scale_search: str = "auto",
     init: Network | None = None,
     val_fraction: float = 0.1,
     patience: int | None = None,
@@ -356,6 +360,10 @@ def train_conntra(
     beta : moving-average factor of the gradient used to rank moves (block mode)
     bias_lr : bias step size (block mode; exact mode treats each bias as a coordinate)
     scale_samples : samples used for the per-layer scale search
+    scale_search : {"auto", "epoch", "end", "none"}
+        When the scales are searched: after every epoch, once at the end, or
+        never. ``auto`` is ``epoch`` in exact mode and ``end`` in block mode
+        (larger scales make every unit move coarser and stall block steps).
     init : Network, optional
         Warm start from a trained network quantized with the TWN rule.
     val_fraction, patience, progress : as the other methods
@@ -380,6 +388,12 @@ def train_conntra(
     n_weights = int(sum(c.size for c in codes))
     if mode == "auto":
         mode = "exact" if n_weights <= 20_000 else "block"
+    if scale_search not in ("auto", "epoch", "end", "none"):
+        raise TrainingError(
+            f"CoNNTrA scale_search {scale_search!r}; expected auto, epoch, end or none"
+        )
+    if scale_search == "auto":
+        scale_search = "epoch" if mode == "exact" else "end"
     dtype = np.float64 if mode == "exact" else np.float32
     codes = [c.astype(dtype) for c in codes]
     biases = [b.astype(dtype) for b in biases]
@@ -426,8 +440,10 @@ def train_conntra(
         n_loop, loop_batch = xt.shape[0], batch_size
 
     def end_of_epoch(epoch: int) -> dict:
-        loss = _scale_search(codes, scales, biases, xt_d[scale_idx], yt[scale_idx])
-        return {"scale_loss": loss, "changed": counters["changed"], "scales": list(scales)}
+        out = {"changed": counters["changed"], "scales": list(scales)}
+        if scale_search == "epoch":
+            out["scale_loss"] = _scale_search(codes, scales, biases, xt_d[scale_idx], yt[scale_idx])
+        return out
 
     outcome = run_epochs(
         n_loop,
@@ -435,21 +451,21 @@ def train_conntra(
         batch_size=loop_batch,
         seed=seed,
         step=step,
-        snapshot=lambda: (
-            [w.copy() for w in weights_now()],
-            [b.copy() for b in biases],
-            list(scales),
-        ),
+        snapshot=lambda: ([c.copy() for c in codes], [b.copy() for b in biases], list(scales)),
         validate=None if xv is None else (lambda: accuracy(weights_now(), biases, xv_d, yv)),
         patience=patience,
         progress=progress,
         label=f"CoNNTrA ({mode})",
         end_of_epoch=end_of_epoch,
     )
-    weights, best_biases, best_scales = outcome.state
+    best_codes, best_biases, best_scales = outcome.state
+    if scale_search == "end":
+        _scale_search(best_codes, best_scales, best_biases, xt_d[scale_idx], yt[scale_idx])
+    weights = [dtype(sc) * c for sc, c in zip(best_scales, best_codes, strict=True)]
     n_nonzero = int(sum(np.count_nonzero(w) for w in weights))
     info = {
         "mode": mode,
+        "scale_search": scale_search,
         "hidden": [int(s) for s in sizes[1:-1]],
         "scales": [float(s) for s in best_scales],
         "weight_values": [-1, 0, 1],
