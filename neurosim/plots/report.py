@@ -178,6 +178,9 @@ def plot_core_utilization(report: Any) -> Any:
         for label, values in series.items():
             ax.step(cores, values * 100, where="mid", label=label)
     ax.axhline(100, color="red", lw=1, ls="--", label="capacity")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # cores are whole numbers
     ax.set_xlabel("core")
     ax.set_ylabel("utilization (% of capacity)")
     ax.set_title(f"{report.name}: per-core utilization ({n} cores, {m.encoding} synapses)")
