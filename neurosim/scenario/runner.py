@@ -330,6 +330,16 @@ def _steps(scenario: Scenario) -> int | None:
     return None if scenario.simulation.encoding is not None else scenario.simulation.steps
 
 
+def inputs_of(inputs: np.ndarray) -> np.ndarray:
+    """The per-input axis of static ``(n, n_in)`` or encoded ``(steps, n, n_in)`` inputs."""
+    return inputs if inputs.ndim == 2 else inputs[0]
+
+
+def _rate(n: int, seconds: float) -> float | None:
+    """Simulated inferences per second of wall time (the simulator's throughput)."""
+    return n / seconds if seconds > 0 else None
+
+
 def _bad_options(scenario: Scenario, stage: str, exc: Exception) -> ScenarioError:
     return ScenarioError(
         f"{scenario.path or scenario.name}: {stage}: bad option value ({type(exc).__name__}: {exc})"
@@ -401,6 +411,9 @@ def evaluate_one_chip(
                 times,
             )
         times[f"simulate_{backend}_s"] = time.perf_counter() - t0
+        times[f"simulate_{backend}_inferences_per_s"] = _rate(
+            len(inputs_of(inputs)), times[f"simulate_{backend}_s"]
+        )
     if not mapped.fits:
         return mapped, make_report(mapped), {}, times
     return mapped, make_report(mapped, results, labels), results, times
@@ -513,6 +526,7 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Sce
         except NeurosimError as exc:
             raise _context(scenario, "simulation (reference)", exc) from None
         timings["reference_s"] = time.perf_counter() - t0
+        timings["reference_inferences_per_s"] = _rate(len(data), timings["reference_s"])
 
     profiles: dict[str, Any] = {}
     mapped: dict[str, Any] = {}
