@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scenarios.conftest import SCENARIOS
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 NAMES = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
 ROOT = SCENARIOS.parent

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def test_graph_challenge_reduced(run_reduced, mnist_dir):
@@ -21,7 +25,6 @@ def test_graph_challenge_reduced(run_reduced, mnist_dir):
 
 def test_graph_challenge_official_weights_scenario_loads(graph_challenge_dir, monkeypatch):
     from neurosim.scenario import load_scenario
-    from tests.scenarios.conftest import SCENARIOS
 
     monkeypatch.setenv("NEUROSIM_DATA", str(graph_challenge_dir.parents[1]))
     sc = load_scenario(SCENARIOS / "graph_challenge_1024.yaml")

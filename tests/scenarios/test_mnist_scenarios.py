@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 @pytest.mark.parametrize(
@@ -27,7 +31,6 @@ def test_mnist_scenario_without_data_is_a_one_line_data_error(tmp_path, monkeypa
     from neurosim.cli import main
 
     monkeypatch.delenv("NEUROSIM_DATA", raising=False)
-    from tests.scenarios.conftest import SCENARIOS
 
     assert main(["run", str(SCENARIOS / "deep_r_mnist.yaml"), "--out", str(tmp_path / "o")]) == 2
     assert not (tmp_path / "o").exists()
