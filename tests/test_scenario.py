@@ -361,3 +361,59 @@ def test_fuzz_mutating_a_valid_scenario(tmp_path, net_file, key, value):
 
 def test_scenario_data_error_is_both():
     assert issubclass(ScenarioDataError, ScenarioError) and issubclass(ScenarioDataError, DataError)
+
+
+# --------------------------------------------------------------------- runner
+def test_progress_steps_match_count_steps(tmp_path):
+    """The progress callback is called exactly count_steps times (the bar ends full)."""
+    from neurosim.scenario import count_steps, run_scenario
+
+    data = {
+        "name": "steps",
+        "dataset": {"name": "iris", "limit": 8},
+        "network": {
+            "generate": {
+                "generator": "random",
+                "parameters": {"layer_sizes": [4, 6, 3], "fan_in": 2},
+            }
+        },
+        "chips": [
+            "generic",
+            {"name": "generic", "label": "small", "overrides": {"core.max_neurons": 4}},
+        ],
+        "sweep": {"grid": {"core.max_fan_in": [1, 2]}},
+    }
+    sc = scenario_from_dict(data, base=tmp_path, where="steps.yaml")
+    calls: list[str] = []
+    result = run_scenario(sc, progress=calls.append)
+    assert len(calls) == count_steps(sc)
+    assert set(result.reports) == {"generic", "small"}
+    assert result.reports["small"].label == "small" and result.reports["small"].chip == "generic"
+    assert [r["core.max_fan_in"] for r in result.sweep.rows()] == [1, 2]
+
+
+def test_generated_dataset_needs_a_generator_with_test_vectors(tmp_path, net_file):
+    data = dict(MINIMAL, dataset={"name": "generated"})
+    with pytest.raises(
+        ScenarioError, match="dataset 'generated' takes the test vectors of a generated network"
+    ):
+        scenario_from_dict(data, base=tmp_path, where="g.yaml")
+
+
+def test_library_errors_while_running_name_the_scenario_and_stage(tmp_path):
+    from neurosim.scenario import run_scenario
+
+    data = {
+        "name": "mismatch",
+        "dataset": {"name": "iris", "limit": 4},  # 4 features
+        "network": {
+            "generate": {"generator": "random", "parameters": {"layer_sizes": [5, 3], "fan_in": 2}}
+        },
+        "chips": ["generic"],
+    }
+    sc = scenario_from_dict(data, base=tmp_path, where="mm.yaml", source=tmp_path / "mm.yaml")
+    with pytest.raises(
+        ScenarioError,
+        match=r"mm\.yaml: dataset iris:test has 4 features; network random expects 5 inputs",
+    ):
+        run_scenario(sc)

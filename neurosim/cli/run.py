@@ -72,13 +72,15 @@ def run(args: argparse.Namespace) -> int:
         )
         with Progress(*columns, console=err, transient=False) as bar:
             task = bar.add_task(f"{scenario.name}: starting", total=count_steps(scenario))
-            started = [False]
+            started = [0]
+
+            total = count_steps(scenario)
 
             def step(description: str) -> None:
-                if started[0]:
-                    bar.advance(task)
-                started[0] = True
-                bar.update(task, description=f"{scenario.name}: {description}")
+                # one call per step: the bar shows how many steps are finished
+                done = min(started[0], total - 1)
+                started[0] += 1
+                bar.update(task, completed=done, description=f"{scenario.name}: {description}")
 
             result = run_scenario(scenario, progress=step)
             bar.update(task, completed=count_steps(scenario), description=f"{scenario.name}: done")

@@ -153,6 +153,8 @@ def count_steps(scenario: Scenario) -> int:
         from neurosim.sweep import expand_grid
 
         n += len(expand_grid(scenario.sweep.grid))
+        if sweep_kind(scenario) == "profile":
+            n += 1  # run_sweep's opening line (points to compute, points already done)
     return n
 
 
