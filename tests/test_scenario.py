@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -417,3 +418,56 @@ def test_library_errors_while_running_name_the_scenario_and_stage(tmp_path):
         match=r"mm\.yaml: dataset iris:test has 4 features; network random expects 5 inputs",
     ):
         run_scenario(sc)
+
+
+def test_training_can_start_from_another_network(tmp_path, net_file):
+    """train.init: DEEP R, then ternary quantization of its sparse network (paths resolved inside)."""
+    from neurosim.scenario import run_scenario
+
+    data = {
+        "name": "chain",
+        "seed": 1,
+        "dataset": {"name": "iris", "limit": 10, "train_limit": 60},
+        "network": {
+            "train": {
+                "method": "ternary",
+                "parameters": {"hidden": [8], "epochs": 1},
+                "init": {
+                    "train": {
+                        "method": "deep_r",
+                        "parameters": {"hidden": [8], "connectivity": 0.5, "epochs": 2},
+                    }
+                },
+            }
+        },
+        "chips": ["generic"],
+        "simulation": {"backends": ["reference"]},
+    }
+    result = run_scenario(scenario_from_dict(data, base=tmp_path, where="chain.yaml"))
+    info = result.network_info
+    assert info["method"] == "ternary" and info["init"]["method"] == "deep_r"
+    # the ternary network keeps DEEP R's sparsity: never more connections than its start
+    assert result.network.n_synapses <= info["init"]["training"]["n_connections"]
+    for proj in result.network.projections:
+        assert np.unique(np.abs(proj.weights.data)).size <= 1
+
+    nested = {
+        "train": {
+            "method": "prune",
+            "parameters": {"connectivity": 0.5},
+            "init": {"load": {"path": "net.npz"}},
+        }
+    }
+    sc = scenario_from_dict(dict(MINIMAL, network=nested), base=tmp_path, where="n.yaml")
+    assert sc.network.train.init.load.path == str(net_file.resolve())
+    missing = {"train": {"method": "prune", "init": {"load": {"path": "nope.npz"}}}}
+    with pytest.raises(
+        ScenarioError, match=r"field 'network\.train\.init\.load\.path': .*nope\.npz does not exist"
+    ):
+        scenario_from_dict(dict(MINIMAL, network=missing), base=tmp_path, where="n.yaml")
+    no_init = {"train": {"method": "deep_r", "init": {"load": {"path": "net.npz"}}}}
+    with pytest.raises(
+        ScenarioError,
+        match=r"field 'network\.train\.init': method deep_r takes no initial network; methods that do: .*ternary",
+    ):
+        scenario_from_dict(dict(MINIMAL, network=no_init), base=tmp_path, where="n.yaml")

@@ -18,7 +18,7 @@ from neurosim.errors import NeurosimError, ScenarioError
 from neurosim.scenario.loader import at_field
 from neurosim.scenario.schema import Scenario
 
-__all__ = ["check_names", "check_sweep"]
+__all__ = ["check_names", "check_network_source", "check_sweep"]
 
 
 def check_names(scenario: Scenario, where: str, text: str | None = None) -> None:
@@ -51,35 +51,10 @@ def check_names(scenario: Scenario, where: str, text: str | None = None) -> None
                 f"expected some of {', '.join(allowed)}"
             )
 
-    net = scenario.network
-    if net.generate is not None:
-        from neurosim.topology import GENERATORS, resolve_generator
-
-        unknown(net.generate.generator, GENERATORS, ["network", "generate", "generator"])
-        fn = resolve_generator(net.generate.generator)
-        missing = [n for n in _required(fn) if n != "seed" and n not in net.generate.parameters]
-        if missing:
-            raise ScenarioError(
-                f"{at_field(where, text, ['network', 'generate', 'parameters'])}: generator "
-                f"{net.generate.generator} needs parameter(s) {', '.join(missing)}"
-            )
-        params(
-            net.generate.parameters,
-            _keywords(fn, exclude=("seed",)),
-            ["network", "generate", "parameters"],
-            f"generator {net.generate.generator}",
-        )
-    if net.train is not None:
-        from neurosim.train import TRAINING_METHODS, method_options
-
-        unknown(net.train.method, TRAINING_METHODS, ["network", "train", "method"])
-        allowed = [o for o in method_options(net.train.method) if o != "seed"]
-        params(
-            net.train.parameters,
-            allowed,
-            ["network", "train", "parameters"],
-            f"method {net.train.method}",
-        )
+    node, loc = scenario.network, ["network"]
+    while node is not None:  # the network, then the network its training starts from, ...
+        check_network_source(node, loc, unknown, params, where, text)
+        node, loc = (node.train.init if node.train is not None else None), loc + ["train", "init"]
     from neurosim.mapping.mapper import map_network
     from neurosim.mapping.partition import STRATEGIES
     from neurosim.mapping.placement import PLACEMENTS
@@ -169,3 +144,44 @@ def _keywords(fn: Any, exclude: Iterable[str] = ()) -> list[str] | None:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
         return None
     return [n for n in sig.parameters if n not in set(exclude)]
+
+
+def check_network_source(
+    net: Any, loc: list[Any], unknown: Any, params: Any, where: str, text: str | None
+) -> None:
+    """Generator or training method of one network source (``generate``/``train``) and its parameters."""
+    if net.generate is not None:
+        from neurosim.topology import GENERATORS, resolve_generator
+
+        unknown(net.generate.generator, GENERATORS, [*loc, "generate", "generator"])
+        fn = resolve_generator(net.generate.generator)
+        missing = [n for n in _required(fn) if n != "seed" and n not in net.generate.parameters]
+        if missing:
+            raise ScenarioError(
+                f"{at_field(where, text, [*loc, 'generate', 'parameters'])}: generator "
+                f"{net.generate.generator} needs parameter(s) {', '.join(missing)}"
+            )
+        params(
+            net.generate.parameters,
+            _keywords(fn, exclude=("seed",)),
+            [*loc, "generate", "parameters"],
+            f"generator {net.generate.generator}",
+        )
+    if net.train is not None:
+        from neurosim.train import TRAINING_METHODS, method_options
+
+        unknown(net.train.method, TRAINING_METHODS, [*loc, "train", "method"])
+        allowed = [o for o in method_options(net.train.method) if o != "seed"]
+        if net.train.init is not None and "init" not in allowed:
+            raise ScenarioError(
+                f"{at_field(where, text, [*loc, 'train', 'init'])}: method {net.train.method} "
+                "takes no initial network; methods that do: "
+                + ", ".join(m for m in sorted(TRAINING_METHODS) if "init" in method_options(m))
+            )
+        allowed = [o for o in allowed if o != "init"]
+        params(
+            net.train.parameters,
+            allowed,
+            [*loc, "train", "parameters"],
+            f"method {net.train.method}",
+        )

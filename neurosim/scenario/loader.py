@@ -303,13 +303,16 @@ def _resolve_paths(data: dict[str, Any], base: Path, where: str) -> dict[str, An
         ds["path"] = _resolve(ds["path"], base, where, "dataset.path")
         if not Path(ds["path"]).exists():
             raise ScenarioDataError(f"{where}: field 'dataset.path': {ds['path']} does not exist")
-    load = data["network"].get("load")
-    if load:
-        load["path"] = _resolve(load["path"], base, where, "network.load.path")
-        if not Path(load["path"]).exists():
-            raise ScenarioError(
-                f"{where}: field 'network.load.path': {load['path']} does not exist"
-            )
+    node, loc = data["network"], "network"
+    while node:  # the network, then the network its training starts from, ...
+        load = node.get("load")
+        if load:
+            load["path"] = _resolve(load["path"], base, where, f"{loc}.load.path")
+            if not Path(load["path"]).exists():
+                raise ScenarioError(
+                    f"{where}: field '{loc}.load.path': {load['path']} does not exist"
+                )
+        node, loc = (node.get("train") or {}).get("init"), f"{loc}.train.init"
     for i, chip in enumerate(data["chips"]):
         if chip["name"].endswith((".yaml", ".yml")):
             chip["name"] = _resolve(chip["name"], base, where, f"chips.{i}.name")

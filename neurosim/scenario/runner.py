@@ -226,7 +226,13 @@ def load_data(scenario: Scenario) -> tuple[EvalData | None, Any]:
 
 def build_network(scenario: Scenario, train: Any) -> tuple[Any, dict[str, Any], EvalData | None]:
     """Generate, train or load the network; also the test vectors a generator gives."""
-    spec = scenario.network
+    return _build_source(scenario.network, scenario, train)
+
+
+def _build_source(
+    spec: Any, scenario: Scenario, train: Any
+) -> tuple[Any, dict[str, Any], EvalData | None]:
+    """One network source (``generate``, ``train`` or ``load`` of a NetworkSpec or InitSpec)."""
     vectors = None
     if spec.generate is not None:
         from neurosim.topology import generate
@@ -256,8 +262,12 @@ def build_network(scenario: Scenario, train: Any) -> tuple[Any, dict[str, Any], 
     if spec.train is not None:
         from neurosim.train import train_network
 
+        extra: dict[str, Any] = {}
+        init_info = None
+        if spec.train.init is not None:  # start from another network (e.g. DEEP R, then ternary)
+            extra["init"], init_info, _ = _build_source(spec.train.init, scenario, train)
         trained = train_network(
-            spec.train.method, train, seed=scenario.seed, **spec.train.parameters
+            spec.train.method, train, seed=scenario.seed, **spec.train.parameters, **extra
         )
         info = {
             "source": "train",
@@ -267,11 +277,13 @@ def build_network(scenario: Scenario, train: Any) -> tuple[Any, dict[str, Any], 
             "history": list(trained.history),
             "info": dict(trained.info),
         }
+        if init_info is not None:
+            info["init"] = init_info
         return trained.network, info, None
     from neurosim.io.formats import load_network
 
     load = spec.load
-    if load is None:  # pragma: no cover - NetworkSpec guarantees one source
+    if load is None:  # pragma: no cover - the schema guarantees one source
         raise ScenarioError("network: expected one of generate, train or load")
     net = load_network(load.path, load.format, **load.options)
     net = net.to_network() if hasattr(net, "to_network") else net

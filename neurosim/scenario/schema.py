@@ -23,6 +23,7 @@ __all__ = [
     "DatasetSpec",
     "EncodingSpec",
     "GenerateSpec",
+    "InitSpec",
     "LoadSpec",
     "MappingSpec",
     "NetworkSpec",
@@ -79,10 +80,38 @@ class GenerateSpec(_Strict):
 
 
 class TrainSpec(_Strict):
-    """A trained network: a training method and its parameters (trained on the dataset's train split)."""
+    """A trained network: a training method and its parameters (trained on the dataset's train split).
+
+    ``init`` names a network the method starts from (its ``init`` parameter):
+    a generated, trained or loaded one, e.g. DEEP R followed by ternary
+    quantization (``method: ternary`` with ``init: {train: {method: deep_r}}``).
+    """
 
     method: str
     parameters: dict[str, Any] = Field(default_factory=dict)
+    init: InitSpec | None = None
+
+
+class InitSpec(_Strict):
+    """The network a training method starts from: exactly one of ``generate``, ``train``, ``load``."""
+
+    generate: GenerateSpec | None = None
+    train: TrainSpec | None = None
+    load: LoadSpec | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> InitSpec:
+        given = [k for k in ("generate", "train", "load") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"expected exactly one of generate, train or load, got {', '.join(given) or 'none'}"
+            )
+        return self
+
+    @property
+    def source(self) -> str:
+        """``"generate"``, ``"train"`` or ``"load"``."""
+        return next(k for k in ("generate", "train", "load") if getattr(self, k) is not None)
 
 
 class LoadSpec(_Strict):
@@ -272,3 +301,9 @@ class Scenario(_Strict):
     def chip_specs(self) -> list[ChipSpec]:
         """The chips, each as a :class:`ChipSpec`."""
         return [c if isinstance(c, ChipSpec) else ChipSpec(name=c) for c in self.chips]
+
+
+TrainSpec.model_rebuild()
+InitSpec.model_rebuild()
+NetworkSpec.model_rebuild()
+Scenario.model_rebuild()
