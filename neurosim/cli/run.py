@@ -3,7 +3,8 @@
 Writes into the output directory (default ``results/<scenario name>``)
 ``report.json``, ``report.md``, the plots, ``outputs.npz`` and
 ``resolved.yaml``. The directory appears only once complete; an existing one
-is replaced only with ``--force``.
+is replaced only with ``--force``. Exit code 3 when the network fits none of
+the chips (the results are still written).
 """
 
 from __future__ import annotations
@@ -92,4 +93,8 @@ def run(args: argparse.Namespace) -> int:
         for renderable in result.summary_tables():
             out_console.print(renderable)
         out_console.print(f"results written to {written}")
+    if not any(rep.fits for rep in result.reports.values()):
+        from neurosim.errors import EXIT_DOES_NOT_FIT
+
+        return EXIT_DOES_NOT_FIT  # the results are written; the reports say why
     return 0

@@ -291,3 +291,22 @@ def test_network_loaded_from_every_format_gives_the_same_outputs(tmp_path, capsy
             runs[key] = z["generic/reference"]
     assert np.count_nonzero(runs["ref"]) > 5  # a network that does something
     np.testing.assert_allclose(runs["got"], runs["ref"], rtol=1e-12, atol=0)
+
+
+def test_exit_3_when_the_network_fits_no_chip(tiny, tmp_path, capsys):
+    import json
+
+    out = tmp_path / "out"
+    args = [
+        "run",
+        str(tiny),
+        "--out",
+        str(out),
+        "--quiet",
+        "--set",
+        "chips.0.overrides.neuron.models=[lif]",
+    ]
+    assert main(args) == 3
+    report = json.loads((out / "report.json").read_text())
+    assert report["chips"]["generic"]["status"] == "does_not_fit"
+    assert "neuron.models" in report["chips"]["generic"]["reason"]
