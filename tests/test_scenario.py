@@ -471,3 +471,42 @@ def test_training_can_start_from_another_network(tmp_path, net_file):
         match=r"field 'network\.train\.init': method deep_r takes no initial network; methods that do: .*ternary",
     ):
         scenario_from_dict(dict(MINIMAL, network=no_init), base=tmp_path, where="n.yaml")
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    text=st.one_of(
+        st.text(alphabet=string.printable, max_size=40),
+        st.builds(
+            "{}={}".format,
+            st.sampled_from(
+                [
+                    "dataset.limit",
+                    "dataset",
+                    "chips.0",
+                    "chips.1.name",
+                    "chips.0.overrides.core.max_fan_in",
+                    "network.load",
+                    "network.train.parameters.epochs",
+                    "sweep.grid.weights.bits",
+                    "seed",
+                    "simulation.steps",
+                    "report.plots",
+                    "name",
+                    "x.y.z",
+                    "chips.-1",
+                    "dataset.limit.x",
+                ]
+            ),
+            st.text(alphabet=string.printable, max_size=20),
+        ),
+    )
+)
+def test_fuzz_set_strings_give_only_scenario_error(tmp_path, net_file, text):
+    """Any ``--set`` string: a valid scenario or one ScenarioError line."""
+    try:
+        scenario_from_dict(MINIMAL, base=tmp_path, where="fuzz.yaml", overrides=[text])
+    except ScenarioError as exc:
+        assert "\n" not in str(exc)
