@@ -15,6 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from neurosim.io.datasets import SPLITS
+from neurosim.io.formats import FORMATS
+
 __all__ = [
     "DATASET_NAMES",
     "REPORT_FORMATS",
@@ -56,9 +59,9 @@ class DatasetSpec(_Strict):
     with a generated network (``exact``).
     """
 
-    name: Literal["digits", "iris", "mnist", "npz", "graph_challenge", "generated"]
+    name: Literal[DATASET_NAMES]  # type: ignore[valid-type]
     path: str | None = None
-    split: Literal["train", "test", "all"] = "test"
+    split: Literal[SPLITS] = "test"  # type: ignore[valid-type]
     limit: int | None = Field(default=None, ge=1)
     train_limit: int | None = Field(default=None, ge=1)
     labelled: bool = True
@@ -118,7 +121,7 @@ class LoadSpec(_Strict):
     """A network read from a file: ``.npz``, NIR, or a Graph Challenge directory."""
 
     path: str
-    format: Literal["npz", "nir", "graph_challenge"] | None = None
+    format: Literal[tuple(FORMATS)] | None = None  # type: ignore[valid-type]
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -213,7 +216,7 @@ class SimulationSpec(_Strict):
 class ReportSpec(_Strict):
     """What the report contains: extra formats and the plots to draw."""
 
-    formats: list[Literal["json", "md", "csv"]] = Field(default_factory=lambda: ["json", "md"])
+    formats: list[Literal[REPORT_FORMATS]] = Field(default_factory=lambda: ["json", "md"])  # type: ignore[valid-type]
     plots: list[str] | None = None
     topology_score: bool = False
 
