@@ -106,41 +106,44 @@ def _kernel():
                                 if z != 0:
                                     active[n_act] = j
                                     n_act += 1
-                        elif kind == 3:
-                            sub = pop_sub[p]
-                            for j in range(lo, hi):
-                                t1 = cur[j] + bias[j]
-                                t2 = r[j] * t1
-                                vv = v[j] + t2
-                                cur[j] = zero
-                                if vv >= vth[j]:
-                                    vv = vv - vth[j] if sub else vreset[j]
-                                    y[j] = one
-                                    active[n_act] = j
-                                    n_act += 1
-                                else:
-                                    y[j] = zero
-                                v[j] = vv
                         else:
-                            sub = pop_sub[p]
+                            # state update (no branches: vectorised), then threshold scan, then reset
+                            if kind == 3:
+                                for j in range(lo, hi):
+                                    t1 = cur[j] + bias[j]
+                                    t2 = r[j] * t1
+                                    v[j] = v[j] + t2
+                                    cur[j] = zero
+                            else:
+                                for j in range(lo, hi):
+                                    t1 = cur[j] + bias[j]
+                                    t2 = r[j] * t1
+                                    t3 = vleak[j] - v[j]
+                                    t4 = t3 + t2
+                                    v[j] = v[j] + alpha[j] * t4
+                                    cur[j] = zero
                             for j in range(lo, hi):
-                                t1 = cur[j] + bias[j]
-                                t2 = r[j] * t1
-                                t3 = vleak[j] - v[j]
-                                t4 = t3 + t2
-                                vv = v[j] + alpha[j] * t4
-                                cur[j] = zero
-                                if vv >= vth[j]:
-                                    vv = vv - vth[j] if sub else vreset[j]
-                                    y[j] = one
+                                if v[j] >= vth[j]:
                                     active[n_act] = j
                                     n_act += 1
-                                else:
+                            if pop_sub[p]:
+                                for a in range(n_act):
+                                    j = active[a]
+                                    v[j] = v[j] - vth[j]
+                            else:
+                                for a in range(n_act):
+                                    j = active[a]
+                                    v[j] = vreset[j]
+                            # spikes are 1; y is kept for the final step only
+                            if t == n_steps - 1:
+                                for j in range(lo, hi):
                                     y[j] = zero
-                                v[j] = vv
+                                for a in range(n_act):
+                                    y[active[a]] = one
+                        spiking = kind >= 3
                         for a in range(n_act):
                             j = active[a]
-                            yj = y[j]
+                            yj = one if spiking else y[j]
                             counts[b, j] += 1
                             if keep_step:
                                 nz_step[c, t, j] += 1

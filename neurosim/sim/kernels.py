@@ -46,7 +46,8 @@ __all__ = [
 
 #: batches with fewer rows run the serial kernel
 _PARALLEL_MIN_ROWS = 8
-#: inputs per block of the feature-major graded kernel (one vectorised inner loop)
+#: float32 inputs per block of the feature-major graded kernel (one vectorised
+#: inner loop); float64 blocks hold half as many
 _BLOCK = 128
 
 
@@ -412,7 +413,7 @@ def graded_layer(
     # function returns) is used without a copy
     YT = Y.T if Y.flags.f_contiguous else np.ascontiguousarray(Y.T)
     n_b = Y.shape[0]
-    block = _BLOCK
+    block = _BLOCK * 4 // Y.dtype.itemsize  # same bytes per block for float32 and float64
     n_blocks = max(1, -(-n_b // block))
     OT = np.empty((n_post, n_b), dtype=Y.dtype)
     totals = np.zeros((n_blocks, n_post), dtype=np.int64)
