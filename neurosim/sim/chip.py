@@ -185,6 +185,7 @@ def run_chip(req: SimRequest) -> SimResult:
     if out.nz_per_step is not None:
         events_per_step, _ = model.count(out.nz_per_step, inp.n_inputs)
     info["host_packets"] = host
+    info.update(out.info)
     src = [p.name for p in mapped.network.populations]
     return SimResult(
         backend="chip",

@@ -14,6 +14,7 @@ by source population position and pre-neuron index).
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from typing import Any
 
@@ -256,7 +257,9 @@ def run_plan_compiled(
     nz = np.zeros((n_chunks, n_steps if per_step else 0, n), dtype=np.int64)
     rec = int(min(record, n_b))
     raster = np.zeros((n_steps if rec else 0, rec, n), dtype=np.bool_)
-    _kernel()(
+    kernel = _kernel()
+    t0 = time.perf_counter()
+    kernel(
         int(n_steps),
         Xs,
         bool(per_step_inputs),
@@ -287,10 +290,12 @@ def run_plan_compiled(
         raster,
         rec,
     )
+    loop_s = time.perf_counter() - t0
     sl = {p.name: slice(offsets[p.name], offsets[p.name] + p.size) for p in plan.pops}
     return EngineOutput(
         final={k: final[:, s] for k, s in sl.items()},
         counts={k: counts[:, s] for k, s in sl.items()},
         nz_per_step={k: nz.sum(axis=0)[:, s] for k, s in sl.items()} if per_step else None,
         raster={k: raster[:, :, s] for k, s in sl.items()} if rec else None,
+        info={"loop_s": loop_s},
     )
