@@ -146,3 +146,80 @@ def test_deep_r_rejects_bad_hyperparameters():
         train_deep_r(x, y, hidden=(8,), temperature=-1.0)
     with pytest.raises(TrainingError, match="budget"):
         train_deep_r(x, y, hidden=(8,), budget="nope")
+
+
+def test_capped_network_maps_without_fan_in_split():
+    from neurosim.hardware.profile import load_profile
+    from neurosim.io.datasets import load_dataset
+    from neurosim.mapping.mapper import map_network
+
+    tr = load_dataset("digits", split="train")
+    r = train_deep_r(
+        tr.x,
+        tr.y,
+        n_classes=10,
+        hidden=(32,),
+        epochs=1,
+        n_connections=(400, 150),
+        chip="generic",
+        chip_overrides=("core.max_fan_in=16",),
+        seed=3,
+    )
+    assert r.info["fan_in_cap"] == 16 and r.info["max_fan_in"] <= 16
+    mapped = map_network(r.network, load_profile("generic", ["core.max_fan_in=16"]))
+    assert mapped.fits
+    assert mapped.added.get("split_neurons", 0) == 0
+
+
+def test_deep_r_on_a_few_hundred_mnist_samples(mnist_dir):
+    from neurosim.io.datasets import load_dataset
+    from neurosim.train.core import network_accuracy
+
+    tr = load_dataset("mnist", path=mnist_dir.parent, split="train", limit=600)
+    te = load_dataset("mnist", path=mnist_dir.parent, split="test", limit=300)
+    r = train_deep_r(
+        tr.x,
+        tr.y,
+        n_classes=10,
+        n_connections=(2352, 900, 300),
+        fan_in_cap=64,
+        epochs=10,
+        optimizer="adam",
+        lr=3e-3,
+        l1=3e-2,
+        seed=0,
+    )
+    assert r.n_connections == 3552 and r.info["max_fan_in"] <= 64
+    assert network_accuracy(r.network, te.x, te.y) > 0.5
+
+
+@pytest.mark.slow
+def test_deep_r_lenet_300_100_reaches_96_percent_on_mnist(mnist_dir):
+    """The benchmark setting (benchmarks/bench_training.py): ~1 min of CPU."""
+    from neurosim.hardware.profile import load_profile
+    from neurosim.io.datasets import load_dataset
+    from neurosim.mapping.mapper import map_network
+    from neurosim.train.core import network_accuracy
+
+    tr = load_dataset("mnist", path=mnist_dir.parent, split="train")
+    te = load_dataset("mnist", path=mnist_dir.parent, split="test")
+    r = train_deep_r(
+        tr.x,
+        tr.y,
+        n_classes=10,
+        n_connections=(2352, 900, 300),
+        chip="generic",
+        chip_overrides=("core.max_fan_in=64",),
+        epochs=30,
+        batch_size=32,
+        optimizer="adam",
+        lr=3e-3,
+        lr_schedule="cosine",
+        l1=3e-2,
+        temperature=1e-10,
+        seed=0,
+    )
+    assert r.n_connections == 3552
+    assert network_accuracy(r.network, te.x, te.y) >= 0.96
+    mapped = map_network(r.network, load_profile("generic", ["core.max_fan_in=64"]))
+    assert mapped.fits and mapped.added.get("split_neurons", 0) == 0
