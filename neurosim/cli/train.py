@@ -89,6 +89,7 @@ _OPTIONS: tuple[tuple[str, str, str, Any, str], ...] = (
     ("DEEP R", "--l1", "l1", float, "L1 shrinkage alpha"),
     ("DEEP R", "--soft", "soft", bool, "soft DEEP R (no hard budget)"),
     ("DEEP R", "--theta-min", "theta_min", float, "lower bound of theta (soft DEEP R)"),
+    ("DEEP R", "--matmul", "matmul", str, "dense or sparse weight matrices in the passes"),
     ("CoNNTrA", "--mode", "mode", str, "auto, exact or block"),
     ("CoNNTrA", "--block", "block", float, "initial fraction of weights per block step"),
     ("CoNNTrA", "--beta", "beta", float, "gradient moving-average factor (block mode)"),

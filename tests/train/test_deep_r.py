@@ -39,7 +39,8 @@ def _check_state(state, budgets, budget_mode, cap, signs0):
 
 @pytest.mark.parametrize("budget_mode", ["per_layer", "global"])
 @pytest.mark.parametrize("cap", [None, 4])
-def test_exactly_k_active_signs_fixed_and_cap_after_every_step(budget_mode, cap):
+@pytest.mark.parametrize("sparse", [False, True])
+def test_exactly_k_active_signs_fixed_and_cap_after_every_step(budget_mode, cap, sparse):
     x, y = _data()
     sizes = (20, 12, 4)
     budgets = (30, 12)
@@ -51,7 +52,9 @@ def test_exactly_k_active_signs_fixed_and_cap_after_every_step(budget_mode, cap)
     for _step in range(40):
         idx = rng.integers(0, 64, 16)
         # a large L1 and noise force many zero crossings
-        _, k = deep_r_step(state, x[idx], y[idx], opt, lr=0.5, l1=0.05, temperature=1e-3, rng=rng)
+        _, k = deep_r_step(
+            state, x[idx], y[idx], opt, lr=0.5, l1=0.05, temperature=1e-3, rng=rng, sparse=sparse
+        )
         total_rewired += k
         _check_state(state, budgets, budget_mode, cap, signs0)
         for s, s0 in zip(state.signs, signs0, strict=True):
@@ -59,7 +62,8 @@ def test_exactly_k_active_signs_fixed_and_cap_after_every_step(budget_mode, cap)
     assert total_rewired > 0
 
 
-def test_zero_temperature_and_l1_reduce_to_masked_sgd():
+@pytest.mark.parametrize("sparse", [False, True])
+def test_zero_temperature_and_l1_reduce_to_masked_sgd(sparse):
     x, y = _data(seed=3)
     sizes = (20, 12, 4)
     state = init_rewiring(sizes, (60, 24), seed=2)
@@ -69,7 +73,15 @@ def test_zero_temperature_and_l1_reduce_to_masked_sgd():
     rng = np.random.default_rng(0)
     lr = 0.01
     _, rewired = deep_r_step(
-        state, x, y, make_optimizer("sgd", lr, 0.0), lr=lr, l1=0.0, temperature=0.0, rng=rng
+        state,
+        x,
+        y,
+        make_optimizer("sgd", lr, 0.0),
+        lr=lr,
+        l1=0.0,
+        temperature=0.0,
+        rng=rng,
+        sparse=sparse,
     )
     assert rewired == 0  # a small step crosses no zero
     ws = [w.copy() for w in w0]
