@@ -92,6 +92,7 @@ _OPTIONS: tuple[tuple[str, str, str, Any, str], ...] = (
     ("DEEP R", "--matmul", "matmul", str, "dense or sparse weight matrices in the passes"),
     ("CoNNTrA", "--mode", "mode", str, "auto, exact or block"),
     ("CoNNTrA", "--block", "block", float, "initial fraction of weights per block step"),
+    ("CoNNTrA", "--max-block", "max_block", float, "largest fraction of weights per block step"),
     ("CoNNTrA", "--beta", "beta", float, "gradient moving-average factor (block mode)"),
     ("CoNNTrA", "--bias-lr", "bias_lr", float, "bias step (block mode)"),
     ("CoNNTrA", "--scale-search", "scale_search", str, "auto, epoch, end or none"),

@@ -337,6 +337,7 @@ def train_conntra(
     batch_size: int = 256,
     mode: str = "auto",
     block: float = 1e-3,
+    max_block: float = 0.01,
     beta: float = 0.9,
     bias_lr: float = 0.05,
     scale_samples: int = 4096,
@@ -358,6 +359,7 @@ def train_conntra(
     mode : {"auto", "exact", "block"}
         ``auto`` is ``exact`` for networks of at most 20,000 weights, else ``block``.
     block : initial fraction of weights proposed per block step
+    max_block : largest fraction of weights proposed per block step
     beta : moving-average factor of the gradient used to rank moves (block mode)
     bias_lr : bias step size (block mode; exact mode treats each bias as a coordinate)
     scale_samples : samples used for the per-layer scale search
@@ -375,6 +377,8 @@ def train_conntra(
         raise TrainingError(f"CoNNTrA mode {mode!r}; expected one of {', '.join(CONNTRA_MODES)}")
     if not 0 < block <= 1:
         raise TrainingError(f"CoNNTrA block = {block}; expected a fraction in (0, 1]")
+    if not block <= max_block <= 1:
+        raise TrainingError(f"CoNNTrA max_block = {max_block}; expected a fraction in [block, 1]")
     if not 0 <= beta < 1:
         raise TrainingError(f"CoNNTrA beta = {beta}; expected a number in [0, 1)")
     xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
@@ -432,6 +436,7 @@ def train_conntra(
                 state_block[0],
                 beta=beta,
                 bias_lr=bias_lr,
+                max_block=max_block,
             )
             counters["changed"] += k
             counters["steps"] += 1
@@ -472,6 +477,7 @@ def train_conntra(
         "weight_values": [-1, 0, 1],
         "warm_start": init is not None,
         "batch_size": batch_size,
+        "max_block": max_block,
         "changed": counters["changed"],
         "steps": counters["steps"],
         "rejected_blocks": counters["rejected"],
