@@ -41,6 +41,7 @@ def _kernel():
         pop_kind,
         pop_sub,
         pop_in,
+        pop_uniform,
         fi,
         fx,
         fd,
@@ -109,24 +110,50 @@ def _kernel():
                                     n_act += 1
                         else:
                             # state update (no branches: vectorised), then threshold scan, then reset
-                            if kind == 3:
+                            if pop_uniform[p]:
+                                # one value of every parameter: scalars, fewer memory streams
+                                b_ = bias[lo]
+                                r_ = r[lo]
+                                th_ = vth[lo]
+                                if kind == 3:
+                                    for j in range(lo, hi):
+                                        t1 = cur[j] + b_
+                                        t2 = r_ * t1
+                                        v[j] = v[j] + t2
+                                        cur[j] = zero
+                                else:
+                                    vl_ = vleak[lo]
+                                    a_ = alpha[lo]
+                                    for j in range(lo, hi):
+                                        t1 = cur[j] + b_
+                                        t2 = r_ * t1
+                                        t3 = vl_ - v[j]
+                                        t4 = t3 + t2
+                                        v[j] = v[j] + a_ * t4
+                                        cur[j] = zero
                                 for j in range(lo, hi):
-                                    t1 = cur[j] + bias[j]
-                                    t2 = r[j] * t1
-                                    v[j] = v[j] + t2
-                                    cur[j] = zero
+                                    if v[j] >= th_:
+                                        active[n_act] = j
+                                        n_act += 1
                             else:
+                                if kind == 3:
+                                    for j in range(lo, hi):
+                                        t1 = cur[j] + bias[j]
+                                        t2 = r[j] * t1
+                                        v[j] = v[j] + t2
+                                        cur[j] = zero
+                                else:
+                                    for j in range(lo, hi):
+                                        t1 = cur[j] + bias[j]
+                                        t2 = r[j] * t1
+                                        t3 = vleak[j] - v[j]
+                                        t4 = t3 + t2
+                                        v[j] = v[j] + alpha[j] * t4
+                                        cur[j] = zero
                                 for j in range(lo, hi):
-                                    t1 = cur[j] + bias[j]
-                                    t2 = r[j] * t1
-                                    t3 = vleak[j] - v[j]
-                                    t4 = t3 + t2
-                                    v[j] = v[j] + alpha[j] * t4
-                                    cur[j] = zero
-                            for j in range(lo, hi):
-                                if v[j] >= vth[j]:
-                                    active[n_act] = j
-                                    n_act += 1
+                                    if v[j] >= vth[j]:
+                                        active[n_act] = j
+                                        n_act += 1
                             if pop_sub[p]:
                                 for a in range(n_act):
                                     j = active[a]
@@ -163,6 +190,14 @@ def _kernel():
                     final[b, j] = y[j]
 
     return run
+
+
+def _uniform(pop: Any) -> bool:
+    """True when every neuron of ``pop`` has the same value of every parameter."""
+    keys = ("bias", "r", "threshold", "v_leak", "alpha")
+    return all(
+        np.all(pop.params[k] == pop.params[k][0]) for k in keys if k in pop.params and pop.size
+    )
 
 
 def _global_csr(plan: Plan, offsets: dict[str, int], n: int, delayed: bool, dtype: Any) -> tuple:
@@ -268,6 +303,7 @@ def run_plan_compiled(
         np.array([_KINDS[p.kind] for p in plan.pops], dtype=np.int64),
         np.array([p.reset == "subtract" for p in plan.pops], dtype=np.bool_),
         np.array([input_columns.get(p.name, 0) for p in plan.pops], dtype=np.int64),
+        np.array([_uniform(p) for p in plan.pops], dtype=np.bool_),
         fi,
         fx,
         fd,

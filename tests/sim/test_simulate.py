@@ -75,3 +75,31 @@ def test_keep_output_counts_only() -> None:
     assert set(res.spike_counts) == {"layer2"}
     with pytest.raises(SimulationError, match="spike_counts"):
         simulate(net, np.ones((3, 2)), "reference", spike_counts="some")
+
+
+@pytest.mark.parametrize("kind", ["if", "lif"])
+def test_compiled_run_uniform_parameters(kind, float64_profile) -> None:
+    """Populations whose parameters are all equal take the scalar path of the kernel."""
+    from neurosim.mapping.mapper import map_network
+    from neurosim.network import Projection
+
+    rng = np.random.default_rng(3)
+    params = {"threshold": 1.0, "v_reset": -0.2} | (
+        {"tau_mem_s": 0.004, "v_leak": 0.3} if kind == "lif" else {}
+    )
+    net = Network.from_layers(
+        [rng.normal(0.5, 0.5, (12, 30))], [0.05], NeuronModel(kind, params), name="uniform"
+    )
+    rec = Projection(
+        "layer1",
+        "layer1",
+        rng.normal(0.0, 0.3, (30, 30)) * (rng.random((30, 30)) < 0.2),
+        name="rec",
+    )
+    net = net.replace(projections=net.projections + (rec,), outputs=("layer1",))
+    x = (rng.random((40, 3, 12)) < 0.3).astype(float)
+    mapped = map_network(net, float64_profile)
+    fast = simulate(mapped, x, "chip")
+    slow = simulate(mapped, x, "chip", options={"engine": True})
+    assert fast.spike_counts["layer1"].sum() > 0
+    np.testing.assert_array_equal(fast.spike_counts["layer1"], slow.spike_counts["layer1"])
