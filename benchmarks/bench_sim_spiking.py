@@ -14,7 +14,10 @@ Figure: synaptic events per second (synop events / wall time). For Brian2 the
 run loop alone (``run_s``, includes code generation and compilation on a cold
 cache for cython/standalone) and total wall time are both printed.
 
-Usage: .venv/bin/python benchmarks/bench_sim_spiking.py [--duration-steps 10000] [--targets cython,cpp_standalone]
+``--fixed`` also runs the chip backend with a 16-bit fixed-point profile
+(bit-accurate integer arithmetic, step-by-step engine) on the same networks.
+
+Usage: .venv/bin/python benchmarks/bench_sim_spiking.py [--duration-steps 10000] [--targets cython,cpp_standalone] [--fixed]
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ def layered(seed: int = 0, n: int = 1024, n_layers: int = 30, fan_in: int = 32) 
     return Network.from_layers(ws, model=model, name="layered")
 
 
-def run(name, net, x, v0, dt, targets):
+def run(name, net, x, v0, dt, targets, fixed=False):
     mapped = map_network(net, load_profile("generic", ["weights.bits=64"]), placement="row_major")
     t = time.perf_counter()
     chip = simulate(mapped, x, "chip", dt_s=dt, v0=v0)
@@ -83,6 +86,27 @@ def run(name, net, x, v0, dt, targets):
         f"loop {chip_loop:.3f} s  {syn / chip_loop:.3e} events/s "
         f"(first call in the process, loading the cached kernel: {chip_cold:.2f} s)"
     )
+    if fixed:
+        prof = load_profile(
+            "generic",
+            [
+                "weights.kind=int",
+                "weights.bits=16",
+                "weights.scale=per_layer",
+                "weights.state_bits=16",
+            ],
+        )
+        mapped_int = map_network(net, prof, placement="row_major")
+        t = time.perf_counter()
+        res = simulate(mapped_int, x, "chip", dt_s=dt, v0=v0)
+        sec = time.perf_counter() - t
+        syn_i = res.total_events("synop")
+        print(
+            f"  chip backend, 16-bit fixed point (int16 weights and state, 32-bit accumulator; step-by-step "
+            f"engine): {sec:.3f} s  {syn_i / sec:.3e} events/s; spikes {res.total_events('spike_out'):.4e} "
+            f"({res.total_events('spike_out') / chip.total_events('spike_out') - 1:+.2%} vs float64), "
+            f"saturations {res.saturations}"
+        )
     for target in targets:
         t = time.perf_counter()
         res = simulate(
@@ -105,13 +129,18 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration-steps", type=int, default=10000)
     ap.add_argument("--targets", default="cython,cpp_standalone")
+    ap.add_argument(
+        "--fixed",
+        action="store_true",
+        help="also run the chip backend with a 16-bit fixed-point profile",
+    )
     args = ap.parse_args()
     targets = [t for t in args.targets.split(",") if t]
     net, v0 = cuba()
-    run("CUBA", net, np.zeros((args.duration_steps, 1, 1)), v0, 1e-4, targets)
+    run("CUBA", net, np.zeros((args.duration_steps, 1, 1)), v0, 1e-4, targets, args.fixed)
     lay = layered()
     x = (np.random.default_rng(1).random((100, 1, 1024)) < 0.2).astype(np.float64)
-    run("layered 1024x30", lay, x, None, 1e-3, targets)
+    run("layered 1024x30", lay, x, None, 1e-3, targets, args.fixed)
 
 
 if __name__ == "__main__":
