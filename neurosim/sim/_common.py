@@ -90,6 +90,8 @@ def run_float_plan(
             per_step=per_step,
             record=record,
         )
+        if keep is not None:  # totals per neuron were taken from every population already
+            out.counts = {k: v for k, v in out.counts.items() if k in set(keep)}
         if progress is not None:
             progress(inp.n_steps - 1)
         return out

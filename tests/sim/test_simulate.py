@@ -103,3 +103,10 @@ def test_compiled_run_uniform_parameters(kind, float64_profile) -> None:
     slow = simulate(mapped, x, "chip", options={"engine": True})
     assert fast.spike_counts["layer1"].sum() > 0
     np.testing.assert_array_equal(fast.spike_counts["layer1"], slow.spike_counts["layer1"])
+
+
+def test_keep_output_counts_compiled_path() -> None:
+    net = Network.from_layers([np.eye(2), np.eye(2)], model=NeuronModel("if", {"threshold": 0.5}))
+    res = simulate(net, np.ones((3, 2)), "reference", n_steps=5, spike_counts="outputs")
+    assert set(res.spike_counts) == {"layer2"}
+    assert res.outputs.tolist() == [[5.0, 5.0]] * 3
