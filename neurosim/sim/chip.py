@@ -56,6 +56,17 @@ class _IntQ:
         self.scale = np.asarray(q.scale, dtype=np.float64)
 
 
+def _use_compiled_fixed(plan: Any, inp: Any, req: SimRequest) -> bool:
+    """Multi-step, spiking or recurrent fixed-point runs go to the compiled kernel."""
+    if req.options.get("engine", False):
+        return False
+    spiking = any(p.kind in SPIKING_KINDS for p in plan.pops)
+    delayed = any(pr.delayed for p in plan.pops for pr in p.incoming)
+    n_total = sum(p.size for p in plan.pops)
+    fits = inp.n_inputs * n_total * 8 * 3 < 2**31
+    return fits and (inp.n_steps > 1 or spiking or delayed)
+
+
 def run_chip(req: SimRequest) -> SimResult:
     """Run the mapped network bit-accurately (see the module docstring)."""
     start = time.perf_counter()
@@ -159,6 +170,28 @@ def run_chip(req: SimRequest) -> SimResult:
                 keep=req.kept(),
                 final_of=tuple(req.network.outputs),
             )
+        elif _use_compiled_fixed(plan, inp, req):
+            from neurosim.sim.fastrun import run_fixed_plan_compiled
+
+            cols, col = {}, 0
+            for name, size in inp.sizes:
+                cols[name] = col
+                col += size
+            out = run_fixed_plan_compiled(
+                plan,
+                convert(inp.values),
+                inp.per_step,
+                inp.n_steps,
+                cols,
+                v0=v0,
+                per_step=req.per_step,
+                record=req.record,
+            )
+            kept = req.kept()
+            if kept is not None:
+                out.counts = {k: c for k, c in out.counts.items() if k in set(kept)}
+            if tick is not None:
+                tick(inp.n_steps - 1)
         else:
             out = run_plan(
                 plan,

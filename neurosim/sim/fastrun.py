@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from neurosim.sim.engine import EngineOutput, Plan
 
@@ -333,5 +334,308 @@ def run_plan_compiled(
         counts={k: counts[:, s] for k, s in sl.items()},
         nz_per_step={k: nz.sum(axis=0)[:, s] for k, s in sl.items()} if per_step else None,
         raster={k: raster[:, :, s] for k, s in sl.items()} if rec else None,
+        info={"loop_s": loop_s},
+    )
+
+
+@cache
+def _kernel_fixed():
+    import numba as nb
+
+    @nb.njit(parallel=True, cache=True)
+    def run(
+        n_steps,
+        X,
+        per_step,
+        pop_lo,
+        pop_hi,
+        pop_kind,
+        pop_sub,
+        pop_in,
+        pop_vlo,
+        pop_vhi,
+        pop_q_lo,
+        pop_q_hi,
+        q_slot,
+        q_shift,
+        fi,
+        fx,
+        fd,
+        slot_mult,
+        acc_lo,
+        acc_hi,
+        s_lo,
+        s_hi,
+        bias,
+        cap,
+        vleak,
+        vth,
+        vreset,
+        alpha_q,
+        alpha_shift,
+        v0,
+        n_chunks,
+        counts,
+        final,
+        nz_step,
+        keep_step,
+        raster,
+        n_record,
+        sat,
+        n_slots,
+    ):
+        n_b = X.shape[1]
+        n = bias.shape[0]
+        n_pops = pop_lo.shape[0]
+        for c in nb.prange(n_chunks):
+            b_lo = (n_b * c) // n_chunks
+            b_hi = (n_b * (c + 1)) // n_chunks
+            acc = np.zeros(n_slots, dtype=np.int64)
+            cur = np.zeros(n, dtype=np.int64)
+            v = np.empty(n, dtype=np.int64)
+            y = np.zeros(n, dtype=np.int64)
+            active = np.empty(n, dtype=np.int64)
+            n_sat = 0
+            for b in range(b_lo, b_hi):
+                for j in range(n):
+                    v[j] = v0[j]
+                for k in range(n_slots):
+                    acc[k] = 0
+                for t in range(n_steps):
+                    tx = t if per_step else 0
+                    for p in range(n_pops):
+                        lo = pop_lo[p]
+                        hi = pop_hi[p]
+                        kind = pop_kind[p]
+                        n_act = 0
+                        if kind == 0:
+                            off = pop_in[p] - lo
+                            for j in range(lo, hi):
+                                yj = X[tx, b, off + j]
+                                y[j] = yj
+                                if yj != 0:
+                                    active[n_act] = j
+                                    n_act += 1
+                        else:
+                            for j in range(lo, hi):
+                                cur[j] = 0
+                            for q in range(pop_q_lo[p], pop_q_hi[p]):
+                                base = q_slot[q] - lo
+                                sh = q_shift[q]
+                                for j in range(lo, hi):
+                                    a = acc[base + j]
+                                    acc[base + j] = 0
+                                    x = a * slot_mult[base + j]
+                                    if sh > 0:
+                                        x = (x + (np.int64(1) << (sh - 1))) >> sh
+                                    cur[j] += x
+                            if kind == 1 or kind == 2:
+                                vlo = pop_vlo[p]
+                                vhi = pop_vhi[p]
+                                for j in range(lo, hi):
+                                    z = cur[j] + bias[j]
+                                    if kind == 1:
+                                        z = max(z, np.int64(0))
+                                        z = min(z, cap[j])
+                                    if z > vhi:
+                                        z = vhi
+                                        n_sat += 1
+                                    elif z < vlo:
+                                        z = vlo
+                                        n_sat += 1
+                                    y[j] = z
+                                    if z != 0:
+                                        active[n_act] = j
+                                        n_act += 1
+                            else:
+                                for j in range(lo, hi):
+                                    jj = cur[j] + bias[j]
+                                    if kind == 3:
+                                        vv = v[j] + jj
+                                    else:
+                                        d = alpha_q[j] * (vleak[j] - v[j] + jj)
+                                        if alpha_shift > 0:
+                                            d = (
+                                                d + (np.int64(1) << (alpha_shift - 1))
+                                            ) >> alpha_shift
+                                        vv = v[j] + d
+                                    if vv > s_hi:
+                                        vv = s_hi
+                                        n_sat += 1
+                                    elif vv < s_lo:
+                                        vv = s_lo
+                                        n_sat += 1
+                                    if vv >= vth[j]:
+                                        vv = vv - vth[j] if pop_sub[p] else vreset[j]
+                                        y[j] = 1
+                                        active[n_act] = j
+                                        n_act += 1
+                                    else:
+                                        y[j] = 0
+                                    v[j] = vv
+                        for a_ in range(n_act):
+                            j = active[a_]
+                            yj = y[j]
+                            counts[b, j] += 1
+                            if keep_step:
+                                nz_step[c, t, j] += 1
+                            if b < n_record:
+                                raster[t, b, j] = True
+                            for k in range(fi[j], fi[j + 1]):
+                                s = fx[k]
+                                z = acc[s] + yj * fd[k]
+                                if z > acc_hi:
+                                    z = acc_hi
+                                    n_sat += 1
+                                elif z < acc_lo:
+                                    z = acc_lo
+                                    n_sat += 1
+                                acc[s] = z
+                for j in range(n):
+                    final[b, j] = y[j]
+            sat[c] = n_sat
+
+    return run
+
+
+def run_fixed_plan_compiled(
+    plan: Plan,
+    Xq: np.ndarray,
+    per_step_inputs: bool,
+    n_steps: int,
+    input_columns: dict[str, int],
+    *,
+    v0: dict[str, np.ndarray] | None = None,
+    per_step: bool = False,
+    record: int = 0,
+) -> EngineOutput:
+    """Run a fixed-point ``plan`` in one compiled call, bit-identical to the engine.
+
+    Each projection gets its own accumulator per post neuron ("slot"): synaptic
+    events add into it (saturating at the accumulator width, in pre-neuron
+    order), and the post population converts every slot to its fixed point
+    (``round(acc * m / 2**R)``) when it updates, as
+    :func:`neurosim.sim.engine.run_plan` does. ``Xq`` holds the already
+    quantized integer inputs.
+    """
+    if not plan.fixed:
+        raise ValueError("run_fixed_plan_compiled runs fixed-point plans only")
+    offsets, start = {}, 0
+    for pop in plan.pops:
+        offsets[pop.name] = start
+        start += pop.size
+    n = start
+    Xs = np.ascontiguousarray(Xq if per_step_inputs else Xq[np.newaxis], dtype=np.int64)
+    n_b = Xs.shape[1]
+    # slots: one accumulator per (projection, post neuron)
+    q_slot, q_shift, pop_q_lo, pop_q_hi, mult_parts = [], [], [], [], []
+    slot_of: dict[str, int] = {}
+    n_slots = 0
+    for pop in plan.pops:
+        pop_q_lo.append(len(q_slot))
+        for pr in pop.incoming:
+            slot_of[pr.name] = n_slots
+            q_slot.append(n_slots)
+            q_shift.append(pr.shift)
+            mult_parts.append(np.asarray(pr.mult, dtype=np.int64))
+            n_slots += pop.size
+        pop_q_hi.append(len(q_slot))
+    # global CSR over pre neurons: targets are slots
+    counts_e = np.zeros(n, dtype=np.int64)
+    rows, cols, vals = [], [], []
+    for pop in plan.pops:
+        for pr in pop.incoming:
+            w = sp.csr_matrix(
+                (pr.data, pr.indices, pr.indptr), shape=(len(pr.indptr) - 1, pop.size)
+            ).tocoo()
+            rows.append(w.row.astype(np.int64) + offsets[pr.pre])
+            cols.append(w.col.astype(np.int64) + slot_of[pr.name])
+            vals.append(w.data.astype(np.int64))
+    if rows:
+        r, c_, d = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+        order = np.argsort(r, kind="stable")
+        r, c_, d = r[order], c_[order], d[order]
+        counts_e = np.bincount(r, minlength=n)
+    else:
+        c_ = np.zeros(0, dtype=np.int64)
+        d = np.zeros(0, dtype=np.int64)
+    fi = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts_e, out=fi[1:])
+
+    def gather(key: str, default: int) -> np.ndarray:
+        out = np.full(n, default, dtype=np.int64)
+        for pop in plan.pops:
+            if key in pop.params and np.ndim(pop.params[key]):
+                out[offsets[pop.name] : offsets[pop.name] + pop.size] = pop.params[key]
+        return out
+
+    v0_arr = np.zeros(n, dtype=np.int64)
+    for name, value in (v0 or {}).items():
+        size = plan.pop(name).size
+        v0_arr[offsets[name] : offsets[name] + size] = np.broadcast_to(value, (size,))
+    alpha_shifts = {int(p.params["alpha_shift"]) for p in plan.pops if "alpha_shift" in p.params}
+    alpha_shift = alpha_shifts.pop() if alpha_shifts else 0
+    s_lo, s_hi = plan.state_range
+    a_lo, a_hi = plan.acc_range
+    import numba as nb
+
+    n_chunks = max(1, min(n_b, nb.get_num_threads()))
+    counts = np.zeros((n_b, n), dtype=np.int64)
+    final = np.zeros((n_b, n), dtype=np.int64)
+    nz = np.zeros((n_chunks, n_steps if per_step else 0, n), dtype=np.int64)
+    rec = int(min(record, n_b))
+    raster = np.zeros((n_steps if rec else 0, rec, n), dtype=np.bool_)
+    sat = np.zeros(n_chunks, dtype=np.int64)
+    kernel = _kernel_fixed()
+    t0 = time.perf_counter()
+    kernel(
+        int(n_steps),
+        Xs,
+        bool(per_step_inputs),
+        np.array([offsets[p.name] for p in plan.pops], dtype=np.int64),
+        np.array([offsets[p.name] + p.size for p in plan.pops], dtype=np.int64),
+        np.array([_KINDS[p.kind] for p in plan.pops], dtype=np.int64),
+        np.array([p.reset == "subtract" for p in plan.pops], dtype=np.bool_),
+        np.array([input_columns.get(p.name, 0) for p in plan.pops], dtype=np.int64),
+        np.array([(p.value_range or plan.state_range)[0] for p in plan.pops], dtype=np.int64),
+        np.array([(p.value_range or plan.state_range)[1] for p in plan.pops], dtype=np.int64),
+        np.array(pop_q_lo, dtype=np.int64),
+        np.array(pop_q_hi, dtype=np.int64),
+        np.array(q_slot, dtype=np.int64),
+        np.array(q_shift, dtype=np.int64),
+        fi,
+        np.ascontiguousarray(c_, dtype=np.int64),
+        np.ascontiguousarray(d, dtype=np.int64),
+        np.concatenate(mult_parts) if mult_parts else np.zeros(0, dtype=np.int64),
+        np.int64(a_lo),
+        np.int64(a_hi),
+        np.int64(s_lo),
+        np.int64(s_hi),
+        gather("bias", 0),
+        gather("cap", 2**62),
+        gather("v_leak", 0),
+        gather("threshold", 2**62),
+        gather("v_reset", 0),
+        gather("alpha_q", 0),
+        np.int64(alpha_shift),
+        v0_arr,
+        n_chunks,
+        counts,
+        final,
+        nz,
+        bool(per_step),
+        raster,
+        rec,
+        sat,
+        int(n_slots),
+    )
+    loop_s = time.perf_counter() - t0
+    sl = {p.name: slice(offsets[p.name], offsets[p.name] + p.size) for p in plan.pops}
+    return EngineOutput(
+        final={k: final[:, s] for k, s in sl.items()},
+        counts={k: counts[:, s] for k, s in sl.items()},
+        nz_per_step={k: nz.sum(axis=0)[:, s] for k, s in sl.items()} if per_step else None,
+        raster={k: raster[:, :, s] for k, s in sl.items()} if rec else None,
+        saturations=int(sat.sum()),
         info={"loop_s": loop_s},
     )
