@@ -1,4 +1,4 @@
-"""Helpers shared by CLI subcommands: profile options, JSON output, rich console."""
+"""Helpers shared by CLI subcommands: profile and spiking options, JSON output, rich console."""
 
 from __future__ import annotations
 
@@ -7,12 +7,23 @@ import json
 import sys
 from typing import Any
 
-__all__ = ["add_profile_options", "console", "print_json", "profile_from_args"]
+__all__ = [
+    "add_profile_options",
+    "add_spiking_options",
+    "calibration_from_args",
+    "check_spiking_args",
+    "console",
+    "print_json",
+    "profile_from_args",
+    "spiking_network_from_args",
+]
 
 
 def add_profile_options(parser: argparse.ArgumentParser, *, chip_required: bool = True) -> None:
     """Add ``--chip NAME`` and repeatable ``--set section.field=value``."""
-    parser.add_argument("--chip", required=chip_required, help="profile name (see `neurosim chips`) or a YAML path")
+    parser.add_argument(
+        "--chip", required=chip_required, help="profile name (see `neurosim chips`) or a YAML path"
+    )
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -28,6 +39,182 @@ def profile_from_args(args: argparse.Namespace):
     from neurosim.hardware.profile import load_profile
 
     return load_profile(args.chip, args.overrides)
+
+
+def _spiking_defaults() -> tuple[float, int]:
+    """``(percentile, calibration)`` defaults of a scenario's ``network.spiking``."""
+    from neurosim.scenario.schema import SpikingSpec
+
+    fields = SpikingSpec.model_fields
+    return float(fields["percentile"].default), int(fields["calibration"].default)
+
+
+def add_spiking_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--spiking``, ``--percentile P`` and ``--calibration N`` (a ReLU->IF conversion).
+
+    The same conversion as a scenario's ``network.spiking`` (same defaults):
+    :func:`neurosim.sim.conversion.convert_to_spiking`, calibrated on the
+    first ``N`` samples of the *training* split of ``--data``.
+    """
+    percentile, calibration = _spiking_defaults()
+    group = parser.add_argument_group(
+        "spiking conversion",
+        "For chips that implement only spiking neurons (lif/if: loihi, truenorth, spinnaker, "
+        "...). The relu/linear populations become rate-coded IF neurons (threshold 1, reset "
+        "by subtraction) with data-based threshold balancing; outputs are spike counts. "
+        "Calibration reads the first N samples of the TRAINING split of --data (the split "
+        "--seed draws for digits/iris, the official one for mnist and x_train/x_test .npz "
+        "files), so the evaluated test inputs are never used to set the scales. Spiking "
+        "networks are simulated for 100 time steps unless --steps says otherwise.",
+    )
+    group.add_argument(
+        "--spiking",
+        action="store_true",
+        help="convert relu/linear populations to rate-coded IF neurons by threshold balancing "
+        "(needs --data for calibration)",
+    )
+    group.add_argument(
+        "--percentile",
+        type=float,
+        default=None,
+        metavar="P",
+        help=f"percentile (0-100] of each layer's positive calibration activations taken as "
+        f"its maximum rate (default {percentile:g})",
+    )
+    group.add_argument(
+        "--calibration",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"calibration samples from the training split of --data (default {calibration})",
+    )
+
+
+def check_spiking_args(args: argparse.Namespace) -> None:
+    """Refuse ``--percentile``/``--calibration`` without ``--spiking``, or out of range.
+
+    Raises
+    ------
+    NeurosimError
+        One line naming the option and what was expected.
+    """
+    from neurosim.errors import NeurosimError
+
+    if not args.spiking:
+        for opt in ("percentile", "calibration"):
+            if getattr(args, opt) is not None:
+                raise NeurosimError(f"--{opt}: only used with --spiking; pass --spiking or drop it")
+        return
+    if args.percentile is not None and not 0 < args.percentile <= 100:
+        raise NeurosimError(f"--percentile {args.percentile:g}: expected a value in (0, 100]")
+    if args.calibration is not None and args.calibration < 1:
+        raise NeurosimError(
+            f"--calibration {args.calibration}: expected a positive number of samples"
+        )
+
+
+def calibration_from_args(args: argparse.Namespace, network: Any) -> Any:
+    """The calibration inputs of ``--spiking``: the first N samples of the training split of ``--data``.
+
+    Reads ``args.data``, ``args.data_path``, ``args.seed`` (the train/test
+    split of sets without an official one, as ``--split test`` uses) and
+    ``args.calibration``.
+
+    Returns
+    -------
+    Dataset
+        ``x`` of shape ``(N, n_in)``.
+
+    Raises
+    ------
+    DataError
+        No ``--data``, no training split, or samples of the wrong size.
+    """
+    from neurosim.errors import DataError
+    from neurosim.io.datasets import load_dataset
+
+    if not getattr(args, "data", None):
+        raise DataError(
+            "--spiking: needs --data NAME|FILE.npz to calibrate the conversion "
+            "(the first samples of its training split set each layer's threshold)"
+        )
+    limit = args.calibration if args.calibration is not None else _spiking_defaults()[1]
+    try:
+        data = load_dataset(
+            args.data, path=args.data_path, split="train", limit=limit, seed=args.seed
+        )
+    except DataError as exc:
+        raise DataError(
+            f"--spiking: calibration from the training split of --data {args.data}: {exc}"
+        ) from None
+    n_in = sum(network.population(p).size for p in network.inputs)
+    if data.x.shape[1] != n_in:
+        raise DataError(
+            f"--spiking: calibration data {data.name} has {data.x.shape[1]} features; "
+            f"network {network.name} expects {n_in} inputs"
+        )
+    return data
+
+
+def spiking_network_from_args(
+    network: Any, args: argparse.Namespace, calibration_inputs: Any = None
+) -> Any:
+    """``network`` itself, or with ``--spiking`` its rate-coded IF conversion.
+
+    Calls :func:`neurosim.sim.conversion.convert_to_spiking` as a scenario's
+    ``network.spiking`` does. The converted network's ``metadata["conversion"]``
+    also records the calibration data and sample count. Prints one line on
+    stderr saying what was converted.
+
+    Parameters
+    ----------
+    network : Network
+        A feed-forward network of relu/linear populations (with ``--spiking``).
+    args : argparse.Namespace
+        Parsed options of :func:`add_spiking_options` (and ``--data``,
+        ``--data-path``, ``--seed``).
+    calibration_inputs : Dataset or ndarray, optional
+        Calibration inputs; default :func:`calibration_from_args`.
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    NeurosimError
+        Bad options, no calibration data, or a network that is not relu/linear.
+    """
+    import numpy as np
+
+    from neurosim.errors import NeurosimError
+    from neurosim.sim.conversion import convert_to_spiking
+
+    check_spiking_args(args)
+    if not args.spiking:
+        return network
+    if calibration_inputs is None:
+        calibration_inputs = calibration_from_args(args, network)
+    name = getattr(calibration_inputs, "name", "given inputs")
+    x = np.asarray(getattr(calibration_inputs, "x", calibration_inputs), dtype=np.float64)
+    percentile = args.percentile if args.percentile is not None else _spiking_defaults()[0]
+    try:
+        conv = convert_to_spiking(network, x, percentile=percentile)
+    except NeurosimError as exc:
+        raise type(exc)(f"--spiking: {exc}") from None
+    meta = dict(conv.network.metadata)
+    meta["conversion"] = {
+        **meta.get("conversion", {}),
+        "calibration_data": name,
+        "calibration_samples": int(x.shape[0]),
+    }
+    converted = sum(1 for p in network.populations if p.model.kind != "input")
+    print(
+        f"neurosim: --spiking: {converted} population(s) of {network.name} converted to IF "
+        f"neurons, balanced at the {percentile:g}th percentile of {x.shape[0]} samples of {name}",
+        file=sys.stderr,
+    )
+    return conv.network.replace(metadata=meta)
 
 
 def print_json(data: Any) -> None:

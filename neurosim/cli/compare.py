@@ -3,7 +3,9 @@
 The network is mapped, simulated (chip and reference backends) and reported
 on each chip; a chip it does not fit gets a row saying why (the violations
 counted, the first ones named) instead of stopping the run. ``--chips all``
-takes every shipped profile. Prints a table (or ``--json``), and can write
+takes every shipped profile. ``--spiking`` first converts a relu/linear
+network to rate-coded IF neurons (threshold balancing calibrated on the
+training split of ``--data``), so chips without ReLU can run it. Prints a table (or ``--json``), and can write
 Markdown (``--markdown FILE``) and an energy breakdown plot (``--plot FILE``).
 
 Exit status: 0 when the network fits at least one chip, 3 when it fits none.
@@ -22,7 +24,9 @@ HELP = "map, simulate and report one network on several chips"
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by ``compare`` and ``sweep``: data, simulation and mapping."""
+    """Options shared by ``compare`` and ``sweep``: data, simulation, mapping, spiking conversion."""
+    from neurosim.cli.common import add_spiking_options
+
     parser.add_argument(
         "--data",
         metavar="NAME|FILE.npz",
@@ -39,7 +43,12 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="use only the first N inputs")
     parser.add_argument("--strategy", help="partition strategy (sequential, axon_sharing, metis)")
     parser.add_argument("--placement", help="placement method (row_major, hilbert, annealed)")
-    parser.add_argument("--steps", type=int, help="time steps per input (default: the simulator's)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        help="time steps per input (default 1 for a graded relu/linear network, "
+        "100 for a spiking one, e.g. with --spiking)",
+    )
     parser.add_argument(
         "--encoding", help="spike encoding of static inputs (rate, poisson, threshold)"
     )
@@ -49,6 +58,7 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", dest="network_format", help="network format (default: from the file name)"
     )
+    add_spiking_options(parser)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,8 +122,26 @@ def _check_outputs(args: argparse.Namespace) -> None:
             raise NeurosimError(f"--plot {path}: expected a .png, .pdf or .svg file name")
 
 
+def _spiking_hint(args: argparse.Namespace, network: Any, profiles: Any, reports: Any) -> str:
+    """A line naming the chips ``--spiking`` would let run a relu/linear network ("" if none)."""
+    if args.spiking or not any(p.model.kind in ("relu", "linear") for p in network.populations):
+        return ""
+    chips = [
+        prof.name
+        for prof, rep in zip(profiles, reports, strict=True)
+        if "if" in prof.get("neuron.models")
+        and any(v.rule == "check_neuron_model" for v in rep.violations)
+    ]
+    if not chips:
+        return ""
+    return (
+        f"{', '.join(chips)}: no relu/linear neurons; add --spiking (with --data) to run a "
+        "rate-coded IF conversion of the network on them"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
-    from neurosim.cli.common import console, print_json
+    from neurosim.cli.common import console, print_json, spiking_network_from_args
     from neurosim.errors import EXIT_DOES_NOT_FIT
     from neurosim.hardware.profile import load_profile, profile_names
     from neurosim.io.formats import load_network
@@ -126,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
     profiles = [load_profile(c, args.overrides) for c in chips]  # bad names fail before any work
     network = load_network(args.network, args.network_format)
     inputs, labels = load_inputs(args, network)
+    network = spiking_network_from_args(network, args)
     reference = None
     if inputs is not None:
         from neurosim.sim.simulate import simulate
@@ -164,6 +193,9 @@ def run(args: argparse.Namespace) -> int:
                 "no --data given: mapped only (fit and memory); pass --data to simulate",
                 style="dim",
             )
+        hint = _spiking_hint(args, network, profiles, reports)
+        if hint:
+            out.print(hint, style="dim", highlight=False)
     if args.markdown:
         from neurosim.util.atomic import atomic_write_text
 

@@ -1,5 +1,9 @@
 """``neurosim map NETWORK --chip NAME``: map a network onto a chip and report the fit.
 
+``--spiking --data NAME`` first converts a relu/linear network to rate-coded
+IF neurons (threshold balancing calibrated on the training split of the
+data), for chips that implement only spiking neurons.
+
 Exit codes: 0 the network fits; 3 it does not (every violation is printed in
 one table, and listed in the JSON with ``--json``); 2 bad input.
 """
@@ -8,7 +12,14 @@ from __future__ import annotations
 
 import argparse
 
-from neurosim.cli.common import add_profile_options, console, print_json, profile_from_args
+from neurosim.cli.common import (
+    add_profile_options,
+    add_spiking_options,
+    console,
+    print_json,
+    profile_from_args,
+    spiking_network_from_args,
+)
 from neurosim.errors import EXIT_DOES_NOT_FIT
 
 __all__ = ["HELP", "add_arguments", "run"]
@@ -41,6 +52,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         help="expected spikes per neuron per time step for traffic (default 0.1)",
+    )
+    add_spiking_options(parser)
+    parser.add_argument(
+        "--data",
+        metavar="NAME|FILE.npz",
+        help="calibration data of --spiking (required with it): digits, iris, mnist, or a .npz "
+        "file; its training split is read",
+    )
+    parser.add_argument(
+        "--data-path", help="datasets folder for --data mnist (default: $NEUROSIM_DATA)"
     )
     parser.add_argument("--json", action="store_true", help="print the mapping summary as JSON")
     parser.add_argument(
@@ -219,6 +240,7 @@ def _print_summary(mapped) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from neurosim.errors import DataError
     from neurosim.io.formats import load_network
     from neurosim.mapping.mapper import map_network
     from neurosim.mapping.store import mapped_summary, save_mapped
@@ -227,8 +249,19 @@ def run(args: argparse.Namespace) -> int:
         raise FileExistsError(args.plot)
     if args.save and Path(args.save).exists() and not args.force:
         raise FileExistsError(args.save)
+    if args.data and not args.spiking:
+        raise DataError(
+            f"--data {args.data}: map reads data only to calibrate --spiking; "
+            "pass --spiking or drop --data"
+        )
+    if args.spiking and not args.data:
+        raise DataError(
+            "--spiking: map needs --data NAME|FILE.npz to calibrate the conversion "
+            "(e.g. --data digits; its training split is read)"
+        )
     network = load_network(args.network, args.format)
     profile = profile_from_args(args)
+    network = spiking_network_from_args(network, args)
     mapped = map_network(
         network,
         profile,

@@ -5,7 +5,9 @@ simulated and reported (see :func:`neurosim.sweep.run_sweep`), over ``--jobs``
 local processes. ``DIR`` receives one JSON file per point (``points/``), then
 ``sweep.csv``, ``sweep.json`` and ``sweep.png``. Rerunning the same command
 computes only the points that are missing (an interrupted sweep resumes);
-``--force`` recomputes them all.
+``--force`` recomputes them all. ``--spiking`` sweeps the rate-coded IF
+conversion of a relu/linear network (calibrated on the training split of
+``--data``) instead of the network itself.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from neurosim.cli.common import console, print_json
+    from neurosim.cli.common import console, print_json, spiking_network_from_args
     from neurosim.cli.compare import load_inputs
     from neurosim.hardware.profile import load_profile
     from neurosim.io.formats import load_network
@@ -63,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     profile = load_profile(args.chip, args.overrides)
     network = load_network(args.network, args.network_format)
     inputs, labels = load_inputs(args, network)
+    network = spiking_network_from_args(network, args)
     err = Console(stderr=True)
     result = run_sweep(
         network,

@@ -198,16 +198,27 @@ def check_neuron_model(ctx: RuleContext) -> list[Violation]:
     for p in ctx.hw_network.populations:
         if p.model.kind == "input" or p.name in ctx.added or p.model.kind in models:
             continue
+        if p.model.kind in ("relu", "linear") and "if" in models:
+            fix = (
+                f"the chip implements only {', '.join(models)} neurons: convert the relu/linear "
+                "network to rate-coded IF neurons (--spiking --data NAME on the command line, "
+                "network.spiking in a scenario), or choose a chip with relu/linear neurons"
+            )
+        else:
+            have = " or ".join(models) or "no"
+            fix = (
+                f"the chip implements only {have} neurons: build the network from {have} "
+                f"neurons, or choose a chip that implements {p.model.kind} (neuron.models)"
+            )
         out.append(
             Violation(
                 "check_neuron_model",
                 f"{p.name}[0:{p.size}]",
-                f"neurons of model {p.model.kind!r} (chip supports 0)",
+                f"neurons of unsupported model {p.model.kind!r}",
                 p.size,
                 0,
                 "neuron.models",
-                f"the chip implements {', '.join(models)}: convert {p.name} from {p.model.kind} to one "
-                "of them, or choose another chip",
+                fix,
             )
         )
     return out
