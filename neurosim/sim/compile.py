@@ -15,17 +15,18 @@ fixed-point format described in ``docs/simulator.md``:
   ``accumulator_bits`` (saturating after every addition), then converts to the
   post format with one integer multiply and a rounding shift:
   ``round(acc * m[j] / 2**R)``, ``m[j] = round(s[j] * r[j] * 2**(f_post - f_pre + R))``.
-  ``R`` is as large as the 64-bit product allows, so whenever the real result
-  is representable in the post format (as in the exact-solution networks) it
-  is reproduced exactly;
+  ``R`` is as large as the 64-bit product allows; with a non-power-of-two
+  scale ``m`` is rounded, and a chosen ``f_post`` is limited so that ``R`` is at
+  least ``accumulator_bits``, so whenever the real result is representable in
+  the post format (as in the exact-solution networks) it is reproduced exactly;
 * biases, caps, thresholds, resets and leak potentials are rounded to the
   population's fixed point; the LIF factor ``dt / tau`` to ``alpha_q / 2**16``.
 
 The fraction ``f_P`` of each population is, in order of precedence: given by
 the caller (``frac_bits``), given by the network (``metadata["fixed_point"]``
 with ``frac_bits``: an int or a mapping population -> int; or, as the
-exact-solution generator writes it, ``{"<state_bits>": {"frac_bits": f}}`` for
-the graded populations), or chosen so the
+exact-solution generator writes it, ``{"<bits>": {"frac_bits": f}}`` for
+the graded populations: the widest format with ``bits <= state_bits``), or chosen so the
 population's value range fits ``state_bits`` (the cap of a capped ReLU; a
 propagated bound otherwise; the largest of threshold, reset and leak
 potentials, with two bits of headroom, for spiking populations).
@@ -108,6 +109,40 @@ def _int_bits(bound: float) -> int:
     return max(0, math.floor(math.log2(bound)) + 1)
 
 
+def _format_width(fp: Mapping[str, Any], state_bits: int) -> int | None:
+    """The widest per-width format of ``fp`` (``{"<bits>": {"frac_bits": f}}``) that fits
+    ``state_bits``: a format exact in ``b`` bits stays exact in any wider state (the same
+    fraction, more integer bits). ``None`` when there is none."""
+    widths = [
+        int(k)
+        for k, v in fp.items()
+        if str(k).isdigit() and isinstance(v, Mapping) and "frac_bits" in v
+    ]
+    fitting = [b for b in widths if b <= state_bits]
+    return max(fitting) if fitting else None
+
+
+def _exact_conversion_limit(f_pre: int, scale: np.ndarray, accumulator_bits: int) -> int | None:
+    """Largest post fraction for which :func:`fixed_plan`'s conversion stays exact.
+
+    The conversion ``round(acc * m / 2**R)`` uses ``m = round(s * 2**(f_post - f_pre + R))``
+    with ``R = 62 - A - e`` (``e`` the binary exponent of ``max |s| * 2**(f_post - f_pre)``).
+    When ``s`` is not a power of two, ``m`` carries a rounding error of up to 1/2, which
+    moves the result by up to ``2**(A - 1) / 2**(R + 1)``: below half a unit (a
+    representable result is then reproduced exactly) only if ``R >= A``, i.e.
+    ``f_post <= f_pre + 62 - 2 A - frexp(max |s|)``. ``None`` when every ``s`` is a
+    power of two (``m`` exact, no limit).
+    """
+    s = np.abs(np.asarray(scale, dtype=np.float64))
+    s = s[s > 0]
+    if not s.size:
+        return None
+    mant, _ = np.frexp(s)
+    if np.all(mant == 0.5):
+        return None
+    return f_pre + 62 - 2 * accumulator_bits - int(math.frexp(float(s.max()))[1])
+
+
 def choose_frac_bits(
     network: Network,
     state_bits: int,
@@ -127,8 +162,9 @@ def choose_frac_bits(
     if given is None:
         fp = dict(network.metadata.get("fixed_point", {}) or {})
         given = fp.get("frac_bits")
-        if given is None and isinstance(fp.get(str(state_bits)), Mapping):
-            graded = int(fp[str(state_bits)]["frac_bits"])
+        width = _format_width(fp, state_bits)
+        if given is None and width is not None:
+            graded = int(fp[str(width)]["frac_bits"])
             given = {
                 p.name: graded
                 for p in network.populations
@@ -170,6 +206,19 @@ def choose_frac_bits(
                 colsum = np.asarray(abs(w).sum(axis=0)).ravel()
                 top = float(colsum.max()) if colsum.size else 0.0
                 f = min(f, accumulator_bits - 1 - _int_bits(b * top))
+        if accumulator_bits is not None and quantized is not None and m.kind not in SPIKING_KINDS:
+            for pr in network.projections_into(name):
+                if pr.pre not in frac:  # delayed (recurrent) source, fraction not chosen yet
+                    continue
+                limit = _exact_conversion_limit(
+                    frac[pr.pre]
+                    if network.population(pr.pre).model.kind not in SPIKING_KINDS
+                    else 0,
+                    np.asarray(quantized[pr.name].scale, dtype=np.float64),
+                    accumulator_bits,
+                )
+                if limit is not None:
+                    f = min(f, limit)
         frac[name] = max(0, f)
     return frac
 

@@ -119,3 +119,41 @@ def test_events_by_hand(float64_profile) -> None:
     assert res.info["host_packets"] == 2 * 2 + 2 * 1
     assert res.events_per_step["synop"].shape == (1, 3)
     np.testing.assert_array_equal(res.events_per_step["synop"].sum(axis=0), res.events["synop"])
+
+
+# The exact-solutions scenario's configurations: 16-bit integer weights on profiles
+# whose state and accumulator are 32 bits wide (the generic core with int16 weight
+# overrides, SpiNNaker 2 with its per-core scale).
+WIDE_STATE = {
+    "generic_int16": (
+        "generic",
+        ["weights.kind=int", "weights.bits=16", "weights.scale=per_layer"],
+    ),
+    "spinnaker2": ("spinnaker2", []),
+}
+
+
+@pytest.mark.parametrize("chip", sorted(WIDE_STATE))
+@pytest.mark.parametrize("metadata", [True, False], ids=["network_format", "chosen_format"])
+@pytest.mark.parametrize("n_steps", [1, 2], ids=["engine", "compiled"])
+def test_exact_solution_bit_for_bit_in_32bit_state(chip, metadata, n_steps) -> None:
+    """16-bit weights in a 32-bit state: the network's 16-bit format is used (it fits the
+    wider state), and without it the chosen output fraction keeps the conversion exact
+    (a 28-bit fraction with a non-power-of-two scale was off by one unit, 2**-28)."""
+    import dataclasses
+
+    sol = exact_solution(128, 4, n_categories=8, fan_in=8, n_inputs=32, seed=0)
+    net = sol.network
+    if not metadata:
+        meta = {k: v for k, v in net.metadata.items() if k != "fixed_point"}
+        net = dataclasses.replace(net, metadata=meta)
+    name, sets = WIDE_STATE[chip]
+    profile = load_profile(name, sets)
+    assert profile.get("weights.state_bits") == 32
+    mapped = map_network(net, profile, seed=0)
+    res = simulate(mapped, sol.inputs, "chip", n_steps=n_steps)
+    assert res.info["mode"] == "fixed"
+    if metadata:
+        assert set(res.info["frac_bits"].values()) == {sol.fixed_point[16].frac_bits}
+    np.testing.assert_array_equal(res.outputs, sol.expected_outputs)
+    assert res.saturations == 0
