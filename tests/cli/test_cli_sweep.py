@@ -82,3 +82,29 @@ def test_sweep_errors_are_one_line(files, tmp_path, capsys):
         assert main(base + extra) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and words in err[0], err
+
+
+def test_sweep_spiking_runs_on_a_chip_without_relu(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["sweep", str(files / "net.npz"), "--chip", "loihi", "--set", "weights.bits=4,8"]
+    args += ["--data", str(files / "data.npz"), "--split", "all", "--out", str(out)]
+    args += ["--placement", "row_major"]
+    # the relu/linear network does not fit loihi as it is ...
+    assert main([*args, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["status"] for r in rows] == ["does_not_fit"] * 2
+    assert all("unsupported model 'relu'" in r["reason"] for r in rows)
+    # ... its spiking conversion is another network: the old points are not reused
+    spiking = [*args, "--spiking", "--calibration", "5", "--json"]
+    assert main(spiking) == 2
+    err = capsys.readouterr().err.strip().splitlines()  # the conversion note, then the error
+    assert len(err) == 2 and "converted to IF" in err[0], err
+    assert "another network" in err[1] and "--force" in err[1], err
+    assert main([*spiking, "--force"]) == 0
+    cap = capsys.readouterr()
+    summary = json.loads(cap.out)
+    assert summary["n_computed"] == 2 and "5 samples of data:train" in cap.err
+    rows = summary["rows"]
+    assert sorted(r["weights.bits"] for r in rows) == [4, 8]
+    assert all(r["status"] == "ok" and r["energy_per_inference_pj"] > 0 for r in rows)
+    assert all(r["chip_top1"] is not None for r in rows)

@@ -108,3 +108,80 @@ def test_without_data_maps_only(trained, capsys):
     (rep,) = json.loads(capsys.readouterr().out)["reports"]
     assert rep["status"] == "ok" and rep["memory"] is not None and rep["energy"] is None
     assert np.isfinite(rep["memory"]["synapse_bits"])
+
+
+@pytest.fixture(scope="module")
+def digits_mlp(tmp_path_factory):
+    """A relu/linear MLP trained on digits (scikit-learn), saved as .npz."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    train = load_dataset("digits", split="train")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((16,), max_iter=300, random_state=0).fit(train.x, train.y)
+    net = Network.from_layers(
+        list(clf.coefs_),
+        list(clf.intercepts_),
+        [NeuronModel("relu"), NeuronModel("linear")],
+        name="digits_mlp",
+    )
+    path = tmp_path_factory.mktemp("net") / "digits_mlp.npz"
+    save_network(net, path)
+    return path
+
+
+def test_spiking_runs_a_relu_network_on_spiking_chips(digits_mlp, capsys):
+    base = ["compare", str(digits_mlp), "--chips", "loihi", "truenorth", "generic"]
+    base += ["--data", "digits", "--limit", "40", "--placement", "row_major"]
+    # without --spiking the neuron-model rule stops loihi and truenorth; the output says why
+    assert main(base) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "neurons of unsupported model 'relu' 16 > 0 (neuron.models)" in out
+    assert "loihi, truenorth: no relu/linear neurons; add --spiking" in out
+
+    assert main([*base, "--spiking", "--json"]) == 0
+    cap = capsys.readouterr()
+    data = json.loads(cap.out)
+    assert "converted to IF" in cap.err and "256 samples of digits:train" in cap.err
+    rows = {r["chip"]: r for r in data["rows"]}
+    reports = {r["chip"]["name"]: r for r in data["reports"]}
+    assert sorted(rows) == ["generic", "loihi", "truenorth"]
+    for chip, row in rows.items():
+        assert row["status"] == "ok" and row["reason"] is None, (chip, row["reason"])
+        assert row["chip_top1"] is not None and row["reference_top1"] is not None
+        assert row["energy_per_inference_pj"] > 0 and row["time_per_inference_s"] > 0
+        rep = reports[chip]
+        assert rep["network"] == "digits_mlp-snn" and rep["memory"] is not None
+        assert rep["latency"]["n_steps"] == 100  # the spiking default
+    # rate-coded IF neurons classify digits well above chance (10 %) on the chips
+    assert rows["generic"]["reference_top1"] > 0.7 and rows["loihi"]["chip_top1"] > 0.7
+    assert rows["truenorth"]["chip_top1"] > 0.3
+
+    # --steps, --percentile and --calibration reach the simulation and the conversion
+    argv = [*base, "--spiking", "--steps", "20", "--percentile", "99", "--calibration", "32"]
+    assert main([*argv, "--chips", "loihi", "--json"]) == 0
+    cap = capsys.readouterr()
+    (rep,) = json.loads(cap.out)["reports"]
+    assert rep["status"] == "ok" and rep["latency"]["n_steps"] == 20
+    assert "99th percentile of 32 samples of digits:train" in cap.err
+
+
+def test_spiking_bad_input_is_one_line(digits_mlp, trained, capsys):
+    net = str(digits_mlp)
+    for argv, words in (
+        (["--spiking"], "needs --data"),
+        (["--data", "digits", "--percentile", "99"], "only used with --spiking"),
+        (["--data", "digits", "--spiking", "--percentile", "101"], "(0, 100]"),
+        (["--data", "digits", "--spiking", "--calibration", "0"], "--calibration 0"),
+    ):
+        assert main(["compare", net, "--chips", "loihi", *argv]) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0], err
+    # a network that is already spiking cannot be converted again
+    spiking = trained.parent / "spiking.npz"
+    rng = np.random.default_rng(0)
+    save_network(Network.from_layers([rng.normal(size=(64, 5))], model=NeuronModel("lif")), spiking)
+    assert main(["compare", str(spiking), "--chips", "loihi", "--data", "digits", "--spiking"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--spiking" in err[0] and "not relu/linear" in err[0], err

@@ -112,3 +112,56 @@ def test_map_bad_input_exits_2(tmp_path, capsys):
     assert main(["map", str(net), "--chip", "loihi", "--set", "core.max_neurons=abc"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 2 and "core.max_neurons" in err
+
+
+def _relu_digits_net(path):
+    """A hand-built relu/linear network with digits' 64 inputs."""
+    rng = np.random.default_rng(3)
+    net = Network.from_layers(
+        [rng.normal(size=(64, 12)), rng.normal(size=(12, 10))],
+        [rng.normal(size=12) * 0.1, np.zeros(10)],
+        [NeuronModel("relu"), NeuronModel("linear")],
+        name="relunet",
+    )
+    write_npz(net, path)
+    return path
+
+
+def test_map_relu_on_spiking_chip_says_spiking(tmp_path, capsys):
+    net = _relu_digits_net(tmp_path / "r.npz")
+    assert main(["map", str(net), "--chip", "loihi"]) == 3
+    out = " ".join(capsys.readouterr().out.split())
+    assert "neurons of unsupported model 'relu'" in out and "--spiking" in out
+    assert main(["map", str(net), "--chip", "loihi", "--json"]) == 3
+    (v, w) = json.loads(capsys.readouterr().out)["violations"]
+    assert (v["used"], v["capacity"], v["field"]) == (12, 0, "neuron.models")
+    assert (w["used"], w["resource"]) == (10, "neurons of unsupported model 'linear'")
+
+
+def test_map_spiking_converts_and_fits(tmp_path, capsys):
+    net = _relu_digits_net(tmp_path / "r.npz")
+    argv = ["map", str(net), "--chip", "loihi", "--spiking", "--data", "digits", "--json"]
+    assert main(argv) == 0
+    cap = capsys.readouterr()
+    data = json.loads(cap.out)
+    assert data["fits"] is True and data["violations"] == [] and data["network"] == "relunet-snn"
+    assert "2 population(s) of relunet converted to IF" in cap.err
+    # a chip without IF neurons still refuses the converted network, and says why
+    assert main(["map", str(net), "--chip", "dynapse2", "--spiking", "--data", "digits"]) == 3
+    out = " ".join(capsys.readouterr().out.split())
+    assert "unsupported model 'if'" in out and "implements only lif neurons" in out
+
+
+def test_map_spiking_needs_data_one_line(tmp_path, capsys):
+    net = _relu_digits_net(tmp_path / "r.npz")
+    for extra, words in (
+        (["--spiking"], "--spiking: map needs --data"),
+        (["--data", "digits"], "map reads data only to calibrate --spiking"),
+        (["--percentile", "99"], "--percentile: only used with --spiking"),
+        (["--spiking", "--data", "iris"], "iris:train has 4 features"),
+    ):
+        assert main(["map", str(net), "--chip", "loihi", *extra]) == 2, extra
+        cap = capsys.readouterr()
+        err = cap.err.strip().splitlines()
+        assert len(err) == 1 and words in err[0], err
+        assert cap.out == ""
