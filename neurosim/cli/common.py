@@ -49,24 +49,26 @@ def _spiking_defaults() -> tuple[float, int]:
     return float(fields["percentile"].default), int(fields["calibration"].default)
 
 
-def add_spiking_options(parser: argparse.ArgumentParser) -> None:
+def add_spiking_options(parser: argparse.ArgumentParser, *, simulates: bool = True) -> None:
     """Add ``--spiking``, ``--percentile P`` and ``--calibration N`` (a ReLU->IF conversion).
 
     The same conversion as a scenario's ``network.spiking`` (same defaults):
     :func:`neurosim.sim.conversion.convert_to_spiking`, calibrated on the
-    first ``N`` samples of the *training* split of ``--data``.
+    first ``N`` samples of the *training* split of ``--data``. ``simulates``:
+    the command simulates (its help then names the spiking default of steps).
     """
     percentile, calibration = _spiking_defaults()
-    group = parser.add_argument_group(
-        "spiking conversion",
+    text = (
         "For chips that implement only spiking neurons (lif/if: loihi, truenorth, spinnaker, "
         "...). The relu/linear populations become rate-coded IF neurons (threshold 1, reset "
         "by subtraction) with data-based threshold balancing; outputs are spike counts. "
         "Calibration reads the first N samples of the TRAINING split of --data (the split "
-        "--seed draws for digits/iris, the official one for mnist and x_train/x_test .npz "
-        "files), so the evaluated test inputs are never used to set the scales. Spiking "
-        "networks are simulated for 100 time steps unless --steps says otherwise.",
+        "--seed draws for digits/iris and .npz files with only x, the official one for mnist "
+        "and x_train/x_test .npz files), never the test split that is evaluated by default."
     )
+    if simulates:
+        text += " Spiking networks are simulated for 100 time steps unless --steps says otherwise."
+    group = parser.add_argument_group("spiking conversion", text)
     group.add_argument(
         "--spiking",
         action="store_true",

@@ -53,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="expected spikes per neuron per time step for traffic (default 0.1)",
     )
-    add_spiking_options(parser)
+    add_spiking_options(parser, simulates=False)
     parser.add_argument(
         "--data",
         metavar="NAME|FILE.npz",
