@@ -513,9 +513,13 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Sce
     if scenario.report.topology_score:
         from neurosim.topology.score import score_topology
 
+        # a method that appends layers of its own (fixed_topology's readout) says how many
+        # leading layers are the topology; only those are scored
+        n_topo = network_info.get("info", {}).get("topology_layers")
+        scored = network if n_topo is None else [p.weights for p, _ in network.layers()][:n_topo]
         network_info = {
             **network_info,
-            "topology_score": score_topology(network, seed=scenario.seed).to_dict(),
+            "topology_score": score_topology(scored, seed=scenario.seed).to_dict(),
         }
     n_in = sum(network.population(p).size for p in network.inputs)
     if data.n_features != n_in:

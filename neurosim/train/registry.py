@@ -35,6 +35,7 @@ TRAINING_METHODS: dict[str, str | Callable[..., TrainResult]] = {
     "deep_r": "neurosim.train.deep_r:train_deep_r",
     "conntra": "neurosim.train.conntra:train_conntra",
     "sketch": "neurosim.train.sketch:train_sketch",
+    "fixed_topology": "neurosim.train.fixed_topology:train_fixed_topology",
 }
 
 _DATA_ARGS = ("x", "y", "n_classes")
@@ -102,7 +103,7 @@ def train_network(
     ----------
     method : str or callable
         A key of :data:`TRAINING_METHODS` (``dense``, ``prune``, ``ternary``,
-        ``deep_r``, ``conntra``, ``sketch``) or a training function.
+        ``deep_r``, ``conntra``, ``sketch``, ``fixed_topology``) or a training function.
     train_set : Dataset or (x, y)
         A :class:`~neurosim.io.datasets.Dataset` with labels, or a pair of arrays.
     hidden : hidden layer sizes
