@@ -16,11 +16,33 @@ neuron (arrays of shape ``(n,)``), following NIR's conventions:
 ``lif``
     Leaky integrate-and-fire (NIR ``LIF``):
     ``v += dt / tau_mem_s * (v_leak - v + r * (I + bias))``.
+``cuba_lif``
+    Current-based leaky integrate-and-fire (NIR ``CubaLIF``), a synaptic
+    current ``i_syn`` in front of a LIF membrane. NIR's equations
+    ``tau_syn di/dt = -i + w_in S`` and ``tau_mem dv/dt = v_leak - v + r i``
+    discretised by forward Euler with ``dt``, exactly as ``lif`` is, the input
+    ``S = I + bias`` held constant over the step::
 
-For ``if`` and ``lif`` a neuron spikes when ``v >= threshold`` and is then reset:
-``reset="zero"`` sets ``v = v_reset``, ``reset="subtract"`` subtracts ``threshold``.
+        i_syn += dt / tau_syn_s * (w_in * (I + bias) - i_syn)
+        v     += dt / tau_mem_s * (v_leak - v + r * i_syn)
+
+    The membrane update uses the ``i_syn`` of the same step (as Lava's and
+    Loihi's CUBA neurons do), so an input reaches ``v`` in the step it
+    arrives. Hardware that adds each input to the current without the factor
+    ``dt / tau_syn_s`` (Loihi, Xylo, Norse) corresponds to
+    ``w_in * tau_syn_s / dt`` here.
+``threshold``
+    Stateless spiking unit (NIR ``Threshold``, a Heaviside step): it spikes in
+    a step when ``I + bias >= threshold`` and keeps no state.
+
+For ``if``, ``lif`` and ``cuba_lif`` a neuron spikes when ``v >= threshold`` and is then reset:
+``reset="zero"`` sets ``v = v_reset``, ``reset="subtract"`` subtracts ``threshold``
+(``threshold`` has nothing to reset and accepts only ``reset="zero"``). NIR
+fires on ``>``; neurosim compares with ``>=`` for every spiking kind, so the two
+agree except when the compared value equals the threshold exactly.
 The step functions (:func:`relu_step`, :func:`linear_step`, :func:`if_step`,
-:func:`lif_step` and their ``*_fixed`` integer forms) are pure and shared by every backend; each
+:func:`lif_step`, :func:`cuba_lif_step`, :func:`threshold_step` and their
+``*_fixed`` integer forms) are pure and shared by every backend; each
 backend wraps them in its own number format.
 """
 
@@ -39,6 +61,8 @@ __all__ = [
     "NEURON_KINDS",
     "SPIKING_KINDS",
     "NeuronModel",
+    "cuba_lif_step",
+    "cuba_lif_step_fixed",
     "if_step",
     "if_step_fixed",
     "lif_step",
@@ -46,10 +70,12 @@ __all__ = [
     "linear_step",
     "relu_step",
     "round_shift",
+    "threshold_step",
+    "threshold_step_fixed",
 ]
 
-NEURON_KINDS: tuple[str, ...] = ("input", "relu", "linear", "if", "lif")
-SPIKING_KINDS: frozenset[str] = frozenset({"if", "lif"})
+NEURON_KINDS: tuple[str, ...] = ("input", "relu", "linear", "if", "lif", "cuba_lif", "threshold")
+SPIKING_KINDS: frozenset[str] = frozenset({"if", "lif", "cuba_lif", "threshold"})
 GRADED_KINDS: frozenset[str] = frozenset({"relu", "linear"})
 
 _PARAM_DEFAULTS: dict[str, float] = {
@@ -58,7 +84,9 @@ _PARAM_DEFAULTS: dict[str, float] = {
     "v_reset": 0.0,
     "v_leak": 0.0,
     "tau_mem_s": 0.02,
+    "tau_syn_s": 0.005,
     "r": 1.0,
+    "w_in": 1.0,
 }
 _PARAMS_OF_KIND: dict[str, tuple[str, ...]] = {
     "input": (),
@@ -66,6 +94,8 @@ _PARAMS_OF_KIND: dict[str, tuple[str, ...]] = {
     "linear": (),
     "if": ("threshold", "v_reset", "r"),
     "lif": ("threshold", "v_reset", "v_leak", "tau_mem_s", "r"),
+    "cuba_lif": ("threshold", "v_reset", "v_leak", "tau_mem_s", "tau_syn_s", "r", "w_in"),
+    "threshold": ("threshold",),
 }
 _RESETS = ("zero", "subtract")
 
@@ -121,15 +151,21 @@ class NeuronModel:
             if np.isnan(value).any():
                 raise NetworkError(f"neuron model {self.kind}: parameter {name} contains NaN")
             full[name] = value
-        if self.kind == "lif" and (full["tau_mem_s"] <= 0).any():
-            raise NetworkError("neuron model lif: tau_mem_s must be > 0")
+        for tau in ("tau_mem_s", "tau_syn_s"):
+            if tau in full and (full[tau] <= 0).any():
+                raise NetworkError(f"neuron model {self.kind}: {tau} must be > 0")
+        if self.kind == "threshold" and self.reset != "zero":
+            raise NetworkError(
+                "neuron model threshold: reset 'subtract'; a stateless threshold unit has "
+                "nothing to reset, expected 'zero'"
+            )
         if self.kind == "relu" and (full["cap"] <= 0).any():
             raise NetworkError("neuron model relu: cap must be > 0")
         object.__setattr__(self, "params", full)
 
     @property
     def is_spiking(self) -> bool:
-        """True for models that emit binary spikes (``if``, ``lif``)."""
+        """True for models that emit binary spikes (:data:`SPIKING_KINDS`)."""
         return self.kind in SPIKING_KINDS
 
     def param(self, name: str) -> np.ndarray:
@@ -244,6 +280,37 @@ def lif_step(
     return _reset(v, spikes, threshold, v_reset, reset), spikes
 
 
+def cuba_lif_step(
+    v: np.ndarray,
+    i_syn: np.ndarray,
+    current: np.ndarray,
+    bias: np.ndarray,
+    w_in: np.ndarray,
+    alpha_syn: np.ndarray,
+    r: np.ndarray,
+    alpha: np.ndarray,
+    v_leak: np.ndarray,
+    threshold: np.ndarray,
+    v_reset: np.ndarray,
+    reset: str = "zero",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Current-based LIF, forward Euler with ``alpha_syn = dt / tau_syn_s``, ``alpha = dt / tau_mem_s``.
+
+    ``i_syn = i_syn + alpha_syn * (w_in * (current + bias) - i_syn)``, then
+    ``v = v + alpha * (v_leak - v + r * i_syn)``; spike when ``v >= threshold``.
+    Returns ``(v_after_reset, i_syn, spikes)``.
+    """
+    i_syn = i_syn + alpha_syn * (w_in * (current + bias) - i_syn)
+    v = v + alpha * (v_leak - v + r * i_syn)
+    spikes = v >= threshold
+    return _reset(v, spikes, threshold, v_reset, reset), i_syn, spikes
+
+
+def threshold_step(current: np.ndarray, bias: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+    """Stateless threshold unit: spikes where ``current + bias >= threshold``."""
+    return (current + bias) >= threshold
+
+
 def round_shift(x: np.ndarray, shift: int) -> np.ndarray:
     """Integer ``x / 2**shift`` rounded half up (arithmetic shift; ``shift >= 0``)."""
     if shift <= 0:
@@ -293,3 +360,49 @@ def lif_step_fixed(
     np.clip(v, lo, hi, out=v)
     spikes = v >= threshold
     return _reset(v, spikes, threshold, v_reset, reset), spikes, n_sat
+
+
+def cuba_lif_step_fixed(
+    v: np.ndarray,
+    u: np.ndarray,
+    J: np.ndarray,
+    alpha_syn_q: np.ndarray,
+    alpha_q: np.ndarray,
+    alpha_shift: int,
+    v_leak: np.ndarray,
+    threshold: np.ndarray,
+    v_reset: np.ndarray,
+    reset: str,
+    lo: int,
+    hi: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Integer current-based LIF.
+
+    ``u`` is ``r * i_syn`` in v's fixed point and ``J`` is
+    ``r * w_in * (current + bias)`` in the same fixed point, so ``r`` costs no
+    multiply in the step::
+
+        u = sat(u + round(alpha_syn_q * (J - u) / 2**alpha_shift))
+        v = sat(v + round(alpha_q * (v_leak - v + u) / 2**alpha_shift))
+
+    Returns ``(v_after_reset, u, spikes, n_saturated)``.
+    """
+    u = u + round_shift(alpha_syn_q * (J - u), alpha_shift)
+    n_sat = int(np.count_nonzero((u > hi) | (u < lo)))
+    np.clip(u, lo, hi, out=u)
+    v = v + round_shift(alpha_q * (v_leak - v + u), alpha_shift)
+    n_sat += int(np.count_nonzero((v > hi) | (v < lo)))
+    np.clip(v, lo, hi, out=v)
+    spikes = v >= threshold
+    return _reset(v, spikes, threshold, v_reset, reset), u, spikes, n_sat
+
+
+def threshold_step_fixed(
+    J: np.ndarray, threshold: np.ndarray, lo: int, hi: int
+) -> tuple[np.ndarray, int]:
+    """Integer threshold unit: ``J = current + bias`` saturated to ``[lo, hi]``, spikes where ``J >= threshold``.
+
+    Returns ``(spikes, n_saturated)``.
+    """
+    n_sat = int(np.count_nonzero((J > hi) | (J < lo)))
+    return np.clip(J, lo, hi) >= threshold, n_sat

@@ -130,7 +130,7 @@ FlagFigure = _figure_type("bool", nullable=False)
 SYNAPSE_ENCODINGS = ("crossbar", "sparse", "dense", "per_neuron_slots")
 WEIGHT_KINDS = ("float", "int", "ternary", "binary", "axon_type")
 WEIGHT_SCALES = ("none", "per_layer", "per_core", "exponent")
-NEURON_MODELS = ("lif", "if", "relu", "linear")
+NEURON_MODELS = ("lif", "if", "relu", "linear", "cuba_lif", "threshold")
 FAN_OUT_RULES = ("one_axon", "multicast")
 
 Encoding = _figure_type("choice", choices=SYNAPSE_ENCODINGS, nullable=False)

@@ -63,7 +63,9 @@ def run_float_plan(
     """Run a float plan with the compiled whole-run kernel when it pays, else the engine.
 
     The kernel (:mod:`neurosim.sim.fastrun`) is used for multi-step, spiking or
-    recurrent runs whose per-input counts fit in memory; single-step graded
+    recurrent runs whose per-input counts fit in memory and whose neuron kinds
+    it implements (:data:`~neurosim.sim.fastrun.COMPILED_KINDS`; ``cuba_lif``
+    and ``threshold`` run on the engine); single-step graded
     feed-forward inference (the Graph Challenge case) streams layer by layer
     through the engine, which holds one layer's activations at a time.
     """
@@ -73,7 +75,10 @@ def run_float_plan(
     delayed = any(pr.delayed for p in plan.pops for pr in p.incoming)
     n_total = sum(p.size for p in plan.pops)
     fits = inp.n_inputs * n_total * 8 * (2 if not per_step else 3) < 2**31
-    if not force_engine and fits and (inp.n_steps > 1 or spiking or delayed):
+    from neurosim.sim.fastrun import COMPILED_KINDS
+
+    compiled = all(p.kind in COMPILED_KINDS for p in plan.pops)
+    if not force_engine and fits and compiled and (inp.n_steps > 1 or spiking or delayed):
         from neurosim.sim.fastrun import run_plan_compiled
 
         cols, start = {}, 0

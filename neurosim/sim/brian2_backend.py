@@ -55,6 +55,9 @@ _UPDATE = {
     "linear": "y = I + b\nnz += int(y != 0)\nI = 0",
     "if": "J = I + b\nJ = r * J\nv = v + J\nI = 0",
     "lif": "J = I + b\nJ = r * J\nd = v_leak - v\nd = d + J\nd = alpha * d\nv = v + d\nI = 0",
+    "cuba_lif": "J = I + b\nJ = w_in * J\nJ = J - i_syn\nJ = alpha_syn * J\ni_syn = i_syn + J\n"
+    "K = r * i_syn\nd = v_leak - v\nd = d + K\nd = alpha * d\nv = v + d\nI = 0",
+    "threshold": "v = I + b\nI = 0",
 }
 _MODEL = {
     "input": "y : 1\nnz : integer",
@@ -64,6 +67,10 @@ _MODEL = {
     "v_reset : 1 (constant)\nnz : integer",
     "lif": "v : 1\nI : 1\nJ : 1\nd : 1\nb : 1 (constant)\nr : 1 (constant)\nvth : 1 (constant)\n"
     "v_reset : 1 (constant)\nv_leak : 1 (constant)\nalpha : 1 (constant)\nnz : integer",
+    "cuba_lif": "v : 1\ni_syn : 1\nI : 1\nJ : 1\nK : 1\nd : 1\nb : 1 (constant)\n"
+    "r : 1 (constant)\nw_in : 1 (constant)\nvth : 1 (constant)\nv_reset : 1 (constant)\n"
+    "v_leak : 1 (constant)\nalpha : 1 (constant)\nalpha_syn : 1 (constant)\nnz : integer",
+    "threshold": "v : 1\nI : 1\nb : 1 (constant)\nvth : 1 (constant)\nnz : integer",
 }
 
 
@@ -137,12 +144,14 @@ def run_brian2(req: SimRequest) -> SimResult:
                         np.ascontiguousarray(vals), dt=dt, name=f"stim{k}_*"
                     )
             if kind in SPIKING_KINDS:
-                reset = "v = v_reset" if m.reset == "zero" else "v = v - vth"
+                reset = "v = v_reset\n" if m.reset == "zero" else "v = v - vth\n"
+                if kind == "threshold":  # stateless: v is this step's input, recomputed
+                    reset = ""
                 g = b2.NeuronGroup(
                     n,
                     _MODEL[kind],
                     threshold="v >= vth",
-                    reset=reset + "\nnz += 1",
+                    reset=reset + "nz += 1",
                     dt=dt,
                     codeobj_class=codeobj,
                     name=f"pop{k}_*",
@@ -170,9 +179,11 @@ def run_brian2(req: SimRequest) -> SimResult:
                 g.b = _tile(pop.bias, pop.size, batch)
                 for key, value in m.params.items():
                     attr = {"threshold": "vth"}.get(key, key)
-                    if key == "tau_mem_s":
-                        g.alpha = _tile(
-                            req.dt_s / np.broadcast_to(value, (pop.size,)), pop.size, batch
+                    if key in ("tau_mem_s", "tau_syn_s"):
+                        setattr(
+                            g,
+                            "alpha" if key == "tau_mem_s" else "alpha_syn",
+                            _tile(req.dt_s / np.broadcast_to(value, (pop.size,)), pop.size, batch),
                         )
                     elif key == "cap":
                         g.cap = _tile(np.minimum(value, np.finfo(np.float64).max), pop.size, batch)

@@ -58,7 +58,9 @@ class _IntQ:
 
 def _use_compiled_fixed(plan: Any, inp: Any, req: SimRequest) -> bool:
     """Multi-step, spiking or recurrent fixed-point runs go to the compiled kernel."""
-    if req.options.get("engine", False):
+    from neurosim.sim.fastrun import COMPILED_KINDS
+
+    if req.options.get("engine", False) or any(p.kind not in COMPILED_KINDS for p in plan.pops):
         return False
     spiking = any(p.kind in SPIKING_KINDS for p in plan.pops)
     delayed = any(pr.delayed for p in plan.pops for pr in p.incoming)

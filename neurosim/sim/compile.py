@@ -20,7 +20,10 @@ fixed-point format described in ``docs/simulator.md``:
   least ``accumulator_bits``, so whenever the real result is representable in
   the post format (as in the exact-solution networks) it is reproduced exactly;
 * biases, caps, thresholds, resets and leak potentials are rounded to the
-  population's fixed point; the LIF factor ``dt / tau`` to ``alpha_q / 2**16``.
+  population's fixed point; the LIF factor ``dt / tau`` to ``alpha_q / 2**16``
+  (``cuba_lif``: also ``dt / tau_syn_s`` to ``alpha_syn_q / 2**16``; its synaptic
+  current is held as ``u = r * i_syn`` in v's fixed point, the input conversion
+  carrying ``r * w_in``).
 
 The fraction ``f_P`` of each population is, in order of precedence: given by
 the caller (``frac_bits``), given by the network (``metadata["fixed_point"]``
@@ -29,7 +32,10 @@ exact-solution generator writes it, ``{"<bits>": {"frac_bits": f}}`` for
 the graded populations: the widest format with ``bits <= state_bits``), or chosen so the
 population's value range fits ``state_bits`` (the cap of a capped ReLU; a
 propagated bound otherwise; the largest of threshold, reset and leak
-potentials, with two bits of headroom, for spiking populations).
+potentials, with two bits of headroom, for spiking populations, and for
+``cuba_lif`` and ``threshold`` at least the largest drive
+``|r w_in| (|bias| + sum_i |w_ij| b_i)`` (``r w_in = 1`` for ``threshold``) that
+the synaptic current, or the compared input, can reach).
 """
 
 from __future__ import annotations
@@ -91,8 +97,10 @@ def float_plan(
             params["bias"] = _vec(pop.bias, n, dtype)
         for key, value in m.params.items():
             params[key] = _vec(value, n, dtype)
-        if m.kind == "lif":
+        if m.kind in ("lif", "cuba_lif"):
             params["alpha"] = _vec(dt_s / np.asarray(m.param("tau_mem_s")), n, dtype)
+        if m.kind == "cuba_lif":
+            params["alpha_syn"] = _vec(dt_s / np.asarray(m.param("tau_syn_s")), n, dtype)
         pops.append(PopPlan(name, m.kind, n, tuple(incoming), params, m.reset))
     return Plan(tuple(pops), tuple(network.inputs), fixed=False, dtype=dtype)
 
@@ -181,10 +189,17 @@ def choose_frac_bits(
         if m.kind == "input":
             b = float(input_bound)
         elif m.kind in SPIKING_KINDS:
-            pot = [m.param("threshold"), m.param("v_reset")] + (
-                [m.param("v_leak")] if m.kind == "lif" else []
-            )
+            pot = [m.param(k) for k in ("threshold", "v_reset", "v_leak") if k in m.params]
             b = 4.0 * max(float(np.max(np.abs(x))) for x in pot)
+            if m.kind in ("cuba_lif", "threshold"):
+                # threshold compares I + bias; cuba_lif's u = r * i_syn is an average of
+                # r * w_in * (I + bias): bound both by that drive
+                drive = np.abs(np.broadcast_to(pop.bias, (pop.size,))).astype(np.float64)
+                for pr in network.projections_into(name):
+                    colsum = np.asarray(abs(pr.weights).sum(axis=0)).ravel()
+                    drive = drive + bound.get(pr.pre, 1.0) * colsum
+                drive = drive * np.abs(_input_gain(m, pop.size))
+                b = max(b, float(drive.max()) if drive.size else 0.0)
         else:
             total = float(np.max(np.abs(pop.bias))) if pop.size else 0.0
             for pr in network.projections_into(name):
@@ -223,6 +238,19 @@ def choose_frac_bits(
     return frac
 
 
+def _input_gain(model: Any, n: int) -> np.ndarray:
+    """Real factor applied to a population's input before it meets the state, per neuron.
+
+    ``r`` for ``if``/``lif``; ``r * w_in`` for ``cuba_lif`` (whose state ``u = r * i_syn``
+    then needs no multiply); 1 for graded and ``threshold`` populations.
+    """
+    if model.kind == "cuba_lif":
+        return np.broadcast_to(model.param("r") * model.param("w_in"), (n,))
+    if "r" in model.params:
+        return np.broadcast_to(model.param("r"), (n,))
+    return np.ones(n)
+
+
 def fixed_plan(
     network: Network,
     quantized: Mapping[str, Any],
@@ -248,7 +276,7 @@ def fixed_plan(
         m = pop.model
         n = pop.size
         f_post = int(frac_bits[name])
-        r = np.broadcast_to(m.param("r"), (n,)) if m.kind in SPIKING_KINDS else np.ones(n)
+        r = _input_gain(m, n)
         incoming = []
         for pr in network.projections_into(name):
             q = quantized[pr.name]
@@ -286,12 +314,15 @@ def fixed_plan(
                 np.isfinite(cap), np.round(np.minimum(cap, 2.0**62)), 2**62
             ).astype(np.int64)
         if m.kind in SPIKING_KINDS:
-            for key in ("threshold", "v_reset") + (("v_leak",) if m.kind == "lif" else ()):
+            for key in [k for k in ("threshold", "v_reset", "v_leak") if k in m.params]:
                 params[key] = np.round(np.broadcast_to(m.param(key), (n,)) * scale).astype(np.int64)
-        if m.kind == "lif":
+        if m.kind in ("lif", "cuba_lif"):
             alpha = dt_s / np.broadcast_to(m.param("tau_mem_s"), (n,))
             params["alpha_q"] = np.round(alpha * 2**ALPHA_SHIFT).astype(np.int64)
             params["alpha_shift"] = ALPHA_SHIFT
+        if m.kind == "cuba_lif":
+            alpha_syn = dt_s / np.broadcast_to(m.param("tau_syn_s"), (n,))
+            params["alpha_syn_q"] = np.round(alpha_syn * 2**ALPHA_SHIFT).astype(np.int64)
         value_range = (
             (-(2 ** (accumulator_bits - 1)), 2 ** (accumulator_bits - 1) - 1)
             if _is_partial(name)

@@ -14,7 +14,7 @@ Schedule of one time step ``t`` (the same on every backend, Brian2 included):
    forward projections (carrying step ``t``'s outputs of their source, which
    is already computed), each adding its contributions in increasing
    pre-neuron order; then it applies its step function (relu, linear, if,
-   lif) and emits its output for step ``t``.
+   lif, cuba_lif, threshold) and emits its output for step ``t``.
 
 So a feed-forward network of any depth responds within the step (as the
 Graph Challenge's inference does), and partial-sum and relay populations, which
@@ -142,8 +142,13 @@ def _accumulate(
     return current, n_sat
 
 
+def _syn_key(name: str) -> tuple[str, str]:
+    """State key of a ``cuba_lif`` population's synaptic current (beside its ``v``)."""
+    return (name, "i_syn")
+
+
 def _step_pop(
-    plan: Plan, pop: PopPlan, current: np.ndarray, state: dict[str, np.ndarray]
+    plan: Plan, pop: PopPlan, current: np.ndarray, state: dict[Any, np.ndarray]
 ) -> tuple[np.ndarray, int]:
     """Apply ``pop``'s step function; returns its output and saturations (fixed mode)."""
     p = pop.params
@@ -152,7 +157,25 @@ def _step_pop(
             return nm.relu_step(current, p["bias"], p["cap"]), 0
         if pop.kind == "linear":
             return nm.linear_step(current, p["bias"]), 0
-        if pop.kind == "if":
+        if pop.kind == "threshold":
+            return nm.threshold_step(current, p["bias"], p["threshold"]).astype(plan.dtype), 0
+        if pop.kind == "cuba_lif":
+            v, i_syn, s = nm.cuba_lif_step(
+                state[pop.name],
+                state[_syn_key(pop.name)],
+                current,
+                p["bias"],
+                p["w_in"],
+                p["alpha_syn"],
+                p["r"],
+                p["alpha"],
+                p["v_leak"],
+                p["threshold"],
+                p["v_reset"],
+                pop.reset,
+            )
+            state[_syn_key(pop.name)] = i_syn
+        elif pop.kind == "if":
             v, s = nm.if_step(
                 state[pop.name], current, p["bias"], p["r"], p["threshold"], p["v_reset"], pop.reset
             )
@@ -176,7 +199,26 @@ def _step_pop(
         y = nm.relu_step(J, 0, p["cap"]) if pop.kind == "relu" else J
         n_sat = int(np.count_nonzero((y > hi) | (y < lo)))
         return np.clip(y, lo, hi, out=y), n_sat
-    if pop.kind == "if":
+    if pop.kind == "threshold":
+        s, n_sat = nm.threshold_step_fixed(J, p["threshold"], lo, hi)
+        return s.astype(np.int64), n_sat
+    if pop.kind == "cuba_lif":
+        v, u, s, n_sat = nm.cuba_lif_step_fixed(
+            state[pop.name],
+            state[_syn_key(pop.name)],
+            J,
+            p["alpha_syn_q"],
+            p["alpha_q"],
+            p["alpha_shift"],
+            p["v_leak"],
+            p["threshold"],
+            p["v_reset"],
+            pop.reset,
+            lo,
+            hi,
+        )
+        state[_syn_key(pop.name)] = u
+    elif pop.kind == "if":
         v, s, n_sat = nm.if_step_fixed(
             state[pop.name], J, p["threshold"], p["v_reset"], pop.reset, lo, hi
         )
@@ -234,13 +276,15 @@ def run_plan(
         activations are dropped as soon as their consumers have run, so a long
         feed-forward chain holds only a few layers at a time.
     """
-    state: dict[str, np.ndarray] = {}
+    state: dict[Any, np.ndarray] = {}
     for pop in plan.pops:
         if pop.kind in nm.SPIKING_KINDS:
             init = np.zeros((n_inputs, pop.size), dtype=plan.dtype)
             if v0 is not None and pop.name in v0:
                 init[...] = v0[pop.name]
             state[pop.name] = init
+            if pop.kind == "cuba_lif":  # the synaptic current starts at zero
+                state[_syn_key(pop.name)] = np.zeros((n_inputs, pop.size), dtype=plan.dtype)
     delayed_src = {pr.pre for pop in plan.pops for pr in pop.incoming if pr.delayed}
     prev = {
         name: np.zeros((n_inputs, plan.pop(name).size), dtype=plan.dtype) for name in delayed_src

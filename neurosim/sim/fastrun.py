@@ -23,9 +23,13 @@ import scipy.sparse as sp
 
 from neurosim.sim.engine import EngineOutput, Plan
 
-__all__ = ["run_plan_compiled"]
+__all__ = ["COMPILED_KINDS", "run_plan_compiled"]
 
 _KINDS = {"input": 0, "relu": 1, "linear": 2, "if": 3, "lif": 4}
+
+#: neuron kinds the compiled kernels implement; plans with other kinds
+#: (``cuba_lif``, ``threshold``) run on the engine
+COMPILED_KINDS: frozenset[str] = frozenset(_KINDS)
 
 
 @cache

@@ -9,6 +9,7 @@ import numpy as np
 
 from neurosim.errors import SimulationError
 from neurosim.network import Network
+from neurosim.neurons import SPIKING_KINDS
 
 __all__ = ["PreparedInputs", "prepare_inputs"]
 
@@ -100,7 +101,7 @@ def prepare_inputs(
             raise SimulationError(f"inputs: {x.shape[0]} steps given but n_steps={n_steps}")
         return PreparedInputs(x, x.shape[1], x.shape[0], True, sizes)
     if n_steps is None:
-        graded = all(p.model.kind not in ("if", "lif") for p in network.populations)
+        graded = all(p.model.kind not in SPIKING_KINDS for p in network.populations)
         n_steps = 1 if graded and network.is_feedforward and encoding is None else 100
     if int(n_steps) < 1:
         raise SimulationError(f"n_steps: expected a positive integer, got {n_steps}")

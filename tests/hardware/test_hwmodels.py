@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from neurosim.hardware.profile import PROVENANCES, load_profile, profile_names
+from neurosim.hardware.profile import NEURON_MODELS, PROVENANCES, load_profile, profile_names
 
 REQUIRED = {
     "generic", "truenorth", "loihi", "loihi2", "spinnaker", "spinnaker2", "akida", "xylo",
@@ -147,7 +147,7 @@ def test_generic_is_ideal_hardware():
     )
     assert p.get("core.max_fan_in") is None and p.get("core.max_synapses_per_neuron") is None
     assert p.get("core.max_axons") >= 10**6 and p.get("energy.static_power_w") == 0
-    assert set(p.get("neuron.models")) == {"lif", "if", "relu", "linear"}
+    assert set(p.get("neuron.models")) == set(NEURON_MODELS)  # every kind
 
 
 @pytest.mark.parametrize(
