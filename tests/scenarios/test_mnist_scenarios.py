@@ -24,7 +24,10 @@ def test_mnist_scenario_reduced(run_reduced, mnist_dir, name, method):
         for proj in result.network.projections:
             assert np.unique(np.abs(proj.weights.data)).size == 1, proj.name
     if name == "deep_r_mnist":
-        assert report["network"]["training"]["connectivity"] == pytest.approx(0.05, abs=0.005)
+        training = report["network"]["training"]
+        assert training["n_connections"] == 1254 + 96  # the reduced budget, kept exactly
+        assert training["connectivity"] == pytest.approx(1350 / (784 * 32 + 32 * 10))
+        assert report["network"]["parameters"]["optimizer"] == "adam"  # the measured settings
 
 
 def test_mnist_scenario_without_data_is_a_one_line_data_error(tmp_path, monkeypatch):
