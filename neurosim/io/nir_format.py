@@ -12,6 +12,10 @@ NIR node       neurosim population
 ``IF``         kind ``if``: ``r -> r``, ``v_threshold -> threshold``, ``v_reset``
 ``LIF``        kind ``lif``: ``tau -> tau_mem_s``, ``r``, ``v_leak``,
                ``v_threshold -> threshold``, ``v_reset``
+``CubaLIF``    kind ``cuba_lif``: ``tau_syn -> tau_syn_s``,
+               ``tau_mem -> tau_mem_s``, ``r``, ``v_leak``,
+               ``v_threshold -> threshold``, ``v_reset``, ``w_in``
+``Threshold``  kind ``threshold``: ``threshold``
 ``Output``     marks its source population as a network output; when it sums
                several inputs or is fed straight by a weight node it becomes a
                ``linear`` population of its own (a readout)
@@ -33,7 +37,9 @@ population mean here; recurrent edges are allowed.
 **Bias.** ``Affine.bias`` is added to the bias of the population the node
 feeds. Both NIR (``dv = R * I`` with ``I = W x + b``) and neurosim
 (``v += r * (I + bias)``) apply ``r`` to the whole input current, bias
-included, so the bias is copied unscaled and round trips exactly. When
+included (``CubaLIF``: ``w_in`` to the whole input ``S = W x + b``;
+``Threshold``: the step compares ``W x + b``), so the bias is copied
+unscaled and round trips exactly. When
 several ``Affine`` nodes feed one population their biases are summed. On
 export a population's bias goes to the ``Affine`` node of its first incoming
 projection; its other incoming projections are written as ``Linear``.
@@ -46,13 +52,16 @@ entry ``neurosim`` (a JSON string), so a neurosim -> NIR -> neurosim round
 trip is exact.
 
 **Not supported** (one-line :class:`~neurosim.errors.NetworkError` naming the
-node and its type): ``CubaLIF``/``CubaLI`` (synaptic current), ``LI``, ``I``,
-``Threshold`` (no neurosim neuron kind has these dynamics), convolutions,
+node and its type): ``CubaLI``, ``LI``, ``I`` (graded leaky or integrating
+states; no neurosim neuron kind has these dynamics), convolutions,
 pooling, ``Delay`` and nested graphs. On export, ``relu`` populations (NIR 1.0
 has no ReLU node), the ``subtract`` reset, and a bias on a population without
-incoming projections are rejected. NIR fires when ``v > v_threshold``, neurosim
-when ``v >= threshold``; the two agree except when ``v`` equals the threshold
-exactly.
+incoming projections are rejected. NIR fires when ``v > v_threshold``
+(``Threshold``: input ``> threshold``), neurosim when ``v >= threshold``
+(``threshold`` kind: ``I + bias >= threshold``); the two agree except when
+the compared value equals the threshold exactly. ``CubaLIF`` is simulated with
+forward Euler, the synaptic current updated before the membrane in each step
+(see :mod:`neurosim.neurons`).
 """
 
 from __future__ import annotations
@@ -78,7 +87,7 @@ __all__ = [
     "write_nir",
 ]
 
-_NEURON_TYPES = {"IF": "if", "LIF": "lif"}
+_NEURON_TYPES = {"IF": "if", "LIF": "lif", "CubaLIF": "cuba_lif", "Threshold": "threshold"}
 _WEIGHT_TYPES = frozenset({"Affine", "Linear", "Scale"})
 _JUNCTION_TYPES = frozenset({"Output", "Flatten"})
 
@@ -92,14 +101,14 @@ NIR_NODE_TYPES: tuple[str, ...] = (
     "Flatten",
     "IF",
     "LIF",
+    "CubaLIF",
+    "Threshold",
 )
 
 _UNSUPPORTED: dict[str, str] = {
-    "CubaLIF": "its synaptic current (tau_syn, w_in) has no neurosim neuron model",
     "CubaLI": "its synaptic current and graded leaky state have no neurosim neuron model",
     "LI": "a graded leaky integrator has no neurosim neuron model",
     "I": "a graded integrator has no neurosim neuron model",
-    "Threshold": "a stateless Heaviside step has no neurosim neuron model",
     "Conv1d": "convolutions are not supported; unroll them into Affine nodes",
     "Conv2d": "convolutions are not supported; unroll them into Affine nodes",
     "SumPool2d": "pooling is not supported; unroll it into Affine nodes",
@@ -118,6 +127,24 @@ _PARAM_MAP: dict[str, dict[str, str]] = {
         "v_threshold": "threshold",
         "v_reset": "v_reset",
     },
+    "CubaLIF": {
+        "tau_syn": "tau_syn_s",
+        "tau_mem": "tau_mem_s",
+        "r": "r",
+        "v_leak": "v_leak",
+        "v_threshold": "threshold",
+        "v_reset": "v_reset",
+        "w_in": "w_in",
+    },
+    "Threshold": {"threshold": "threshold"},
+}
+
+# the parameter whose shape gives a neuron node's size, per neuron type
+_SHAPE_PARAM: dict[str, str] = {
+    "IF": "v_threshold",
+    "LIF": "v_threshold",
+    "CubaLIF": "v_threshold",
+    "Threshold": "threshold",
 }
 
 _META_KEY = "neurosim"
@@ -309,7 +336,7 @@ class _Builder:
             if shape is None:
                 return self._size_from_inputs(name)
         elif k in _NEURON_TYPES:
-            shape = np.shape(node.v_threshold)
+            shape = np.shape(getattr(node, _SHAPE_PARAM[k]))
         else:
             return int(self.matrix(name)[0].shape[1])
         raw = np.asarray(shape) if shape is not None else np.zeros(0)
@@ -601,6 +628,18 @@ def network_to_nir(network: Network) -> Any:
                 v_threshold=prm["threshold"],
                 v_reset=prm["v_reset"],
             )
+        elif kind == "cuba_lif":
+            nodes[p.name] = nir.CubaLIF(
+                tau_syn=prm["tau_syn_s"],
+                tau_mem=prm["tau_mem_s"],
+                r=prm["r"],
+                v_leak=prm["v_leak"],
+                v_threshold=prm["threshold"],
+                v_reset=prm["v_reset"],
+                w_in=prm["w_in"],
+            )
+        elif kind == "threshold":
+            nodes[p.name] = nir.Threshold(threshold=prm["threshold"])
         elif kind == "linear":
             if p.name in network.outputs and p.name not in has_out:
                 nodes[p.name] = nir.Output(output_type={"output": np.array([n])})

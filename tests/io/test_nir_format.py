@@ -200,17 +200,11 @@ def test_unknown_node_type_is_one_line(tmp_path):
     "node, match",
     [
         (
-            nir.CubaLIF(
-                tau_syn=np.ones(2),
-                tau_mem=np.ones(2),
-                r=np.ones(2),
-                v_leak=np.zeros(2),
-                v_threshold=np.ones(2),
-            ),
-            "type CubaLIF: its synaptic current",
+            nir.CubaLI(tau_syn=np.ones(2), tau_mem=np.ones(2), r=np.ones(2), v_leak=np.zeros(2)),
+            "type CubaLI: its synaptic current",
         ),
-        (nir.Threshold(threshold=np.ones(2)), "type Threshold"),
         (nir.LI(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2)), "type LI"),
+        (nir.I(r=np.ones(2)), "type I: a graded integrator"),
     ],
 )
 def test_unsupported_node_types(tmp_path, node, match):
@@ -337,3 +331,157 @@ def test_imported_network_runs_nir_dynamics(tmp_path):
     assert c1.sum() > 0 and c2[:, 0].sum() > 0 and c2[:, 1].sum() > 0
     np.testing.assert_array_equal(result.spike_counts["lif"], c1)
     np.testing.assert_array_equal(result.spike_counts["if"], c2)
+
+
+def _cuba_threshold_graph(rng: np.random.Generator) -> tuple[nir.NIRGraph, dict]:
+    a = {
+        "w1": rng.normal(0.6, 0.5, size=(4, 3)),
+        "b1": rng.normal(0, 0.2, size=4),
+        "tau_syn": rng.uniform(0.002, 0.01, 4),
+        "tau_mem": rng.uniform(0.005, 0.02, 4),
+        "r": rng.uniform(0.5, 2, 4),
+        "v_leak": rng.normal(0, 0.1, 4),
+        "v_thr": rng.uniform(0.5, 1, 4),
+        "v_reset": rng.normal(0, 0.1, 4),
+        "w_in": rng.uniform(0.5, 3, 4),
+        "w2": rng.normal(0.8, 0.5, size=(2, 4)),
+        "b2": np.array([0.1, -0.1]),
+        "thr": np.array([0.6, 0.4]),
+    }
+    graph = nir.NIRGraph(
+        nodes={
+            "in": nir.Input(input_type={"input": np.array([3])}),
+            "fc1": nir.Affine(weight=a["w1"], bias=a["b1"]),
+            "cuba": nir.CubaLIF(
+                tau_syn=a["tau_syn"],
+                tau_mem=a["tau_mem"],
+                r=a["r"],
+                v_leak=a["v_leak"],
+                v_threshold=a["v_thr"],
+                v_reset=a["v_reset"],
+                w_in=a["w_in"],
+            ),
+            "fc2": nir.Affine(weight=a["w2"], bias=a["b2"]),
+            "thr": nir.Threshold(threshold=a["thr"]),
+            "out": nir.Output(output_type={"output": np.array([2])}),
+        },
+        edges=[("in", "fc1"), ("fc1", "cuba"), ("cuba", "fc2"), ("fc2", "thr"), ("thr", "out")],
+    )
+    return graph, a
+
+
+def test_reads_cubalif_and_threshold_written_by_nir(tmp_path):
+    graph, a = _cuba_threshold_graph(np.random.default_rng(6))
+    nir.write(tmp_path / "c.nir", graph)
+    net = read_nir(tmp_path / "c.nir")
+    assert net.inputs == ("in",) and net.outputs == ("thr",)
+    cuba = net.population("cuba").model
+    assert cuba.kind == "cuba_lif" and cuba.reset == "zero"
+    for ours, theirs in [
+        ("tau_syn_s", "tau_syn"),
+        ("tau_mem_s", "tau_mem"),
+        ("r", "r"),
+        ("v_leak", "v_leak"),
+        ("threshold", "v_thr"),
+        ("v_reset", "v_reset"),
+        ("w_in", "w_in"),
+    ]:
+        np.testing.assert_array_equal(cuba.param(ours), a[theirs], err_msg=ours)
+    np.testing.assert_array_equal(net.population("cuba").bias, a["b1"])
+    thr = net.population("thr").model
+    assert thr.kind == "threshold"
+    np.testing.assert_array_equal(thr.param("threshold"), a["thr"])
+    np.testing.assert_array_equal(net.population("thr").bias, a["b2"])
+    np.testing.assert_array_equal(net.projection("fc2").weights.toarray(), a["w2"].T)
+
+
+def test_reads_cubalif_without_v_reset(tmp_path):
+    """Files from nir versions before CubaLIF had v_reset load with v_reset = 0 (nir's default)."""
+    graph, _ = _cuba_threshold_graph(np.random.default_rng(7))
+    path = tmp_path / "old.nir"
+    nir.write(path, graph)
+    with h5py.File(path, "r+") as f:
+        del f["node/nodes/cuba/v_reset"]
+    model = read_nir(path).population("cuba").model
+    assert model.kind == "cuba_lif" and model.param("v_reset").shape == ()
+    assert float(model.param("v_reset")) == 0.0
+
+
+def test_cubalif_threshold_export_identical_arrays_and_roundtrip(tmp_path):
+    rng = np.random.default_rng(8)
+    w1 = sp.random(5, 4, density=0.6, random_state=2, format="csr")
+    w2 = rng.normal(size=(4, 3))
+    cuba = NeuronModel(
+        "cuba_lif",
+        {
+            "tau_syn_s": rng.uniform(0.002, 0.01, 4),
+            "tau_mem_s": 0.02,
+            "r": 1.5,
+            "v_leak": rng.normal(0, 0.1, 4),
+            "threshold": 0.8,
+            "v_reset": -0.25,
+            "w_in": rng.uniform(0.5, 2, 4),
+        },
+    )
+    thr = NeuronModel("threshold", {"threshold": np.array([0.3, 0.5, 0.7])})
+    net = Network.from_layers(
+        [w1, w2],
+        biases=[rng.normal(size=4), rng.normal(size=3)],
+        model=[cuba, thr],
+        name="cuba_thr",
+        metadata={"source": "test"},
+    )
+    path = save_network(net, tmp_path / "ct.nir")
+    graph = nir.read(path)  # nir's own reader, with its type check
+    node = graph.nodes["layer1"]
+    assert isinstance(node, nir.CubaLIF)
+    m = net.population("layer1").model
+    for theirs, ours in [
+        ("tau_syn", "tau_syn_s"),
+        ("tau_mem", "tau_mem_s"),
+        ("r", "r"),
+        ("v_leak", "v_leak"),
+        ("v_threshold", "threshold"),
+        ("v_reset", "v_reset"),
+        ("w_in", "w_in"),
+    ]:
+        np.testing.assert_array_equal(
+            getattr(node, theirs), np.broadcast_to(m.param(ours), (4,)), err_msg=theirs
+        )
+    assert isinstance(graph.nodes["layer2"], nir.Threshold)
+    np.testing.assert_array_equal(graph.nodes["layer2"].threshold, [0.3, 0.5, 0.7])
+    np.testing.assert_array_equal(graph.nodes["layer1->layer2"].weight, w2.T)
+    np.testing.assert_array_equal(graph.nodes["layer1->layer2"].bias, net.population("layer2").bias)
+    back = read_nir(path)
+    _assert_same_network(back, net)  # scalars stay scalars, per-neuron arrays per neuron
+    assert back.population("layer1").model.param("tau_mem_s").shape == ()
+    _assert_same_network(network_from_nir(network_to_nir(net)), net)
+
+
+def test_imported_cubalif_threshold_run_nir_dynamics(tmp_path):
+    """A nir-written CubaLIF/Threshold graph simulated by the reference backend follows NIR's
+    equations (forward Euler, current before membrane, >= at the threshold)."""
+    from neurosim.io.encoding import encode
+    from neurosim.sim.simulate import simulate
+
+    rng = np.random.default_rng(9)
+    graph, a = _cuba_threshold_graph(rng)
+    nir.write(tmp_path / "d.nir", graph)
+    net = read_nir(tmp_path / "d.nir")
+    n_steps, dt = 40, 1e-3
+    trains = encode("poisson", rng.random((4, 3)), n_steps, seed=4).astype(np.float64)
+    result = simulate(net, trains, "reference", dt_s=dt)
+    i, v = np.zeros((4, 4)), np.zeros((4, 4))
+    c1, c2 = np.zeros((4, 4)), np.zeros((4, 2))
+    for t in range(n_steps):
+        s_in = trains[t] @ a["w1"].T + a["b1"]
+        i = i + dt / a["tau_syn"] * (-i + a["w_in"] * s_in)
+        v = v + dt / a["tau_mem"] * ((a["v_leak"] - v) + a["r"] * i)
+        z1 = v >= a["v_thr"]
+        v = np.where(z1, a["v_reset"], v)
+        z2 = (z1 @ a["w2"].T + a["b2"]) >= a["thr"]
+        c1, c2 = c1 + z1, c2 + z2
+    assert c1.sum() > 0 and 0 < c2.sum() < c2.size * n_steps
+    np.testing.assert_array_equal(result.spike_counts["cuba"], c1)
+    np.testing.assert_array_equal(result.spike_counts["thr"], c2)
+    np.testing.assert_array_equal(result.outputs, c2)

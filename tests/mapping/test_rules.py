@@ -278,3 +278,23 @@ def test_fan_out_synapses_silent_where_the_profile_has_no_limit(name):
     m = map_network(net, profile, overrides={"core.relay_fan_out": False}, anneal_steps=100)
     assert not _by_rule(m, "check_fan_out_synapses")
     assert all(c.resources["fan_out_synapses_max"][1] is None for c in m.cores)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "accepted"),
+    [
+        ("loihi", "cuba_lif", True),
+        ("loihi2", "cuba_lif", True),
+        ("xylo", "cuba_lif", True),
+        ("spinnaker", "cuba_lif", True),
+        ("generic", "threshold", True),
+        ("truenorth", "cuba_lif", False),
+        ("loihi", "threshold", False),
+    ],
+)
+def test_neuron_model_new_kinds(name, kind, accepted):
+    """cuba_lif and threshold map where the profile lists them, and only there."""
+    net = layered([10, 6, 4], [3, 3], model=kind, seed=8)
+    got = _by_rule(map_network(net, name), "check_neuron_model")
+    assert (not got) == accepted
+    assert accepted or kind in got[0].resource
