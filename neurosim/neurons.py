@@ -29,8 +29,8 @@ neuron (arrays of shape ``(n,)``), following NIR's conventions:
     The membrane update uses the ``i_syn`` of the same step (as Lava's and
     Loihi's CUBA neurons do), so an input reaches ``v`` in the step it
     arrives. Hardware that adds each input to the current without the factor
-    ``dt / tau_syn_s`` (Loihi, Xylo, Norse) corresponds to
-    ``w_in * tau_syn_s / dt`` here.
+    ``dt / tau_syn_s`` (Loihi, Xylo, Norse) corresponds, up to the order of
+    the updates within a step, to ``w_in * tau_syn_s / dt`` here.
 ``threshold``
     Stateless spiking unit (NIR ``Threshold``, a Heaviside step): it spikes in
     a step when ``I + bias >= threshold`` and keeps no state.
