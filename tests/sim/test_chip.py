@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import hand_map
+from sim_helpers import hand_map
 
 from neurosim.hardware.profile import load_profile
 from neurosim.mapping.mapper import map_network

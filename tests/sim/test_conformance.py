@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import random_spiking
+from sim_helpers import random_spiking
 
 from neurosim.mapping.mapper import map_network
 from neurosim.network import Network, Population

@@ -53,7 +53,7 @@ def test_encoding_and_raster() -> None:
 
 def test_compiled_run_equals_engine(float64_profile) -> None:
     """The compiled whole-run kernel and the step-by-step engine give the same spikes."""
-    from conftest import random_spiking
+    from sim_helpers import random_spiking
 
     from neurosim.mapping.mapper import map_network
 
@@ -118,7 +118,7 @@ def test_keep_output_counts_compiled_path() -> None:
 )
 def test_compiled_fixed_point_equals_engine(bits, case) -> None:
     """The compiled fixed-point run is bit-identical to the step-by-step engine (saturations too)."""
-    from conftest import random_spiking
+    from sim_helpers import random_spiking
 
     from neurosim.hardware.profile import load_profile
     from neurosim.mapping.mapper import map_network
