@@ -44,10 +44,33 @@ DATASET_NAMES = ("digits", "iris", "mnist", "npz", "graph_challenge", "generated
 SCENARIO_SWEEP_SECTIONS = ("dataset", "network", "mapping", "simulation", "seed")
 #: Report renderings a scenario may ask for (``report.formats``); json and md are always written.
 REPORT_FORMATS = ("json", "md", "csv")
+#: the ways a network (or a training start) is obtained; exactly one is given
+_SOURCES = ("generate", "train", "load")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _OneSource(_Strict):
+    """A network source: exactly one of the fields ``generate``, ``train`` or ``load`` is set.
+
+    Subclasses declare the three fields; this base checks the choice and names it.
+    """
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> _OneSource:
+        given = [k for k in _SOURCES if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"expected exactly one of generate, train or load, got {', '.join(given) or 'none'}"
+            )
+        return self
+
+    @property
+    def source(self) -> str:
+        """``"generate"``, ``"train"`` or ``"load"``."""
+        return next(k for k in _SOURCES if getattr(self, k) is not None)
 
 
 class DatasetSpec(_Strict):
@@ -95,26 +118,12 @@ class TrainSpec(_Strict):
     init: InitSpec | None = None
 
 
-class InitSpec(_Strict):
+class InitSpec(_OneSource):
     """The network a training method starts from: exactly one of ``generate``, ``train``, ``load``."""
 
     generate: GenerateSpec | None = None
     train: TrainSpec | None = None
     load: LoadSpec | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> InitSpec:
-        given = [k for k in ("generate", "train", "load") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                f"expected exactly one of generate, train or load, got {', '.join(given) or 'none'}"
-            )
-        return self
-
-    @property
-    def source(self) -> str:
-        """``"generate"``, ``"train"`` or ``"load"``."""
-        return next(k for k in ("generate", "train", "load") if getattr(self, k) is not None)
 
 
 class LoadSpec(_Strict):
@@ -134,27 +143,13 @@ class SpikingSpec(_Strict):
     reset: Literal["subtract", "zero"] = "subtract"
 
 
-class NetworkSpec(_Strict):
+class NetworkSpec(_OneSource):
     """Exactly one of ``generate``, ``train`` or ``load``; optionally ``spiking``."""
 
     generate: GenerateSpec | None = None
     train: TrainSpec | None = None
     load: LoadSpec | None = None
     spiking: SpikingSpec | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> NetworkSpec:
-        given = [k for k in ("generate", "train", "load") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                f"expected exactly one of generate, train or load, got {', '.join(given) or 'none'}"
-            )
-        return self
-
-    @property
-    def source(self) -> str:
-        """``"generate"``, ``"train"`` or ``"load"``."""
-        return next(k for k in ("generate", "train", "load") if getattr(self, k) is not None)
 
 
 class ChipSpec(_Strict):
