@@ -70,6 +70,7 @@ __all__ = [
     "linear_step",
     "relu_step",
     "round_shift",
+    "saturate",
     "threshold_step",
     "threshold_step_fixed",
 ]
@@ -241,6 +242,25 @@ def _reset(
     return np.where(spikes, v - threshold, v)
 
 
+def _fire(
+    v: np.ndarray, threshold: np.ndarray, v_reset: np.ndarray, reset: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Spike where ``v >= threshold`` and reset there; returns ``(v_after_reset, spikes)``."""
+    spikes = v >= threshold
+    return _reset(v, spikes, threshold, v_reset, reset), spikes
+
+
+def saturate(
+    x: np.ndarray, lo: int, hi: int, out: np.ndarray | None = None
+) -> tuple[np.ndarray, int]:
+    """Clip ``x`` to ``[lo, hi]`` (into ``out``, as :func:`numpy.clip`) and count the clipped values.
+
+    Returns ``(clipped, n_saturated)``.
+    """
+    n_sat = int(np.count_nonzero((x > hi) | (x < lo)))
+    return np.clip(x, lo, hi, out=out), n_sat
+
+
 def if_step(
     v: np.ndarray,
     current: np.ndarray,
@@ -255,8 +275,7 @@ def if_step(
     Returns ``(v_after_reset, spikes)``.
     """
     v = v + r * (current + bias)
-    spikes = v >= threshold
-    return _reset(v, spikes, threshold, v_reset, reset), spikes
+    return _fire(v, threshold, v_reset, reset)
 
 
 def lif_step(
@@ -276,8 +295,7 @@ def lif_step(
     Returns ``(v_after_reset, spikes)``.
     """
     v = v + alpha * (v_leak - v + r * (current + bias))
-    spikes = v >= threshold
-    return _reset(v, spikes, threshold, v_reset, reset), spikes
+    return _fire(v, threshold, v_reset, reset)
 
 
 def cuba_lif_step(
@@ -302,8 +320,8 @@ def cuba_lif_step(
     """
     i_syn = i_syn + alpha_syn * (w_in * (current + bias) - i_syn)
     v = v + alpha * (v_leak - v + r * i_syn)
-    spikes = v >= threshold
-    return _reset(v, spikes, threshold, v_reset, reset), i_syn, spikes
+    v, spikes = _fire(v, threshold, v_reset, reset)
+    return v, i_syn, spikes
 
 
 def threshold_step(current: np.ndarray, bias: np.ndarray, threshold: np.ndarray) -> np.ndarray:
@@ -332,10 +350,9 @@ def if_step_fixed(
     Returns ``(v_after_reset, spikes, n_saturated)``.
     """
     v = v + J
-    n_sat = int(np.count_nonzero((v > hi) | (v < lo)))
-    np.clip(v, lo, hi, out=v)
-    spikes = v >= threshold
-    return _reset(v, spikes, threshold, v_reset, reset), spikes, n_sat
+    v, n_sat = saturate(v, lo, hi, out=v)
+    v, spikes = _fire(v, threshold, v_reset, reset)
+    return v, spikes, n_sat
 
 
 def lif_step_fixed(
@@ -356,10 +373,9 @@ def lif_step_fixed(
     ``r (current + bias)`` in v's fixed point. Returns ``(v_after_reset, spikes, n_saturated)``.
     """
     v = v + round_shift(alpha_q * (v_leak - v + J), alpha_shift)
-    n_sat = int(np.count_nonzero((v > hi) | (v < lo)))
-    np.clip(v, lo, hi, out=v)
-    spikes = v >= threshold
-    return _reset(v, spikes, threshold, v_reset, reset), spikes, n_sat
+    v, n_sat = saturate(v, lo, hi, out=v)
+    v, spikes = _fire(v, threshold, v_reset, reset)
+    return v, spikes, n_sat
 
 
 def cuba_lif_step_fixed(
@@ -388,13 +404,11 @@ def cuba_lif_step_fixed(
     Returns ``(v_after_reset, u, spikes, n_saturated)``.
     """
     u = u + round_shift(alpha_syn_q * (J - u), alpha_shift)
-    n_sat = int(np.count_nonzero((u > hi) | (u < lo)))
-    np.clip(u, lo, hi, out=u)
+    u, n_sat_u = saturate(u, lo, hi, out=u)
     v = v + round_shift(alpha_q * (v_leak - v + u), alpha_shift)
-    n_sat += int(np.count_nonzero((v > hi) | (v < lo)))
-    np.clip(v, lo, hi, out=v)
-    spikes = v >= threshold
-    return _reset(v, spikes, threshold, v_reset, reset), u, spikes, n_sat
+    v, n_sat_v = saturate(v, lo, hi, out=v)
+    v, spikes = _fire(v, threshold, v_reset, reset)
+    return v, u, spikes, n_sat_u + n_sat_v
 
 
 def threshold_step_fixed(
@@ -404,5 +418,5 @@ def threshold_step_fixed(
 
     Returns ``(spikes, n_saturated)``.
     """
-    n_sat = int(np.count_nonzero((J > hi) | (J < lo)))
-    return np.clip(J, lo, hi) >= threshold, n_sat
+    J, n_sat = saturate(J, lo, hi)
+    return J >= threshold, n_sat

@@ -159,10 +159,12 @@ def _step_pop(
             return nm.linear_step(current, p["bias"]), 0
         if pop.kind == "threshold":
             return nm.threshold_step(current, p["bias"], p["threshold"]).astype(plan.dtype), 0
+        fire = (p["threshold"], p["v_reset"], pop.reset)
         if pop.kind == "cuba_lif":
-            v, i_syn, s = nm.cuba_lif_step(
+            syn = _syn_key(pop.name)
+            v, state[syn], s = nm.cuba_lif_step(
                 state[pop.name],
-                state[_syn_key(pop.name)],
+                state[syn],
                 current,
                 p["bias"],
                 p["w_in"],
@@ -170,26 +172,13 @@ def _step_pop(
                 p["r"],
                 p["alpha"],
                 p["v_leak"],
-                p["threshold"],
-                p["v_reset"],
-                pop.reset,
+                *fire,
             )
-            state[_syn_key(pop.name)] = i_syn
         elif pop.kind == "if":
-            v, s = nm.if_step(
-                state[pop.name], current, p["bias"], p["r"], p["threshold"], p["v_reset"], pop.reset
-            )
+            v, s = nm.if_step(state[pop.name], current, p["bias"], p["r"], *fire)
         else:
             v, s = nm.lif_step(
-                state[pop.name],
-                current,
-                p["bias"],
-                p["r"],
-                p["alpha"],
-                p["v_leak"],
-                p["threshold"],
-                p["v_reset"],
-                pop.reset,
+                state[pop.name], current, p["bias"], p["r"], p["alpha"], p["v_leak"], *fire
             )
         state[pop.name] = v
         return s.astype(plan.dtype), 0
@@ -197,44 +186,23 @@ def _step_pop(
     J = current + p["bias"]
     if pop.kind in ("relu", "linear"):
         y = nm.relu_step(J, 0, p["cap"]) if pop.kind == "relu" else J
-        n_sat = int(np.count_nonzero((y > hi) | (y < lo)))
-        return np.clip(y, lo, hi, out=y), n_sat
+        return nm.saturate(y, lo, hi, out=y)
     if pop.kind == "threshold":
         s, n_sat = nm.threshold_step_fixed(J, p["threshold"], lo, hi)
         return s.astype(np.int64), n_sat
-    if pop.kind == "cuba_lif":
-        v, u, s, n_sat = nm.cuba_lif_step_fixed(
-            state[pop.name],
-            state[_syn_key(pop.name)],
-            J,
-            p["alpha_syn_q"],
-            p["alpha_q"],
-            p["alpha_shift"],
-            p["v_leak"],
-            p["threshold"],
-            p["v_reset"],
-            pop.reset,
-            lo,
-            hi,
-        )
-        state[_syn_key(pop.name)] = u
-    elif pop.kind == "if":
-        v, s, n_sat = nm.if_step_fixed(
-            state[pop.name], J, p["threshold"], p["v_reset"], pop.reset, lo, hi
-        )
+    # the arguments every spiking step ends with
+    fire = (p["threshold"], p["v_reset"], pop.reset, lo, hi)
+    if pop.kind == "if":
+        v, s, n_sat = nm.if_step_fixed(state[pop.name], J, *fire)
     else:
-        v, s, n_sat = nm.lif_step_fixed(
-            state[pop.name],
-            J,
-            p["alpha_q"],
-            p["alpha_shift"],
-            p["v_leak"],
-            p["threshold"],
-            p["v_reset"],
-            pop.reset,
-            lo,
-            hi,
-        )
+        decay = (p["alpha_q"], p["alpha_shift"], p["v_leak"], *fire)
+        if pop.kind == "cuba_lif":
+            syn = _syn_key(pop.name)
+            v, state[syn], s, n_sat = nm.cuba_lif_step_fixed(
+                state[pop.name], state[syn], J, p["alpha_syn_q"], *decay
+            )
+        else:
+            v, s, n_sat = nm.lif_step_fixed(state[pop.name], J, *decay)
     state[pop.name] = v
     return s.astype(np.int64), n_sat
 
