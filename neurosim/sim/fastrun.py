@@ -33,8 +33,39 @@ COMPILED_KINDS: frozenset[str] = frozenset(_KINDS)
 
 
 @cache
+def _helpers():
+    """The parts the float and the fixed-point kernels share (inlined into both)."""
+    import numba as nb
+
+    @nb.njit(inline="always")
+    def read_input(X, tx, b, off, lo, hi, y, active):
+        # an input population's outputs at step tx; returns how many are nonzero
+        n_act = 0
+        for j in range(lo, hi):
+            yj = X[tx, b, off + j]
+            y[j] = yj
+            if yj != 0:
+                active[n_act] = j
+                n_act += 1
+        return n_act
+
+    @nb.njit(inline="always")
+    def count_event(counts, nz_step, keep_step, raster, n_record, c, b, t, j):
+        # neuron j emitted an event at step t of input b (chunk c)
+        counts[b, j] += 1
+        if keep_step:
+            nz_step[c, t, j] += 1
+        if b < n_record:
+            raster[t, b, j] = True
+
+    return read_input, count_event
+
+
+@cache
 def _kernel():
     import numba as nb
+
+    read_input, count_event = _helpers()
 
     @nb.njit(parallel=True, cache=True, fastmath=False)
     def run(
@@ -95,13 +126,7 @@ def _kernel():
                         kind = pop_kind[p]
                         n_act = 0
                         if kind == 0:
-                            off = pop_in[p] - lo
-                            for j in range(lo, hi):
-                                yj = X[tx, b, off + j]
-                                y[j] = yj
-                                if yj != 0:
-                                    active[n_act] = j
-                                    n_act += 1
+                            n_act = read_input(X, tx, b, pop_in[p] - lo, lo, hi, y, active)
                         elif kind == 1 or kind == 2:
                             lo_clip = zero if kind == 1 else -np.inf
                             for j in range(lo, hi):
@@ -177,11 +202,7 @@ def _kernel():
                         for a in range(n_act):
                             j = active[a]
                             yj = one if spiking else y[j]
-                            counts[b, j] += 1
-                            if keep_step:
-                                nz_step[c, t, j] += 1
-                            if b < n_record:
-                                raster[t, b, j] = True
+                            count_event(counts, nz_step, keep_step, raster, n_record, c, b, t, j)
                             for k in range(fi[j], fi[j + 1]):
                                 cur[fx[k]] += yj * fd[k]
                             for k in range(di[j], di[j + 1]):
@@ -346,6 +367,8 @@ def run_plan_compiled(
 def _kernel_fixed():
     import numba as nb
 
+    read_input, count_event = _helpers()
+
     @nb.njit(parallel=True, cache=True)
     def run(
         n_steps,
@@ -413,13 +436,7 @@ def _kernel_fixed():
                         kind = pop_kind[p]
                         n_act = 0
                         if kind == 0:
-                            off = pop_in[p] - lo
-                            for j in range(lo, hi):
-                                yj = X[tx, b, off + j]
-                                y[j] = yj
-                                if yj != 0:
-                                    active[n_act] = j
-                                    n_act += 1
+                            n_act = read_input(X, tx, b, pop_in[p] - lo, lo, hi, y, active)
                         else:
                             for j in range(lo, hi):
                                 cur[j] = 0
@@ -480,11 +497,7 @@ def _kernel_fixed():
                         for a_ in range(n_act):
                             j = active[a_]
                             yj = y[j]
-                            counts[b, j] += 1
-                            if keep_step:
-                                nz_step[c, t, j] += 1
-                            if b < n_record:
-                                raster[t, b, j] = True
+                            count_event(counts, nz_step, keep_step, raster, n_record, c, b, t, j)
                             for k in range(fi[j], fi[j + 1]):
                                 s = fx[k]
                                 z = acc[s] + yj * fd[k]
