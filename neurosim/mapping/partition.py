@@ -48,6 +48,7 @@ import scipy.sparse as sp
 from neurosim.errors import MappingError
 from neurosim.hardware.profile import ChipProfile
 from neurosim.mapping.limits import CoreLimits, ceil_div, memory_bits
+from neurosim.util.registry import Registry
 
 __all__ = [
     "STRATEGIES",
@@ -342,34 +343,24 @@ def lower_bound(inputs: sp.csc_matrix, profile: ChipProfile, limits: CoreLimits)
 
 
 # -------------------------------------------------------------- registry
-STRATEGIES: dict[str, Strategy] = {
-    "sequential": sequential,
-    "axon_sharing": axon_sharing,
-    "metis": metis,
-}
+STRATEGIES: Registry = Registry(
+    "partition strategy",
+    MappingError,
+    {"sequential": sequential, "axon_sharing": axon_sharing, "metis": metis},
+    lazy=False,
+)
 
 
 def register_strategy(name: str, func: Strategy) -> None:
     """Add a strategy under a new name (registering a name twice is an error)."""
-    if name in STRATEGIES:
-        raise MappingError(f"partition strategy {name!r} is already registered")
-    if not callable(func):
-        raise MappingError(
-            f"partition strategy {name!r}: expected a callable, got {type(func).__name__}"
-        )
-    STRATEGIES[name] = func
+    STRATEGIES.register(name, func)
 
 
 def resolve_strategy(strategy: str | Strategy) -> tuple[str, Strategy]:
     """``(name, function)`` for a registered name or a callable."""
-    if callable(strategy):
-        return getattr(strategy, "__name__", "custom"), strategy
-    try:
-        return strategy, STRATEGIES[strategy]
-    except (KeyError, TypeError):
-        raise MappingError(
-            f"unknown partition strategy {strategy!r}; expected one of {', '.join(STRATEGIES)} or a callable"
-        ) from None
+    func = STRATEGIES.resolve(strategy)
+    name = strategy if isinstance(strategy, str) else getattr(strategy, "__name__", "custom")
+    return name, func
 
 
 def merge_cores(

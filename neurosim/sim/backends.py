@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib import import_module
 from typing import Any
 
 import numpy as np
@@ -18,15 +17,20 @@ import numpy as np
 from neurosim.errors import SimulationError
 from neurosim.network import Network
 from neurosim.sim.inputs import PreparedInputs
+from neurosim.util.registry import Registry
 
 __all__ = ["BACKENDS", "SimRequest", "backend_names", "get_backend", "register_backend"]
 
 #: backend name -> "module:function"
-BACKENDS: dict[str, str | Callable[..., Any]] = {
-    "reference": "neurosim.sim.reference:run_reference",
-    "chip": "neurosim.sim.chip:run_chip",
-    "brian2": "neurosim.sim.brian2_backend:run_brian2",
-}
+BACKENDS: Registry = Registry(
+    "backend",
+    SimulationError,
+    {
+        "reference": "neurosim.sim.reference:run_reference",
+        "chip": "neurosim.sim.chip:run_chip",
+        "brian2": "neurosim.sim.brian2_backend:run_brian2",
+    },
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,23 +88,10 @@ def backend_names() -> tuple[str, ...]:
 
 def register_backend(name: str, fn: str | Callable[..., Any], registry: dict | None = None) -> None:
     """Add a backend to ``registry`` (default :data:`BACKENDS`); a name may be registered once."""
-    reg = BACKENDS if registry is None else registry
-    if name in reg:
-        raise SimulationError(f"backend {name!r} is already registered")
-    reg[name] = fn
+    reg = BACKENDS if registry is None else Registry.over(registry, "backend", SimulationError)
+    reg.register(name, fn)
 
 
 def get_backend(backend: str | Callable[..., Any]) -> Callable[..., Any]:
     """The backend function for a name (or the callable itself)."""
-    if callable(backend):
-        return backend
-    try:
-        target = BACKENDS[backend]
-    except (KeyError, TypeError):
-        raise SimulationError(
-            f"backend {backend!r}: expected one of {', '.join(BACKENDS)}"
-        ) from None
-    if callable(target):
-        return target
-    module, _, func = target.partition(":")
-    return getattr(import_module(module), func)
+    return BACKENDS.resolve(backend)

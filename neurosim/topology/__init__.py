@@ -11,28 +11,23 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
-from importlib import import_module
 from typing import Any
 
 from neurosim.errors import NetworkError
+from neurosim.util.registry import Registry
 
 __all__ = ["GENERATORS", "build_registry", "generate", "generate_topology", "resolve_generator"]
 
 
 def build_registry(
     entries: Iterable[tuple[str, str | Callable[..., Any]]],
-) -> dict[str, str | Callable[..., Any]]:
-    """A registry dict from ``(name, target)`` pairs; a name given twice is an error."""
-    registry: dict[str, str | Callable[..., Any]] = {}
-    for name, target in entries:
-        if name in registry:
-            raise NetworkError(f"topology generator {name!r} registered twice")
-        registry[name] = target
-    return registry
+) -> Registry:
+    """A generator registry from ``(name, target)`` pairs; a name given twice is an error."""
+    return Registry("topology generator", NetworkError, entries)
 
 
 #: generator name -> "module:function" (or a callable)
-GENERATORS: dict[str, str | Callable[..., Any]] = build_registry(
+GENERATORS: Registry = build_registry(
     [
         ("radixnet", "neurosim.topology.radixnet:radixnet_network"),
         ("graph_challenge", "neurosim.topology.graph_challenge:graph_challenge_network"),
@@ -45,18 +40,7 @@ GENERATORS: dict[str, str | Callable[..., Any]] = build_registry(
 
 def resolve_generator(generator: str | Callable[..., Any]) -> Callable[..., Any]:
     """The callable behind a registry name (or ``generator`` itself when callable)."""
-    if callable(generator):
-        return generator
-    try:
-        target = GENERATORS[generator]
-    except KeyError:
-        raise NetworkError(
-            f"unknown topology generator {generator!r}; expected one of {', '.join(GENERATORS)}"
-        ) from None
-    if callable(target):
-        return target
-    module, _, func = target.partition(":")
-    return getattr(import_module(module), func)
+    return GENERATORS.resolve(generator)
 
 
 def generate(generator: str | Callable[..., Any], **params: Any) -> Any:

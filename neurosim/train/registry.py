@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from importlib import import_module
 from typing import Any
 
 import numpy as np
 
 from neurosim.errors import TrainingError
 from neurosim.train.core import TrainResult
+from neurosim.util.registry import Registry
 
 __all__ = [
     "TRAINING_METHODS",
@@ -28,15 +28,19 @@ __all__ = [
 ]
 
 #: method name -> "module:function" (or a callable)
-TRAINING_METHODS: dict[str, str | Callable[..., TrainResult]] = {
-    "dense": "neurosim.train.baselines:train_dense",
-    "prune": "neurosim.train.baselines:train_pruned",
-    "ternary": "neurosim.train.baselines:train_ternary",
-    "deep_r": "neurosim.train.deep_r:train_deep_r",
-    "conntra": "neurosim.train.conntra:train_conntra",
-    "sketch": "neurosim.train.sketch:train_sketch",
-    "fixed_topology": "neurosim.train.fixed_topology:train_fixed_topology",
-}
+TRAINING_METHODS: Registry = Registry(
+    "training method",
+    TrainingError,
+    {
+        "dense": "neurosim.train.baselines:train_dense",
+        "prune": "neurosim.train.baselines:train_pruned",
+        "ternary": "neurosim.train.baselines:train_ternary",
+        "deep_r": "neurosim.train.deep_r:train_deep_r",
+        "conntra": "neurosim.train.conntra:train_conntra",
+        "sketch": "neurosim.train.sketch:train_sketch",
+        "fixed_topology": "neurosim.train.fixed_topology:train_fixed_topology",
+    },
+)
 
 _DATA_ARGS = ("x", "y", "n_classes")
 
@@ -46,37 +50,24 @@ def method_names(registry: Mapping[str, Any] = TRAINING_METHODS) -> tuple[str, .
     return tuple(registry)
 
 
+def _as_registry(registry: Mapping[str, Any]) -> Registry:
+    return Registry.over(registry, "training method", TrainingError)
+
+
 def register_method(
     registry: dict[str, str | Callable[..., TrainResult]],
     name: str,
     target: str | Callable[..., TrainResult],
 ) -> None:
     """Add ``name`` to ``registry`` (a dict you own); a name registered twice is an error."""
-    if name in registry:
-        raise TrainingError(f"training method {name!r} is already registered")
-    if not (callable(target) or (isinstance(target, str) and ":" in target)):
-        raise TrainingError(
-            f"training method {name!r}: expected a callable or 'module:function', got {target!r}"
-        )
-    registry[name] = target
+    _as_registry(registry).register(name, target)
 
 
 def get_method(
     method: str | Callable[..., TrainResult], registry: Mapping[str, Any] = TRAINING_METHODS
 ) -> Callable[..., TrainResult]:
     """The training function for a registered name, or ``method`` itself if callable."""
-    if callable(method):
-        return method
-    try:
-        target = registry[method]
-    except (KeyError, TypeError):
-        raise TrainingError(
-            f"unknown training method {method!r}; expected one of {', '.join(registry)}"
-        ) from None
-    if callable(target):
-        return target
-    module, _, func = target.partition(":")
-    return getattr(import_module(module), func)
+    return _as_registry(registry).resolve(method)
 
 
 def method_options(method: str | Callable[..., TrainResult]) -> tuple[str, ...]:
