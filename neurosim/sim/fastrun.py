@@ -226,6 +226,88 @@ def _uniform(pop: Any) -> bool:
     )
 
 
+def _layout(plan: Plan) -> tuple[dict[str, int], int]:
+    """Each population's first index in the global index space (topological order), and its size."""
+    offsets, start = {}, 0
+    for pop in plan.pops:
+        offsets[pop.name] = start
+        start += pop.size
+    return offsets, start
+
+
+def _gather(
+    plan: Plan, offsets: dict[str, int], n: int, key: str, default: float, dtype: Any
+) -> np.ndarray:
+    """Parameter ``key`` of every neuron in the global index space (``default`` where absent).
+
+    Scalar parameters (``alpha_shift``) are not per neuron and are left out.
+    """
+    out = np.full(n, default, dtype=dtype)
+    for pop in plan.pops:
+        if key in pop.params and np.ndim(pop.params[key]):
+            out[offsets[pop.name] : offsets[pop.name] + pop.size] = pop.params[key]
+    return out
+
+
+def _initial_v(
+    plan: Plan, offsets: dict[str, int], n: int, v0: dict[str, np.ndarray] | None, dtype: Any
+) -> np.ndarray:
+    """Initial membrane potentials in the global index space (0 where ``v0`` names none)."""
+    v0_arr = np.zeros(n, dtype=dtype)
+    for name, value in (v0 or {}).items():
+        size = plan.pop(name).size
+        v0_arr[offsets[name] : offsets[name] + size] = np.broadcast_to(value, (size,))
+    return v0_arr
+
+
+def _pop_arrays(plan: Plan, offsets: dict[str, int], input_columns: dict[str, int]) -> tuple:
+    """Per population: first and end index, kind code, subtract reset, first input column."""
+    return (
+        np.array([offsets[p.name] for p in plan.pops], dtype=np.int64),
+        np.array([offsets[p.name] + p.size for p in plan.pops], dtype=np.int64),
+        np.array([_KINDS[p.kind] for p in plan.pops], dtype=np.int64),
+        np.array([p.reset == "subtract" for p in plan.pops], dtype=np.bool_),
+        np.array([input_columns.get(p.name, 0) for p in plan.pops], dtype=np.int64),
+    )
+
+
+def _outputs(
+    n_b: int, n: int, n_steps: int, per_step: bool, record: int, dtype: Any
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
+    """The kernels' output buffers: ``(n_chunks, counts, final, nz, n_record, raster)``."""
+    import numba as nb
+
+    n_chunks = max(1, min(n_b, nb.get_num_threads()))
+    counts = np.zeros((n_b, n), dtype=np.int64)
+    final = np.zeros((n_b, n), dtype=dtype)
+    nz = np.zeros((n_chunks, n_steps if per_step else 0, n), dtype=np.int64)
+    rec = int(min(record, n_b))
+    raster = np.zeros((n_steps if rec else 0, rec, n), dtype=np.bool_)
+    return n_chunks, counts, final, nz, rec, raster
+
+
+def _engine_output(
+    plan: Plan,
+    offsets: dict[str, int],
+    final: np.ndarray,
+    counts: np.ndarray,
+    nz: np.ndarray,
+    raster: np.ndarray,
+    per_step: bool,
+    rec: int,
+    **extra: Any,
+) -> EngineOutput:
+    """Split the global buffers back into per-population arrays."""
+    sl = {p.name: slice(offsets[p.name], offsets[p.name] + p.size) for p in plan.pops}
+    return EngineOutput(
+        final={k: final[:, s] for k, s in sl.items()},
+        counts={k: counts[:, s] for k, s in sl.items()},
+        nz_per_step={k: nz.sum(axis=0)[:, s] for k, s in sl.items()} if per_step else None,
+        raster={k: raster[:, :, s] for k, s in sl.items()} if rec else None,
+        **extra,
+    )
+
+
 def _global_csr(plan: Plan, offsets: dict[str, int], n: int, delayed: bool, dtype: Any) -> tuple:
     """One CSR over all populations (global indices) of the forward or the delayed edges.
 
@@ -289,46 +371,24 @@ def run_plan_compiled(
     if plan.fixed:
         raise ValueError("run_plan_compiled runs float plans only")
     dtype = np.dtype(plan.dtype)
-    offsets, start = {}, 0
-    for pop in plan.pops:
-        offsets[pop.name] = start
-        start += pop.size
-    n = start
+    offsets, n = _layout(plan)
     Xs = np.ascontiguousarray(X if per_step_inputs else X[np.newaxis], dtype=dtype)
     n_b = Xs.shape[1]
 
     def gather(key: str, default: float) -> np.ndarray:
-        out = np.full(n, default, dtype=dtype)
-        for pop in plan.pops:
-            if key in pop.params:
-                out[offsets[pop.name] : offsets[pop.name] + pop.size] = pop.params[key]
-        return out
+        return _gather(plan, offsets, n, key, default, dtype)
 
-    v0_arr = np.zeros(n, dtype=dtype)
-    for name, value in (v0 or {}).items():
-        size = plan.pop(name).size
-        v0_arr[offsets[name] : offsets[name] + size] = np.broadcast_to(value, (size,))
+    v0_arr = _initial_v(plan, offsets, n, v0, dtype)
     fi, fx, fd = _global_csr(plan, offsets, n, False, dtype)
     di, dx, dd = _global_csr(plan, offsets, n, True, dtype)
-    import numba as nb
-
-    n_chunks = max(1, min(n_b, nb.get_num_threads()))
-    counts = np.zeros((n_b, n), dtype=np.int64)
-    final = np.zeros((n_b, n), dtype=dtype)
-    nz = np.zeros((n_chunks, n_steps if per_step else 0, n), dtype=np.int64)
-    rec = int(min(record, n_b))
-    raster = np.zeros((n_steps if rec else 0, rec, n), dtype=np.bool_)
+    n_chunks, counts, final, nz, rec, raster = _outputs(n_b, n, n_steps, per_step, record, dtype)
     kernel = _kernel()
     t0 = time.perf_counter()
     kernel(
         int(n_steps),
         Xs,
         bool(per_step_inputs),
-        np.array([offsets[p.name] for p in plan.pops], dtype=np.int64),
-        np.array([offsets[p.name] + p.size for p in plan.pops], dtype=np.int64),
-        np.array([_KINDS[p.kind] for p in plan.pops], dtype=np.int64),
-        np.array([p.reset == "subtract" for p in plan.pops], dtype=np.bool_),
-        np.array([input_columns.get(p.name, 0) for p in plan.pops], dtype=np.int64),
+        *_pop_arrays(plan, offsets, input_columns),
         np.array([_uniform(p) for p in plan.pops], dtype=np.bool_),
         fi,
         fx,
@@ -353,13 +413,8 @@ def run_plan_compiled(
         rec,
     )
     loop_s = time.perf_counter() - t0
-    sl = {p.name: slice(offsets[p.name], offsets[p.name] + p.size) for p in plan.pops}
-    return EngineOutput(
-        final={k: final[:, s] for k, s in sl.items()},
-        counts={k: counts[:, s] for k, s in sl.items()},
-        nz_per_step={k: nz.sum(axis=0)[:, s] for k, s in sl.items()} if per_step else None,
-        raster={k: raster[:, :, s] for k, s in sl.items()} if rec else None,
-        info={"loop_s": loop_s},
+    return _engine_output(
+        plan, offsets, final, counts, nz, raster, per_step, rec, info={"loop_s": loop_s}
     )
 
 
@@ -537,11 +592,7 @@ def run_fixed_plan_compiled(
     """
     if not plan.fixed:
         raise ValueError("run_fixed_plan_compiled runs fixed-point plans only")
-    offsets, start = {}, 0
-    for pop in plan.pops:
-        offsets[pop.name] = start
-        start += pop.size
-    n = start
+    offsets, n = _layout(plan)
     Xs = np.ascontiguousarray(Xq if per_step_inputs else Xq[np.newaxis], dtype=np.int64)
     n_b = Xs.shape[1]
     # slots: one accumulator per (projection, post neuron)
@@ -580,28 +631,14 @@ def run_fixed_plan_compiled(
     np.cumsum(counts_e, out=fi[1:])
 
     def gather(key: str, default: int) -> np.ndarray:
-        out = np.full(n, default, dtype=np.int64)
-        for pop in plan.pops:
-            if key in pop.params and np.ndim(pop.params[key]):
-                out[offsets[pop.name] : offsets[pop.name] + pop.size] = pop.params[key]
-        return out
+        return _gather(plan, offsets, n, key, default, np.int64)
 
-    v0_arr = np.zeros(n, dtype=np.int64)
-    for name, value in (v0 or {}).items():
-        size = plan.pop(name).size
-        v0_arr[offsets[name] : offsets[name] + size] = np.broadcast_to(value, (size,))
+    v0_arr = _initial_v(plan, offsets, n, v0, np.int64)
     alpha_shifts = {int(p.params["alpha_shift"]) for p in plan.pops if "alpha_shift" in p.params}
     alpha_shift = alpha_shifts.pop() if alpha_shifts else 0
     s_lo, s_hi = plan.state_range
     a_lo, a_hi = plan.acc_range
-    import numba as nb
-
-    n_chunks = max(1, min(n_b, nb.get_num_threads()))
-    counts = np.zeros((n_b, n), dtype=np.int64)
-    final = np.zeros((n_b, n), dtype=np.int64)
-    nz = np.zeros((n_chunks, n_steps if per_step else 0, n), dtype=np.int64)
-    rec = int(min(record, n_b))
-    raster = np.zeros((n_steps if rec else 0, rec, n), dtype=np.bool_)
+    n_chunks, counts, final, nz, rec, raster = _outputs(n_b, n, n_steps, per_step, record, np.int64)
     sat = np.zeros(n_chunks, dtype=np.int64)
     kernel = _kernel_fixed()
     t0 = time.perf_counter()
@@ -609,11 +646,7 @@ def run_fixed_plan_compiled(
         int(n_steps),
         Xs,
         bool(per_step_inputs),
-        np.array([offsets[p.name] for p in plan.pops], dtype=np.int64),
-        np.array([offsets[p.name] + p.size for p in plan.pops], dtype=np.int64),
-        np.array([_KINDS[p.kind] for p in plan.pops], dtype=np.int64),
-        np.array([p.reset == "subtract" for p in plan.pops], dtype=np.bool_),
-        np.array([input_columns.get(p.name, 0) for p in plan.pops], dtype=np.int64),
+        *_pop_arrays(plan, offsets, input_columns),
         np.array([(p.value_range or plan.state_range)[0] for p in plan.pops], dtype=np.int64),
         np.array([(p.value_range or plan.state_range)[1] for p in plan.pops], dtype=np.int64),
         np.array(pop_q_lo, dtype=np.int64),
@@ -647,12 +680,15 @@ def run_fixed_plan_compiled(
         int(n_slots),
     )
     loop_s = time.perf_counter() - t0
-    sl = {p.name: slice(offsets[p.name], offsets[p.name] + p.size) for p in plan.pops}
-    return EngineOutput(
-        final={k: final[:, s] for k, s in sl.items()},
-        counts={k: counts[:, s] for k, s in sl.items()},
-        nz_per_step={k: nz.sum(axis=0)[:, s] for k, s in sl.items()} if per_step else None,
-        raster={k: raster[:, :, s] for k, s in sl.items()} if rec else None,
+    return _engine_output(
+        plan,
+        offsets,
+        final,
+        counts,
+        nz,
+        raster,
+        per_step,
+        rec,
         saturations=int(sat.sum()),
         info={"loop_s": loop_s},
     )
