@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -25,10 +26,10 @@ from neurosim.train.core import (
     TrainResult,
     accuracy,
     check_training_data,
+    finish_training,
     init_dense,
     layer_sizes,
     split_validation,
-    to_network,
 )
 from neurosim.train.sgd import fit_layers
 
@@ -85,23 +86,34 @@ def _result(
     n_parameters=None,
     seed=0,
 ):
-    counts = [int(np.count_nonzero(w)) for w in weights]
-    n_possible = int(sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)))
-    meta = {"method": method, "seed": seed, **info}
-    network = to_network(weights, biases, name=method, metadata={"training": meta})
-    return TrainResult(
-        network=network,
-        method=method,
-        train_accuracy=accuracy(weights, biases, xt, yt),
+    result = finish_training(
+        method,
+        weights,
+        biases,
+        xt,
+        yt,
         val_accuracy=outcome_val,
-        n_connections=int(sum(counts)),
-        n_possible=n_possible,
-        n_parameters=int(sum(counts)) if n_parameters is None else int(n_parameters),
-        wall_time_s=time.perf_counter() - t0,
         epochs_run=epochs_run,
-        history=tuple(history),
-        info={**info, "layer_connections": counts},
+        history=history,
+        t0=t0,
+        seed=seed,
+        info=info,
+        n_possible=sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)),
+        n_parameters=n_parameters,
     )
+    counts = [int(np.count_nonzero(w)) for w in weights]
+    return dataclasses.replace(result, info={**info, "layer_connections": counts})
+
+
+def _pretrain_dense(xt, yt, xv, yv, w0, b0, init, **fit):
+    """Train the dense start with ``fit_layers(**fit)`` unless it came from ``init``.
+
+    Returns ``(weights, biases, history)``.
+    """
+    if init is not None:
+        return w0, b0, ()
+    w, b, out = fit_layers(xt, yt, w0, b0, x_val=xv, y_val=yv, label="dense", **fit)
+    return w, b, out.history
 
 
 def _dense_start(x, y, n_classes, hidden, seed, init):
@@ -246,25 +258,24 @@ def train_pruned(
     )
     xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
     history: list[dict[str, Any]] = []
-    if init is None:
-        w0, b0, out = fit_layers(
-            xt,
-            yt,
-            w0,
-            b0,
-            optimizer=optimizer,
-            lr=lr,
-            momentum=momentum,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-            x_val=xv,
-            y_val=yv,
-            patience=patience,
-            progress=progress,
-            label="dense",
-        )
-        history += [{"phase": "dense", **h} for h in out.history]
+    w0, b0, dense_history = _pretrain_dense(
+        xt,
+        yt,
+        xv,
+        yv,
+        w0,
+        b0,
+        init,
+        optimizer=optimizer,
+        lr=lr,
+        momentum=momentum,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        patience=patience,
+        progress=progress,
+    )
+    history += [{"phase": "dense", **h} for h in dense_history]
     dense_val = None if xv is None else accuracy(w0, b0, xv, yv)
     masks = magnitude_masks(w0, budgets, cap)
     pruned_val = (
@@ -361,25 +372,24 @@ def train_ternary(
     sizes, w0, b0 = _dense_start(x, y, n_classes, hidden, seed, init)
     xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
     history: list[dict[str, Any]] = []
-    if init is None:
-        w0, b0, out = fit_layers(
-            xt,
-            yt,
-            w0,
-            b0,
-            optimizer=optimizer,
-            lr=lr,
-            momentum=momentum,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-            x_val=xv,
-            y_val=yv,
-            patience=patience,
-            progress=progress,
-            label="dense",
-        )
-        history += list(out.history)
+    w0, b0, dense_history = _pretrain_dense(
+        xt,
+        yt,
+        xv,
+        yv,
+        w0,
+        b0,
+        init,
+        optimizer=optimizer,
+        lr=lr,
+        momentum=momentum,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        patience=patience,
+        progress=progress,
+    )
+    history += list(dense_history)
     dense_val = None if xv is None else accuracy(w0, b0, xv, yv)
     quant = [twn_quantize(w, threshold_factor) for w in w0]
     weights = [(q.astype(DTYPE) * DTYPE(a)) for q, a, _ in quant]

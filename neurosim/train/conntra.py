@@ -59,12 +59,12 @@ from neurosim.train.core import (
     accuracy,
     backward,
     check_training_data,
+    finish_training,
     forward,
     layer_sizes,
     run_epochs,
     softmax_cross_entropy,
     split_validation,
-    to_network,
 )
 
 __all__ = [
@@ -484,22 +484,18 @@ def train_conntra(
         "zero_fraction": 1.0 - n_nonzero / n_weights,
         "memory": ternary_memory(n_weights, len(codes)),
     }
-    network = to_network(
+    return finish_training(
+        "conntra",
         weights,
         best_biases,
-        name="conntra",
-        metadata={"training": {"method": "conntra", "seed": seed, **info}},
-    )
-    return TrainResult(
-        network=network,
-        method="conntra",
-        train_accuracy=accuracy(weights, best_biases, xt_d, yt),
+        xt_d,
+        yt,
         val_accuracy=outcome.best_val_accuracy,
-        n_connections=n_nonzero,
-        n_possible=n_weights,
-        n_parameters=n_weights,
-        wall_time_s=time.perf_counter() - t0,
         epochs_run=outcome.epochs_run,
         history=outcome.history,
+        t0=t0,
+        seed=seed,
         info=info,
+        n_possible=n_weights,
+        n_parameters=n_weights,
     )

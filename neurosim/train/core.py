@@ -39,6 +39,7 @@ __all__ = [
     "accuracy",
     "backward",
     "check_training_data",
+    "finish_training",
     "forward",
     "init_dense",
     "layer_sizes",
@@ -523,6 +524,61 @@ def to_network(
     ws = [sp.csr_matrix(w, dtype=np.float64) for w in weights]
     bs = [np.asarray(b, dtype=np.float64) for b in biases]
     return Network.from_layers(ws, bs, models, name=name, metadata=dict(metadata or {}))
+
+
+def finish_training(
+    method: str,
+    weights: Sequence[Any],
+    biases: Sequence[np.ndarray],
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    *,
+    val_accuracy: float | None,
+    epochs_run: int,
+    history: Sequence[Mapping[str, Any]],
+    t0: float,
+    seed: int,
+    info: Mapping[str, Any],
+    n_possible: int,
+    n_parameters: int | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> TrainResult:
+    """The :class:`TrainResult` every method ends with.
+
+    Builds the network (:func:`to_network`, named ``method``, with
+    ``metadata["training"] = {"method", "seed", **metadata, **info}``),
+    measures the training accuracy on ``(x_train, y_train)``, counts the
+    nonzero weights and stops the clock started at ``t0``.
+
+    Parameters
+    ----------
+    method : registry name of the method
+    weights, biases : the trained layers
+    x_train, y_train : the samples the gradient steps used
+    val_accuracy, epochs_run, history : from the training loop
+    t0 : ``time.perf_counter()`` at the start of the training call
+    seed : the method's seed
+    info : method-specific facts (also recorded in the network metadata)
+    n_possible : weights of the fully connected network of the same sizes
+    n_parameters : trainable parameters (default: the nonzero weights)
+    metadata : extra training metadata, placed before ``info``
+    """
+    n_connections = int(sum(np.count_nonzero(w) for w in weights))
+    meta = {"method": method, "seed": seed, **(metadata or {}), **info}
+    network = to_network(weights, biases, name=method, metadata={"training": meta})
+    return TrainResult(
+        network=network,
+        method=method,
+        train_accuracy=accuracy(weights, biases, x_train, y_train),
+        val_accuracy=val_accuracy,
+        n_connections=n_connections,
+        n_possible=int(n_possible),
+        n_parameters=n_connections if n_parameters is None else int(n_parameters),
+        wall_time_s=time.perf_counter() - t0,
+        epochs_run=epochs_run,
+        history=tuple(history),
+        info=info,
+    )
 
 
 def network_logits(network: Network, x: np.ndarray, batch: int = 4096) -> np.ndarray:

@@ -43,6 +43,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -55,6 +56,7 @@ from neurosim.train.core import (
     accuracy,
     backward,
     check_training_data,
+    finish_training,
     forward,
     layer_sizes,
     lr_factor,
@@ -62,7 +64,6 @@ from neurosim.train.core import (
     run_epochs,
     softmax_cross_entropy,
     split_validation,
-    to_network,
 )
 
 __all__ = [
@@ -536,44 +537,23 @@ def train_deep_r(
 
     if soft:
         state = _init_soft(sizes, budgets, seed, theta_min)
-
-        def step(idx: np.ndarray) -> float:
-            loss, k = soft_deep_r_step(
-                state,
-                xt[idx],
-                yt[idx],
-                opt,
-                lr=rate[0],
-                l1=l1,
-                temperature=temperature,
-                theta_min=theta_min,
-                rng=rng,
-            )
-            rewired[0] += k
-            return loss
+        advance = partial(soft_deep_r_step, theta_min=theta_min)
 
         def current() -> tuple[list, list]:
             return state.weights(), [b.copy() for b in state.biases]
     else:
         state = init_rewiring(sizes, budgets, budget=budget, fan_in_cap=cap, seed=seed)
-
-        def step(idx: np.ndarray) -> float:
-            loss, k = deep_r_step(
-                state,
-                xt[idx],
-                yt[idx],
-                opt,
-                lr=rate[0],
-                l1=l1,
-                temperature=temperature,
-                rng=rng,
-                sparse=matmul == "sparse",
-            )
-            rewired[0] += k
-            return loss
+        advance = partial(deep_r_step, sparse=matmul == "sparse")
 
         def current() -> tuple[list, list]:
             return rewiring_weights(state, sparse=False), [b.copy() for b in state.biases]
+
+    def step(idx: np.ndarray) -> float:
+        loss, k = advance(
+            state, xt[idx], yt[idx], opt, lr=rate[0], l1=l1, temperature=temperature, rng=rng
+        )
+        rewired[0] += k
+        return loss
 
     def validate() -> float:
         w, b = current()
@@ -622,21 +602,18 @@ def train_deep_r(
         "batch_size": batch_size,
         "rewired": rewired[0],
     }
-    n_conn = int(sum(counts))
-    n_possible = int(sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)))
-    train_acc = accuracy(weights, biases, xt, yt)
-    result_meta = {"method": "deep_r", "seed": seed, "hidden": list(hidden), **info}
-    network = to_network(weights, biases, name="deep_r", metadata={"training": result_meta})
-    return TrainResult(
-        network=network,
-        method="deep_r",
-        train_accuracy=train_acc,
+    return finish_training(
+        "deep_r",
+        weights,
+        biases,
+        xt,
+        yt,
         val_accuracy=outcome.best_val_accuracy,
-        n_connections=n_conn,
-        n_possible=n_possible,
-        n_parameters=n_conn,
-        wall_time_s=time.perf_counter() - t0,
         epochs_run=outcome.epochs_run,
         history=outcome.history,
+        t0=t0,
+        seed=seed,
         info=info,
+        n_possible=sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)),
+        metadata={"hidden": list(hidden)},
     )

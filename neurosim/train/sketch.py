@@ -35,6 +35,7 @@ from neurosim.train.core import (
     accuracy,
     backward,
     check_training_data,
+    finish_training,
     forward,
     init_dense,
     layer_sizes,
@@ -42,7 +43,6 @@ from neurosim.train.core import (
     run_epochs,
     softmax_cross_entropy,
     split_validation,
-    to_network,
 )
 
 __all__ = ["SketchedLayer", "sketch_layer", "train_sketch"]
@@ -213,23 +213,18 @@ def train_sketch(
         "optimizer": optimizer,
         "lr": lr,
     }
-    n_conn = int(sum(np.count_nonzero(w) for w in weights))
-    network = to_network(
+    return finish_training(
+        "sketch",
         weights,
         best_biases,
-        name="sketch",
-        metadata={"training": {"method": "sketch", "seed": seed, **info}},
-    )
-    return TrainResult(
-        network=network,
-        method="sketch",
-        train_accuracy=accuracy(weights, best_biases, xt, yt),
+        xt,
+        yt,
         val_accuracy=outcome.best_val_accuracy,
-        n_connections=n_conn,
-        n_possible=int(sum(dense_params)),
-        n_parameters=n_params,
-        wall_time_s=time.perf_counter() - t0,
         epochs_run=outcome.epochs_run,
         history=outcome.history,
+        t0=t0,
+        seed=seed,
         info=info,
+        n_possible=int(sum(dense_params)),
+        n_parameters=n_params,
     )
