@@ -83,29 +83,24 @@ def _compiled():
     """Compile (or load from the on-disk cache) the numba kernels once per process."""
     import numba as nb
 
+    @nb.njit(inline="always", fastmath=False)
+    def scatter_row(row, indptr, indices, data, o):
+        # o += row @ W, skipping zero activations, in increasing pre-neuron order
+        for i in range(row.shape[0]):
+            y = row[i]
+            if y != 0:
+                for k in range(indptr[i], indptr[i + 1]):
+                    o[indices[k]] += y * data[k]
+
     @nb.njit(parallel=True, cache=True, fastmath=False)
     def scatter(Y, indptr, indices, data, out):
-        n_b, n_pre = Y.shape
-        for b in nb.prange(n_b):
-            row = Y[b]
-            o = out[b]
-            for i in range(n_pre):
-                y = row[i]
-                if y != 0:
-                    for k in range(indptr[i], indptr[i + 1]):
-                        o[indices[k]] += y * data[k]
+        for b in nb.prange(Y.shape[0]):
+            scatter_row(Y[b], indptr, indices, data, out[b])
 
     @nb.njit(cache=True, fastmath=False)
     def scatter_serial(Y, indptr, indices, data, out):
-        n_b, n_pre = Y.shape
-        for b in range(n_b):
-            row = Y[b]
-            o = out[b]
-            for i in range(n_pre):
-                y = row[i]
-                if y != 0:
-                    for k in range(indptr[i], indptr[i + 1]):
-                        o[indices[k]] += y * data[k]
+        for b in range(Y.shape[0]):
+            scatter_row(Y[b], indptr, indices, data, out[b])
 
     @nb.njit(parallel=True, cache=True, fastmath=False)
     def scatter_sat(Y, indptr, indices, data, lo, hi, out, sat):
@@ -131,19 +126,14 @@ def _compiled():
 
     @nb.njit(parallel=True, cache=True, fastmath=False)
     def relu_fused(Y, indptr, indices, data, bias, cap, out):
-        n_b, n_pre = Y.shape
+        n_b = Y.shape[0]
         n_post = out.shape[1]
         zero = out.dtype.type(0)
         for b in nb.prange(n_b):
-            row = Y[b]
             o = out[b]
             for j in range(n_post):
                 o[j] = zero
-            for i in range(n_pre):
-                y = row[i]
-                if y != 0:
-                    for k in range(indptr[i], indptr[i + 1]):
-                        o[indices[k]] += y * data[k]
+            scatter_row(Y[b], indptr, indices, data, o)
             for j in range(n_post):
                 z = o[j] + bias[j]
                 if z < zero:
@@ -151,32 +141,6 @@ def _compiled():
                 elif z > cap[j]:
                     z = cap[j]
                 o[j] = z
-
-    @nb.njit(parallel=True, cache=True, fastmath=False)
-    def graded_fused(Y, indptr, indices, data, bias, lo, cap, out, totals):
-        n_b, n_pre = Y.shape
-        n_post = out.shape[1]
-        n_chunks = totals.shape[0]
-        zero = out.dtype.type(0)
-        for c in nb.prange(n_chunks):
-            tot = totals[c]
-            for b in range((n_b * c) // n_chunks, (n_b * (c + 1)) // n_chunks):
-                row = Y[b]
-                o = out[b]
-                for j in range(n_post):
-                    o[j] = zero
-                for i in range(n_pre):
-                    y = row[i]
-                    if y != 0:
-                        for k in range(indptr[i], indptr[i + 1]):
-                            o[indices[k]] += y * data[k]
-                for j in range(n_post):
-                    z = o[j] + bias[j]
-                    z = max(z, lo)
-                    z = min(z, cap[j])
-                    o[j] = z
-                    if z != 0:
-                        tot[j] += 1
 
     @nb.njit(parallel=True, cache=True, fastmath=False)
     def graded_fused_t(YT, indptr, indices, data, bias, lo, cap, OT, totals, block):
@@ -220,7 +184,7 @@ def _compiled():
                         count += 1
                 tot[j] += count
 
-    return scatter, scatter_sat, relu_fused, scatter_serial, graded_fused, graded_fused_t
+    return scatter, scatter_sat, relu_fused, scatter_serial, graded_fused_t
 
 
 def _check(Y: np.ndarray, W: sp.spmatrix) -> None:
@@ -274,7 +238,7 @@ def propagate(
     if out is None:
         dtype = np.result_type(data.dtype, Y.dtype)
         out = np.zeros((Y.shape[0], int(n_post)), dtype=dtype)  # type: ignore[arg-type]
-    scatter, _, _, serial, _, _ = _compiled()
+    scatter, _, _, serial, _ = _compiled()
     # small batches (spiking runs): the parallel launch costs more than it saves
     fn = serial if Y.shape[0] < _PARALLEL_MIN_ROWS else scatter
     fn(Y, indptr, indices, data.astype(out.dtype, copy=False), out)
@@ -311,7 +275,7 @@ def propagate_saturating(
     if out is None:
         out = np.zeros((Y.shape[0], int(n_post)), dtype=np.int64)  # type: ignore[arg-type]
     sat = np.zeros(Y.shape[0], dtype=np.int64)
-    _, scatter_sat, _, _, _, _ = _compiled()
+    _, scatter_sat, _, _, _ = _compiled()
     scatter_sat(
         Y, indptr, indices, data.astype(np.int64, copy=False), np.int64(lo), np.int64(hi), out, sat
     )
@@ -363,7 +327,7 @@ def relu_layer(
         raise ValueError("relu_layer: out must not be the input array")
     b = np.broadcast_to(np.asarray(bias, dtype=Y.dtype), (n_post,))
     c = np.broadcast_to(np.asarray(cap, dtype=Y.dtype), (n_post,))
-    _, _, fused, _, _, _ = _compiled()
+    _, _, fused, _, _ = _compiled()
     fused(
         Y,
         indptr,
@@ -418,7 +382,7 @@ def graded_layer(
     OT = np.empty((n_post, n_b), dtype=Y.dtype)
     totals = np.zeros((n_blocks, n_post), dtype=np.int64)
     lo = Y.dtype.type(0 if rectify else -np.inf)
-    fused_t = _compiled()[5]
+    fused_t = _compiled()[4]
     fused_t(
         YT,
         indptr,
