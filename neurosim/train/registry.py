@@ -8,6 +8,7 @@ training inputs and labels plus explicit keyword parameters, and returns a
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -145,16 +146,4 @@ def train_network(
         {"data": data_name, **{k: v for k, v in result.summary().items() if k != "method"}}
     )
     meta["training"] = training
-    return TrainResult(
-        network=result.network.replace(metadata=meta),
-        method=name,
-        train_accuracy=result.train_accuracy,
-        val_accuracy=result.val_accuracy,
-        n_connections=result.n_connections,
-        n_possible=result.n_possible,
-        n_parameters=result.n_parameters,
-        wall_time_s=result.wall_time_s,
-        epochs_run=result.epochs_run,
-        history=result.history,
-        info=result.info,
-    )
+    return dataclasses.replace(result, network=result.network.replace(metadata=meta), method=name)
