@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from neurosim.errors import DataError
+from neurosim.util.registry import Registry
 
 __all__ = ["ENCODINGS", "encode", "encoding_names", "iter_spikes"]
 
@@ -67,11 +68,12 @@ def _threshold(
 
 
 #: encoding name -> generator of per-step spikes
-ENCODINGS: dict[str, Encoder] = {
-    "rate": _rate,
-    "poisson": _poisson,
-    "threshold": _threshold,
-}
+ENCODINGS: Registry = Registry(
+    "encoding",
+    DataError,
+    {"rate": _rate, "poisson": _poisson, "threshold": _threshold},
+    lazy=False,
+)
 
 
 def encoding_names() -> tuple[str, ...]:
@@ -96,14 +98,7 @@ def _check(values: Any, n_steps: Any) -> tuple[np.ndarray, int]:
 
 
 def _encoder(encoding: str | Encoder) -> Encoder:
-    if callable(encoding):
-        return encoding
-    try:
-        return ENCODINGS[encoding]
-    except (KeyError, TypeError):
-        raise DataError(
-            f"unknown encoding {encoding!r}; expected one of {', '.join(ENCODINGS)}"
-        ) from None
+    return ENCODINGS.resolve(encoding)
 
 
 def iter_spikes(

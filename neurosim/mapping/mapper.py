@@ -174,10 +174,7 @@ def map_network(
     """
     if not isinstance(network, Network):
         raise MappingError(f"map_network: expected a Network, got {type(network).__name__}")
-    if placement not in PLACEMENTS:
-        raise MappingError(
-            f"unknown placement method {placement!r}; expected one of {', '.join(PLACEMENTS)}"
-        )
+    PLACEMENTS.lookup(placement)  # an unknown name is an error before any work
     if int(seed) != seed:
         raise MappingError(f"map_network: seed must be an integer, got {seed!r}")
     seed = int(seed)

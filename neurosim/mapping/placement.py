@@ -31,7 +31,6 @@ as ``mesh_width + mesh_height`` hops in the placement objective.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +39,7 @@ import scipy.sparse as sp
 from neurosim.errors import MappingError
 from neurosim.hardware.profile import ChipProfile
 from neurosim.mapping.mapped import Placement
+from neurosim.util.registry import Registry
 
 __all__ = ["PLACEMENTS", "Mesh", "hilbert_order", "link_loads", "place_cores"]
 
@@ -225,11 +225,12 @@ def _annealed(traffic, mesh, n, *, seed, steps):
 
 
 #: placement method name -> function(traffic, mesh, n, *, seed, steps) -> (chip, x, y)
-PLACEMENTS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]] = {
-    "row_major": _row_major,
-    "hilbert": _hilbert,
-    "annealed": _annealed,
-}
+PLACEMENTS: Registry = Registry(
+    "placement method",
+    MappingError,
+    {"row_major": _row_major, "hilbert": _hilbert, "annealed": _annealed},
+    lazy=False,
+)
 
 
 def place_cores(
@@ -258,12 +259,7 @@ def place_cores(
     Placement
         With the row-major total link load for comparison.
     """
-    try:
-        func = PLACEMENTS[method]
-    except KeyError:
-        raise MappingError(
-            f"unknown placement method {method!r}; expected one of {', '.join(PLACEMENTS)}"
-        ) from None
+    func = PLACEMENTS.lookup(method)
     mesh = Mesh.from_profile(profile)
     n = traffic.shape[0]
     traffic = sp.csr_matrix(traffic)

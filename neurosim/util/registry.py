@@ -114,6 +114,16 @@ class Registry(Mapping[str, Any]):
             raise self.error(f"{self.kind} {name!r}: expected {expected}, got {target!r}")
         self._entries[name] = target
 
+    def lookup(self, name: str) -> Callable[..., Any]:
+        """The callable registered under ``name`` (names only; see :meth:`resolve`).
+
+        Raises
+        ------
+        error
+            When ``name`` is not a registered name.
+        """
+        return self._target(name, "")
+
     def resolve(self, ref: str | Callable[..., Any]) -> Callable[..., Any]:
         """The callable for a registered name, or ``ref`` itself when it is callable.
 
@@ -124,11 +134,14 @@ class Registry(Mapping[str, Any]):
         """
         if callable(ref):
             return ref
+        return self._target(ref, " or a callable")
+
+    def _target(self, name: Any, alternatives: str) -> Callable[..., Any]:
         try:
-            target = self._entries[ref]  # type: ignore[index]
+            target = self._entries[name]
         except (KeyError, TypeError):
             raise self.error(
-                f"unknown {self.kind} {ref!r}; expected one of {', '.join(self._entries)} or a callable"
+                f"unknown {self.kind} {name!r}; expected one of {', '.join(self._entries)}{alternatives}"
             ) from None
         if callable(target):
             return target

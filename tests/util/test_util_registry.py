@@ -52,3 +52,12 @@ def test_over_a_plain_dict_writes_into_it_and_keeps_registries():
         view.register("a", min)
     reg = Registry("thing", TrainingError)
     assert Registry.over(reg, "other", MappingError) is reg
+
+
+def test_lookup_takes_names_only():
+    reg = Registry("placement method", MappingError, {"a": abs, "s": "math:sqrt"}, lazy=True)
+    assert reg.lookup("a") is abs and reg.lookup("s") is math.sqrt
+    with pytest.raises(MappingError, match=r"^unknown placement method 'b'; expected one of a, s$"):
+        reg.lookup("b")
+    with pytest.raises(MappingError, match="unknown placement method"):
+        reg.lookup(abs)  # type: ignore[arg-type]
