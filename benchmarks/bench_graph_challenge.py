@@ -8,7 +8,7 @@ about 22 % of the pixels on, like MNIST digits), keeping those whose activity
 survives all 120 layers. The same inputs run through
 
 * ``challenge_inference`` (dense activations, the simulator's compiled
-  row-scatter kernel ``neurosim.sim.kernels.relu_layer`` that skips zero
+  fused graded kernel ``neurosim.sim.kernels.graded_layer`` that skips zero
   activations), and
 * ``challenge_inference_scipy``, the straightforward scipy.sparse baseline
   (CSR activations x CSR weights, bias on the stored entries),

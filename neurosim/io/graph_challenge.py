@@ -614,7 +614,7 @@ def _kernels() -> Any:
         from neurosim.sim import kernels
     except ImportError:
         return None
-    return kernels if hasattr(kernels, "relu_layer") and hasattr(kernels, "propagate") else None
+    return kernels if hasattr(kernels, "graded_layer") and hasattr(kernels, "propagate") else None
 
 
 def challenge_inference(
@@ -649,14 +649,13 @@ def challenge_inference(
     ``b`` is added only where ``Z = Y W`` is structurally nonzero. With
     ``b <= 0`` that equals adding it everywhere (a structural zero stays 0
     after ``max(0, .)``), which is what the fused kernel
-    :func:`neurosim.sim.kernels.relu_layer` does (row scatter that skips zero
-    activations); positive entries of ``b`` are masked by the structure of
+    :func:`neurosim.sim.kernels.graded_layer` does (the reference backend's
+    fused kernel, which skips silent inputs); positive entries of ``b`` are masked by the structure of
     ``(Y != 0) (W != 0)``.
     """
     y = _dense_inputs(Y0, dtype)
     kern = _kernels()
     n_layers = n_edges = 0
-    given, spare = y, None  # `given` may be the caller's array: never written to
     for w, b in _iter_weights(layers, bias):
         if w.shape[0] != y.shape[1]:
             raise NetworkError(
@@ -666,9 +665,14 @@ def challenge_inference(
         n_edges += w.nnz
         positive = bool((b > 0).any())
         if kern is not None and not positive:
-            # ping-pong between two buffers: no allocation per layer
-            out = spare if spare is not None and spare.shape == (y.shape[0], w.shape[1]) else None
-            y, spare = kern.relu_layer(y, w, b, cap, out=out), (y if y is not given else None)
+            # the simulator's fused graded kernel (the reference backend's own path)
+            n_post = w.shape[1]
+            y, _ = kern.graded_layer(
+                y,
+                (w.indptr, w.indices, w.data),
+                np.broadcast_to(np.asarray(b, dtype=dtype), (n_post,)),
+                np.full(n_post, cap, dtype=dtype),
+            )
             continue
         z = kern.propagate(y, w) if kern is not None else np.asarray(y @ w.astype(dtype))
         if positive:
