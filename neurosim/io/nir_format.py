@@ -88,6 +88,8 @@ __all__ = [
 ]
 
 _NEURON_TYPES = {"IF": "if", "LIF": "lif", "CubaLIF": "cuba_lif", "Threshold": "threshold"}
+# neurosim kind -> the NIR neuron type it is exported as
+_NIR_TYPE_OF = {kind: nir_type for nir_type, kind in _NEURON_TYPES.items()}
 _WEIGHT_TYPES = frozenset({"Affine", "Linear", "Scale"})
 _JUNCTION_TYPES = frozenset({"Output", "Flatten"})
 
@@ -618,28 +620,12 @@ def network_to_nir(network: Network) -> Any:
         prm = {k: _full(v, n) for k, v in p.model.params.items()}
         if kind == "input":
             nodes[p.name] = nir.Input(input_type={"input": np.array([n])})
-        elif kind == "if":
-            nodes[p.name] = nir.IF(r=prm["r"], v_threshold=prm["threshold"], v_reset=prm["v_reset"])
-        elif kind == "lif":
-            nodes[p.name] = nir.LIF(
-                tau=prm["tau_mem_s"],
-                r=prm["r"],
-                v_leak=prm["v_leak"],
-                v_threshold=prm["threshold"],
-                v_reset=prm["v_reset"],
+        elif kind in _NIR_TYPE_OF:
+            # the import table read backwards: NIR parameter <- neurosim parameter
+            nir_type = _NIR_TYPE_OF[kind]
+            nodes[p.name] = getattr(nir, nir_type)(
+                **{key: prm[ours] for key, ours in _PARAM_MAP[nir_type].items()}
             )
-        elif kind == "cuba_lif":
-            nodes[p.name] = nir.CubaLIF(
-                tau_syn=prm["tau_syn_s"],
-                tau_mem=prm["tau_mem_s"],
-                r=prm["r"],
-                v_leak=prm["v_leak"],
-                v_threshold=prm["threshold"],
-                v_reset=prm["v_reset"],
-                w_in=prm["w_in"],
-            )
-        elif kind == "threshold":
-            nodes[p.name] = nir.Threshold(threshold=prm["threshold"])
         elif kind == "linear":
             if p.name in network.outputs and p.name not in has_out:
                 nodes[p.name] = nir.Output(output_type={"output": np.array([n])})
