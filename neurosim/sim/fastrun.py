@@ -58,14 +58,26 @@ def _helpers():
         if b < n_record:
             raster[t, b, j] = True
 
-    return read_input, count_event
+    @nb.njit(inline="always", fastmath=False)
+    def if_v(vj, cj, b, r):
+        # IF membrane update, the engine's operations in its order
+        return vj + r * (cj + b)
+
+    @nb.njit(inline="always", fastmath=False)
+    def lif_v(vj, cj, b, r, vl, a):
+        # LIF membrane update (forward Euler), the engine's operations in its order
+        t2 = r * (cj + b)
+        t4 = (vl - vj) + t2
+        return vj + a * t4
+
+    return read_input, count_event, if_v, lif_v
 
 
 @cache
 def _kernel():
     import numba as nb
 
-    read_input, count_event = _helpers()
+    read_input, count_event, if_v, lif_v = _helpers()
 
     @nb.njit(parallel=True, cache=True, fastmath=False)
     def run(
@@ -147,19 +159,13 @@ def _kernel():
                                 th_ = vth[lo]
                                 if kind == 3:
                                     for j in range(lo, hi):
-                                        t1 = cur[j] + b_
-                                        t2 = r_ * t1
-                                        v[j] = v[j] + t2
+                                        v[j] = if_v(v[j], cur[j], b_, r_)
                                         cur[j] = zero
                                 else:
                                     vl_ = vleak[lo]
                                     a_ = alpha[lo]
                                     for j in range(lo, hi):
-                                        t1 = cur[j] + b_
-                                        t2 = r_ * t1
-                                        t3 = vl_ - v[j]
-                                        t4 = t3 + t2
-                                        v[j] = v[j] + a_ * t4
+                                        v[j] = lif_v(v[j], cur[j], b_, r_, vl_, a_)
                                         cur[j] = zero
                                 for j in range(lo, hi):
                                     if v[j] >= th_:
@@ -168,17 +174,13 @@ def _kernel():
                             else:
                                 if kind == 3:
                                     for j in range(lo, hi):
-                                        t1 = cur[j] + bias[j]
-                                        t2 = r[j] * t1
-                                        v[j] = v[j] + t2
+                                        v[j] = if_v(v[j], cur[j], bias[j], r[j])
                                         cur[j] = zero
                                 else:
                                     for j in range(lo, hi):
-                                        t1 = cur[j] + bias[j]
-                                        t2 = r[j] * t1
-                                        t3 = vleak[j] - v[j]
-                                        t4 = t3 + t2
-                                        v[j] = v[j] + alpha[j] * t4
+                                        v[j] = lif_v(
+                                            v[j], cur[j], bias[j], r[j], vleak[j], alpha[j]
+                                        )
                                         cur[j] = zero
                                 for j in range(lo, hi):
                                     if v[j] >= vth[j]:
@@ -422,7 +424,7 @@ def run_plan_compiled(
 def _kernel_fixed():
     import numba as nb
 
-    read_input, count_event = _helpers()
+    read_input, count_event, _, _ = _helpers()
 
     @nb.njit(parallel=True, cache=True)
     def run(
