@@ -2,6 +2,9 @@
 
 Prints the accuracy (labelled data) or an outputs summary, the event totals
 per type, and the backend's wall time; ``--json`` prints the same as JSON.
+``--spiking`` first converts a relu/linear network to rate-coded IF neurons
+(threshold balancing calibrated on the training split of ``--data``), for
+chips that implement only spiking neurons.
 """
 
 from __future__ import annotations
@@ -11,7 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.cli.common import add_profile_options, console, print_json, profile_from_args
+from neurosim.cli.common import (
+    add_profile_options,
+    add_spiking_options,
+    console,
+    print_json,
+    profile_from_args,
+    spiking_network_from_args,
+)
 from neurosim.errors import DataError
 
 __all__ = ["HELP", "add_arguments", "run"]
@@ -33,14 +43,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
         default="digits",
-        help="digits, iris, mnist, or a .npz file with x (and y) (default digits)",
+        help="digits, iris, mnist, or a .npz file with x (and y) (default digits); its test "
+        "split is simulated",
     )
     parser.add_argument(
         "--data-path", default=None, help="datasets folder for mnist (default $NEUROSIM_DATA)"
     )
     parser.add_argument("--limit", type=int, default=None, help="use only the first N inputs")
     parser.add_argument(
-        "--steps", type=int, default=None, help="time steps (default 1 graded, 100 spiking)"
+        "--steps",
+        type=int,
+        default=None,
+        help="time steps (default 1 graded, 100 spiking, e.g. with --spiking)",
     )
     parser.add_argument(
         "--encoding", default=None, help="spike encoding of the inputs (rate, poisson, threshold)"
@@ -53,6 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of every random choice (default 0)"
     )
+    add_spiking_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -93,6 +108,26 @@ def summarise(result: Any, labels: np.ndarray | None) -> dict[str, Any]:
     return out
 
 
+def _warn_does_not_fit(mapped: Any, network: Any, args: argparse.Namespace) -> None:
+    """One stderr line: the mapping breaks design rules, so chip figures are what-if figures."""
+    import sys
+
+    from neurosim.report.report import fit_reason
+
+    hint = ""
+    if (
+        not args.spiking
+        and any(v.rule == "check_neuron_model" for v in mapped.violations)
+        and "if" in mapped.profile.get("neuron.models")
+    ):
+        hint = "; add --spiking to run a rate-coded IF conversion instead"
+    print(
+        f"neurosim: warning: {network.name} does not fit {mapped.profile.name} "
+        f"({fit_reason(mapped.violations)}); simulated anyway{hint}",
+        file=sys.stderr,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from neurosim.io.formats import load_network
     from neurosim.mapping.mapper import map_network
@@ -102,7 +137,10 @@ def run(args: argparse.Namespace) -> int:
     network = load_network(args.network, args.format)
     n_in = sum(network.population(n).size for n in network.inputs)
     x, labels, data_name = _inputs(args, n_in)
+    network = spiking_network_from_args(network, args)
     mapped = map_network(network, profile, seed=args.seed)
+    if not mapped.fits:
+        _warn_does_not_fit(mapped, network, args)
     options = {"target": args.target} if args.target else {}
     result = simulate(
         mapped,
@@ -118,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
         "network": network.name,
         "chip": profile.name,
         "data": data_name,
+        "fits": mapped.fits,
         **summarise(result, labels),
     }
     if args.json:

@@ -29,3 +29,29 @@ def test_simulate_json(tmp_path, capsys) -> None:
     assert main(["simulate", str(path), "--chip", "generic", "--data", "iris", "--json"]) == 2
     assert "features" in capsys.readouterr().err
     np.testing.assert_equal(out["backend"], "chip")
+
+
+def test_simulate_spiking_on_loihi(tmp_path, capsys) -> None:
+    rng = np.random.default_rng(1)
+    net = Network.from_layers(
+        [rng.normal(size=(64, 12)), rng.normal(size=(12, 10))],
+        [np.zeros(12), np.zeros(10)],
+        [NeuronModel("relu"), NeuronModel("linear")],
+        name="relunet",
+    )
+    path = tmp_path / "net.npz"
+    save_network(net, path)
+    base = ["simulate", str(path), "--chip", "loihi", "--limit", "10", "--json"]
+    # relu on a lif/if chip: simulated anyway, but the JSON and a warning say it does not fit
+    assert main(base) == 0
+    cap = capsys.readouterr()
+    assert json.loads(cap.out)["fits"] is False
+    assert "does not fit loihi" in cap.err and "add --spiking" in cap.err
+    assert main([*base, "--spiking", "--calibration", "20"]) == 0
+    cap = capsys.readouterr()
+    out = json.loads(cap.out)
+    assert out["fits"] is True and out["n_steps"] == 100 and out["events"]["spike_out"] > 0
+    assert "20 samples of digits:train" in cap.err and "does not fit" not in cap.err
+    assert main([*base, "--spiking", "--data", "iris"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "features" in err[0]
