@@ -70,10 +70,10 @@ def test_npz_round_trip_is_lossless(tmp_path):
     back = load_network(path)
     assert back.name == net.name and back.metadata == net.metadata
     assert back.inputs == net.inputs and back.outputs == net.outputs
-    for a, b in zip(net.populations, back.populations):
+    for a, b in zip(net.populations, back.populations, strict=True):
         assert a.name == b.name and a.size == b.size and a.model == b.model
         assert np.array_equal(a.bias, b.bias)
-    for a, b in zip(net.projections, back.projections):
+    for a, b in zip(net.projections, back.projections, strict=True):
         assert a.name == b.name and (a.weights != b.weights).nnz == 0
         assert np.array_equal(a.weights.data, b.weights.data)
 
