@@ -220,21 +220,11 @@ def spiking_network_from_args(
 
 
 def print_json(data: Any) -> None:
-    """Print ``data`` as indented JSON on stdout."""
-    json.dump(data, sys.stdout, indent=2, default=_json_default)
+    """Print ``data`` as indented JSON on stdout (numpy values as Python ones)."""
+    from neurosim.util.jsonable import json_default  # numpy: not at start-up
+
+    json.dump(data, sys.stdout, indent=2, default=json_default)
     sys.stdout.write("\n")
-
-
-def _json_default(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
 
 
 def console():

@@ -47,6 +47,7 @@ from neurosim.neurons import NeuronModel
 from neurosim.topology.graph_challenge import CHALLENGE_BIAS, CHALLENGE_CAP
 from neurosim.topology.lazy import LazyLayeredNetwork
 from neurosim.util.atomic import atomic_dir, atomic_path
+from neurosim.util.jsonable import json_default
 
 __all__ = [
     "ChallengeResult",
@@ -440,16 +441,8 @@ def write_challenge_network(
             else None,
             "metadata": dict(network.metadata),
         }
-        (tmp / _SIDECAR).write_text(json.dumps(side, indent=1, default=_json_default))
+        (tmp / _SIDECAR).write_text(json.dumps(side, indent=1, default=json_default))
     return path
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
 
 
 def _check_chain(network: Network) -> None:

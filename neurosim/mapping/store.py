@@ -34,25 +34,12 @@ from neurosim.mapping.mapped import (
     Violation,
 )
 from neurosim.util.atomic import atomic_dir
+from neurosim.util.jsonable import to_jsonable
 
 __all__ = ["load_mapped", "mapped_summary", "save_mapped"]
 
 _FORMAT = "neurosim-mapping"
 _VERSION = 1
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return obj
 
 
 def mapped_summary(mapped: MappedNetwork, *, cores: bool = True) -> dict[str, Any]:
@@ -85,11 +72,11 @@ def mapped_summary(mapped: MappedNetwork, *, cores: bool = True) -> dict[str, An
             "unit": "expected spike packets per time step (x hops for totals)",
         },
         "violations": [v.to_dict() for v in mapped.violations],
-        "info": _jsonable(dict(mapped.info)),
+        "info": to_jsonable(dict(mapped.info)),
     }
     if cores:
         out["cores"] = [c.to_dict() for c in mapped.cores]
-    return _jsonable(out)
+    return to_jsonable(out)
 
 
 def save_mapped(mapped: MappedNetwork, path: str | Path, *, force: bool = False) -> Path:
@@ -116,7 +103,7 @@ def save_mapped(mapped: MappedNetwork, path: str | Path, *, force: bool = False)
         if q.type_weights is not None:
             arrays[f"q{i}/type_weights"] = np.asarray(q.type_weights)
         quant_meta.append(
-            {"name": name, "shape": list(w.shape), "diagnostics": _jsonable(dict(q.diagnostics))}
+            {"name": name, "shape": list(w.shape), "diagnostics": to_jsonable(dict(q.diagnostics))}
         )
     pl = mapped.placement
     for key in ("chip", "x", "y"):
@@ -137,7 +124,7 @@ def save_mapped(mapped: MappedNetwork, path: str | Path, *, force: bool = False)
         "seed": mapped.seed,
         "lower_bound_cores": mapped.lower_bound_cores,
         "added": dict(mapped.added),
-        "info": _jsonable(dict(mapped.info)),
+        "info": to_jsonable(dict(mapped.info)),
         "quantized": quant_meta,
         "served": served_meta,
         "placement": {
@@ -154,7 +141,7 @@ def save_mapped(mapped: MappedNetwork, path: str | Path, *, force: bool = False)
         "summary": mapped_summary(mapped, cores=False),
     }
     with atomic_dir(path, force=force) as tmp:
-        (tmp / "mapping.json").write_text(json.dumps(_jsonable(header), indent=1))
+        (tmp / "mapping.json").write_text(json.dumps(to_jsonable(header), indent=1))
         with open(tmp / "arrays.npz", "wb") as fh:
             np.savez_compressed(fh, **arrays)
         write_npz(mapped.network, tmp / "network.npz")
