@@ -61,7 +61,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         wanted = next((a for a in argv if a in COMMANDS), None)
     for name, module in COMMANDS.items():
         p = sub.add_parser(name, help=_HELP[name], description=_HELP[name])
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
+        p.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show tracebacks on errors",
+        )
         if wanted is None or name == wanted:
             try:
                 mod = import_module(module)
@@ -84,7 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     if getattr(args, "_missing", None):
-        print(f"neurosim: error: command {args._missing!r} is not available in this build", file=sys.stderr)
+        print(
+            f"neurosim: error: command {args._missing!r} is not available in this build",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     try:
         return int(args._run(args) or 0)
@@ -96,7 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileExistsError as exc:
         if args.debug:
             raise
-        print(f"neurosim: error: {exc}: already exists (pass --force to overwrite)", file=sys.stderr)
+        print(
+            f"neurosim: error: {exc}: already exists (pass --force to overwrite)", file=sys.stderr
+        )
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("neurosim: interrupted", file=sys.stderr)

@@ -8,15 +8,69 @@ import sys
 from typing import Any
 
 __all__ = [
+    "add_network_argument",
     "add_profile_options",
     "add_spiking_options",
     "calibration_from_args",
     "check_spiking_args",
     "console",
+    "dataset_from_args",
+    "network_from_args",
     "print_json",
     "profile_from_args",
     "spiking_network_from_args",
 ]
+
+
+def add_network_argument(parser: argparse.ArgumentParser) -> None:
+    """Add the positional ``NETWORK`` and ``--format`` (read by :func:`network_from_args`)."""
+    parser.add_argument(
+        "network",
+        help="network file or directory (any format `neurosim convert` reads: .npz, .nir, "
+        "Graph Challenge directory)",
+    )
+    parser.add_argument(
+        "--format",
+        dest="network_format",
+        default=None,
+        help="network format (default: from the path)",
+    )
+
+
+def network_from_args(args: argparse.Namespace):
+    """Load the network named by ``NETWORK`` (and ``--format``)."""
+    from neurosim.io.formats import load_network
+
+    return load_network(args.network, args.network_format)
+
+
+def dataset_from_args(args: argparse.Namespace, network):
+    """The dataset named by ``--data`` (``None`` without it), checked against the network's inputs.
+
+    Reads ``--data``, ``--data-path``, ``--limit``, ``--seed`` and ``--split``
+    (``test`` when the command has no ``--split``).
+    """
+    from neurosim.errors import DataError
+    from neurosim.io.datasets import load_dataset
+
+    if not args.data:
+        if args.limit is not None:
+            raise DataError("--limit: given without --data; name the inputs to simulate")
+        return None
+    data = load_dataset(
+        args.data,
+        path=args.data_path,
+        split=getattr(args, "split", "test"),
+        limit=args.limit,
+        seed=args.seed,
+    )
+    n_in = sum(network.population(p).size for p in network.inputs)
+    if data.x.shape[1] != n_in:
+        raise DataError(
+            f"--data {args.data}: samples have {data.x.shape[1]} features; "
+            f"network {network.name} expects {n_in} inputs"
+        )
+    return data
 
 
 def add_profile_options(parser: argparse.ArgumentParser, *, chip_required: bool = True) -> None:

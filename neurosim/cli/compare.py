@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HELP", "add_arguments", "add_data_options", "load_inputs", "run"]
+__all__ = ["HELP", "add_arguments", "add_data_options", "run"]
 
 HELP = "map, simulate and report one network on several chips"
 
@@ -55,14 +55,13 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of every random choice (default 0)"
     )
-    parser.add_argument(
-        "--format", dest="network_format", help="network format (default: from the file name)"
-    )
     add_spiking_options(parser)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("network", help="network file (.npz, .nir) or Graph Challenge directory")
+    from neurosim.cli.common import add_network_argument
+
+    add_network_argument(parser)
     parser.add_argument(
         "--chips",
         nargs="+",
@@ -89,26 +88,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="overwrite existing --markdown / --plot files"
     )
-
-
-def load_inputs(args: argparse.Namespace, network: Any) -> tuple[Any, Any]:
-    """``(inputs, labels)`` from ``--data``, checked against the network's input size."""
-    from neurosim.errors import DataError
-    from neurosim.io.datasets import load_dataset
-
-    if not args.data:
-        if args.limit is not None:
-            raise DataError("--limit: given without --data; name the inputs to simulate")
-        return None, None
-    data = load_dataset(
-        args.data, path=args.data_path, split=args.split, limit=args.limit, seed=args.seed
-    )
-    n_in = sum(network.population(p).size for p in network.inputs)
-    if data.x.shape[1] != n_in:
-        raise DataError(
-            f"--data {args.data}: samples have {data.x.shape[1]} features; network {network.name} expects {n_in} inputs"
-        )
-    return data.x, data.y
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -141,10 +120,15 @@ def _spiking_hint(args: argparse.Namespace, network: Any, profiles: Any, reports
 
 
 def run(args: argparse.Namespace) -> int:
-    from neurosim.cli.common import console, print_json, spiking_network_from_args
+    from neurosim.cli.common import (
+        console,
+        dataset_from_args,
+        network_from_args,
+        print_json,
+        spiking_network_from_args,
+    )
     from neurosim.errors import EXIT_DOES_NOT_FIT
     from neurosim.hardware.profile import load_profile, profile_names
-    from neurosim.io.formats import load_network
     from neurosim.report import compare_reports
     from neurosim.report.report import json_safe
     from neurosim.sweep import evaluate_chip
@@ -152,8 +136,9 @@ def run(args: argparse.Namespace) -> int:
     _check_outputs(args)
     chips = profile_names() if args.chips == ["all"] else list(dict.fromkeys(args.chips))
     profiles = [load_profile(c, args.overrides) for c in chips]  # bad names fail before any work
-    network = load_network(args.network, args.network_format)
-    inputs, labels = load_inputs(args, network)
+    network = network_from_args(args)
+    data = dataset_from_args(args, network)
+    inputs, labels = (None, None) if data is None else (data.x, data.y)
     network = spiking_network_from_args(network, args)
     reference = None
     if inputs is not None:

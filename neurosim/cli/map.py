@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 
 from neurosim.cli.common import (
+    add_network_argument,
     add_profile_options,
     add_spiking_options,
     console,
+    network_from_args,
     print_json,
     profile_from_args,
     spiking_network_from_args,
@@ -33,10 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from neurosim.mapping.partition import STRATEGIES
     from neurosim.mapping.placement import PLACEMENTS
 
-    parser.add_argument(
-        "network", help="network file or directory (any format `neurosim convert` reads)"
-    )
-    parser.add_argument("--format", default=None, help="network format (default: from the path)")
+    add_network_argument(parser)
     add_profile_options(parser)
     parser.add_argument(
         "--strategy", default="sequential", choices=sorted(STRATEGIES), help="partition strategy"
@@ -241,7 +240,6 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from neurosim.errors import DataError
-    from neurosim.io.formats import load_network
     from neurosim.mapping.mapper import map_network
     from neurosim.mapping.store import mapped_summary, save_mapped
 
@@ -259,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
             "--spiking: map needs --data NAME|FILE.npz to calibrate the conversion "
             "(e.g. --data digits; its training split is read)"
         )
-    network = load_network(args.network, args.format)
+    network = network_from_args(args)
     profile = profile_from_args(args)
     network = spiking_network_from_args(network, args)
     mapped = map_network(

@@ -15,14 +15,16 @@ from typing import Any
 import numpy as np
 
 from neurosim.cli.common import (
+    add_network_argument,
     add_profile_options,
     add_spiking_options,
     console,
+    dataset_from_args,
+    network_from_args,
     print_json,
     profile_from_args,
     spiking_network_from_args,
 )
-from neurosim.errors import DataError
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -32,10 +34,7 @@ HELP = "simulate a mapped network on inputs"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from neurosim.sim.backends import BACKENDS
 
-    parser.add_argument(
-        "network", help="network file or directory (any format `neurosim convert` reads)"
-    )
-    parser.add_argument("--format", default=None, help="network format (default: from the path)")
+    add_network_argument(parser)
     add_profile_options(parser)
     parser.add_argument(
         "--backend", default="chip", choices=list(BACKENDS), help="simulator backend (default chip)"
@@ -70,20 +69,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_spiking_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-
-
-def _inputs(args: argparse.Namespace, n_in: int) -> tuple[np.ndarray, np.ndarray | None, str]:
-    from neurosim.io.datasets import load_dataset
-
-    ds = load_dataset(
-        args.data, path=args.data_path, split="test", limit=args.limit, seed=args.seed
-    )
-    x = ds.x
-    if x.shape[1] != n_in:
-        raise DataError(
-            f"--data {args.data}: inputs have {x.shape[1]} features; the network expects {n_in}"
-        )
-    return x, ds.y, ds.name
 
 
 def summarise(result: Any, labels: np.ndarray | None) -> dict[str, Any]:
@@ -129,14 +114,13 @@ def _warn_does_not_fit(mapped: Any, network: Any, args: argparse.Namespace) -> N
 
 
 def run(args: argparse.Namespace) -> int:
-    from neurosim.io.formats import load_network
     from neurosim.mapping.mapper import map_network
     from neurosim.sim.simulate import simulate
 
     profile = profile_from_args(args)
-    network = load_network(args.network, args.format)
-    n_in = sum(network.population(n).size for n in network.inputs)
-    x, labels, data_name = _inputs(args, n_in)
+    network = network_from_args(args)
+    data = dataset_from_args(args, network)
+    x, labels, data_name = data.x, data.y, data.name
     network = spiking_network_from_args(network, args)
     mapped = map_network(network, profile, seed=args.seed)
     if not mapped.fits:

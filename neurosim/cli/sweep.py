@@ -20,9 +20,10 @@ HELP = "sweep hardware limits on one chip"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from neurosim.cli.common import add_network_argument
     from neurosim.cli.compare import add_data_options
 
-    parser.add_argument("network", help="network file (.npz, .nir) or Graph Challenge directory")
+    add_network_argument(parser)
     parser.add_argument(
         "--chip", required=True, help="profile name (see `neurosim chips`) or a YAML path"
     )
@@ -54,17 +55,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from neurosim.cli.common import console, print_json, spiking_network_from_args
-    from neurosim.cli.compare import load_inputs
+    from neurosim.cli.common import (
+        console,
+        dataset_from_args,
+        network_from_args,
+        print_json,
+        spiking_network_from_args,
+    )
     from neurosim.hardware.profile import load_profile
-    from neurosim.io.formats import load_network
     from neurosim.report.report import json_safe
     from neurosim.sweep import parse_grid, run_sweep
 
     grid = parse_grid(args.grid)
     profile = load_profile(args.chip, args.overrides)
-    network = load_network(args.network, args.network_format)
-    inputs, labels = load_inputs(args, network)
+    network = network_from_args(args)
+    data = dataset_from_args(args, network)
+    inputs, labels = (None, None) if data is None else (data.x, data.y)
     network = spiking_network_from_args(network, args)
     err = Console(stderr=True)
     result = run_sweep(
