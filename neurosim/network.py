@@ -16,10 +16,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from neurosim.conv import ConvSpec, PoolSpec, n_connections
 from neurosim.errors import NetworkError
 from neurosim.neurons import NeuronModel
 
 __all__ = [
+    "PROJECTION_KINDS",
     "Network",
     "NetworkStats",
     "Population",
@@ -41,12 +43,17 @@ class Population:
         Dynamics of the neurons (``input`` for a source population).
     bias : array of float, shape (size,), optional
         Constant input current per neuron (zeros by default).
+    shape : tuple of int, optional
+        Feature-map shape ``(C, H, W)`` (or ``(C, L)``) of the neurons, flattened
+        in C order; its product must equal ``size``. Flatten between two shaped
+        populations is only a reshape: no projection is needed.
     """
 
     name: str
     size: int
     model: NeuronModel
     bias: np.ndarray | None = None
+    shape: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -66,6 +73,45 @@ class Population:
         bias.setflags(write=False)
         object.__setattr__(self, "bias", bias)
         self.model.check_size(self.size, f"population {self.name}")
+        if self.shape is not None:
+            try:
+                shape = tuple(int(n) for n in self.shape)
+            except (TypeError, ValueError):
+                raise NetworkError(f"population {self.name}: shape {self.shape!r}; expected integers") from None
+            if not shape or min(shape) <= 0 or int(np.prod(shape)) != self.size:
+                raise NetworkError(
+                    f"population {self.name}: shape {shape} does not hold {self.size} neurons"
+                )
+            object.__setattr__(self, "shape", shape)
+
+
+class _Weights:
+    """Data descriptor behind :attr:`Projection.weights`.
+
+    A sparse projection stores its CSR matrix; a conv or pool projection
+    stores ``None`` and derives the unrolled matrix on first access (cached).
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return None  # dataclass default
+        w = obj.__dict__.get(self.slot)
+        if w is None and obj.__dict__.get("spec") is not None:
+            from neurosim.conv import unroll
+
+            w = unroll(obj.spec)
+            obj.__dict__[self.slot] = w
+        return w
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value
+
+
+#: projection kinds: explicit sparse matrix, convolution, pooling
+PROJECTION_KINDS: tuple[str, ...] = ("sparse", "conv", "pool")
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,21 +122,32 @@ class Projection:
     ----------
     pre, post : str
         Names of the source and target populations.
-    weights : scipy.sparse matrix, shape (n_pre, n_post)
-        Synaptic weights; stored as canonical CSR float64 (explicit zeros removed).
+    weights : scipy.sparse matrix, shape (n_pre, n_post), optional
+        Synaptic weights; stored as canonical CSR float64 (explicit zeros
+        removed). Omit it for a conv or pool projection: ``weights`` is then
+        the unrolled view of ``spec``, derived on first access and cached.
     name : str, optional
         Unique name; defaults to ``"pre->post"``.
+    spec : ConvSpec or PoolSpec, optional
+        Compact form of a convolution or pooling (:mod:`neurosim.conv`); the
+        kernel is stored once, never unrolled.
     """
 
     pre: str
     post: str
-    weights: sp.csr_matrix
+    weights: sp.csr_matrix = field(default=None, repr=False)  # type: ignore[assignment]
     name: str = ""
+    spec: Any = None
 
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", f"{self.pre}->{self.post}")
-        w = self.weights
+        w = self.__dict__.get("_weights")
+        if self.spec is not None:
+            self._check_spec(w)
+            return
+        if w is None:
+            raise NetworkError(f"projection {self.name}: weights missing (give a matrix or a conv/pool spec)")
         if not sp.issparse(w):
             w = np.asarray(w)
             if w.ndim != 2:
@@ -103,15 +160,49 @@ class Projection:
         w.sort_indices()
         object.__setattr__(self, "weights", w)
 
+    def _check_spec(self, w: Any) -> None:
+        if not isinstance(self.spec, (ConvSpec, PoolSpec)):
+            raise NetworkError(
+                f"projection {self.name}: spec is a {type(self.spec).__name__}; expected ConvSpec or PoolSpec"
+            )
+        if w is None:
+            return
+        given = sp.csr_matrix(w, dtype=np.float64)
+        object.__setattr__(self, "weights", None)
+        if given.shape != self.shape or (given != self.weights).nnz:
+            raise NetworkError(
+                f"projection {self.name}: weights disagree with the {self.spec.kind} spec; give only the spec"
+            )
+
+    @property
+    def kind(self) -> str:
+        """``"sparse"``, ``"conv"`` or ``"pool"`` (:data:`PROJECTION_KINDS`)."""
+        return "sparse" if self.spec is None else self.spec.kind
+
     @property
     def shape(self) -> tuple[int, int]:
         """``(n_pre, n_post)``."""
+        if self.spec is not None:
+            return (self.spec.n_pre, self.spec.n_post)
         return self.weights.shape  # type: ignore[return-value]
 
     @property
     def n_synapses(self) -> int:
-        """Number of nonzero weights."""
+        """Number of connections (nonzero weights of the unrolled view)."""
+        if self.spec is not None:
+            return n_connections(self.spec)
         return int(self.weights.nnz)
+
+    @property
+    def n_params(self) -> int:
+        """Stored weights: nonzeros of a sparse matrix, kernel entries of a conv, 1 for a pool."""
+        return self.n_synapses if self.spec is None else int(self.spec.n_params)
+
+    def scaled(self, factor: float) -> Projection:
+        """The same projection with every weight multiplied by ``factor`` (kind kept)."""
+        if self.spec is not None:
+            return Projection(self.pre, self.post, name=self.name, spec=self.spec.scaled(factor))
+        return Projection(self.pre, self.post, self.weights * float(factor), self.name)
 
     def fan_in(self) -> np.ndarray:
         """Number of inputs of each post neuron from this projection."""
@@ -122,9 +213,28 @@ class Projection:
         return np.diff(self.weights.indptr)
 
 
+_descriptor = _Weights()
+_descriptor.__set_name__(Projection, "weights")
+Projection.weights = _descriptor  # type: ignore[assignment,misc]
+
+
+def _check_map_shapes(pr: Projection, by_name: Mapping[str, Population]) -> None:
+    """A conv/pool projection's in/out shapes agree with shaped populations."""
+    for end, want in ((pr.pre, pr.spec.in_shape), (pr.post, pr.spec.out_shape)):
+        have = by_name[end].shape
+        if have is not None and have != tuple(want):
+            raise NetworkError(
+                f"projection {pr.name}: population {end} has shape {have}; the {pr.kind} expects {tuple(want)}"
+            )
+
+
 @dataclass(frozen=True)
 class NetworkStats:
-    """Summary statistics of a network (see :meth:`Network.stats`)."""
+    """Summary statistics of a network (see :meth:`Network.stats`).
+
+    ``n_synapses`` counts connections (the unrolled view of conv and pool
+    projections); ``n_params`` counts stored weights (a kernel once).
+    """
 
     n_populations: int
     n_projections: int
@@ -141,6 +251,8 @@ class NetworkStats:
     is_ternary: bool
     is_feedforward: bool
     models: tuple[str, ...]
+    n_params: int = 0
+    kinds: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict, for JSON."""
@@ -208,6 +320,8 @@ class Network:
                 raise NetworkError(
                     f"projection {pr.name}: weights have shape {pr.shape}; expected {expected} (n_pre, n_post)"
                 )
+            if pr.spec is not None:
+                _check_map_shapes(pr, by_name)
             if by_name[pr.post].model.kind == "input":
                 raise NetworkError(f"projection {pr.name}: targets input population {pr.post!r}")
         inputs = tuple(self.inputs) or tuple(p.name for p in pops if p.model.kind == "input")
@@ -336,6 +450,8 @@ class Network:
             is_ternary=ternary,
             is_feedforward=self.is_feedforward,
             models=tuple(sorted({p.model.kind for p in self.populations})),
+            n_params=sum(pr.n_params for pr in self.projections),
+            kinds=tuple(sorted({pr.kind for pr in self.projections})),
         )
 
     # ---------------------------------------------------------- constructors

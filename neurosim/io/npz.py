@@ -3,7 +3,8 @@
 Layout: one JSON header (``__network__``) describing populations, projections,
 inputs, outputs, name and metadata; per population its bias and per-neuron
 model parameters; per projection the CSR arrays ``data``, ``indices``,
-``indptr`` and the shape. Arrays are stored at full float64 precision, so a
+``indptr`` and the shape, or for a conv/pool projection its geometry in the
+header and the kernel (never the unrolled matrix). Arrays are stored at full float64 precision, so a
 round trip is exact.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from neurosim.conv import ConvSpec, PoolSpec
 from neurosim.errors import NetworkError
 from neurosim.network import Network, Population, Projection
 from neurosim.neurons import NeuronModel
@@ -51,8 +53,15 @@ def write_npz(network: Network, path: str | Path) -> Path:
             arrays[f"pop{i}_param_{k}"] = v
             params[k] = f"pop{i}_param_{k}"
         pops.append({"name": p.name, "size": p.size, "kind": p.model.kind, "reset": p.model.reset, "params": params})
+        if p.shape is not None:
+            pops[-1]["shape"] = list(p.shape)
     projs: list[dict[str, Any]] = []
     for i, pr in enumerate(network.projections):
+        if pr.spec is not None:  # compact form: the kernel once, never unrolled
+            if pr.kind == "conv":
+                arrays[f"proj{i}_kernel"] = pr.spec.kernel
+            projs.append({"name": pr.name, "pre": pr.pre, "post": pr.post, "spec": pr.spec.to_dict()})
+            continue
         w = pr.weights
         arrays[f"proj{i}_data"] = w.data
         arrays[f"proj{i}_indices"] = w.indices
@@ -77,6 +86,20 @@ def write_npz(network: Network, path: str | Path) -> Path:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)
     return path
+
+
+def _compact_projection(qd: dict[str, Any], kernel: np.ndarray | None, where: str) -> Projection:
+    """A conv or pool projection from its header entry (and kernel array)."""
+    d = qd["spec"]
+    if d.get("kind") == "conv":
+        spec: Any = ConvSpec(kernel, d["in_shape"], d["out_shape"], d["stride"], d["padding"], d["dilation"],
+                             d["groups"], where)
+    elif d.get("kind") == "pool":
+        spec = PoolSpec(d["mode"], d["window"], d["in_shape"], d["out_shape"], d["stride"], d["padding"],
+                        d.get("gain", 1.0), where)
+    else:
+        raise NetworkError(f"{where}: spec kind {d.get('kind')!r}; expected 'conv' or 'pool'")
+    return Projection(qd["pre"], qd["post"], name=qd["name"], spec=spec)
 
 
 def read_npz(path: str | Path) -> Network:
@@ -113,9 +136,13 @@ def read_npz(path: str | Path) -> Network:
             for i, pd in enumerate(header["populations"]):
                 params = {k: arr(v) for k, v in pd.get("params", {}).items()}
                 model = NeuronModel(pd["kind"], params, pd.get("reset", "zero"))
-                pops.append(Population(pd["name"], int(pd["size"]), model, arr(f"pop{i}_bias")))
+                pops.append(Population(pd["name"], int(pd["size"]), model, arr(f"pop{i}_bias"), pd.get("shape")))
             projs = []
             for i, qd in enumerate(header["projections"]):
+                if "spec" in qd:
+                    projs.append(_compact_projection(qd, arr(f"proj{i}_kernel") if qd["spec"].get("kind") == "conv"
+                                                     else None, f"{path}: projection {qd['name']}"))
+                    continue
                 shape = tuple(int(s) for s in qd["shape"])
                 data, indices, indptr = (arr(f"proj{i}_{k}") for k in ("data", "indices", "indptr"))
                 for key, a, kinds in (("data", data, "biuf"), ("indices", indices, "iu"), ("indptr", indptr, "iu")):
