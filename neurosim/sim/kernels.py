@@ -5,8 +5,9 @@ The hot operation of every backend is batched sparse propagation
 mostly zero: spikes or rectified activations), ``W`` a CSR weight matrix
 (``n_pre x n_post``). The compiled kernels here walk each input row, skip
 zero activations and scatter ``y_i * W[i, :]`` into the output row
-("row scatter"), in parallel over inputs (numba ``prange``, compiled once and
-cached on disk). For each output ``Z[b, j]`` the contributions are added in
+("row scatter"), in parallel over inputs (numba ``prange``; the kernels live
+in :mod:`neurosim.sim._jit_propagate`, compiled once per machine and cached
+on disk). For each output ``Z[b, j]`` the contributions are added in
 increasing pre-neuron order ``i``, which is also the order Brian2 applies
 synaptic events (synapses created in CSR order), so float results agree bit
 for bit.
@@ -79,112 +80,16 @@ def csr_arrays(
 
 
 @cache
-def _compiled():
-    """Compile (or load from the on-disk cache) the numba kernels once per process."""
-    import numba as nb
+def _compiled() -> tuple:
+    """The numba kernels (:mod:`neurosim.sim._jit_propagate`), imported on first use.
 
-    @nb.njit(inline="always", fastmath=False)
-    def scatter_row(row, indptr, indices, data, o):
-        # o += row @ W, skipping zero activations, in increasing pre-neuron order
-        for i in range(row.shape[0]):
-            y = row[i]
-            if y != 0:
-                for k in range(indptr[i], indptr[i + 1]):
-                    o[indices[k]] += y * data[k]
+    They are top-level ``cache=True`` functions taking every array as an
+    argument, so numba compiles each type signature once per machine and
+    every later process loads it from the on-disk cache.
+    """
+    from neurosim.sim import _jit_propagate as jp
 
-    @nb.njit(parallel=True, cache=True, fastmath=False)
-    def scatter(Y, indptr, indices, data, out):
-        for b in nb.prange(Y.shape[0]):
-            scatter_row(Y[b], indptr, indices, data, out[b])
-
-    @nb.njit(cache=True, fastmath=False)
-    def scatter_serial(Y, indptr, indices, data, out):
-        for b in range(Y.shape[0]):
-            scatter_row(Y[b], indptr, indices, data, out[b])
-
-    @nb.njit(parallel=True, cache=True, fastmath=False)
-    def scatter_sat(Y, indptr, indices, data, lo, hi, out, sat):
-        n_b, n_pre = Y.shape
-        for b in nb.prange(n_b):
-            row = Y[b]
-            o = out[b]
-            count = 0
-            for i in range(n_pre):
-                y = row[i]
-                if y != 0:
-                    for k in range(indptr[i], indptr[i + 1]):
-                        j = indices[k]
-                        z = o[j] + y * data[k]
-                        if z > hi:
-                            z = hi
-                            count += 1
-                        elif z < lo:
-                            z = lo
-                            count += 1
-                        o[j] = z
-            sat[b] = count
-
-    @nb.njit(parallel=True, cache=True, fastmath=False)
-    def relu_fused(Y, indptr, indices, data, bias, cap, out):
-        n_b = Y.shape[0]
-        n_post = out.shape[1]
-        zero = out.dtype.type(0)
-        for b in nb.prange(n_b):
-            o = out[b]
-            for j in range(n_post):
-                o[j] = zero
-            scatter_row(Y[b], indptr, indices, data, o)
-            for j in range(n_post):
-                z = o[j] + bias[j]
-                if z < zero:
-                    z = zero
-                elif z > cap[j]:
-                    z = cap[j]
-                o[j] = z
-
-    @nb.njit(parallel=True, cache=True, fastmath=False)
-    def graded_fused_t(YT, indptr, indices, data, bias, lo, cap, OT, totals, block):
-        # feature-major: YT (n_pre, n_b), OT (n_post, n_b); blocks of inputs in parallel,
-        # the inner loop runs over the inputs of a block (contiguous, vectorised)
-        n_pre, n_b = YT.shape
-        n_post = OT.shape[0]
-        n_blocks = (n_b + block - 1) // block
-        zero = OT.dtype.type(0)
-        for blk in nb.prange(n_blocks):
-            b0 = blk * block
-            b1 = min(n_b, b0 + block)
-            tot = totals[blk]
-            for j in range(n_post):
-                for b in range(b0, b1):
-                    OT[j, b] = zero
-            for i in range(n_pre):
-                active = False
-                for b in range(b0, b1):
-                    if YT[i, b] != 0:
-                        active = True
-                        break
-                if not active:
-                    continue
-                yrow = YT[i, b0:b1]
-                for k in range(indptr[i], indptr[i + 1]):
-                    orow = OT[indices[k], b0:b1]
-                    w = data[k]
-                    for b in range(b1 - b0):
-                        orow[b] += yrow[b] * w
-            for j in range(n_post):
-                bj = bias[j]
-                cj = cap[j]
-                count = 0
-                for b in range(b0, b1):
-                    z = OT[j, b] + bj
-                    z = max(z, lo)
-                    z = min(z, cj)
-                    OT[j, b] = z
-                    if z != 0:
-                        count += 1
-                tot[j] += count
-
-    return scatter, scatter_sat, relu_fused, scatter_serial, graded_fused_t
+    return jp.scatter, jp.scatter_sat, jp.relu_fused, jp.scatter_serial, jp.graded_fused_t
 
 
 def _check(Y: np.ndarray, W: sp.spmatrix) -> None:

@@ -1,0 +1,146 @@
+"""Numba kernels of sparse propagation, compiled once per machine.
+
+Every kernel is a top-level ``@njit(cache=True)`` function that takes all of
+its data as arguments (CSR arrays, activations, bounds): nothing of a network
+is baked into compiled code, so the on-disk cache (``__pycache__`` beside this
+file, or ``NUMBA_CACHE_DIR``) serves every network and every process. One
+entry is compiled per argument type signature (float32, float64, int64, ...)
+the first time it is used on a machine. The wrappers that check arguments
+and choose a kernel live in :mod:`neurosim.sim.kernels`; import this module
+only through them (it imports numba).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+
+__all__ = [
+    "graded_fused_t",
+    "relu_fused",
+    "scatter",
+    "scatter_row",
+    "scatter_sat",
+    "scatter_serial",
+]
+
+
+@nb.njit(inline="always", fastmath=False)
+def scatter_row(row, indptr, indices, data, o):
+    """``o += row @ W``, skipping zero activations, in increasing pre-neuron order."""
+    for i in range(row.shape[0]):
+        y = row[i]
+        if y != 0:
+            for k in range(indptr[i], indptr[i + 1]):
+                o[indices[k]] += y * data[k]
+
+
+@nb.njit(parallel=True, cache=True, fastmath=False)
+def scatter(Y, indptr, indices, data, out):
+    """``out += Y @ W``, rows of ``Y`` in parallel."""
+    for b in nb.prange(Y.shape[0]):
+        scatter_row(Y[b], indptr, indices, data, out[b])
+
+
+@nb.njit(cache=True, fastmath=False)
+def scatter_serial(Y, indptr, indices, data, out):
+    """``out += Y @ W`` on one thread (small batches)."""
+    for b in range(Y.shape[0]):
+        scatter_row(Y[b], indptr, indices, data, out[b])
+
+
+@nb.njit(parallel=True, cache=True, fastmath=False)
+def scatter_sat(Y, indptr, indices, data, lo, hi, out, sat):
+    """Integer ``out += Y @ W`` saturating at ``[lo, hi]`` after every addition."""
+    n_b, n_pre = Y.shape
+    for b in nb.prange(n_b):
+        row = Y[b]
+        o = out[b]
+        count = 0
+        for i in range(n_pre):
+            y = row[i]
+            if y != 0:
+                for k in range(indptr[i], indptr[i + 1]):
+                    j = indices[k]
+                    z = o[j] + y * data[k]
+                    if z > hi:
+                        z = hi
+                        count += 1
+                    elif z < lo:
+                        z = lo
+                        count += 1
+                    o[j] = z
+        sat[b] = count
+
+
+@nb.njit(parallel=True, cache=True, fastmath=False)
+def relu_fused(Y, indptr, indices, data, bias, cap, out):
+    """``out = min(cap, max(0, Y @ W + bias))`` in one pass per row."""
+    n_b = Y.shape[0]
+    n_post = out.shape[1]
+    zero = out.dtype.type(0)
+    for b in nb.prange(n_b):
+        o = out[b]
+        for j in range(n_post):
+            o[j] = zero
+        scatter_row(Y[b], indptr, indices, data, o)
+        for j in range(n_post):
+            z = o[j] + bias[j]
+            if z < zero:
+                z = zero
+            elif z > cap[j]:
+                z = cap[j]
+            o[j] = z
+
+
+@nb.njit(inline="always", fastmath=False)
+def _block_scatter(YT, indptr, indices, data, OT, b0, b1):
+    # OT[:, b0:b1] += W.T @ YT[:, b0:b1]; a pre neuron silent for the block is skipped
+    n_pre = YT.shape[0]
+    for i in range(n_pre):
+        active = False
+        for b in range(b0, b1):
+            if YT[i, b] != 0:
+                active = True
+                break
+        if not active:
+            continue
+        yrow = YT[i, b0:b1]
+        for k in range(indptr[i], indptr[i + 1]):
+            orow = OT[indices[k], b0:b1]
+            w = data[k]
+            for b in range(b1 - b0):
+                orow[b] += yrow[b] * w
+
+
+@nb.njit(parallel=True, cache=True, fastmath=False)
+def graded_fused_t(YT, indptr, indices, data, bias, lo, cap, OT, totals, block):
+    """Feature-major graded layer: ``OT = min(cap, max(lo, W.T @ YT + bias))``.
+
+    ``YT`` is ``(n_pre, n_b)``, ``OT`` ``(n_post, n_b)``; blocks of ``block``
+    inputs run in parallel, the inner loop over the inputs of a block
+    (contiguous, vectorised). ``totals[blk, j]`` counts nonzero outputs.
+    """
+    n_b = YT.shape[1]
+    n_post = OT.shape[0]
+    n_blocks = (n_b + block - 1) // block
+    zero = OT.dtype.type(0)
+    for blk in nb.prange(n_blocks):
+        b0 = blk * block
+        b1 = min(n_b, b0 + block)
+        tot = totals[blk]
+        for j in range(n_post):
+            for b in range(b0, b1):
+                OT[j, b] = zero
+        _block_scatter(YT, indptr, indices, data, OT, b0, b1)
+        for j in range(n_post):
+            bj = bias[j]
+            cj = cap[j]
+            count = 0
+            for b in range(b0, b1):
+                z = OT[j, b] + bj
+                z = max(z, lo)
+                z = min(z, cj)
+                OT[j, b] = z
+                if z != 0:
+                    count += 1
+            tot[j] += count

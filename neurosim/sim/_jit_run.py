@@ -1,0 +1,327 @@
+"""Numba whole-run kernels (float and fixed point), compiled once per machine.
+
+The time loop of a plan inside one compiled function, parallel over chunks
+of the input batch; :mod:`neurosim.sim.fastrun` lays a plan out in one global
+index space and passes everything as arrays (CSR of the forward and delayed
+edges, per-neuron parameters, per-population kind codes, index ranges and
+flags). These are top-level ``@njit(cache=True)`` functions with no closure
+and no network constant baked in, so one compilation per type signature
+(float32 / float64 / int64 state) serves every network in every later
+process from numba's on-disk cache. Import only through
+:mod:`neurosim.sim.fastrun` (this module imports numba).
+
+Kind codes: 0 input, 1 relu, 2 linear, 3 if, 4 lif.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+__all__ = ["run_fixed", "run_float"]
+
+
+@nb.njit(inline="always")
+def _read_input(X, tx, b, off, lo, hi, y, active):
+    # an input population's outputs at step tx; returns how many are nonzero
+    n_act = 0
+    for j in range(lo, hi):
+        yj = X[tx, b, off + j]
+        y[j] = yj
+        if yj != 0:
+            active[n_act] = j
+            n_act += 1
+    return n_act
+
+
+@nb.njit(inline="always")
+def _count_event(counts, nz_step, keep_step, raster, n_record, c, b, t, j):
+    # neuron j emitted an event at step t of input b (chunk c)
+    counts[b, j] += 1
+    if keep_step:
+        nz_step[c, t, j] += 1
+    if b < n_record:
+        raster[t, b, j] = True
+
+
+@nb.njit(inline="always", fastmath=False)
+def _if_v(vj, cj, b, r):
+    # IF membrane update, the engine's operations in its order
+    return vj + r * (cj + b)
+
+
+@nb.njit(inline="always", fastmath=False)
+def _lif_v(vj, cj, b, r, vl, a):
+    # LIF membrane update (forward Euler), the engine's operations in its order
+    t2 = r * (cj + b)
+    t4 = (vl - vj) + t2
+    return vj + a * t4
+
+
+@nb.njit(inline="always", fastmath=False)
+def _graded_float(kind, lo, hi, cur, bias, cap, y, active):
+    # relu (1) / linear (2) outputs from the summed input; cur is consumed
+    zero = bias.dtype.type(0)
+    lo_clip = zero if kind == 1 else -np.inf
+    n_act = 0
+    for j in range(lo, hi):
+        z = cur[j] + bias[j]
+        z = max(z, lo_clip)
+        z = min(z, cap[j])
+        y[j] = z
+        cur[j] = zero
+        if z != 0:
+            active[n_act] = j
+            n_act += 1
+    return n_act
+
+
+@nb.njit(inline="always", fastmath=False)
+def _membrane_float(kind, uniform, lo, hi, v, cur, bias, r, alpha, vleak):
+    # state update (no branches inside the loops: vectorised); cur is consumed
+    zero = bias.dtype.type(0)
+    if uniform:
+        # one value of every parameter: scalars, fewer memory streams
+        b_ = bias[lo]
+        r_ = r[lo]
+        if kind == 3:
+            for j in range(lo, hi):
+                v[j] = _if_v(v[j], cur[j], b_, r_)
+                cur[j] = zero
+        else:
+            vl_ = vleak[lo]
+            a_ = alpha[lo]
+            for j in range(lo, hi):
+                v[j] = _lif_v(v[j], cur[j], b_, r_, vl_, a_)
+                cur[j] = zero
+    elif kind == 3:
+        for j in range(lo, hi):
+            v[j] = _if_v(v[j], cur[j], bias[j], r[j])
+            cur[j] = zero
+    else:
+        for j in range(lo, hi):
+            v[j] = _lif_v(v[j], cur[j], bias[j], r[j], vleak[j], alpha[j])
+            cur[j] = zero
+
+
+@nb.njit(inline="always", fastmath=False)
+def _fire_float(uniform, sub, lo, hi, v, vth, vreset, active):
+    # threshold scan, then reset (by subtraction or to v_reset); returns the spike count
+    n_act = 0
+    if uniform:
+        th_ = vth[lo]
+        for j in range(lo, hi):
+            if v[j] >= th_:
+                active[n_act] = j
+                n_act += 1
+    else:
+        for j in range(lo, hi):
+            if v[j] >= vth[j]:
+                active[n_act] = j
+                n_act += 1
+    if sub:
+        for a in range(n_act):
+            j = active[a]
+            v[j] = v[j] - vth[j]
+    else:
+        for a in range(n_act):
+            j = active[a]
+            v[j] = vreset[j]
+    return n_act
+
+
+@nb.njit(parallel=True, cache=True, fastmath=False)
+def run_float(
+    n_steps, X, per_step, pop_lo, pop_hi, pop_kind, pop_sub, pop_in, pop_uniform,
+    fi, fx, fd, di, dx, dd, bias, cap, r, alpha, vleak, vth, vreset, v0,
+    n_chunks, counts, final, nz_step, keep_step, raster, n_record,
+):  # fmt: skip
+    """Run a float plan (see :func:`neurosim.sim.fastrun.run_plan_compiled`)."""
+    n_b = X.shape[1]
+    n = bias.shape[0]
+    n_pops = pop_lo.shape[0]
+    zero = bias.dtype.type(0)
+    one = bias.dtype.type(1)
+    for c in nb.prange(n_chunks):
+        cur = np.zeros(n, dtype=bias.dtype)
+        nxt = np.zeros(n, dtype=bias.dtype)
+        v = np.empty(n, dtype=bias.dtype)
+        y = np.zeros(n, dtype=bias.dtype)
+        active = np.empty(n, dtype=np.int64)
+        for b in range((n_b * c) // n_chunks, (n_b * (c + 1)) // n_chunks):
+            for j in range(n):
+                v[j] = v0[j]
+                cur[j] = zero
+                nxt[j] = zero
+            for t in range(n_steps):
+                for p in range(n_pops):
+                    lo = pop_lo[p]
+                    hi = pop_hi[p]
+                    kind = pop_kind[p]
+                    if kind == 0:
+                        tx = t if per_step else 0
+                        n_act = _read_input(X, tx, b, pop_in[p] - lo, lo, hi, y, active)
+                    elif kind == 1 or kind == 2:
+                        n_act = _graded_float(kind, lo, hi, cur, bias, cap, y, active)
+                    else:
+                        _membrane_float(kind, pop_uniform[p], lo, hi, v, cur, bias, r, alpha, vleak)
+                        n_act = _fire_float(
+                            pop_uniform[p], pop_sub[p], lo, hi, v, vth, vreset, active
+                        )
+                        # spikes are 1; y is kept for the final step only
+                        if t == n_steps - 1:
+                            for j in range(lo, hi):
+                                y[j] = zero
+                            for a in range(n_act):
+                                y[active[a]] = one
+                    for a in range(n_act):
+                        j = active[a]
+                        yj = one if kind >= 3 else y[j]
+                        _count_event(counts, nz_step, keep_step, raster, n_record, c, b, t, j)
+                        for k in range(fi[j], fi[j + 1]):
+                            cur[fx[k]] += yj * fd[k]
+                        for k in range(di[j], di[j + 1]):
+                            nxt[dx[k]] += yj * dd[k]
+                # every population consumed its input: cur is all zero; the delayed
+                # contributions become next step's input
+                tmp = cur
+                cur = nxt
+                nxt = tmp
+            for j in range(n):
+                final[b, j] = y[j]
+
+
+@nb.njit(inline="always")
+def _convert_slots(p, lo, hi, pop_q_lo, pop_q_hi, q_slot, q_shift, acc, slot_mult, cur):
+    # cur[j] = sum over the population's projections of round(acc * m / 2**shift); clears acc
+    for j in range(lo, hi):
+        cur[j] = 0
+    for q in range(pop_q_lo[p], pop_q_hi[p]):
+        base = q_slot[q] - lo
+        sh = q_shift[q]
+        for j in range(lo, hi):
+            a = acc[base + j]
+            acc[base + j] = 0
+            x = a * slot_mult[base + j]
+            if sh > 0:
+                x = (x + (np.int64(1) << (sh - 1))) >> sh
+            cur[j] += x
+
+
+@nb.njit(inline="always")
+def _graded_fixed(kind, lo, hi, vlo, vhi, cur, bias, cap, y, active, n_sat):
+    # relu / linear in fixed point, saturating at [vlo, vhi]; returns (n_act, n_sat)
+    n_act = 0
+    for j in range(lo, hi):
+        z = cur[j] + bias[j]
+        if kind == 1:
+            z = max(z, np.int64(0))
+            z = min(z, cap[j])
+        if z > vhi:
+            z = vhi
+            n_sat += 1
+        elif z < vlo:
+            z = vlo
+            n_sat += 1
+        y[j] = z
+        if z != 0:
+            active[n_act] = j
+            n_act += 1
+    return n_act, n_sat
+
+
+@nb.njit(inline="always")
+def _spiking_fixed(
+    kind, sub, lo, hi, s_lo, s_hi, cur, bias, v, vleak, vth, vreset, alpha_q, alpha_shift,
+    y, active, n_sat,
+):  # fmt: skip
+    # IF / LIF in fixed point, state saturating at [s_lo, s_hi]; returns (n_act, n_sat)
+    n_act = 0
+    for j in range(lo, hi):
+        jj = cur[j] + bias[j]
+        if kind == 3:
+            vv = v[j] + jj
+        else:
+            d = alpha_q[j] * (vleak[j] - v[j] + jj)
+            if alpha_shift > 0:
+                d = (d + (np.int64(1) << (alpha_shift - 1))) >> alpha_shift
+            vv = v[j] + d
+        if vv > s_hi:
+            vv = s_hi
+            n_sat += 1
+        elif vv < s_lo:
+            vv = s_lo
+            n_sat += 1
+        if vv >= vth[j]:
+            vv = vv - vth[j] if sub else vreset[j]
+            y[j] = 1
+            active[n_act] = j
+            n_act += 1
+        else:
+            y[j] = 0
+        v[j] = vv
+    return n_act, n_sat
+
+
+@nb.njit(parallel=True, cache=True)
+def run_fixed(
+    n_steps, X, per_step, pop_lo, pop_hi, pop_kind, pop_sub, pop_in, pop_vlo, pop_vhi,
+    pop_q_lo, pop_q_hi, q_slot, q_shift, fi, fx, fd, slot_mult, acc_lo, acc_hi, s_lo, s_hi,
+    bias, cap, vleak, vth, vreset, alpha_q, alpha_shift, v0,
+    n_chunks, counts, final, nz_step, keep_step, raster, n_record, sat, n_slots,
+):  # fmt: skip
+    """Run a fixed-point plan (see :func:`neurosim.sim.fastrun.run_fixed_plan_compiled`)."""
+    n_b = X.shape[1]
+    n = bias.shape[0]
+    n_pops = pop_lo.shape[0]
+    for c in nb.prange(n_chunks):
+        acc = np.zeros(n_slots, dtype=np.int64)
+        cur = np.zeros(n, dtype=np.int64)
+        v = np.empty(n, dtype=np.int64)
+        y = np.zeros(n, dtype=np.int64)
+        active = np.empty(n, dtype=np.int64)
+        n_sat = 0
+        for b in range((n_b * c) // n_chunks, (n_b * (c + 1)) // n_chunks):
+            for j in range(n):
+                v[j] = v0[j]
+            for k in range(n_slots):
+                acc[k] = 0
+            for t in range(n_steps):
+                for p in range(n_pops):
+                    lo = pop_lo[p]
+                    hi = pop_hi[p]
+                    kind = pop_kind[p]
+                    if kind == 0:
+                        tx = t if per_step else 0
+                        n_act = _read_input(X, tx, b, pop_in[p] - lo, lo, hi, y, active)
+                    else:
+                        _convert_slots(
+                            p, lo, hi, pop_q_lo, pop_q_hi, q_slot, q_shift, acc, slot_mult, cur
+                        )
+                        if kind == 1 or kind == 2:
+                            n_act, n_sat = _graded_fixed(
+                                kind, lo, hi, pop_vlo[p], pop_vhi[p], cur, bias, cap, y, active,
+                                n_sat,
+                            )  # fmt: skip
+                        else:
+                            n_act, n_sat = _spiking_fixed(
+                                kind, pop_sub[p], lo, hi, s_lo, s_hi, cur, bias, v, vleak, vth,
+                                vreset, alpha_q, alpha_shift, y, active, n_sat,
+                            )  # fmt: skip
+                    for a_ in range(n_act):
+                        j = active[a_]
+                        yj = y[j]
+                        _count_event(counts, nz_step, keep_step, raster, n_record, c, b, t, j)
+                        for k in range(fi[j], fi[j + 1]):
+                            s = fx[k]
+                            z = acc[s] + yj * fd[k]
+                            if z > acc_hi:
+                                z = acc_hi
+                                n_sat += 1
+                            elif z < acc_lo:
+                                z = acc_lo
+                                n_sat += 1
+                            acc[s] = z
+            for j in range(n):
+                final[b, j] = y[j]
+        sat[c] = n_sat
