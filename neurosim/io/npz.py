@@ -25,7 +25,7 @@ from neurosim.network import Network, Population, Projection
 from neurosim.neurons import NeuronModel
 from neurosim.util.atomic import atomic_path
 
-__all__ = ["read_npz", "write_npz"]
+__all__ = ["MAX_DIM", "read_npz", "write_npz"]
 
 _FORMAT_VERSION = 1
 
@@ -102,8 +102,159 @@ def _compact_projection(qd: dict[str, Any], kernel: np.ndarray | None, where: st
     return Projection(qd["pre"], qd["post"], name=qd["name"], spec=spec)
 
 
+#: largest population size or matrix dimension accepted from a file (int32 CSR indices)
+MAX_DIM = 2**31 - 1
+
+
+def _check_array(
+    path: Path, key: str, a: np.ndarray, kinds: str, what: str, allow_inf: bool = False
+) -> None:
+    """A 1-D array of the right dtype kind with finite values, or a NetworkError naming it."""
+    if a.ndim != 1 or a.dtype.kind not in kinds:
+        raise NetworkError(
+            f"{path}: array {key!r} has shape {a.shape} and dtype {a.dtype}; expected a 1-D {what} array"
+        )
+    if a.dtype.kind == "f" and a.size and np.isnan(a).any():
+        raise NetworkError(f"{path}: array {key!r} contains NaN; expected numbers")
+    if not allow_inf and a.dtype.kind == "f" and a.size and not np.isfinite(a).all():
+        raise NetworkError(f"{path}: array {key!r} contains NaN or inf; expected finite numbers")
+
+
+def _check_csr(
+    path: Path, i: int, shape: tuple[int, int], data: np.ndarray, indices: np.ndarray, indptr: np.ndarray
+) -> sp.csr_matrix:
+    """Validate CSR arrays fully before scipy sees them (scipy trusts them and can crash)."""
+    for key, a, kinds, what in (
+        ("data", data, "biuf", "numeric"),
+        ("indices", indices, "iu", "integer"),
+        ("indptr", indptr, "iu", "integer"),
+    ):
+        _check_array(path, f"proj{i}_{key}", a, kinds, what)
+    n_rows, n_cols = shape
+    if indptr.size != n_rows + 1:
+        raise NetworkError(
+            f"{path}: array 'proj{i}_indptr' has {indptr.size} entries; expected {n_rows + 1} (rows + 1)"
+        )
+    ptr = indptr.astype(np.int64)
+    if ptr[0] != 0 or (np.diff(ptr) < 0).any() or ptr[-1] != data.size:
+        raise NetworkError(
+            f"{path}: array 'proj{i}_indptr' must start at 0, never decrease and end at "
+            f"{data.size} (the length of 'proj{i}_data')"
+        )
+    if indices.size != data.size:
+        raise NetworkError(
+            f"{path}: array 'proj{i}_indices' has {indices.size} entries; expected {data.size} "
+            f"(one per entry of 'proj{i}_data')"
+        )
+    if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= n_cols):
+        bad = int(indices.min()) if int(indices.min()) < 0 else int(indices.max())
+        raise NetworkError(
+            f"{path}: array 'proj{i}_indices' holds column {bad}; expected 0 <= index < {n_cols}"
+        )
+    return sp.csr_matrix(
+        (data.astype(np.float64), indices.astype(np.int64), ptr), shape=shape
+    )
+
+
+def _shape(path: Path, i: int, qd: dict[str, Any]) -> tuple[int, int]:
+    shape = qd.get("shape")
+    if (
+        not isinstance(shape, list)
+        or len(shape) != 2
+        or not all(isinstance(s, int) and not isinstance(s, bool) and 0 < s <= MAX_DIM for s in shape)
+    ):
+        raise NetworkError(
+            f"{path}: header projections[{i}].shape is {shape!r}; expected two integers in 1..{MAX_DIM}"
+        )
+    return int(shape[0]), int(shape[1])
+
+
+def _population(path: Path, i: int, pd: dict[str, Any], arr: Any) -> Population:
+    size = pd.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_DIM:
+        raise NetworkError(f"{path}: header populations[{i}].size is {size!r}; expected an integer in 1..{MAX_DIM}")
+    for field in ("name", "kind"):
+        if not isinstance(pd.get(field), str):
+            raise NetworkError(f"{path}: header populations[{i}].{field} is {pd.get(field)!r}; expected a string")
+    params_in = pd.get("params", {})
+    if not isinstance(params_in, dict) or not all(isinstance(v, str) for v in params_in.values()):
+        raise NetworkError(f"{path}: header populations[{i}].params must map names to array keys")
+    params = {}
+    for k, key in params_in.items():
+        a = arr(key)
+        _check_array(path, key, a.reshape(-1), "biuf", "numeric", allow_inf=True)
+        params[k] = a
+    bias = arr(f"pop{i}_bias")
+    _check_array(path, f"pop{i}_bias", bias, "biuf", "numeric")
+    if bias.size != size:
+        raise NetworkError(f"{path}: array 'pop{i}_bias' has {bias.size} entries; expected {size} (the size)")
+    try:
+        model = NeuronModel(pd["kind"], params, pd.get("reset", "zero"))
+        return Population(pd["name"], size, model, bias)
+    except NetworkError as exc:
+        raise NetworkError(f"{path}: populations[{i}]: {exc}") from None
+
+
+def _read_header(path: Path, z: Any) -> dict[str, Any]:
+    if "__network__" not in z.files:
+        raise NetworkError(f"{path}: not a neurosim network file (no '__network__' entry)")
+    header = json.loads(z["__network__"].tobytes().decode())
+    if not isinstance(header, dict) or header.get("format") != "neurosim-network":
+        raise NetworkError(f"{path}: '__network__' entry is not a neurosim network header")
+    for section in ("populations", "projections"):
+        entries = header.get(section)
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise NetworkError(f"{path}: header field {section!r} must be a list of objects")
+    for field in ("inputs", "outputs"):
+        value = header.get(field, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise NetworkError(f"{path}: header field {field!r} is {value!r}; expected a list of names")
+    if not isinstance(header.get("metadata", {}), dict):
+        raise NetworkError(f"{path}: header field 'metadata' must be an object")
+    return header
+
+
+def _network(path: Path, z: Any) -> Network:
+    files = set(z.files)
+    header = _read_header(path, z)
+
+    def arr(key: str) -> np.ndarray:
+        if not isinstance(key, str) or key not in files:
+            raise NetworkError(f"{path}: missing array {key!r}")
+        return z[key]
+
+    pops = [_population(path, i, pd, arr) for i, pd in enumerate(header["populations"])]
+    projs = []
+    for i, qd in enumerate(header["projections"]):
+        for field in ("pre", "post", "name"):
+            if not isinstance(qd.get(field), str):
+                raise NetworkError(f"{path}: header projections[{i}].{field} is {qd.get(field)!r}; expected a string")
+        shape = _shape(path, i, qd)
+        w = _check_csr(path, i, shape, *(arr(f"proj{i}_{k}") for k in ("data", "indices", "indptr")))
+        try:
+            projs.append(Projection(qd["pre"], qd["post"], w, qd["name"]))
+        except NetworkError as exc:
+            raise NetworkError(f"{path}: projections[{i}]: {exc}") from None
+    try:
+        return Network(
+            tuple(pops),
+            tuple(projs),
+            inputs=tuple(header.get("inputs", ())),
+            outputs=tuple(header.get("outputs", ())),
+            name=str(header.get("name", path.stem)),
+            metadata=header.get("metadata", {}),
+        )
+    except NetworkError as exc:
+        raise NetworkError(f"{path}: {exc}") from None
+
+
 def read_npz(path: str | Path) -> Network:
     """Read a network written by :func:`write_npz`.
+
+    Every header field and array is validated before use (dtypes, finite
+    values, CSR ``indptr`` monotone from 0 to nnz, column indices in range,
+    sizes within :data:`MAX_DIM`), so a corrupt file gives one line naming
+    the file and the entry.
 
     Raises
     ------
@@ -116,51 +267,7 @@ def read_npz(path: str | Path) -> Network:
         raise NetworkError(f"{path}: file not found")
     try:
         with np.load(path, allow_pickle=False) as z:
-            files = set(z.files)
-            if "__network__" not in files:
-                raise NetworkError(f"{path}: not a neurosim network file (no '__network__' entry)")
-            header = json.loads(z["__network__"].tobytes().decode())
-            if not isinstance(header, dict) or header.get("format") != "neurosim-network":
-                raise NetworkError(f"{path}: '__network__' entry is not a neurosim network header")
-
-            def arr(key: str) -> np.ndarray:
-                if key not in files:
-                    raise NetworkError(f"{path}: missing array {key!r}")
-                return z[key]
-
-            for section in ("populations", "projections"):
-                entries = header.get(section)
-                if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-                    raise NetworkError(f"{path}: header field {section!r} must be a list of objects")
-            pops = []
-            for i, pd in enumerate(header["populations"]):
-                params = {k: arr(v) for k, v in pd.get("params", {}).items()}
-                model = NeuronModel(pd["kind"], params, pd.get("reset", "zero"))
-                pops.append(Population(pd["name"], int(pd["size"]), model, arr(f"pop{i}_bias"), pd.get("shape")))
-            projs = []
-            for i, qd in enumerate(header["projections"]):
-                if "spec" in qd:
-                    projs.append(_compact_projection(qd, arr(f"proj{i}_kernel") if qd["spec"].get("kind") == "conv"
-                                                     else None, f"{path}: projection {qd['name']}"))
-                    continue
-                shape = tuple(int(s) for s in qd["shape"])
-                data, indices, indptr = (arr(f"proj{i}_{k}") for k in ("data", "indices", "indptr"))
-                for key, a, kinds in (("data", data, "biuf"), ("indices", indices, "iu"), ("indptr", indptr, "iu")):
-                    if a.ndim != 1 or a.dtype.kind not in kinds:
-                        raise NetworkError(
-                            f"{path}: array 'proj{i}_{key}' has shape {a.shape} and dtype {a.dtype}; "
-                            f"expected a 1-D {'numeric' if key == 'data' else 'integer'} array"
-                        )
-                w = sp.csr_matrix((data, indices, indptr), shape=shape)
-                projs.append(Projection(qd["pre"], qd["post"], w, qd["name"]))
-            return Network(
-                tuple(pops),
-                tuple(projs),
-                inputs=tuple(header.get("inputs", ())),
-                outputs=tuple(header.get("outputs", ())),
-                name=str(header.get("name", path.stem)),
-                metadata=header.get("metadata", {}),
-            )
+            return _network(path, z)
     except NetworkError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
@@ -172,6 +279,8 @@ def read_npz(path: str | Path) -> Network:
         IndexError,
         AttributeError,
         OverflowError,
+        MemoryError,
+        RecursionError,
         zlib.error,
         json.JSONDecodeError,
         UnicodeDecodeError,

@@ -1,7 +1,9 @@
 """Atomic file and directory writing: write aside, then rename.
 
 An interrupted write never leaves a file that looks complete, and a failed
-write leaves nothing behind.
+write leaves nothing behind. Outputs get the permissions the process umask
+gives any new file or directory (``0o666 & ~umask``, ``0o777 & ~umask``),
+not the private 0600/0700 of :func:`tempfile.mkstemp`/:func:`tempfile.mkdtemp`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_dir", "atomic_path", "atomic_write_text"]
+__all__ = ["atomic_dir", "atomic_path", "atomic_write_text", "umask_mode"]
+
+
+def umask_mode(directory: bool = False) -> int:
+    """Mode a new file (or directory) gets under the current umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return (0o777 if directory else 0o666) & ~mask
 
 
 @contextmanager
@@ -31,6 +40,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        if tmp.exists():
+            os.chmod(tmp, umask_mode())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -60,6 +71,7 @@ def atomic_dir(path: str | Path, *, force: bool = False) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
     try:
         yield tmp
+        os.chmod(tmp, umask_mode(directory=True))
         if path.exists():
             old = path.with_name(f".{path.name}.old")
             if old.exists():
