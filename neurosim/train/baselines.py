@@ -31,6 +31,7 @@ from neurosim.train.core import (
     layer_sizes,
     split_validation,
 )
+from neurosim.train.for_chip import chip_network, resolve_chip, train_for_chip
 from neurosim.train.sgd import fit_layers
 
 __all__ = [
@@ -140,9 +141,14 @@ def train_dense(
     weight_decay: float = 0.0,
     val_fraction: float = 0.1,
     patience: int | None = None,
+    chip: str | None = None,
+    chip_overrides: Sequence[str] = (),
+    chip_epochs: int = 3,
+    chip_lr: float = 5e-4,
+    steps: int | None = None,
     progress: bool = False,
 ) -> TrainResult:
-    """Dense backprop baseline (every connection trained).
+    """Dense backprop baseline (every connection trained), optionally trained for a chip.
 
     Parameters
     ----------
@@ -151,11 +157,17 @@ def train_dense(
     seed : seed of initialisation, validation split and shuffles
     epochs, batch_size, optimizer ({"sgd", "adam"}), lr, momentum, weight_decay
     val_fraction, patience : validation split and early stopping
+    chip : str, optional
+        Chip profile (name or path; ``chip_overrides`` as ``--set``): after the
+        float training, ``chip_epochs`` epochs at ``chip_lr`` through the chip's
+        fan-in cap, quantizer and (spiking chips) ``steps``-step rate code
+        (:func:`neurosim.train.for_chip.train_for_chip`).
     progress : rich progress bar
     """
     t0 = time.perf_counter()
     x, y, n_classes = check_training_data(x, y, n_classes)
     sizes, w0, b0 = _dense_start(x, y, n_classes, hidden, seed, None)
+    target = None if chip is None else resolve_chip("dense", chip, chip_overrides, sizes, steps)
     xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
     w, b, out = fit_layers(
         xt,
@@ -182,20 +194,28 @@ def train_dense(
         "batch_size": batch_size,
         "epochs": epochs,
     }
-    return _result(
-        "dense",
-        w,
-        b,
-        xt,
-        yt,
-        out.best_val_accuracy,
-        out.epochs_run,
-        out.history,
-        t0,
-        sizes,
-        info,
-        seed=seed,
-    )
+    val, epochs_run, history = out.best_val_accuracy, out.epochs_run, out.history
+    if target is not None:
+        ft = train_for_chip(
+            xt,
+            yt,
+            w,
+            b,
+            *target,
+            x_val=xv,
+            y_val=yv,
+            epochs=chip_epochs,
+            lr=chip_lr,
+            batch_size=batch_size,
+            seed=seed,
+            progress=progress,
+        )
+        w, b = ft.weights, ft.biases
+        info = {**info, "float_val_accuracy": val, **ft.info}
+        val, epochs_run = ft.outcome.best_val_accuracy, epochs_run + ft.outcome.epochs_run
+        history = (*history, *({**h, "phase": "chip"} for h in ft.outcome.history))
+    result = _result("dense", w, b, xt, yt, val, epochs_run, history, t0, sizes, info, seed=seed)
+    return result if target is None else chip_network(result, target[1])
 
 
 def magnitude_masks(

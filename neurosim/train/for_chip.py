@@ -1,0 +1,101 @@
+"""The chip-aware phase shared by backprop and DEEP R (``--chip NAME``).
+
+:func:`train_for_chip` takes a trained float network and a chip profile and
+returns weights the chip holds exactly: it caps every neuron's fan-in at the
+chip's per-neuron limit (largest magnitudes kept, so no fan-in split is
+needed), then fine-tunes through the chip's quantizer and, on spiking chips,
+through the rate-coded IF activation (:mod:`neurosim.train.qat`).
+:func:`chip_network` gives the trained network the ReLU cap of 1 that the
+IF rate code implies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from neurosim.train.chip import ChipConstraints, check_trainable, chip_constraints, load_chip
+from neurosim.train.core import TrainResult
+from neurosim.train.qat import FinetuneResult, capped_network, finetune_for_chip
+
+__all__ = ["chip_network", "fan_in_masks", "resolve_chip", "train_for_chip"]
+
+
+def resolve_chip(
+    method: str,
+    chip: Any,
+    chip_overrides: Sequence[str] = (),
+    sizes: Sequence[int] = (),
+    steps: int | None = None,
+) -> tuple[Any, ChipConstraints]:
+    """The profile and its constraints, checked for ``method`` (one-line TrainingError)."""
+    profile = load_chip(chip, chip_overrides)
+    c = chip_constraints(profile, steps=steps)
+    check_trainable(method, c, sizes)
+    return profile, c
+
+
+def fan_in_masks(
+    weights: Sequence[np.ndarray], cap: int | None, masks: Sequence[np.ndarray | None] | None = None
+) -> list[np.ndarray | None]:
+    """Per layer, keep each neuron's ``cap`` largest-magnitude inputs (None where all fit)."""
+    ms = list(masks) if masks is not None else [None] * len(weights)
+    out: list[np.ndarray | None] = []
+    for w, m in zip(weights, ms, strict=True):
+        a = np.abs(np.asarray(w)) if m is None else np.abs(np.asarray(w)) * m
+        if cap is None or np.count_nonzero(a, axis=0).max(initial=0) <= cap:
+            out.append(m)
+            continue
+        order = np.argsort(-a, axis=0, kind="stable")[:cap]
+        keep = np.zeros(a.shape, dtype=bool)
+        np.put_along_axis(keep, order, True, axis=0)
+        out.append(keep & (a > 0))
+    return out
+
+
+def train_for_chip(
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    profile: Any,
+    constraints: ChipConstraints,
+    *,
+    masks: Sequence[np.ndarray | None] | None = None,
+    x_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    epochs: int = 3,
+    lr: float = 5e-4,
+    batch_size: int = 64,
+    seed: int = 0,
+    progress: bool = False,
+) -> FinetuneResult:
+    """Cap fan-in to the chip's limit, then fine-tune through its quantizer and rate code."""
+    dense = [np.asarray(w.toarray() if hasattr(w, "toarray") else w) for w in weights]
+    capped = fan_in_masks(dense, constraints.fan_in_per_neuron, masks)
+    return finetune_for_chip(
+        x,
+        y,
+        dense,
+        biases,
+        constraints,
+        profile,
+        masks=capped,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        x_val=x_val,
+        y_val=y_val,
+        progress=progress,
+    )
+
+
+def chip_network(result: TrainResult, constraints: ChipConstraints) -> TrainResult:
+    """``result`` with hidden ReLUs capped at 1 on spiking chips (what IF neurons compute)."""
+    if not constraints.spiking:
+        return result
+    return dataclasses.replace(result, network=capped_network(result.network, 1.0))

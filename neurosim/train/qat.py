@@ -1,0 +1,395 @@
+"""Quantization-aware and conversion-aware training for one chip.
+
+The forward pass uses the weights the chip will hold: every layer's float
+"shadow" weights go through :func:`neurosim.mapping.quantize.quantize_projection`,
+the very function the mapper calls, with the post neurons grouped into the
+cores the mapper's partition gives (:func:`mapper_partition`), so that
+training and mapping cannot disagree. The gradient passes the quantizer
+unchanged (straight-through estimator) and updates the shadow weights.
+
+TrueNorth-style axon types (``weights.kind: axon_type``) are learned by
+alternation: every ``refit_every`` steps the mapper's fit assigns each input
+axon one of K types and each neuron one weight per type (the assignment
+step); in between, the types and the table stay fixed and gradient steps on
+the shadow weights decide the crossbar bits (a synapse is connected where its
+type's value is closer to the shadow weight than 0 is, the mapper's rule).
+
+For spiking chips (no ReLU; the network is converted to rate-coded IF
+neurons with reset by subtraction) the hidden activations are clipped to
+``[0, 1]`` and rounded down to multiples of ``1 / steps``: an IF neuron of
+threshold 1 driven by a constant current ``z`` for ``steps`` steps fires
+``floor(steps z)`` times. The gradient passes the rounding (STE) inside
+``(0, 1)``. The trained network has ReLU neurons capped at 1, so the
+threshold-balancing conversion sees scales of 1 and keeps the weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurosim.train.chip import ChipConstraints
+from neurosim.train.core import (
+    DTYPE,
+    LoopOutcome,
+    make_optimizer,
+    run_epochs,
+    softmax_cross_entropy,
+    to_network,
+)
+
+__all__ = [
+    "ChipQuantizer",
+    "FinetuneResult",
+    "capped_network",
+    "chip_accuracy",
+    "chip_forward",
+    "finetune_for_chip",
+    "mapper_partition",
+    "settle_partition",
+]
+
+
+def mapper_partition(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    profile: Any,
+    *,
+    strategy: str | None = None,
+    seed: int = 0,
+) -> list[np.ndarray]:
+    """Core of every post neuron of every layer, as the mapper partitions the network.
+
+    The network is mapped once (:func:`neurosim.mapping.map_network`) with the
+    given connectivity; ``out[l][j]`` is the core of neuron ``j`` of layer ``l + 1``.
+    """
+    from neurosim.mapping import map_network
+
+    net = to_network(weights, biases, name="partition")
+    kwargs = {} if strategy is None else {"strategy": strategy}
+    mapped = map_network(net, profile, seed=seed, **kwargs)
+    names = [pop.name for _proj, pop in net.layers()]
+    return [np.asarray(mapped.core_of[n]) for n in names]
+
+
+class ChipQuantizer:
+    """The chip's value of every weight, from the mapper's quantizer.
+
+    For ``int``, ``ternary``, ``binary`` and ``float`` chips every call runs
+    the mapper's :func:`~neurosim.mapping.quantize.quantize_projection`. For
+    ``axon_type`` chips the mapper's fit gives the first types and table;
+    then the table is a trained parameter (:meth:`update_table`, quantized to
+    the chip's bits per neuron) and every ``refit_every`` calls each axon
+    takes the type whose table row fits its shadow weights best (the
+    assignment step of the alternation).
+
+    Parameters
+    ----------
+    profile : ChipProfile
+    post_cores : one array per layer (core of each post neuron) or None
+    refit_every : int
+        Calls between two type assignments (``axon_type`` chips only).
+    seed : int
+        Seed of the axon-type fit's restarts.
+    """
+
+    def __init__(
+        self,
+        profile: Any,
+        post_cores: Sequence[np.ndarray | None],
+        *,
+        refit_every: int = 50,
+        seed: int = 0,
+    ) -> None:
+        self.profile = profile
+        self.post_cores = list(post_cores)
+        self.refit_every = max(1, int(refit_every))
+        self.seed = int(seed)
+        self.kind = str(profile.get("weights.kind"))
+        self.qmax = 2 ** (int(profile.get("weights.bits")) - 1) - 1
+        n = len(self.post_cores)
+        self._calls = [0] * n
+        self._types: list[np.ndarray | None] = [None] * n
+        self._table: list[np.ndarray | None] = [None] * n
+
+    def exact(self, layer: int, w: np.ndarray) -> np.ndarray:
+        """The mapper's quantization of float weights ``w`` (dense), as the chip holds them."""
+        from neurosim.mapping.quantize import quantize_projection
+
+        q = quantize_projection(
+            f"layer{layer + 1}",
+            sp.csr_matrix(w),
+            self.profile,
+            post_core=self.post_cores[layer],
+            seed=self.seed,
+        )
+        if q.axon_types is not None and self._types[layer] is None:
+            self._types[layer] = np.asarray(q.axon_types)
+            self._table[layer] = (q.type_weights * q.scale[None, :]).astype(DTYPE)
+        return q.weights.multiply(q.scale[None, :]).toarray().astype(DTYPE, copy=False)
+
+    def _quantized_table(self, layer: int) -> np.ndarray:
+        table = self._table[layer]
+        peak = np.abs(table).max(axis=0)
+        scale = np.where(peak > 0, peak / self.qmax, 1.0)
+        return (np.rint(table / scale) * scale).astype(DTYPE)
+
+    def _assign(self, layer: int, w: np.ndarray) -> None:
+        """Each axon takes the type of least error ``sum_j min(w^2, (w - T[t, j])^2)``."""
+        table = self._quantized_table(layer)
+        w2 = w * w
+        cost = np.stack([np.minimum(w2, (w - row) ** 2).sum(axis=1) for row in table], axis=1)
+        types = self._types[layer]
+        here = cost[np.arange(len(types)), types]
+        best = cost.argmin(axis=1)
+        self._types[layer] = np.where(cost[np.arange(len(types)), best] < here, best, types)
+
+    def structured(self, layer: int, w: np.ndarray) -> np.ndarray:
+        """``T[type(i), j]`` where that is closer to ``w[i, j]`` than 0 is, else 0 (axon types)."""
+        value = self._quantized_table(layer)[self._types[layer]]
+        return np.where((w - value) ** 2 < w * w, value, 0).astype(DTYPE, copy=False)
+
+    def __call__(self, layer: int, w: np.ndarray) -> np.ndarray:
+        """Quantized weights for a training step."""
+        if self.kind != "axon_type":
+            return self.exact(layer, w)
+        if self._types[layer] is None:
+            self.exact(layer, w)
+        k = self._calls[layer]
+        self._calls[layer] = k + 1
+        if k and k % self.refit_every == 0:
+            self._assign(layer, w)
+        return self.structured(layer, w)
+
+    def final(self, layer: int, w: np.ndarray) -> np.ndarray:
+        """The weights the chip will hold: the mapper's quantization of this step's weights."""
+        return self.exact(layer, self(layer, w) if self.kind == "axon_type" else w)
+
+    def update_table(self, layer: int, grad_eff: np.ndarray, eff: np.ndarray, opt: Any) -> None:
+        """Gradient step on the type table (``axon_type`` only): ``grad_eff`` is dL/dW_chip."""
+        if self.kind != "axon_type":
+            return
+        types = self._types[layer]
+        g = np.where(eff != 0, grad_eff, 0)
+        gt = np.stack([g[types == t].sum(axis=0) for t in range(self._table[layer].shape[0])])
+        self._table[layer] -= opt.update(1000 + layer, gt)
+
+
+def chip_forward(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    x: np.ndarray,
+    *,
+    steps: int | None = None,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Activations and the derivative masks of the hidden layers.
+
+    ``steps=None``: ReLU hidden layers. Otherwise rate-coded IF emulation:
+    ``floor(steps clip(z, 0, 1)) / steps``, derivative 1 on ``0 < z < 1``.
+    The last layer is linear. Returns ``(acts, grads)`` with
+    ``acts = [x, h_1, ..., logits]`` and one derivative mask per hidden layer.
+    """
+    acts, grads = [x], []
+    a = x
+    last = len(weights) - 1
+    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        z = a @ w + b
+        if i == last:
+            a = z
+        elif steps is None:
+            grads.append((z > 0).astype(DTYPE))
+            a = np.maximum(z, 0)
+        else:
+            grads.append(((z > 0) & (z < 1)).astype(DTYPE))
+            a = np.floor(np.clip(z, 0, 1) * steps) / steps
+        acts.append(a.astype(DTYPE, copy=False))
+    return acts, grads
+
+
+def _backward(weights, acts, grads, dlogits) -> list[np.ndarray]:
+    deltas = [dlogits]
+    d = dlogits
+    for i in range(len(weights) - 1, 0, -1):
+        d = (d @ weights[i].T) * grads[i - 1]
+        deltas.append(d)
+    deltas.reverse()
+    return deltas
+
+
+def chip_accuracy(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    steps: int | None = None,
+    batch: int = 4096,
+) -> float:
+    """Accuracy of :func:`chip_forward` (graded, or rate-coded at ``steps``)."""
+    if len(y) == 0:
+        return 0.0
+    hits = 0
+    for i in range(0, len(y), batch):
+        logits = chip_forward(weights, biases, x[i : i + batch], steps=steps)[0][-1]
+        hits += int(np.sum(logits.argmax(axis=1) == y[i : i + batch]))
+    return hits / len(y)
+
+
+@dataclass(frozen=True)
+class FinetuneResult:
+    """What :func:`finetune_for_chip` returns: the chip's weights and the loop's outcome."""
+
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+    outcome: LoopOutcome
+    info: dict[str, Any]
+
+
+def finetune_for_chip(
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    constraints: ChipConstraints,
+    profile: Any,
+    *,
+    masks: Sequence[np.ndarray | None] | None = None,
+    epochs: int = 3,
+    batch_size: int = 64,
+    lr: float = 5e-4,
+    seed: int = 0,
+    x_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    refit_every: int = 50,
+    strategy: str | None = None,
+    progress: bool = False,
+) -> FinetuneResult:
+    """Train float shadow weights through the chip's quantizer (and IF rate code).
+
+    Parameters
+    ----------
+    x, y : training data (float32, int)
+    weights, biases : the start (a trained float network)
+    constraints, profile : the chip (:func:`~neurosim.train.chip.chip_constraints`)
+    masks : fixed connectivity per layer (bool arrays or None)
+    epochs, batch_size, lr, seed : Adam fine-tuning
+    x_val, y_val : validation split: the best epoch is kept
+    refit_every : steps between axon-type assignments
+    strategy : the mapper's partition strategy (default: the mapper's default)
+
+    Returns
+    -------
+    FinetuneResult
+        ``weights`` are exactly the chip's values (the mapper's quantizer maps
+        them onto themselves).
+    """
+    ws = [np.array(w, dtype=DTYPE, copy=True) for w in weights]
+    bs = [np.array(b, dtype=DTYPE, copy=True) for b in biases]
+    ms = (
+        [None] * len(ws)
+        if masks is None
+        else [None if m is None else m.astype(DTYPE) for m in masks]
+    )
+    for w, m in zip(ws, ms, strict=True):
+        if m is not None:
+            w *= m
+    steps = constraints.steps if constraints.spiking else None
+    cores = mapper_partition(ws, bs, profile, strategy=strategy, seed=seed)
+    quant = ChipQuantizer(profile, cores, refit_every=refit_every, seed=seed)
+    opt = make_optimizer("adam", lr)
+    n = len(ws)
+
+    def step(idx: np.ndarray) -> float:
+        eff = [quant(i, w) for i, w in enumerate(ws)]
+        acts, grads = chip_forward(eff, bs, x[idx], steps=steps)
+        loss, dlogits = softmax_cross_entropy(acts[-1], y[idx])
+        deltas = _backward(eff, acts, grads, dlogits)
+        opt.tick()
+        for i in range(n):
+            g = acts[i].T @ deltas[i]
+            quant.update_table(i, g, eff[i], opt)
+            if ms[i] is not None:
+                g *= ms[i]
+            ws[i] -= opt.update(i, g)
+            bs[i] -= opt.update(n + i, deltas[i].sum(axis=0))
+        return loss
+
+    def snapshot() -> tuple[list[np.ndarray], list[np.ndarray]]:
+        return [quant.final(i, w) for i, w in enumerate(ws)], [b.copy() for b in bs]
+
+    def validate() -> float:
+        eff, b = snapshot()
+        return chip_accuracy(eff, b, x_val, y_val, steps=steps)
+
+    outcome = run_epochs(
+        x.shape[0],
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        step=step,
+        snapshot=snapshot,
+        validate=None if x_val is None else validate,
+        progress=progress,
+        label=f"chip-aware ({constraints.chip})",
+    )
+    eff, b = outcome.state
+    eff = settle_partition(quant, eff, b, profile, strategy=strategy, seed=seed)
+    info = {
+        "chip": constraints.summary(),
+        "chip_epochs": epochs,
+        "chip_lr": lr,
+        "refit_every": refit_every if constraints.weight_kind == "axon_type" else None,
+        "rate_code_steps": steps,
+        "chip_val_accuracy": outcome.best_val_accuracy,
+    }
+    return FinetuneResult(eff, b, outcome, info)
+
+
+def settle_partition(
+    quant: ChipQuantizer,
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    profile: Any,
+    *,
+    strategy: str | None = None,
+    seed: int = 0,
+    rounds: int = 4,
+) -> list[np.ndarray]:
+    """Requantize until the mapper's partition of the quantized weights is the one used.
+
+    Weights that round to 0 leave the network, which may change how the
+    mapper packs cores and so the per-core scales; a few rounds reach a fixed
+    point, which the mapper then maps with zero quantization error.
+    """
+    eff = [np.asarray(w) for w in weights]
+    for _ in range(rounds):
+        cores = mapper_partition(eff, biases, profile, strategy=strategy, seed=seed)
+        same = all(
+            a is not None and np.array_equal(a, c)
+            for a, c in zip(quant.post_cores, cores, strict=True)
+        )
+        if same:
+            break
+        quant.post_cores = cores
+        eff = [quant.exact(i, w) for i, w in enumerate(eff)]
+    return eff
+
+
+def capped_network(network: Any, cap: float = 1.0) -> Any:
+    """The same network with its hidden ReLU neurons capped at ``cap`` (the IF rate limit)."""
+    from neurosim.network import Network, Population
+    from neurosim.neurons import NeuronModel
+
+    pops = tuple(
+        Population(p.name, p.size, NeuronModel("relu", {"cap": cap}), p.bias)
+        if p.model.kind == "relu"
+        else p
+        for p in network.populations
+    )
+    return Network(
+        pops, network.projections, network.inputs, network.outputs, network.name, network.metadata
+    )
