@@ -10,14 +10,24 @@ Semantics per ``weights.kind`` (``b`` = ``weights.bits``):
     Round to float16 / float32 / float64 (``b``); ``scale`` = 1. Values beyond
     the format's largest finite number are clipped to it.
 ``int``
-    ``b``-bit signed symmetric integers, levels ``-(2^(b-1)-1) .. 2^(b-1)-1``
-    (no ``-2^(b-1)``, so the range is symmetric). ``b = 1`` means the binary
-    sign: levels ``{-1, +1}``, scale = mean magnitude. The scale follows
+    ``b``-bit signed symmetric integers, levels ``-qmax .. qmax`` with
+    ``qmax = 2^(b-1) - 1`` (no ``-2^(b-1)``, so the range is symmetric and 0
+    is a level), rounded half away from zero and clipped to the range (see
+    :func:`quantize_weights`, the pure function behind it). ``b = 1``:
+    a stored synapse holds one bit, its sign, and zero is the absent synapse
+    (every encoding stores only nonzero weights or treats an empty cell as
+    0), so the levels are ``{-1, 0, +1}`` (``qmax = 1``) like ``b = 2``;
+    the two widths give the same weights and differ in memory. The binary
+    sign without a zero level is ``weights.kind: binary``. The scale follows
     ``weights.scale``: ``none`` (integers as given: scale 1, values rounded
     and clipped), ``per_layer`` (one scale per projection, ``max|w| / qmax``),
     ``per_core`` (one per post core), ``exponent`` (per post core, the
     power of two ``2^e`` with the least ``e`` such that ``max|w| <= qmax 2^e``,
-    Loihi's shared weight exponent).
+    Loihi's shared weight exponent). So the largest magnitude is exact (or,
+    with ``exponent``, within range), the absolute error of an unclipped
+    weight is at most ``scale / 2``, and a weight below ``scale / 2`` is
+    zeroed. For every scale mode but ``none`` the scale, and with it the
+    error bound and the number of zeroed weights, never grows with ``b``.
 ``ternary``
     Levels ``{-1, 0, +1}`` times a scale: threshold ``0.7 mean|w|`` (ternary
     weight networks), scale = mean magnitude of the weights kept, per layer
@@ -71,7 +81,15 @@ from neurosim.errors import MappingError
 from neurosim.hardware.profile import ChipProfile
 from neurosim.mapping.mapped import QuantizedProjection
 
-__all__ = ["QUANTIZERS", "REL_ERROR_FLOOR", "int_levels", "quantize_projection"]
+__all__ = [
+    "QUANTIZERS",
+    "REL_ERROR_FLOOR",
+    "SCALE_MODES",
+    "int_levels",
+    "quantize_projection",
+    "quantize_weights",
+    "round_half_away",
+]
 
 _FLOATS = {16: np.float16, 32: np.float32, 64: np.float64}
 
@@ -85,9 +103,80 @@ _BUDGET = 4_000_000
 REL_ERROR_FLOOR = 0.01
 
 
+#: weights.scale values of integer weights
+SCALE_MODES = ("none", "per_layer", "per_core", "exponent")
+
+
 def int_levels(bits: int) -> int:
-    """Largest level ``qmax`` of a ``bits``-bit signed symmetric integer (1 for the binary sign)."""
-    return 1 if bits <= 1 else 2 ** (bits - 1) - 1
+    """Largest level ``qmax`` of a ``bits``-bit signed symmetric integer.
+
+    ``2^(bits-1) - 1``; 1 for ``bits = 1`` (the sign of a stored synapse, zero
+    being the absent synapse).
+    """
+    bits = int(bits)
+    if bits < 1:
+        raise MappingError(f"weights.bits: {bits}; expected an integer >= 1")
+    return 1 if bits == 1 else 2 ** (bits - 1) - 1
+
+
+def round_half_away(x: np.ndarray) -> np.ndarray:
+    """Round to the nearest integer, halves away from zero (``2.5 -> 3``, ``-0.5 -> -1``)."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+
+
+def quantize_weights(
+    weights: np.ndarray,
+    bits: int,
+    scale_mode: str = "per_layer",
+    groups: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Quantize float weights to ``bits``-bit symmetric integers (``weights.kind: int``).
+
+    A pure function (no profile, no sparse matrix), so training can apply the
+    mapper's exact rounding: the chip's weight is ``levels * scale``.
+
+    Parameters
+    ----------
+    weights : ndarray of float, any shape
+        The weights (zeros stay zero: they are absent synapses).
+    bits : int
+        Width ``b >= 1``; levels ``-qmax .. qmax`` with ``qmax`` from :func:`int_levels`.
+    scale_mode : {"none", "per_layer", "per_core", "exponent"}
+        ``none``: scale 1; ``per_layer``: ``max|w| / qmax`` over all weights;
+        ``per_core``: the same per group; ``exponent``: per group, the least
+        power of two ``>= max|w| / qmax``.
+    groups : ndarray of int, same shape as ``weights``, optional
+        Scale group of each weight (``per_core`` and ``exponent``); one group
+        when omitted.
+
+    Returns
+    -------
+    levels : ndarray of float, shape of ``weights``
+        Integers in ``[-qmax, qmax]``, rounded half away from zero.
+    scale : ndarray of float, shape of ``weights``
+        The scale of each weight's group (1 where a group is all zero).
+    n_clipped : int
+        Weights whose magnitude exceeded ``qmax + 1/2`` scale steps.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    if scale_mode not in SCALE_MODES:
+        raise MappingError(f"weights.scale: {scale_mode!r}; expected one of {', '.join(SCALE_MODES)}")
+    qmax = int_levels(bits)
+    if scale_mode == "none":
+        scale = np.ones_like(w)
+    else:
+        g = np.zeros(w.shape, dtype=np.int64) if groups is None or scale_mode == "per_layer" else groups
+        _, inv = np.unique(np.asarray(g).ravel(), return_inverse=True)
+        n_groups = int(inv.max()) + 1 if inv.size else 1
+        per = _group_reduce(np.abs(w).ravel(), inv.ravel(), n_groups, "max") / qmax
+        if scale_mode == "exponent":
+            per = np.where(per > 0, 2.0 ** np.ceil(np.log2(np.where(per > 0, per, 1.0))), 1.0)
+        per = np.where(per > 0, per, 1.0)
+        scale = per[inv.ravel()].reshape(w.shape)
+    x = w / scale
+    n_clipped = int((np.abs(x) > qmax + 0.5).sum())
+    return np.clip(round_half_away(x), -qmax, qmax), scale, n_clipped
 
 
 def _groups(post_core: np.ndarray | None, n_post: int, scale_mode: str) -> np.ndarray:
@@ -122,22 +211,10 @@ def _quant_float(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, seed
     return data, np.ones(w.shape[1]), int(clipped.sum()), {}
 
 
-def _scale_int(
-    w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, qmax: int, mode: str
-) -> np.ndarray:
-    """Scale per post neuron for integer-like kinds."""
+def _scale_int(w: sp.csr_matrix, group: np.ndarray) -> np.ndarray:
+    """Least-squares scale of the binary sign per post neuron: the group's mean magnitude."""
     n_groups = int(group.max()) + 1 if group.size else 1
-    col = w.indices
-    mag = np.abs(w.data)
-    if qmax == 1:  # binary sign: least-squares scale = mean magnitude
-        g = _group_reduce(mag, group[col], n_groups, "mean")
-    elif mode == "none":
-        g = np.ones(n_groups)
-    else:
-        g = _group_reduce(mag, group[col], n_groups, "max") / qmax
-        if mode == "exponent":
-            with np.errstate(divide="ignore"):
-                g = np.where(g > 0, 2.0 ** np.ceil(np.log2(np.where(g > 0, g, 1.0))), 1.0)
+    g = _group_reduce(np.abs(w.data), group[w.indices], n_groups, "mean")
     g = np.where(g > 0, g, 1.0)
     return g[group]
 
@@ -145,21 +222,24 @@ def _scale_int(
 def _quant_int(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, seed: int = 0):
     bits = int(profile.get("weights.bits"))
     mode = profile.get("weights.scale")
-    qmax = int_levels(bits)
-    scale = _scale_int(w, profile, group, qmax, mode)
-    x = w.data / scale[w.indices]
-    if qmax == 1:
-        q = np.sign(x)
-        clipped = 0
-    else:
-        clipped = int((np.abs(x) > qmax + 0.5).sum())
-        q = np.clip(np.rint(x), -qmax, qmax)
+    q, scale_of, clipped = quantize_weights(w.data, bits, mode, group[w.indices])
+    scale = np.ones(w.shape[1])
+    scale[w.indices] = scale_of  # constant within a group, so per post neuron
+    if mode not in ("none", "per_layer"):
+        # post neurons without synapses take their group's scale (or 1)
+        present = np.zeros(w.shape[1], dtype=bool)
+        present[w.indices] = True
+        n_groups = int(group.max()) + 1 if group.size else 1
+        per = np.ones(n_groups)
+        per[group[w.indices]] = scale_of
+        scale = np.where(present, scale, per[group])
+    elif scale_of.size:
+        scale[:] = scale_of[0]
     return q, scale, clipped, {}
 
 
 def _quant_binary(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, seed: int = 0):
-    scale = _scale_int(w, profile, group, 1, "per_layer")
-    return np.sign(w.data), scale, 0, {}
+    return np.sign(w.data), _scale_int(w, group), 0, {}
 
 
 def _quant_ternary(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, seed: int = 0):
@@ -374,7 +454,7 @@ def _quant_axon_type(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, 
                 types, table, err = t1, tab1, e1
     peak = np.abs(table).max(axis=0) if n_post else np.zeros(0)
     scale = np.where(peak > 0, peak / qmax, 1.0)
-    itable = np.clip(np.rint(table / scale[None, :]), -qmax, qmax)
+    itable = np.clip(round_half_away(table / scale[None, :]), -qmax, qmax)
     q = itable[types[rows], cols]
     # the crossbar bit: connect a synapse only where its type's value is closer than 0
     eff = q * scale[cols]

@@ -38,9 +38,11 @@ def test_int_per_layer_levels_and_scale():
     assert d["n_clipped"] == 0
     assert d["max_rel_error"] == pytest.approx(1.0)  # the zeroed weight
     assert d["silent_neurons"] == 0
-    # 2 bits: levels -1..1
+    # 2 bits: levels -1..1 at scale max|w|: weights below half the scale round to 0
     q2 = quantize_projection("p", w, _profile("int", 2))
-    assert set(np.unique(q2.weights.data)) <= {-1.0, 1.0}
+    np.testing.assert_array_equal(q2.weights.toarray().ravel(), [1, -1, 1, 0, 0, 0])
+    assert q2.diagnostics["n_zeroed"] == 3
+    assert q2.diagnostics["max_rel_error"] <= 1.0  # regression: 20.7, weights grew
 
 
 def test_int_scale_none_clips():
@@ -51,12 +53,21 @@ def test_int_scale_none_clips():
     assert q.diagnostics["n_zeroed"] == 1
 
 
-def test_binary_sign_for_one_bit_and_binary_kind():
+def test_binary_kind_is_the_sign_at_the_mean_magnitude():
     w = _w([0.5, -1.5, 1.0])
-    for prof in (_profile("int", 1), _profile("binary", 1)):
-        q = quantize_projection("p", w, prof)
-        np.testing.assert_array_equal(q.weights.toarray().ravel(), [1, -1, 1])
-        assert np.allclose(q.scale, 1.0)  # mean magnitude
+    q = quantize_projection("p", w, _profile("binary", 1))
+    np.testing.assert_array_equal(q.weights.toarray().ravel(), [1, -1, 1])
+    assert np.allclose(q.scale, 1.0)  # mean magnitude
+
+
+def test_one_bit_int_is_the_sign_of_stored_synapses():
+    # one bit holds the sign; zero is the absent synapse: same weights as 2 bits
+    w = _w([0.5, -1.5, 1.0, 0.2])
+    q1 = quantize_projection("p", w, _profile("int", 1))
+    q2 = quantize_projection("p", w, _profile("int", 2))
+    np.testing.assert_array_equal(q1.weights.toarray().ravel(), [0, -1, 1, 0])
+    np.testing.assert_array_equal(q1.effective().toarray(), q2.effective().toarray())
+    assert np.allclose(q1.scale, 1.5)
 
 
 def test_per_core_scale_and_shared_exponent():
