@@ -12,6 +12,7 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_DOES_NOT_FIT",
     "DataError",
+    "FaultError",
     "MappingError",
     "NetworkError",
     "NeurosimError",
@@ -64,3 +65,7 @@ class SimulationError(NeurosimError):
 
 class TrainingError(NeurosimError):
     """A training request is invalid (method, budget, data)."""
+
+
+class FaultError(NeurosimError):
+    """A fault specification is invalid (kind, rate, a mismatch sigma the chip lacks)."""

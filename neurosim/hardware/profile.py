@@ -189,12 +189,24 @@ class WeightSection(_Section):
     n_axon_types: PositiveIntOrNone
     accumulator_bits: Bits
     state_bits: Bits
+    mismatch_sigma: PositiveOrNone = PositiveOrNone(
+        value=None, note="not stated in the profile: no device mismatch of synaptic weights (digital)"
+    )
 
 
 class NeuronSection(_Section):
-    """Neuron models the chip implements."""
+    """Neuron models the chip implements.
+
+    ``mismatch_sigma`` (optional; null on digital chips) is the relative
+    standard deviation of an analog neuron's threshold (gain) from circuit to
+    circuit after calibration; ``weights.mismatch_sigma`` the same for a
+    synapse's weight. Both are read by :mod:`neurosim.faults`.
+    """
 
     models: Models
+    mismatch_sigma: PositiveOrNone = PositiveOrNone(
+        value=None, note="not stated in the profile: no device mismatch of neuron thresholds (digital)"
+    )
 
 
 class EnergySection(_Section):
@@ -218,7 +230,47 @@ class LatencySection(_Section):
     chip_hop_ns: NonNegative
 
 
-SECTIONS = ("chip", "core", "weights", "neuron", "energy", "latency")
+CONV_STORAGES = ("shared_kernel", "unrolled")
+CONV_SPLITS = ("none", "channel", "spatial", "channel_spatial")
+CONV_LAYOUTS = ("exact", "power_of_two")
+ConvStorage = _figure_type("choice", choices=CONV_STORAGES)
+ConvSplit = _figure_type("choice", choices=CONV_SPLITS)
+ConvLayout = _figure_type("choice", choices=CONV_LAYOUTS)
+
+
+def _unstated(what: str) -> str:
+    return f"not stated in the profile: {what}"
+
+
+class ConvSection(_Section):
+    """How the chip stores convolutions (optional in a file; see docs/convolution.md).
+
+    ``storage``: ``shared_kernel`` (a kernel stored once per core, shared by
+    every position of the feature map: Speck/DYNAP-CNN, Akida, Loihi 2) or
+    ``unrolled`` (one synapse per connection; the mapper unrolls and says so).
+    The other fields bound shared-kernel cores: kernel memory, feature-map
+    neurons, destination layers and layers per core, how a layer may be split
+    across cores, and whether memories are padded to powers of two. A null
+    ``storage`` means ``unrolled``, a null ``split`` ``channel_spatial``, a
+    null ``memory_layout`` ``exact``.
+    """
+
+    storage: ConvStorage = ConvStorage(value=None, note=_unstated("convolutions are unrolled into synapses"))
+    kernel_memory_bits: PositiveIntOrNone = PositiveIntOrNone(value=None, note=_unstated("no kernel memory"))
+    max_feature_map_neurons: PositiveIntOrNone = PositiveIntOrNone(
+        value=None, note=_unstated("feature-map neurons are bounded by core.max_neurons")
+    )
+    max_destinations: PositiveIntOrNone = PositiveIntOrNone(
+        value=None, note=_unstated("no limit on the destination layers of a core")
+    )
+    max_layers_per_core: PositiveIntOrNone = PositiveIntOrNone(
+        value=None, note=_unstated("no limit on the conv layers of a core")
+    )
+    split: ConvSplit = ConvSplit(value=None, note=_unstated("a layer may span cores (channel_spatial)"))
+    memory_layout: ConvLayout = ConvLayout(value=None, note=_unstated("memories hold exactly the entries used"))
+
+
+SECTIONS = ("chip", "core", "conv", "weights", "neuron", "energy", "latency")
 
 
 class ChipProfile(BaseModel):
@@ -237,6 +289,7 @@ class ChipProfile(BaseModel):
     sources: dict[str, str]
     chip: ChipSection
     core: CoreSection
+    conv: ConvSection = ConvSection()
     weights: WeightSection
     neuron: NeuronSection
     energy: EnergySection
