@@ -17,26 +17,58 @@ import numpy as np
 
 from neurosim.errors import DataError
 
-__all__ = ["AccuracyReport", "accuracy_report", "quantization_diagnostics", "top1"]
+__all__ = [
+    "AccuracyReport",
+    "accuracy_report",
+    "argmax_ties",
+    "explain_accuracy",
+    "predictions",
+    "quantization_diagnostics",
+    "top1",
+]
+
+
+def argmax_ties(outputs: np.ndarray) -> np.ndarray:
+    """True for rows whose largest value is reached by more than one output.
+
+    A row of equal outputs (a silent network's zeros) is a tie: it predicts
+    nothing.
+    """
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if outputs.ndim != 2 or outputs.shape[1] == 0:
+        return np.zeros(outputs.shape[0] if outputs.ndim else 0, dtype=bool)
+    top = outputs.max(axis=1, keepdims=True)
+    return (outputs == top).sum(axis=1) > 1
+
+
+def predictions(outputs: np.ndarray) -> np.ndarray:
+    """Predicted class per row: the argmax, or -1 where the argmax is tied."""
+    outputs = np.asarray(outputs)
+    if outputs.ndim != 2 or outputs.shape[1] == 0:
+        return np.full(outputs.shape[0] if outputs.ndim else 0, -1, dtype=np.int64)
+    return np.where(argmax_ties(outputs), -1, np.argmax(outputs, axis=1))
 
 
 def top1(outputs: np.ndarray, labels: np.ndarray) -> float:
-    """Fraction of rows whose argmax equals the label.
+    """Fraction of rows whose unique argmax equals the label; a tie counts as wrong.
 
     Examples
     --------
     >>> top1(np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([1, 1]))
     0.5
+    >>> top1(np.zeros((2, 3)), np.array([0, 0]))  # silent outputs predict nothing
+    0.0
     """
     outputs = np.asarray(outputs)
     labels = np.asarray(labels)
-    if outputs.ndim != 2 or outputs.shape[0] != labels.shape[0]:
+    if outputs.ndim != 2 or labels.ndim != 1 or outputs.shape[0] != labels.shape[0]:
         raise DataError(
-            f"labels: {labels.shape[0]} labels for outputs of shape {outputs.shape}; expected one label per input"
+            f"labels: {labels.shape[0] if labels.ndim else 0} labels for outputs of shape "
+            f"{outputs.shape}; expected one label per input"
         )
     if labels.size == 0:
         return float("nan")
-    return float(np.mean(np.argmax(outputs, axis=1) == labels))
+    return float(np.mean(predictions(outputs) == labels))
 
 
 def _count(value: Any) -> int:
@@ -79,7 +111,70 @@ def quantization_diagnostics(mapped: Any) -> dict[str, Any]:
         "max_rel_error": max_err,
         "mean_rel_error": err_sum / n_w if n_w else 0.0,
         "silent_neurons": n_silent,
+        "layers": _layer_diagnostics(mapped),
     }
+
+
+def _layer_diagnostics(mapped: Any) -> list[dict[str, Any]]:
+    """Per hardware projection: synapses, fraction zeroed, clipped, max relative error, silenced."""
+    out = []
+    for name, q in (mapped.quantized or {}).items():
+        d = q.diagnostics or {}
+        n_syn = _count(d.get("n_synapses")) or int(q.weights.nnz)
+        n_zero = _count(d.get("n_zeroed"))
+        out.append(
+            {
+                "projection": str(name),
+                "n_synapses": n_syn,
+                "n_zeroed": n_zero,
+                "frac_zeroed": n_zero / n_syn if n_syn else 0.0,
+                "n_clipped": _count(d.get("n_clipped")),
+                "max_rel_error": float(d.get("max_rel_error") or 0.0),
+                "rel_error_fro": float(d.get("rel_error_fro") or 0.0),
+                "silent_neurons": _count(d.get("silent_neurons")),
+            }
+        )
+    return out
+
+
+def explain_accuracy(report: AccuracyReport) -> str:
+    """One sentence saying which constraint cost the chip its accuracy.
+
+    Names the quantization losses (weights zeroed and clipped, the worst
+    layer with its zeroed fraction and largest relative error, neurons left
+    without input), the run's saturations and newly silent neurons, and
+    silent or tied outputs. Empty when there is nothing to explain.
+    """
+    parts = [w for w in report.warnings()]
+    q = report.quantization or {}
+    n_w, n_zero, n_clip = q.get("n_weights", 0), q.get("n_zeroed", 0), q.get("n_clipped", 0)
+    all_layers = q.get("layers", [])
+    layers = [layer for layer in all_layers if layer["n_zeroed"] or layer["n_clipped"]]
+    if n_zero or n_clip:
+        # zeroed weights are no longer stored: count the synapses before quantization
+        total = sum(layer["n_synapses"] for layer in all_layers) if all_layers else n_w + n_zero
+        text = f"quantization zeroed {n_zero} of {total} weights ({n_zero / total:.0%})" if total else ""
+        if n_clip:
+            text += f"{', ' if text else 'quantization '}clipped {n_clip}"
+        if layers:
+            worst = max(layers, key=lambda layer: (layer["frac_zeroed"], layer["max_rel_error"]))
+            text += (
+                f" (worst layer {worst['projection']}: {worst['frac_zeroed']:.0%} zeroed, "
+                f"max relative error {worst['max_rel_error']:.2g})"
+            )
+        parts.append(text)
+    if q.get("silent_neurons"):
+        parts.append(f"{q['silent_neurons']} neurons lost every input synapse")
+    if report.saturations:
+        parts.append(f"{report.saturations} saturations")
+    if report.newly_silent:
+        parts.append(f"{report.newly_silent} neurons silent on the chip fire in the reference")
+    if not parts:
+        return ""
+    head = "Chip"
+    if report.chip_top1 is not None and report.reference_top1 is not None:
+        head = f"Chip top-1 {report.chip_top1:.1%} vs reference {report.reference_top1:.1%}"
+    return f"{head}: " + "; ".join(parts) + "."
 
 
 def _silent(result: Any, network: Any) -> dict[str, np.ndarray]:
@@ -118,6 +213,11 @@ class AccuracyReport:
         Neurons that never fired on the chip.
     newly_silent : int or None
         Of those, neurons that do fire in the reference.
+    ties : mapping of backend to int
+        Inputs whose largest output is shared by several classes (counted
+        wrong by :func:`top1`).
+    silent_output : mapping of backend to bool
+        True when every output of every input is 0: the network said nothing.
     """
 
     n_inputs: int
@@ -134,6 +234,19 @@ class AccuracyReport:
     overflows: int = 0
     silent_in_run: int | None = None
     newly_silent: int | None = None
+    ties: Mapping[str, int] = field(default_factory=dict)
+    silent_output: Mapping[str, bool] = field(default_factory=dict)
+
+    def warnings(self) -> list[str]:
+        """One sentence per suspicious figure (silent outputs, argmax ties)."""
+        out = []
+        for name, silent in self.silent_output.items():
+            if silent:
+                out.append(f"{name}: every output is 0 for every input; it predicts nothing (scored 0 %)")
+        for name, n in self.ties.items():
+            if n and not self.silent_output.get(name):
+                out.append(f"{name}: {n} of {self.n_inputs} inputs have a tied argmax (counted wrong)")
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (keys documented in docs/report.md)."""
@@ -146,7 +259,17 @@ class AccuracyReport:
             "agreement": self.agreement,
             "max_abs_diff": self.max_abs_diff,
             "mean_abs_diff": self.mean_abs_diff,
-            "backends": [{"backend": k, "top1": v} for k, v in self.top1.items()],
+            "backends": [
+                {
+                    "backend": k,
+                    "top1": v,
+                    "ties": self.ties.get(k),
+                    "silent_output": self.silent_output.get(k),
+                }
+                for k, v in self.top1.items()
+            ],
+            "warnings": self.warnings(),
+            "explanation": explain_accuracy(self),
             "quantization": dict(self.quantization),
             "saturations": self.saturations,
             "overflows": self.overflows,
@@ -176,8 +299,13 @@ def accuracy_report(
     n_inputs = max((int(r.n_inputs) for r in results.values()), default=0)
     labelled = labels is not None
     scores: dict[str, float | None] = {}
+    ties: dict[str, int] = {}
+    silent_out: dict[str, bool] = {}
     for name, res in results.items():
         scores[name] = top1(res.outputs, labels) if labelled else None
+        outs = np.asarray(res.outputs, dtype=np.float64)
+        ties[name] = int(argmax_ties(outs).sum()) if outs.ndim == 2 else 0
+        silent_out[name] = bool(outs.size) and not np.any(outs)
     chip_res, ref_res = results.get(chip), results.get(reference)
     chip_top1 = scores.get(chip)
     ref_top1 = scores.get(reference)
@@ -190,7 +318,8 @@ def accuracy_report(
             np.asarray(ref_res.outputs, dtype=np.float64),
         )
         if a.shape == b.shape and a.size:
-            agreement = float(np.mean(np.argmax(a, axis=1) == np.argmax(b, axis=1)))
+            pa, pb = predictions(a), predictions(b)
+            agreement = float(np.mean(pa == pb))  # two ties agree: neither predicts
             diff = np.abs(a - b)
             max_diff, mean_diff = float(diff.max()), float(diff.mean())
     if chip_res is not None:
@@ -222,4 +351,6 @@ def accuracy_report(
         overflows=int(chip_res.overflows) if chip_res is not None else 0,
         silent_in_run=silent,
         newly_silent=newly,
+        ties=ties,
+        silent_output=silent_out,
     )

@@ -293,6 +293,11 @@ def render_markdown(obj: Any) -> str:
                 f"({rep.accuracy.newly_silent} active in the reference); agreement with the reference "
                 f"{fmt_fraction(rep.accuracy.agreement)}."
             )
+            from neurosim.report.accuracy import explain_accuracy
+
+            why = explain_accuracy(rep.accuracy)
+            if why:
+                lines.append(f"\n{why}")
         if rep.estimated:
             lines.append(
                 "\nEstimated profile figures used: "
