@@ -36,10 +36,16 @@ Strategies (:data:`STRATEGIES`):
     several cores, are few; ``k`` starts at the lower bound, parts that break
     a limit are re-packed by ``axon_sharing``, and metis is run once more with
     the repaired count when that is better.
+``spread``
+    Fault tolerance: the population is spread in index order over
+    ``min(n, SPREAD_FACTOR x lower bound)`` cores, equally filled, so that one
+    dead core costs a small fraction of every layer instead of whole layers
+    (:mod:`neurosim.faults`; more cores, more packets).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -61,6 +67,7 @@ __all__ = [
     "register_strategy",
     "resolve_strategy",
     "sequential",
+    "spread",
     "total_axons",
 ]
 
@@ -342,11 +349,34 @@ def lower_bound(inputs: sp.csc_matrix, profile: ChipProfile, limits: CoreLimits)
     return max(1, max(bounds))
 
 
+#: cores per population under ``spread``, as a multiple of the population's lower bound
+SPREAD_FACTOR = 4
+
+
+def spread(
+    inputs: sp.csc_matrix,
+    profile: ChipProfile,
+    limits: CoreLimits,
+    *,
+    seed: int = 0,
+    factor: int = SPREAD_FACTOR,
+) -> np.ndarray:
+    """Neurons in index order over ``min(n, factor x lower bound)`` equally filled cores.
+
+    Each core also respects every limit (a core closes early at a limit, as
+    in ``sequential``). ``seed`` is unused.
+    """
+    n = inputs.shape[1]
+    k = min(n, int(factor) * lower_bound(inputs, profile, limits))
+    cap = dataclasses.replace(limits, max_neurons=max(1, ceil_div(n, max(k, 1))))
+    return pack_in_order(inputs, np.arange(n), profile, cap)
+
+
 # -------------------------------------------------------------- registry
 STRATEGIES: Registry = Registry(
     "partition strategy",
     MappingError,
-    {"sequential": sequential, "axon_sharing": axon_sharing, "metis": metis},
+    {"sequential": sequential, "axon_sharing": axon_sharing, "metis": metis, "spread": spread},
     lazy=False,
 )
 
