@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from neurosim.errors import ProfileError
+from neurosim.util.yamlsafe import load_yaml
 
 __all__ = [
     "PROVENANCES",
@@ -36,9 +37,6 @@ __all__ = [
     "profile_names",
     "profile_path",
 ]
-
-#: libyaml's safe loader when PyYAML was built with it (10x faster), else the Python one
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 PROVENANCES = ("measured", "simulated", "datasheet", "estimated", "definition", "override")
 Provenance = Literal["measured", "simulated", "datasheet", "estimated", "definition", "override"]
@@ -119,10 +117,32 @@ def _figure_type(
     return _Checked
 
 
-PositiveInt = _figure_type("int", minimum=1, nullable=False)
-PositiveIntOrNone = _figure_type("int", minimum=1)
-NonNegative = _figure_type("number", minimum=0)
-PositiveOrNone = _figure_type("number", minimum=0)
+#: upper bounds of profile figures: far above any chip, far below what overflows
+#: the int64 and float arithmetic of the mapper and the cost models
+MAX_COUNT = 2**40  # a generic count (axons, fan-in, synapses per neuron)
+MAX_PER_CORE_NEURONS = 2**24
+MAX_CORES = 2**24
+MAX_MESH_SIDE = 2**16
+MAX_MEMORY_BITS = 2**50
+MAX_EVENT_PJ = 1e9  # 1 mJ per event
+MAX_EVENT_NS = 1e12  # 1000 s per event
+MAX_POWER_W = 1e4
+MAX_TIMESTEP_S = 3600.0
+MAX_SIGMA = 10.0
+
+PositiveInt = _figure_type("int", minimum=1, maximum=MAX_COUNT, nullable=False)
+PositiveIntOrNone = _figure_type("int", minimum=1, maximum=MAX_COUNT)
+NonNegative = _figure_type("number", minimum=0, maximum=MAX_EVENT_PJ)
+PositiveOrNone = _figure_type("number", minimum=0, maximum=MAX_SIGMA)
+CoreNeurons = _figure_type("int", minimum=1, maximum=MAX_PER_CORE_NEURONS, nullable=False)
+Cores = _figure_type("int", minimum=1, maximum=MAX_CORES, nullable=False)
+CoresOrNone = _figure_type("int", minimum=1, maximum=MAX_CORES)
+MeshSide = _figure_type("int", minimum=1, maximum=MAX_MESH_SIDE, nullable=False)
+MemoryBits = _figure_type("int", minimum=1, maximum=MAX_MEMORY_BITS)
+TimeStep = _figure_type("number", minimum=0, maximum=MAX_TIMESTEP_S)
+EventNs = _figure_type("number", minimum=0, maximum=MAX_EVENT_NS)
+PowerW = _figure_type("number", minimum=0, maximum=MAX_POWER_W)
+AxonTypes = _figure_type("int", minimum=1, maximum=2**16)
 Bits = _figure_type("int", minimum=1, maximum=64, nullable=False)
 BitsOrNone = _figure_type("int", minimum=1, maximum=64)
 FlagFigure = _figure_type("bool", nullable=False)
@@ -150,11 +170,11 @@ class _Section(BaseModel):
 class ChipSection(_Section):
     """Whole-chip figures."""
 
-    n_cores: PositiveInt
-    mesh_width: PositiveInt
-    mesh_height: PositiveInt
-    max_chips: PositiveInt
-    timestep_s: PositiveOrNone
+    n_cores: Cores
+    mesh_width: MeshSide
+    mesh_height: MeshSide
+    max_chips: Cores
+    timestep_s: TimeStep
 
 
 class CoreSection(_Section):
@@ -164,15 +184,15 @@ class CoreSection(_Section):
     a file (null when absent); every shipped profile states it.
     """
 
-    max_neurons: PositiveInt
+    max_neurons: CoreNeurons
     max_axons: PositiveInt
     max_fan_in: PositiveIntOrNone
     fan_out: FanOutRule
-    max_target_cores: PositiveIntOrNone
+    max_target_cores: CoresOrNone
     max_fan_out: PositiveIntOrNone = PositiveIntOrNone(
         value=None, note="not stated in the profile: no per-neuron limit on outgoing synapses"
     )
-    synapse_memory_bits: PositiveIntOrNone
+    synapse_memory_bits: MemoryBits
     synapse_encoding: Encoding
     index_bits: BitsOrNone
     max_synapses_per_neuron: PositiveIntOrNone
@@ -186,7 +206,7 @@ class WeightSection(_Section):
     kind: WeightKind
     bits: Bits
     scale: WeightScale
-    n_axon_types: PositiveIntOrNone
+    n_axon_types: AxonTypes
     accumulator_bits: Bits
     state_bits: Bits
     mismatch_sigma: PositiveOrNone = PositiveOrNone(
@@ -217,17 +237,17 @@ class EnergySection(_Section):
     spike_out_pj: NonNegative
     hop_pj: NonNegative
     chip_hop_pj: NonNegative
-    static_power_w: NonNegative
+    static_power_w: PowerW
 
 
 class LatencySection(_Section):
     """Latency per event (ns)."""
 
-    synop_ns: NonNegative
-    neuron_update_ns: NonNegative
-    spike_out_ns: NonNegative
-    hop_ns: NonNegative
-    chip_hop_ns: NonNegative
+    synop_ns: EventNs
+    neuron_update_ns: EventNs
+    spike_out_ns: EventNs
+    hop_ns: EventNs
+    chip_hop_ns: EventNs
 
 
 CONV_STORAGES = ("shared_kernel", "unrolled")
@@ -256,7 +276,7 @@ class ConvSection(_Section):
     """
 
     storage: ConvStorage = ConvStorage(value=None, note=_unstated("convolutions are unrolled into synapses"))
-    kernel_memory_bits: PositiveIntOrNone = PositiveIntOrNone(value=None, note=_unstated("no kernel memory"))
+    kernel_memory_bits: MemoryBits = MemoryBits(value=None, note=_unstated("no kernel memory"))
     max_feature_map_neurons: PositiveIntOrNone = PositiveIntOrNone(
         value=None, note=_unstated("feature-map neurons are bounded by core.max_neurons")
     )
@@ -396,6 +416,11 @@ class ChipProfile(BaseModel):
         """Plain dict (JSON-serialisable), as in the YAML file."""
         return self.model_dump(exclude={"path"}, mode="json")
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        # pickled as its plain dict (the checked figure classes are local classes): lets a
+        # profile, and a MappedNetwork holding one, travel to Dask workers (neurosim.execute)
+        return (type(self).model_validate, (self.model_dump(mode="json"),))
+
 
 # ------------------------------------------------------------------ loading
 def _hwmodels_dir():
@@ -485,7 +510,7 @@ def parse_override(text: str) -> tuple[str, Any]:
             f"override {text!r}: expected section.field=value, e.g. core.max_fan_in=256"
         )
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = load_yaml(raw) if raw.strip() else None
     except yaml.YAMLError:
         value = raw.strip()
     return key, value
@@ -577,7 +602,7 @@ def load_profile(
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileError(f"{path}: cannot read profile ({exc})") from None
     try:
-        data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 (a safe loader)
+        data = load_yaml(text)  # safe, and a key given twice is an error
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""

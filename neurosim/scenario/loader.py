@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from neurosim.errors import DataError, ScenarioError
 from neurosim.scenario.schema import Scenario
+from neurosim.util.yamlsafe import load_yaml
 
 __all__ = [
     "ScenarioDataError",
@@ -54,7 +55,7 @@ def parse_scenario_override(text: str, where: str = "--set") -> tuple[str, Any]:
     if not sep or not key or any(not part for part in key.split(".")):
         raise ScenarioError(f"{where} {text!r}: expected field.path=value, e.g. dataset.limit=100")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = load_yaml(raw) if raw.strip() else None
     except (yaml.YAMLError, ValueError):
         value = raw.strip()
     return key, value
@@ -434,7 +435,7 @@ def load_scenario(
             f"{where}: cannot read scenario ({type(exc).__name__}: {exc})"
         ) from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)  # a key given twice is an error, not "last wins"
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}:" if mark is not None else ""
