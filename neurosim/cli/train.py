@@ -51,6 +51,7 @@ def _csv_type(parse, what: str):
 
 _TRAIN = "training options (passed to the method when given)"
 _BUDGET = "budgets and chip limits (deep_r, prune)"
+_CHIP = "training for a chip (dense, deep_r with --chip: the profile gives the constraints)"
 
 #: (group, flag, method keyword, value parser, help) of every method option
 _OPTIONS: tuple[tuple[str, str, str, Any, str], ...] = (
@@ -85,6 +86,16 @@ _OPTIONS: tuple[tuple[str, str, str, Any, str], ...] = (
     ),
     (_BUDGET, "--budget", "budget", str, "per_layer or global (deep_r)"),
     (_BUDGET, "--fan-in-cap", "fan_in_cap", int, "at most N inputs per neuron"),
+    (_CHIP, "--chip-epochs", "chip_epochs", int, "epochs through the chip's quantizer (--chip)"),
+    (_CHIP, "--chip-lr", "chip_lr", float, "learning rate of the chip-aware epochs"),
+    (_CHIP, "--steps", "steps", int, "time steps of the IF rate code on spiking chips (32)"),
+    (
+        _CHIP,
+        "--spiking",
+        "spiking",
+        bool,
+        "train through the IF rate code even on a chip with ReLU",
+    ),
     ("DEEP R", "--temperature", "temperature", float, "noise temperature T"),
     ("DEEP R", "--l1", "l1", float, "L1 shrinkage alpha"),
     ("DEEP R", "--soft", "soft", bool, "soft DEEP R (no hard budget)"),
@@ -274,6 +285,7 @@ def run(args: argparse.Namespace) -> int:
     }
     network = result.network.replace(metadata=meta)
     save_network(network, out)
+    steps_curve = _accuracy_vs_steps(result, train, test)
     summary = {
         **result.summary(),
         "test_accuracy": test_acc,
@@ -286,11 +298,27 @@ def run(args: argparse.Namespace) -> int:
         "out": str(out),
         "info": dict(result.info),
     }
+    if steps_curve is not None:
+        summary["accuracy_vs_steps"] = steps_curve
     if args.json:
         print_json(summary)
         return 0
     _print(summary)
     return 0
+
+
+def _accuracy_vs_steps(result: Any, train: Any, test: Any) -> dict[str, float] | None:
+    """Test accuracy of the converted IF network at T/4, T/2, T and 2T steps (spiking chips)."""
+    chip = result.info.get("chip")
+    if not isinstance(chip, dict) or not chip.get("spiking") or test.y is None:
+        return None
+    from neurosim.sim.conversion import accuracy_vs_steps, convert_to_spiking
+
+    snn = convert_to_spiking(result.network, train.x[:256], percentile=100.0).network
+    t = int(chip["steps"])
+    grid = sorted({max(1, t // 4), max(1, t // 2), t, 2 * t})
+    acc = accuracy_vs_steps(snn, test.x, test.y, grid)
+    return {str(k): v for k, v in acc.items()}
 
 
 def _print(s: dict[str, Any]) -> None:
@@ -324,6 +352,19 @@ def _print(s: dict[str, Any]) -> None:
             f"{m['ternary_bits']:,} bits ternary vs {m['float64_bits']:,} float64 "
             f"({m['saving_vs_float64']:.1f}x)",
         )
+    if isinstance(info.get("chip"), dict):
+        c = info["chip"]
+        table.add_row(
+            "trained for chip",
+            f"{c['chip']}: {c['weight_kind']} {c['weight_bits']}-bit {c['weight_scale']}"
+            + (f", {c['n_axon_types']} axon types" if c["n_axon_types"] else "")
+            + (f", fan-in <= {c['fan_in_per_neuron']}" if c["fan_in_per_neuron"] else "")
+            + (f", IF rate code {c['steps']} steps" if c["spiking"] else ", graded"),
+        )
+        if info.get("float_val_accuracy") is not None:
+            table.add_row("validation accuracy before chip epochs", pct(info["float_val_accuracy"]))
+    for t, a in (s.get("accuracy_vs_steps") or {}).items():
+        table.add_row(f"test accuracy, IF network at {t} steps", pct(a))
     table.add_row("epochs run", str(s["epochs_run"]))
     table.add_row("wall time", f"{s['wall_time_s']:.1f} s")
     table.add_row("saved to", s["out"])

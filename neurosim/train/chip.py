@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from neurosim.errors import TrainingError
+from neurosim.train.constraints import fan_in_cap_from_profile
 
 __all__ = [
     "DEFAULT_STEPS",
@@ -92,7 +93,7 @@ class ChipConstraints:
         return out
 
 
-def load_chip(chip: Any, overrides: Sequence[str] | None = None):
+def load_chip(chip: Any, overrides: Any = None):
     """A :class:`ChipProfile` from a name, a YAML path or a profile, with ``--set`` overrides."""
     from neurosim.hardware.profile import ChipProfile, apply_overrides, load_profile
 
@@ -101,19 +102,12 @@ def load_chip(chip: Any, overrides: Sequence[str] | None = None):
     return load_profile(chip, overrides)
 
 
-def _fan_in_per_neuron(profile: Any) -> int | None:
-    figures = [profile.get(k) for k in ("core.max_fan_in", "core.max_synapses_per_neuron")]
-    axons = profile.get("core.max_axons")
-    known = [int(v) for v in figures if v is not None]
-    # a neuron cannot receive more inputs than its core has axons (unless the chip splits fan-in
-    # on chip for free, which the mapper models as partial-sum neurons: still a cost to avoid)
-    if axons is not None:
-        known.append(int(axons))
-    return min(known) if known else None
-
-
 def chip_constraints(
-    chip: Any, overrides: Sequence[str] | None = None, *, steps: int | None = None
+    chip: Any,
+    overrides: Any = None,
+    *,
+    steps: int | None = None,
+    spiking: bool | None = None,
 ) -> ChipConstraints:
     """The constraints a chip profile imposes on training.
 
@@ -123,6 +117,10 @@ def chip_constraints(
     overrides : ``section.field=value`` strings (``--set``)
     steps : int, optional
         Rate-code time steps (default :data:`DEFAULT_STEPS`).
+    spiking : bool, optional
+        Train through the IF rate code even on a chip with ReLU (True), e.g.
+        when the scenario converts the network for every chip; default: only
+        when the chip has no ReLU.
 
     Examples
     --------
@@ -142,10 +140,10 @@ def chip_constraints(
         weight_bits=int(p.get("weights.bits")),
         weight_scale=str(p.get("weights.scale")),
         n_axon_types=None if n_types is None else int(n_types),
-        fan_in_per_neuron=_fan_in_per_neuron(p),
+        fan_in_per_neuron=fan_in_cap_from_profile(p),
         fan_in_per_core=None if p.get("core.max_axons") is None else int(p.get("core.max_axons")),
         neurons_per_core=int(p.get("core.max_neurons")),
-        spiking="relu" not in models,
+        spiking=("relu" not in models) or bool(spiking),
         neuron_models=models,
         state_bits=int(p.get("weights.state_bits")),
         accumulator_bits=int(p.get("weights.accumulator_bits")),

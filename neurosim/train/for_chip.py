@@ -21,19 +21,26 @@ from neurosim.train.chip import ChipConstraints, check_trainable, chip_constrain
 from neurosim.train.core import TrainResult
 from neurosim.train.qat import FinetuneResult, capped_network, finetune_for_chip
 
-__all__ = ["chip_network", "fan_in_masks", "resolve_chip", "train_for_chip"]
+__all__ = [
+    "chip_network",
+    "fan_in_masks",
+    "resolve_chip",
+    "scenario_chip_options",
+    "train_for_chip",
+]
 
 
 def resolve_chip(
     method: str,
     chip: Any,
-    chip_overrides: Sequence[str] = (),
+    chip_overrides: Any = (),
     sizes: Sequence[int] = (),
     steps: int | None = None,
+    spiking: bool | None = None,
 ) -> tuple[Any, ChipConstraints]:
     """The profile and its constraints, checked for ``method`` (one-line TrainingError)."""
     profile = load_chip(chip, chip_overrides)
-    c = chip_constraints(profile, steps=steps)
+    c = chip_constraints(profile, steps=steps, spiking=spiking)
     check_trainable(method, c, sizes)
     return profile, c
 
@@ -67,10 +74,11 @@ def train_for_chip(
     masks: Sequence[np.ndarray | None] | None = None,
     x_val: np.ndarray | None = None,
     y_val: np.ndarray | None = None,
-    epochs: int = 3,
-    lr: float = 5e-4,
+    epochs: int = 5,
+    lr: float = 2e-3,
     batch_size: int = 64,
     seed: int = 0,
+    type_start: str = "mapper",
     progress: bool = False,
 ) -> FinetuneResult:
     """Cap fan-in to the chip's limit, then fine-tune through its quantizer and rate code."""
@@ -90,6 +98,7 @@ def train_for_chip(
         seed=seed,
         x_val=x_val,
         y_val=y_val,
+        type_start=type_start,
         progress=progress,
     )
 
@@ -99,3 +108,19 @@ def chip_network(result: TrainResult, constraints: ChipConstraints) -> TrainResu
     if not constraints.spiking:
         return result
     return dataclasses.replace(result, network=capped_network(result.network, 1.0))
+
+
+def scenario_chip_options(spec: Any, scenario: Any) -> dict[str, Any]:
+    """Method options of a scenario's ``network.train.chip``: the chip, its overrides and,
+    unless the parameters say otherwise, the rate code the scenario simulates
+    (``simulation.steps``; trained through it when ``network.spiking`` is set)."""
+    out: dict[str, Any] = {
+        "chip": spec.chip,
+        "chip_overrides": dict(spec.chip_overrides),
+    }
+    steps = scenario.simulation.steps
+    if steps is not None and "steps" not in spec.parameters:
+        out["steps"] = int(steps)
+    if scenario.network.spiking is not None and "spiking" not in spec.parameters:
+        out["spiking"] = True
+    return out

@@ -45,6 +45,7 @@ from neurosim.train.core import (
 __all__ = [
     "ChipQuantizer",
     "FinetuneResult",
+    "balance_layers",
     "capped_network",
     "chip_accuracy",
     "chip_forward",
@@ -102,9 +103,11 @@ class ChipQuantizer:
         profile: Any,
         post_cores: Sequence[np.ndarray | None],
         *,
-        refit_every: int = 50,
+        refit_every: int = 20,
+        type_start: str = "mapper",
         seed: int = 0,
     ) -> None:
+        self.type_start = type_start
         self.profile = profile
         self.post_cores = list(post_cores)
         self.refit_every = max(1, int(refit_every))
@@ -130,7 +133,24 @@ class ChipQuantizer:
         if q.axon_types is not None and self._types[layer] is None:
             self._types[layer] = np.asarray(q.axon_types)
             self._table[layer] = (q.type_weights * q.scale[None, :]).astype(DTYPE)
+            if self.type_start == "random":
+                self._random_start(layer, w)
         return q.weights.multiply(q.scale[None, :]).toarray().astype(DTYPE, copy=False)
+
+    def _random_start(self, layer: int, w: np.ndarray) -> None:
+        """Seeded balanced random types; per (type, neuron) the mean of the larger same-sign half."""
+        n_types = self._table[layer].shape[0]
+        rng = np.random.default_rng([self.seed, layer, 31])
+        types = rng.permutation(np.arange(w.shape[0]) % n_types)
+        table = np.zeros_like(self._table[layer])
+        for t in range(n_types):
+            wt = w[types == t]
+            pos = np.where(wt > 0, wt, 0)
+            neg = np.where(wt < 0, -wt, 0)
+            sp_, sn = (pos**2).sum(axis=0), (neg**2).sum(axis=0)
+            kp, kn = np.maximum((pos > 0).sum(axis=0), 1), np.maximum((neg > 0).sum(axis=0), 1)
+            table[t] = np.where(sp_ >= sn, 2 * pos.sum(axis=0) / kp, -2 * neg.sum(axis=0) / kn)
+        self._types[layer], self._table[layer] = types, table.astype(DTYPE)
 
     def _quantized_table(self, layer: int) -> np.ndarray:
         table = self._table[layer]
@@ -258,13 +278,14 @@ def finetune_for_chip(
     profile: Any,
     *,
     masks: Sequence[np.ndarray | None] | None = None,
-    epochs: int = 3,
+    epochs: int = 5,
     batch_size: int = 64,
-    lr: float = 5e-4,
+    lr: float = 2e-3,
     seed: int = 0,
     x_val: np.ndarray | None = None,
     y_val: np.ndarray | None = None,
-    refit_every: int = 50,
+    refit_every: int = 20,
+    type_start: str = "mapper",
     strategy: str | None = None,
     progress: bool = False,
 ) -> FinetuneResult:
@@ -298,8 +319,10 @@ def finetune_for_chip(
         if m is not None:
             w *= m
     steps = constraints.steps if constraints.spiking else None
+    if steps is not None:
+        ws, bs = balance_layers(ws, bs, x[:1024])
     cores = mapper_partition(ws, bs, profile, strategy=strategy, seed=seed)
-    quant = ChipQuantizer(profile, cores, refit_every=refit_every, seed=seed)
+    quant = ChipQuantizer(profile, cores, refit_every=refit_every, type_start=type_start, seed=seed)
     opt = make_optimizer("adam", lr)
     n = len(ws)
 
@@ -347,6 +370,35 @@ def finetune_for_chip(
         "chip_val_accuracy": outcome.best_val_accuracy,
     }
     return FinetuneResult(eff, b, outcome, info)
+
+
+def balance_layers(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    x: np.ndarray,
+    percentile: float = 99.9,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Rescale hidden layers so that the ``percentile`` of each one's positive activations is 1.
+
+    ``W_l * lambda_{l-1} / lambda_l`` and ``b_l / lambda_l`` leave the ReLU
+    network's output unchanged up to a positive factor (the argmax is kept),
+    and put its activations where the IF rate code (at most one spike per
+    step) can carry them: threshold balancing done once, before training.
+    """
+    ws = [np.array(w, dtype=DTYPE) for w in weights]
+    bs = [np.array(b, dtype=DTYPE) for b in biases]
+    a, prev = x, 1.0
+    for i in range(len(ws)):
+        ws[i] *= prev
+        z = a @ ws[i] + bs[i]
+        if i == len(ws) - 1:
+            break
+        pos = z[z > 0]
+        lam = float(np.percentile(pos, percentile)) if pos.size else 1.0
+        ws[i] /= lam
+        bs[i] /= lam
+        a, prev = np.maximum(z / lam, 0), lam
+    return ws, bs
 
 
 def settle_partition(
