@@ -163,3 +163,123 @@ def test_npz_round_trip_keeps_compact_form(tmp_path):
     assert back.population("c1").shape == (4, 8, 8)
     with np.load(path) as z:
         assert "proj0_data" not in z.files and z["proj0_kernel"].shape == (4, 1, 3, 3)
+
+
+# ---------------------------------------------------------------- mapping and simulation
+def if_cnn(c1: int = 4, side: int = 8) -> Network:
+    """A small IF CNN (conv -> IF -> sum pool -> IF -> dense -> IF), thresholds 1."""
+    rng = np.random.default_rng(4)
+    conv = ConvSpec(rng.normal(0.4, 0.5, size=(c1, 1, 3, 3)), (1, side, side), padding=1, where="conv")
+    pool = PoolSpec("sum", 2, conv.out_shape, gain=0.5, where="pool")
+    if_ = NeuronModel("if", {"threshold": 1.0, "v_reset": 0.0}, "subtract")
+    pops = [
+        Population("in", side * side, NeuronModel("input"), shape=(1, side, side)),
+        Population("conv", conv.n_post, if_, shape=conv.out_shape),
+        Population("pool", pool.n_post, if_, shape=pool.out_shape),
+        Population("out", 5, if_),
+    ]
+    projs = [
+        Projection("in", "conv", spec=conv),
+        Projection("conv", "pool", spec=pool),
+        Projection("pool", "out", rng.normal(0.05, 0.2, size=(pool.n_post, 5))),
+    ]
+    return Network(pops, projs, name="if_cnn")
+
+
+def spike_inputs(n_in: int, seed: int = 0, steps: int = 25, batch: int = 3) -> np.ndarray:
+    return (np.random.default_rng(seed).random((steps, batch, n_in)) < 0.4).astype(np.float64)
+
+
+def test_speck_stores_kernels_once_and_truenorth_unrolls():
+    from neurosim.mapping.mapper import map_network
+
+    net = if_cnn()
+    speck = map_network(net, "speck", placement="row_major")
+    assert speck.fits, [str(v) for v in speck.violations]
+    rep = speck.info["conv"]["in->conv"]
+    assert rep["storage"] == "shared_kernel" and rep["stored_weights"] == 36
+    assert rep["unrolled_synapses"] == net.projections[0].n_synapses
+    # DYNAP-CNN power-of-two kernel memory: c_in * 2^(ceil log2 9 + ceil log2 4) entries x 8 bits
+    assert rep["memory_bits"] == rep["memory_bits_shared"] == 1 * 16 * 4 * 8
+    assert rep["memory_bits_unrolled"] > 50 * rep["memory_bits_shared"]
+    core = speck.cores[int(speck.core_of["conv"][0])]
+    assert core.resources["kernel_memory_bits"] == (512, 131072)
+    assert core.resources["synapse_memory_bits"][0] == 0  # conv synapses are not stored one by one
+    tn = map_network(net, "truenorth", placement="row_major")
+    rep = tn.info["conv"]["in->conv"]
+    assert rep["storage"] == "unrolled" and rep["memory_bits"] == rep["memory_bits_unrolled"] and "note" in rep
+    assert "kernel_memory_bits" not in tn.cores[0].resources
+
+
+def test_kernel_is_quantized_once():
+    from neurosim.mapping.mapper import map_network
+
+    net = if_cnn()
+    m = map_network(net, "speck", placement="row_major")
+    q = m.quantized["in->conv"]
+    assert q.diagnostics["quantized"] == "kernel_once"
+    eff = q.effective()
+    # every copy of kernel tap (o, 0, 1, 1) (the centre) carries the same value
+    conv = net.projections[0].spec
+    for o in range(conv.out_shape[0]):
+        centre = [eff[p, o * 64 + p] for p in range(64)]
+        assert len(set(np.round(centre, 12))) == 1
+
+
+def test_speck_rules_report_used_vs_capacity():
+    from neurosim.mapping.mapper import map_network
+
+    net = if_cnn(c1=5, side=64)  # 5 x 64 x 64 = 20480 neurons > 16 Ki, and speck cannot split a layer
+    m = map_network(net, "speck", placement="row_major")
+    rules = {v.rule: v for v in m.violations}
+    v = rules["check_conv_feature_map_neurons"]
+    assert v.used == 5 * 64 * 64 and v.capacity == 16384 and v.field == "conv.max_feature_map_neurons"
+
+
+def test_partitioner_splits_by_channel_and_by_rows_with_halo():
+    from neurosim.mapping.mapper import map_network
+
+    net = if_cnn(c1=4, side=64)  # 4 x 64 x 64 = 16384 neurons
+    akida = map_network(net, "akida", placement="row_major", overrides=["neuron.models=[if]"])
+    rep = akida.info["conv"]["in->conv"]
+    assert rep["cores"] == 2 and rep["halo_inputs"] > 0  # by channel: both cores read the whole input
+    assert not [v for v in akida.violations if v.rule.startswith("check_conv")]
+    loihi2 = map_network(net, "loihi2", placement="row_major", overrides=["conv.max_feature_map_neurons=1024"])
+    rep = loihi2.info["conv"]["in->conv"]
+    assert rep["cores"] == 16  # 1024 neurons per core: 4 rows of 64 ... x 4 channels
+    assert 0 < rep["halo_inputs"] < 64 * 64 * 4  # rows above and below each band are read twice
+    assert not [v for v in loihi2.violations if v.rule.startswith("check_conv")]
+
+
+def test_chip_equals_brian2_and_tracks_reference_on_if_cnn():
+    pytest.importorskip("brian2")
+    from neurosim.hardware.profile import load_profile
+    from neurosim.mapping.mapper import map_network
+    from neurosim.sim.simulate import simulate
+
+    net = if_cnn()
+    x = spike_inputs(64)
+    m64 = map_network(net, load_profile("generic", ["weights.bits=64"]), placement="row_major")
+    chip = simulate(m64, x, "chip", dt_s=1e-3)
+    b2 = simulate(m64, x, "brian2", dt_s=1e-3)
+    ref = simulate(net, x, "reference", dt_s=1e-3)
+    for name in chip.spike_counts:
+        np.testing.assert_array_equal(chip.spike_counts[name], b2.spike_counts[name], err_msg=name)
+        np.testing.assert_array_equal(chip.spike_counts[name], ref.spike_counts[name], err_msg=name)
+    assert chip.total_events("synop") == b2.total_events("synop") > 0
+    speck = simulate(map_network(net, "speck", placement="row_major"), x, "chip", dt_s=1e-3)
+    total_ref = sum(int(c.sum()) for c in ref.spike_counts.values())
+    diff = sum(int(np.abs(speck.spike_counts[n] - ref.spike_counts[n]).sum()) for n in ref.spike_counts)
+    assert diff <= 0.05 * total_ref  # 8-bit kernels: within quantization error
+
+
+@pytest.mark.parametrize("chip", ["speck", "truenorth", "generic"])
+def test_synaptic_events_count_kernel_taps(chip):
+    from neurosim.mapping.mapper import map_network
+    from neurosim.sim.simulate import simulate
+
+    net = if_cnn()
+    x = np.zeros((1, 1, 64))
+    x[0, 0, 0] = 1.0  # one spike at the corner pixel: it touches 4 taps in each of 4 channels
+    res = simulate(map_network(net, chip, placement="row_major"), x, "chip", dt_s=1e-3)
+    assert res.total_events("synop") == 4 * 4

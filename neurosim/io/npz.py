@@ -88,6 +88,23 @@ def write_npz(network: Network, path: str | Path) -> Path:
     return path
 
 
+def _compact(path: Path, i: int, qd: dict[str, Any], arr: Any) -> Projection:
+    """A conv/pool projection, every bad field a one-line error naming the file and entry."""
+    spec = qd["spec"]
+    if not isinstance(spec, dict):
+        raise NetworkError(f"{path}: header projections[{i}].spec is {spec!r}; expected a mapping")
+    kernel = None
+    if spec.get("kind") == "conv":
+        kernel = arr(f"proj{i}_kernel")
+        _check_array(path, f"proj{i}_kernel", kernel.reshape(-1), "biuf", "numeric")
+    try:
+        return _compact_projection(qd, kernel, f"{path}: projections[{i}] ({qd['name']})")
+    except NetworkError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NetworkError(f"{path}: header projections[{i}].spec is malformed ({type(exc).__name__}: {exc})") from None
+
+
 def _compact_projection(qd: dict[str, Any], kernel: np.ndarray | None, where: str) -> Projection:
     """A conv or pool projection from its header entry (and kernel array)."""
     d = qd["spec"]
@@ -190,7 +207,7 @@ def _population(path: Path, i: int, pd: dict[str, Any], arr: Any) -> Population:
         raise NetworkError(f"{path}: array 'pop{i}_bias' has {bias.size} entries; expected {size} (the size)")
     try:
         model = NeuronModel(pd["kind"], params, pd.get("reset", "zero"))
-        return Population(pd["name"], size, model, bias)
+        return Population(pd["name"], size, model, bias, pd.get("shape"))
     except NetworkError as exc:
         raise NetworkError(f"{path}: populations[{i}]: {exc}") from None
 
@@ -229,6 +246,9 @@ def _network(path: Path, z: Any) -> Network:
         for field in ("pre", "post", "name"):
             if not isinstance(qd.get(field), str):
                 raise NetworkError(f"{path}: header projections[{i}].{field} is {qd.get(field)!r}; expected a string")
+        if "spec" in qd:  # conv/pool: geometry in the header, the kernel as one array
+            projs.append(_compact(path, i, qd, arr))
+            continue
         shape = _shape(path, i, qd)
         w = _check_csr(path, i, shape, *(arr(f"proj{i}_{k}") for k in ("data", "indices", "indptr")))
         try:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from neurosim.errors import SimulationError
-from neurosim.network import Network, Population, Projection
+from neurosim.network import Network, Population
 from neurosim.neurons import NeuronModel
 
 __all__ = ["ConversionResult", "accuracy_vs_steps", "convert_to_spiking"]
@@ -101,11 +101,8 @@ def convert_to_spiking(
         if pop.model.kind == "input":
             pops.append(pop)
         else:
-            pops.append(Population(pop.name, pop.size, model, pop.bias / scales[pop.name]))
-    projs = [
-        Projection(pr.pre, pr.post, pr.weights * (scales[pr.pre] / scales[pr.post]), name=pr.name)
-        for pr in network.projections
-    ]
+            pops.append(Population(pop.name, pop.size, model, pop.bias / scales[pop.name], pop.shape))
+    projs = [pr.scaled(scales[pr.pre] / scales[pr.post]) for pr in network.projections]  # kind kept
     meta = dict(network.metadata)
     meta["conversion"] = {
         "method": "threshold_balancing",
