@@ -136,7 +136,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N0,N1,...",
         help="population sizes, input first (instead of --neurons/--layers)",
     )
-    p.add_argument("--fan-in", type=int, required=True, help="inputs per neuron")
+    # checked in _build, not by argparse: a misspelt flag must be reported as unknown,
+    # not as --fan-in missing
+    p.add_argument("--fan-in", type=int, default=None, help="inputs per neuron (required)")
     p.add_argument("--cap", type=float, default=float("inf"), help="ReLU cap (default none)")
 
     from neurosim.topology.neurofabric import TOPOLOGIES
@@ -215,6 +217,8 @@ def _build(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
             sizes = [args.neurons] * (args.layers + 1)
         else:
             raise NetworkError("generate random: give --neurons and --layers, or --sizes")
+        if args.fan_in is None:
+            raise NetworkError("generate random: --fan-in is required (inputs per neuron)")
         return generate(
             "random", layer_sizes=sizes, fan_in=args.fan_in, seed=args.seed, cap=args.cap
         ), {}

@@ -155,18 +155,19 @@ def check_network_source(
 
         unknown(net.generate.generator, GENERATORS, [*loc, "generate", "generator"])
         fn = resolve_generator(net.generate.generator)
-        missing = [n for n in _required(fn) if n != "seed" and n not in net.generate.parameters]
-        if missing:
-            raise ScenarioError(
-                f"{at_field(where, text, [*loc, 'generate', 'parameters'])}: generator "
-                f"{net.generate.generator} needs parameter(s) {', '.join(missing)}"
-            )
+        # unknown names first: a misspelt parameter is why the right one is missing
         params(
             net.generate.parameters,
             _keywords(fn, exclude=("seed",)),
             [*loc, "generate", "parameters"],
             f"generator {net.generate.generator}",
         )
+        missing = [n for n in _required(fn) if n != "seed" and n not in net.generate.parameters]
+        if missing:
+            raise ScenarioError(
+                f"{at_field(where, text, [*loc, 'generate', 'parameters'])}: generator "
+                f"{net.generate.generator} needs parameter(s) {', '.join(missing)}"
+            )
     if net.train is not None:
         from neurosim.train import TRAINING_METHODS, method_options
 

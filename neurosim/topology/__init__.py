@@ -9,6 +9,7 @@ a callable.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -51,13 +52,22 @@ def generate(generator: str | Callable[..., Any], **params: Any) -> Any:
     (``graph_challenge``), or an :class:`~neurosim.topology.exact.ExactSolution` (``exact``).
     """
     fn = resolve_generator(generator)
-    try:
-        inspect.signature(fn).bind(**params)
-    except TypeError as exc:
-        name = (
-            generator if isinstance(generator, str) else getattr(generator, "__name__", "generator")
+    name = generator if isinstance(generator, str) else getattr(generator, "__name__", "generator")
+    sig = inspect.signature(fn)
+    accepted = [p for p in sig.parameters if p not in ("args", "kwargs")]
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values())
+    unknown = [k for k in params if k not in accepted]
+    if unknown and not takes_any:
+        # report a misspelt name as unknown (not as the right one missing)
+        hints = [difflib.get_close_matches(k, accepted, n=1) for k in unknown]
+        hint = "".join(f" (did you mean {h[0]!r}?)" for h in hints[:1] if h)
+        raise NetworkError(
+            f"topology generator {name!r}: unknown parameter(s) {', '.join(map(repr, unknown))}{hint}; "
+            f"its parameters are {', '.join(accepted)}"
         )
-        accepted = [p for p in inspect.signature(fn).parameters if p not in ("args", "kwargs")]
+    try:
+        sig.bind(**params)
+    except TypeError as exc:
         raise NetworkError(
             f"topology generator {name!r}: {exc}; its parameters are {', '.join(accepted)}"
         ) from None

@@ -19,7 +19,10 @@ from neurosim.errors import NetworkError
 from neurosim.network import Network
 from neurosim.neurons import NeuronModel
 
-__all__ = ["hash_seed", "random_fixed_fan_in_mask", "random_network", "sparse_init"]
+#: largest population a generator builds (int32 CSR indices)
+MAX_LAYER = 2**31 - 1
+
+__all__ = ["MAX_LAYER", "hash_seed", "random_fixed_fan_in_mask", "random_network", "sparse_init"]
 
 
 def random_fixed_fan_in_mask(n_pre: int, n_post: int, fan_in: int, seed: int = 0) -> sp.csr_matrix:
@@ -111,16 +114,34 @@ def random_network(
     layer_sizes : sequence of int
         Population sizes, input first (``len - 1`` weight layers).
     fan_in : int
-        Inputs per neuron (clipped to the size of the previous layer).
+        Inputs per neuron, at most the size of every layer but the last (a
+        larger fan-in is an error, not capped).
     seed : int
         Layer ``i`` uses seeds derived from ``(seed, i)``.
     """
-    sizes = [int(s) for s in layer_sizes]
+    try:
+        sizes = [int(s) for s in layer_sizes]
+        k = int(fan_in)
+    except (TypeError, ValueError):
+        raise NetworkError(
+            f"random topology: layer_sizes {layer_sizes!r} and fan_in {fan_in!r}; expected integers"
+        ) from None
     if len(sizes) < 2:
         raise NetworkError(f"random topology: needs at least two layer sizes, got {sizes}")
+    if min(sizes) < 1 or max(sizes) > MAX_LAYER:
+        raise NetworkError(f"random topology: layer_sizes {sizes}; expected sizes in 1..{MAX_LAYER}")
+    if k < 1 or k > min(sizes[:-1]):
+        small = int(np.argmin(sizes[:-1]))
+        raise NetworkError(
+            f"random topology: fan_in {k}; expected 1 <= fan_in <= {sizes[small]} "
+            f"(the size of layer {small}, the smallest that feeds another; fan-in is never capped silently)"
+        )
+    if sum(sizes[1:]) * k > MAX_LAYER:
+        raise NetworkError(
+            f"random topology: {sum(sizes[1:]) * k} synapses; expected at most {MAX_LAYER} (int32 CSR)"
+        )
     weights = []
     for layer in range(1, len(sizes)):
-        k = min(int(fan_in), sizes[layer - 1])
         mask = random_fixed_fan_in_mask(
             sizes[layer - 1], sizes[layer], k, seed=hash_seed(seed, layer, 0)
         )
