@@ -249,7 +249,7 @@ class Scenario(_Strict):
 
     name: str
     description: str = ""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, lt=2**32)  # numpy and scikit-learn take 32-bit seeds
     dataset: DatasetSpec
     network: NetworkSpec
     chips: list[ChipSpec | str] = Field(min_length=1)
