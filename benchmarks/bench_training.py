@@ -9,7 +9,7 @@ the dense network, CoNNTrA (block coordinate descent) and tensor sketching;
 and on Iris dense backprop against CoNNTrA (exact coordinate descent). Every
 row gives test accuracy, its difference to dense, connections, parameters and
 wall time; the memory of the CoNNTrA network mapped onto a 2-bit ternary
-profile comes from :func:`neurosim.hardware.memory.memory_model`::
+profile comes from :func:`neurosim.cost.memory.memory_model`::
 
     NEUROSIM_DATA=/work/shared/datasets .venv/bin/python benchmarks/bench_training.py \\
         --out-dir /tmp/bench_training
@@ -65,7 +65,7 @@ def _row(name: str, result: Any, test_acc: float, cpu_s: float, **extra: Any) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    from neurosim.hardware.memory import memory_model
+    from neurosim.cost.memory import memory_model
     from neurosim.hardware.profile import load_profile
     from neurosim.io.datasets import load_dataset
     from neurosim.io.formats import save_network

@@ -52,9 +52,9 @@ _API: dict[str, str] = {
     "ChipProfile": "neurosim.hardware.profile",
     "load_profile": "neurosim.hardware.profile",
     "profile_names": "neurosim.hardware.profile",
-    "energy_model": "neurosim.hardware.energy",
-    "memory_model": "neurosim.hardware.memory",
-    "latency_model": "neurosim.hardware.latency",
+    "energy_model": "neurosim.cost.energy",
+    "memory_model": "neurosim.cost.memory",
+    "latency_model": "neurosim.cost.latency",
     # mapping
     "MappedNetwork": "neurosim.mapping.mapped",
     "map_network": "neurosim.mapping.mapper",

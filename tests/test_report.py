@@ -218,7 +218,7 @@ def test_report_plots(ok_report, nofit_report, tmp_path):
 
 
 def test_memory_report_agrees_with_the_mapper_on_every_profile():
-    from neurosim.hardware.memory import memory_model
+    from neurosim.cost.memory import memory_model
     from neurosim.hardware.profile import profile_names
 
     rng = np.random.default_rng(0)
@@ -231,9 +231,9 @@ def test_memory_report_agrees_with_the_mapper_on_every_profile():
         mapped = map_network(net, name, placement="row_major")
         mem = memory_model(mapped)
         load = {
-            "neurons": mem.load.n_neurons,
-            "axons": mem.load.n_axons,
-            "synapses": mem.load.n_synapses,
+            "neurons": mem.load.neurons,
+            "axons": mem.load.axons,
+            "synapses": mem.load.synapses,
         }
         for c, core in enumerate(mapped.cores):
             for key, (used, _cap) in core.resources.items():

@@ -1,4 +1,4 @@
-"""Chip profiles and the energy, memory and latency models."""
+"""Chip profiles: data, loading, overrides and validation (cost models: :mod:`neurosim.cost`)."""
 
 from neurosim.hardware.profile import (
     ChipProfile,

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from neurosim.hardware.memory import synapse_memory_bits
 from neurosim.hardware.profile import ChipProfile
+from neurosim.mapping.bits import synapse_memory_bits
 from neurosim.network import Network
 
 __all__ = ["CoreLimits", "Incoming", "incoming", "memory_bits"]
@@ -94,7 +94,7 @@ def memory_bits(
 ) -> np.ndarray:
     """Synapse-store bits of cores (what ``core.synapse_memory_bits`` bounds).
 
-    Thin wrapper over :func:`neurosim.hardware.memory.synapse_memory_bits`
+    Thin wrapper over :func:`neurosim.mapping.bits.synapse_memory_bits`
     (one formula for the mapper and the memory report); the axon-type weight
     table is reported apart.
     """

@@ -14,6 +14,11 @@ chip runs it. It keeps every source population under its own name and adds
 * relay (splitter) populations, named ``"{pre}.relay{k}"``, model ``linear``,
   where a neuron's outputs must reach more cores than its fan-out rule allows.
 
+The names are for people; what a population is for is its
+:class:`~neurosim.mapping.roles.Role` in ``MappedNetwork.roles``, set where it
+is created (a source layer may itself be called ``"x.partial0"``; if an added
+name is already taken the mapper appends ``"~"`` until it is free).
+
 Added populations are evaluated within the same time step as the neuron they
 serve (as dendritic compartments are), so the hardware network computes the
 same function as the source network; their cost is counted as events and
@@ -40,6 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from neurosim.hardware.profile import ChipProfile
+from neurosim.mapping.roles import Role, complete_roles
 from neurosim.network import Network
 
 __all__ = [
@@ -236,6 +242,11 @@ class MappedNetwork:
         For each added (partial-sum or relay) population: the population it
         serves and, per added neuron, the index of the served neuron (the
         post neuron a partial sum feeds; the pre neuron a relay copies).
+    roles : mapping of str to Role
+        The :class:`~neurosim.mapping.roles.Role` of every hardware
+        population, set by the mapper where it creates the population. A
+        hand-built mapping may leave it out: the missing roles are then filled
+        in from the structure (:func:`~neurosim.mapping.roles.complete_roles`).
     """
 
     network: Network
@@ -252,6 +263,14 @@ class MappedNetwork:
     added: Mapping[str, int] = field(default_factory=dict)
     info: Mapping[str, Any] = field(default_factory=dict)
     served: Mapping[str, tuple[str, np.ndarray]] = field(default_factory=dict)
+    roles: Mapping[str, Role] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "roles", complete_roles(self.hw_network, self.roles, self.served))
+
+    def with_role(self, *roles: Role) -> frozenset[str]:
+        """Names of the hardware populations whose role is one of ``roles``."""
+        return frozenset(k for k, r in self.roles.items() if r in roles)
 
     @property
     def fits(self) -> bool:

@@ -38,6 +38,7 @@ import scipy.sparse as sp
 
 from neurosim.hardware.profile import ChipProfile
 from neurosim.mapping.limits import CoreLimits, memory_bits
+from neurosim.mapping.roles import Role
 from neurosim.network import Network, Population, Projection
 from neurosim.neurons import NeuronModel
 
@@ -60,12 +61,24 @@ class SplitResult:
     served : mapping of str to (str, ndarray)
         For each added population, the population it serves and the index of
         the served neuron for each added neuron.
+    roles : mapping of str to Role
+        ``partial_sum`` for each added population, ``accumulator`` for each
+        population whose fan-in was split.
     """
 
     network: Network
     n_added: int
     n_levels: int
     served: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)
+    roles: dict[str, Role] = field(default_factory=dict)
+
+
+def _free_name(name: str, pops: list[Population]) -> str:
+    """``name``, or ``name`` with ``"~"`` appended until no population has it."""
+    taken = {p.name for p in pops}
+    while name in taken:
+        name += "~"
+    return name
 
 
 def _insert_before(pops: list[Population], anchor: str, new: Population) -> list[Population]:
@@ -92,6 +105,7 @@ def split_fan_in(network: Network, limit: int, *, max_levels: int = 16) -> Split
     pops = list(network.populations)
     projs = list(network.projections)
     served: dict[str, tuple[str, np.ndarray]] = {}
+    roles: dict[str, Role] = {}
     n_added = 0
     depth = 0
     for target in [p for p in network.populations if p.model.kind != "input"]:
@@ -110,7 +124,7 @@ def split_fan_in(network: Network, limit: int, *, max_levels: int = 16) -> Split
             offs = np.zeros(n, dtype=np.int64)
             offs[split] = np.cumsum(k) - k
             n_part = int(k.sum())
-            pname = f"{target.name}.partial{level}"
+            pname = _free_name(f"{target.name}.partial{level}", pops)
             new_projs: list[Projection] = []
             running = np.zeros(n, dtype=np.int64)
             replaced: dict[str, Projection] = {}
@@ -144,6 +158,8 @@ def split_fan_in(network: Network, limit: int, *, max_levels: int = 16) -> Split
             projs = [replaced.get(pr.name, pr) for pr in projs] + new_projs
             pops = _insert_before(pops, target.name, Population(pname, n_part, _LINEAR))
             served[pname] = (target.name, served_idx)
+            roles[pname] = Role.PARTIAL_SUM
+            roles[target.name] = Role.ACCUMULATOR
             n_added += n_part
     if not served:
         return SplitResult(network, 0, 0, {})
@@ -153,7 +169,7 @@ def split_fan_in(network: Network, limit: int, *, max_levels: int = 16) -> Split
         outputs=network.outputs,
         inputs=network.inputs,
     )
-    return SplitResult(hw, n_added, depth, served)
+    return SplitResult(hw, n_added, depth, served, roles)
 
 
 @dataclass(frozen=True, eq=False)
@@ -170,6 +186,8 @@ class RelayResult:
         Relay neurons added.
     n_cores_added : int
     served : mapping of str to (str, ndarray)
+    roles : mapping of str to Role
+        ``relay`` for each added population.
     """
 
     network: Network
@@ -177,6 +195,10 @@ class RelayResult:
     n_added: int
     n_cores_added: int
     served: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)
+
+    @property
+    def roles(self) -> dict[str, Role]:
+        return dict.fromkeys(self.served, Role.RELAY)
 
 
 def _pack_groups(sizes: np.ndarray, profile: ChipProfile, limits: CoreLimits) -> np.ndarray:
@@ -287,7 +309,7 @@ def add_relays(
         relay_of[order] = relay_sorted
         served_idx = r[new_relay]
         n_relays = np.bincount(served_idx, minlength=pop.size)
-        rname = f"{pop.name}.relay{level}"
+        rname = _free_name(f"{pop.name}.relay{level}", pops)
         new_projs: list[Projection] = []
         replaced: dict[str, Projection] = {}
         offset = 0

@@ -159,8 +159,8 @@ def plot_core_utilization(report: Any) -> Any:
     m = report.memory
     load = m.load
     series = {
-        f"neurons (of {m.max_neurons})": load.n_neurons / m.max_neurons,
-        f"input axons (of {m.max_axons})": load.n_axons / m.max_axons,
+        f"neurons (of {m.max_neurons})": load.neurons / m.max_neurons,
+        f"input axons (of {m.max_axons})": load.axons / m.max_axons,
     }
     util = m.utilization()
     if util is not None:
@@ -217,7 +217,7 @@ def plot_placement(report: Any) -> Any:
         div, unit = _scale(float(np.nanmax(value)) or 1.0, "J")
         value, label = value / div, f"dynamic energy per inference ({unit})"
     elif report.memory is not None:
-        value, label = report.memory.load.n_neurons.astype(float), "neurons on core"
+        value, label = report.memory.load.neurons.astype(float), "neurons on core"
     else:
         value, label = np.zeros(len(pl.x)), "core"
     t = pl.traffic.tocoo()

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.hardware.energy import EnergyReport, energy_model
-from neurosim.hardware.latency import LatencyReport, energy_delay_product, latency_model
-from neurosim.hardware.memory import MemoryReport, core_load, memory_model
+from neurosim.cost.energy import EnergyReport, energy_model
+from neurosim.cost.latency import LatencyReport, energy_delay_product, latency_model
+from neurosim.cost.memory import MemoryReport, memory_model
+from neurosim.mapping.loads import core_loads
 from neurosim.report.accuracy import AccuracyReport, accuracy_report
 
 __all__ = [
@@ -305,7 +306,7 @@ def make_report(
     if results is not None and not isinstance(results, Mapping):
         results = {chip_backend: results}
     results = dict(results or {})
-    load = core_load(mapped)
+    load = core_loads(mapped)
     memory = memory_model(mapped, load)
     status = "ok" if mapped.fits else "does_not_fit"
     reason = None if mapped.fits else fit_reason(mapped.violations)

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from neurosim.errors import SimulationError
+from neurosim.mapping.roles import Role
 from neurosim.neurons import SPIKING_KINDS
 from neurosim.sim._common import assemble_outputs, progress_bar, run_float_plan
 from neurosim.sim.backends import SimRequest
@@ -117,6 +118,7 @@ def run_chip(req: SimRequest) -> SimResult:
             given=given,
             accumulator_bits=acc_bits,
             quantized=quant,
+            partial_sums=mapped.with_role(Role.PARTIAL_SUM),
         )
         if inp.is_integer:  # spike trains or integer inputs: no fraction needed
             for name in hw.inputs:
@@ -131,6 +133,7 @@ def run_chip(req: SimRequest) -> SimResult:
             state_bits=state_bits,
             dt_s=req.dt_s,
             frac_bits=frac,
+            partial_sums=mapped.with_role(Role.PARTIAL_SUM),
         )
         lo, hi = plan.state_range
         v0 = {

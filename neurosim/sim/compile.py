@@ -8,7 +8,8 @@ fixed-point format described in ``docs/simulator.md``:
   post neuron (:class:`~neurosim.mapping.mapped.QuantizedProjection`);
 * each graded population ``P`` holds its activations as integers
   ``a = round(y * 2**f_P)`` in ``state_bits`` (signed, saturating); the
-  mapper's partial-sum populations (dendritic accumulators) hold theirs in
+  mapper's partial-sum populations (dendritic accumulators; the caller names
+  them in ``partial_sums``, from ``MappedNetwork.roles``) hold theirs in
   ``accumulator_bits``; spiking
   populations emit ``1`` (``f = 0``) and hold ``v`` with their own ``f_P``;
 * a projection accumulates ``acc[j] = sum_i w_int[i, j] * a_pre[i]`` in
@@ -41,7 +42,7 @@ the synaptic current, or the compared input, can reach).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -105,11 +106,6 @@ def float_plan(
     return Plan(tuple(pops), tuple(network.inputs), fixed=False, dtype=dtype)
 
 
-def _is_partial(name: str) -> bool:
-    """Partial-sum (dendritic) populations added by the mapper: ``"{post}.partial{k}"``."""
-    return ".partial" in name
-
-
 def _int_bits(bound: float) -> int:
     """Integer bits (excluding sign) needed to hold ``|x| <= bound``."""
     if not np.isfinite(bound) or bound <= 0:
@@ -159,13 +155,15 @@ def choose_frac_bits(
     given: int | Mapping[str, int] | None = None,
     accumulator_bits: int | None = None,
     quantized: Mapping[str, Any] | None = None,
+    partial_sums: Collection[str] = (),
 ) -> dict[str, int]:
     """Fractional bits of every population (see the module docstring).
 
     With ``accumulator_bits`` and ``quantized`` (integer weights by projection
     name), the fraction of a graded source is also limited so that its
     largest possible accumulation ``bound * max_j sum_i |w_int[i, j]|`` fits
-    the accumulator.
+    the accumulator. ``partial_sums`` names the partial-sum populations
+    (held in ``accumulator_bits``; a network format does not apply to them).
     """
     if given is None:
         fp = dict(network.metadata.get("fixed_point", {}) or {})
@@ -176,7 +174,7 @@ def choose_frac_bits(
             given = {
                 p.name: graded
                 for p in network.populations
-                if p.model.kind not in SPIKING_KINDS and not _is_partial(p.name)
+                if p.model.kind not in SPIKING_KINDS and p.name not in partial_sums
             }
     if isinstance(given, (int, np.integer)):
         given = {p.name: int(given) for p in network.populations}
@@ -213,7 +211,7 @@ def choose_frac_bits(
         if name in given:
             frac[name] = int(given[name])
             continue
-        width = accumulator_bits if (accumulator_bits and _is_partial(name)) else state_bits
+        width = accumulator_bits if (accumulator_bits and name in partial_sums) else state_bits
         f = width - 1 - _int_bits(b)
         if accumulator_bits is not None and quantized is not None and m.kind not in SPIKING_KINDS:
             for pr in network.projections_from(name):
@@ -259,11 +257,13 @@ def fixed_plan(
     state_bits: int,
     dt_s: float,
     frac_bits: Mapping[str, int],
+    partial_sums: Collection[str] = (),
 ) -> Plan:
     """An integer plan of ``network`` from its quantized projections.
 
     ``quantized[name]`` has ``weights`` (integer-valued CSR) and ``scale``
     (per post neuron), as :class:`~neurosim.mapping.mapped.QuantizedProjection`.
+    ``partial_sums`` (partial-sum populations) hold values in ``accumulator_bits``.
     """
     order = {n: i for i, n in enumerate(network.order())}
     out_frac = {
@@ -325,7 +325,7 @@ def fixed_plan(
             params["alpha_syn_q"] = np.round(alpha_syn * 2**ALPHA_SHIFT).astype(np.int64)
         value_range = (
             (-(2 ** (accumulator_bits - 1)), 2 ** (accumulator_bits - 1) - 1)
-            if _is_partial(name)
+            if name in partial_sums
             else None
         )
         pops.append(PopPlan(name, m.kind, n, tuple(incoming), params, m.reset, f_post, value_range))

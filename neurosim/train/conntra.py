@@ -291,7 +291,7 @@ def ternary_memory(n_weights: int, n_layers: int) -> dict[str, Any]:
     """Bits to store ``n_weights`` ternary weights (2 bits each, one float32 scale per layer) vs float64.
 
     A direct count for the training report; the mapped network's memory on a
-    chip comes from :func:`neurosim.hardware.memory.memory_model`.
+    chip comes from :func:`neurosim.cost.memory.memory_model`.
     """
     ternary_bits = 2 * n_weights + 32 * n_layers
     float64_bits = 64 * n_weights

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from neurosim.hardware.profile import load_profile
 from neurosim.mapping.mapped import CoreUsage, MappedNetwork, Placement, QuantizedProjection
+from neurosim.mapping.roles import Role
 from neurosim.network import Network, Population, Projection
 from neurosim.neurons import NeuronModel
 
@@ -110,8 +111,13 @@ def hand_map(
     placement = Placement(
         chip, ids % width, ids // width, "row_major", sp.csr_matrix((n, n)), 0.0, 0.0, 0.0
     )
+    roles = {  # the partial sums split_fan_in adds (the mapper records roles where it adds them)
+        f"{name}.partial{k}": Role.PARTIAL_SUM
+        for name, parts in (split or {}).items()
+        for k in range(parts)
+    }
     return MappedNetwork(
-        net, profile, hw, quantized, core_of, tuple(cores), placement, (), "hand", 0, n
+        net, profile, hw, quantized, core_of, tuple(cores), placement, (), "hand", 0, n, roles=roles
     )
 
 

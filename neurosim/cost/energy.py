@@ -11,10 +11,12 @@ with ``synop``, ``neuron_update``, ``spike_out``, ``hop`` (mesh hops) and
 ``chip_hop`` (chip-to-chip crossings). A ``packet`` has no figure of its own:
 it costs its hops (and its chip crossings). Run time is the latency model's
 time per inference times the number of inputs
-(:func:`~neurosim.hardware.latency.latency_model`).
+(:func:`~neurosim.cost.latency.latency_model`).
 
 Split and relay overhead is the part of the dynamic energy spent on the
-partial-sum and relay populations the mapper added. Energy per layer and per
+partial-sum and relay populations the mapper added (their
+:class:`~neurosim.mapping.roles.Role` in ``MappedNetwork.roles``, never their
+names). Energy per layer and per
 role (neuron, split, relay) is exact when each core holds neurons of one
 (layer, role) group; otherwise a core's events are shared among its groups in
 proportion to their synapses (synaptic ops) or neurons (other events), and the
@@ -33,8 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.errors import SimulationError
-from neurosim.hardware.memory import CoreLoad, core_load
+from neurosim.hardware.profile import ChipProfile
+from neurosim.mapping.loads import LoadTable, core_loads, with_events
+from neurosim.mapping.mapped import MappedNetwork
+from neurosim.sim.result import SimResult
 
 __all__ = [
     "ENERGY_FIGURES",
@@ -173,63 +177,27 @@ class EnergyReport:
         }
 
 
-def _shares(load: CoreLoad, group: tuple[str, str], kind: str) -> np.ndarray:
+def _shares(load: LoadTable, group: tuple[str, str], kind: str) -> np.ndarray:
     """Fraction of a core's events of type ``kind`` attributed to ``group``."""
     neurons = load.neurons_by_group.get(group, np.zeros(load.n_cores))
-    n_share = np.divide(
-        neurons, load.n_neurons, out=np.zeros(load.n_cores), where=load.n_neurons > 0
-    )
+    n_share = np.divide(neurons, load.neurons, out=np.zeros(load.n_cores), where=load.neurons > 0)
     if kind != "synop":
         return n_share
     syn = load.synapses_by_group.get(group, np.zeros(load.n_cores))
-    s_share = np.divide(syn, load.n_synapses, out=np.zeros(load.n_cores), where=load.n_synapses > 0)
-    return np.where(load.n_synapses > 0, s_share, n_share)
+    s_share = np.divide(syn, load.synapses, out=np.zeros(load.n_cores), where=load.synapses > 0)
+    return np.where(load.synapses > 0, s_share, n_share)
 
 
-def energy_model(
-    mapped: Any,
-    result: Any,
-    *,
-    run_time_s: float | None = None,
-    load: CoreLoad | None = None,
-) -> EnergyReport:
-    """Energy per event type, per core, per layer, plus static energy.
-
-    Parameters
-    ----------
-    mapped : MappedNetwork
-    result : SimResult
-        Result with event counts per core (``events``), e.g. of the ``chip``
-        backend.
-    run_time_s : float, optional
-        Time the chip runs for all of ``result``'s inputs, used for static
-        energy; ``None`` = unknown (static energy is then unknown unless the
-        static power is 0). :func:`neurosim.report.make_report` passes the
-        latency model's time per inference x ``n_inputs``.
-    load : CoreLoad, optional
-        Precomputed :func:`~neurosim.hardware.memory.core_load`.
-
-    Returns
-    -------
-    EnergyReport
-    """
-    profile = mapped.profile
-    n_cores = len(mapped.cores)
-    if not result.events:
-        raise SimulationError(
-            f"result of backend {result.backend}: no event counts; energy needs a backend that runs the mapping"
-        )
-    load = core_load(mapped) if load is None else load
+def _dynamic(
+    profile: ChipProfile, load: LoadTable
+) -> tuple[dict[str, EventEnergy], dict[str, np.ndarray]]:
+    """Energy of each event type, in total and per core (NaN where the figure is unknown)."""
+    events = load.events or {}
     by_event: dict[str, EventEnergy] = {}
     per_type_core: dict[str, np.ndarray] = {}
     for kind, path in ENERGY_FIGURES.items():
-        raw = result.events.get(kind)
-        counts = np.zeros(n_cores) if raw is None else np.asarray(raw, dtype=np.float64)
-        if counts.shape != (n_cores,):
-            raise SimulationError(
-                f"result of backend {result.backend}: events[{kind!r}] has shape {counts.shape}; "
-                f"expected ({n_cores},) (one count per core of the mapping)"
-            )
+        raw = events.get(kind)
+        counts = np.zeros(load.n_cores) if raw is None else raw
         fig = profile.figure(path)
         total = int(round(counts.sum()))
         if fig.value is None:
@@ -242,7 +210,13 @@ def energy_model(
         by_event[kind] = EventEnergy(
             total, fig.value, "pJ", path, energy, fig.provenance, fig.source
         )
-    n_chips = max(int(mapped.n_chips_used), 1) if n_cores else 0
+    return by_event, per_type_core
+
+
+def _static(
+    profile: ChipProfile, n_chips: int, run_time_s: float | None
+) -> tuple[EventEnergy, list[str]]:
+    """Static energy (power x chips x run time) and a note when the run time is unknown."""
     sfig = profile.figure("energy.static_power_w")
     if sfig.value is None:
         static = None
@@ -252,20 +226,23 @@ def energy_model(
         static = None
     else:
         static = float(sfig.value) * n_chips * float(run_time_s) * 1e12
-    notes: list[str] = []
+    notes = []
     if static is None and sfig.value is not None:
         notes.append("static energy unknown: the run time is unknown")
-    by_event["static"] = EventEnergy(
+    entry = EventEnergy(
         0, sfig.value, "W", "energy.static_power_w", static, sfig.provenance, sfig.source
     )
-    per_core_pj = np.sum(np.stack(list(per_type_core.values())), axis=0) if n_cores else np.zeros(0)
-    # attribution to layers and roles
-    exact = load.single_group_cores()
-    groups = sorted(load.neurons_by_group)
+    return entry, notes
+
+
+def _by_layer(
+    mapped: MappedNetwork, load: LoadTable, per_type_core: Mapping[str, np.ndarray]
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Dynamic energy per source layer and billing role, and the total of each role."""
     layer_rows: dict[str, dict[str, Any]] = {}
     order = [p.name for p in mapped.network.populations]
     role_totals = dict.fromkeys(_ROLES, 0.0)
-    for group in groups:
+    for group in sorted(load.neurons_by_group):
         layer, role = group
         value = 0.0
         for kind, per_core in per_type_core.items():
@@ -284,6 +261,49 @@ def energy_model(
     for r in rows:
         for k in ("neuron_pj", "split_pj", "relay_pj", "total_pj"):
             r[k] = None if not np.isfinite(r[k]) else float(r[k])
+    return rows, role_totals
+
+
+def energy_model(
+    mapped: MappedNetwork,
+    result: SimResult,
+    *,
+    run_time_s: float | None = None,
+    load: LoadTable | None = None,
+) -> EnergyReport:
+    """Energy per event type, per core, per layer, plus static energy.
+
+    Parameters
+    ----------
+    mapped : MappedNetwork
+    result : SimResult
+        Result with event counts per core (``events``), e.g. of the ``chip``
+        backend.
+    run_time_s : float, optional
+        Time the chip runs for all of ``result``'s inputs, used for static
+        energy; ``None`` = unknown (static energy is then unknown unless the
+        static power is 0). :func:`neurosim.report.make_report` passes the
+        latency model's time per inference x ``n_inputs``.
+    load : LoadTable, optional
+        Precomputed :func:`~neurosim.mapping.loads.core_loads` of ``mapped``.
+
+    Returns
+    -------
+    EnergyReport
+
+    Raises
+    ------
+    SimulationError
+        When ``result`` has no event counts, or not one count per core.
+    """
+    n_cores = len(mapped.cores)
+    load = with_events(core_loads(mapped) if load is None else load, result)
+    by_event, per_type_core = _dynamic(mapped.profile, load)
+    n_chips = max(int(mapped.n_chips_used), 1) if n_cores else 0
+    by_event["static"], notes = _static(mapped.profile, n_chips, run_time_s)
+    per_core_pj = np.sum(np.stack(list(per_type_core.values())), axis=0) if n_cores else np.zeros(0)
+    rows, role_totals = _by_layer(mapped, load, per_type_core)
+    exact = load.single_group_cores()
     if not exact:
         notes.append(
             "per-layer energy apportioned: some cores hold neurons of several layers or roles"

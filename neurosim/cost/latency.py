@@ -36,6 +36,9 @@ from typing import Any
 import numpy as np
 
 from neurosim.errors import SimulationError
+from neurosim.hardware.profile import ChipProfile
+from neurosim.mapping.mapped import MappedNetwork
+from neurosim.sim.result import SimResult
 
 __all__ = [
     "LATENCY_FIGURES",
@@ -130,13 +133,13 @@ class LatencyReport:
         }
 
 
-def _figure(profile: Any, path: str) -> tuple[float | None, dict[str, Any]]:
+def _figure(profile: ChipProfile, path: str) -> tuple[float | None, dict[str, Any]]:
     fig = profile.figure(path)
     info = {"value": fig.value, "provenance": fig.provenance, "source": fig.source}
     return (None if fig.value is None else float(fig.value)), info
 
 
-def _event_array(result: Any, kind: str, n_cores: int, per_step: bool) -> np.ndarray:
+def _event_array(result: SimResult, kind: str, n_cores: int, per_step: bool) -> np.ndarray:
     src = result.events_per_step if per_step else result.events
     arr = src.get(kind) if src else None
     shape = (result.n_steps, n_cores) if per_step else (n_cores,)
@@ -152,7 +155,7 @@ def _event_array(result: Any, kind: str, n_cores: int, per_step: bool) -> np.nda
     return arr
 
 
-def _route(mapped: Any) -> tuple[int, bool]:
+def _route(mapped: MappedNetwork) -> tuple[int, bool]:
     """Longest hop count and whether any traffic crosses chips."""
     pl = mapped.placement
     t = pl.traffic.tocoo() if pl.traffic is not None else None
@@ -167,30 +170,14 @@ def _route(mapped: Any) -> tuple[int, bool]:
     return int(hops.max()), bool(cross.any())
 
 
-def latency_model(mapped: Any, result: Any) -> LatencyReport:
-    """Time per step and per inference, and throughput, of a simulation on its mapping.
-
-    Parameters
-    ----------
-    mapped : MappedNetwork
-    result : SimResult
-        A result with event counts per core (the ``chip`` backend).
-
-    Returns
-    -------
-    LatencyReport
-    """
-    profile = mapped.profile
-    n_cores = len(mapped.cores)
-    if not result.events:
-        raise SimulationError(
-            f"result of backend {result.backend}: no event counts; latency needs a backend that runs the mapping"
-        )
+def _busy(
+    profile: ChipProfile, result: SimResult, n_cores: int, per_step: bool
+) -> tuple[np.ndarray, dict[str, dict[str, Any]], list[str]]:
+    """Busy time of every core (per step, or averaged), the figures used, and unknown fields."""
     n_in = max(int(result.n_inputs), 1)
     n_steps = max(int(result.n_steps), 1)
     figures: dict[str, dict[str, Any]] = {}
     unknown: list[str] = []
-    per_step = result.events_per_step is not None and bool(result.events_per_step)
     busy = np.zeros((n_steps, n_cores) if per_step else (n_cores,))
     for kind, path in LATENCY_FIGURES.items():
         counts = _event_array(result, kind, n_cores, per_step)
@@ -204,7 +191,13 @@ def latency_model(mapped: Any, result: Any) -> LatencyReport:
         else:
             busy = busy + counts * value * 1e-9
     busy = busy / n_in if per_step else busy / (n_in * n_steps)
-    max_hops, crosses = _route(mapped)
+    return busy, figures, unknown
+
+
+def _route_time(
+    profile: ChipProfile, max_hops: int, crosses: bool, figures: dict, unknown: list[str]
+) -> float:
+    """Time of the longest route (NaN when a needed figure is unknown); fills ``figures``."""
     route = 0.0
     for path, used in (("latency.hop_ns", max_hops > 0), ("latency.chip_hop_ns", crosses)):
         if not used:
@@ -216,47 +209,88 @@ def latency_model(mapped: Any, result: Any) -> LatencyReport:
             route = float("nan")
         else:
             route += (max_hops if path == "latency.hop_ns" else 1) * value * 1e-9
+    return route
+
+
+def _timestep(profile: ChipProfile, figures: dict) -> float | None:
+    """The chip's fixed time step (``None``: asynchronous); fills ``figures``."""
     ts_fig = profile.figure("chip.timestep_s")
-    timestep = None if ts_fig.value is None else float(ts_fig.value)
-    if timestep is not None:
-        figures["chip.timestep_s"] = {
-            "value": ts_fig.value,
-            "provenance": ts_fig.provenance,
-            "source": ts_fig.source,
-        }
-    per_core_avg = busy.mean(axis=0) if per_step else busy
+    if ts_fig.value is None:
+        return None
+    figures["chip.timestep_s"] = {
+        "value": ts_fig.value,
+        "provenance": ts_fig.provenance,
+        "source": ts_fig.source,
+    }
+    return float(ts_fig.value)
+
+
+def _step_times(
+    busy: np.ndarray, route: float, timestep: float | None, n_steps: int, per_step: bool
+) -> dict[str, Any]:
+    """Step, inference and throughput figures from core busy times and the route."""
+    n_cores = busy.shape[-1]
     if n_cores:
         step_compute = busy.max(axis=-1)  # per step (per_step) or scalar
     else:
         step_compute = np.zeros(n_steps) if per_step else np.float64(0.0)
     raw = np.asarray(step_compute, dtype=np.float64) + route
     if np.isnan(raw).any():
-        step_s = time_inf = ips = None
-        bound = "unknown"
-        compute_s = None
-    else:
-        floor = timestep or 0.0
-        steps = np.maximum(raw, floor)
-        time_inf = float(steps.sum()) if per_step else float(steps) * n_steps
-        step_s = time_inf / n_steps
-        bound = "timestep" if timestep is not None and bool((raw <= timestep).all()) else "compute"
-        ips = 1.0 / time_inf if time_inf > 0 else None
-        compute_s = float(np.mean(step_compute))
+        return {"step_s": None, "time_inf": None, "ips": None, "bound": "unknown", "compute": None}
+    steps = np.maximum(raw, timestep or 0.0)
+    time_inf = float(steps.sum()) if per_step else float(steps) * n_steps
+    return {
+        "step_s": time_inf / n_steps,
+        "time_inf": time_inf,
+        "ips": 1.0 / time_inf if time_inf > 0 else None,
+        "bound": "timestep"
+        if timestep is not None and bool((raw <= timestep).all())
+        else "compute",
+        "compute": float(np.mean(step_compute)),
+    }
+
+
+def latency_model(mapped: MappedNetwork, result: SimResult) -> LatencyReport:
+    """Time per step and per inference, and throughput, of a simulation on its mapping.
+
+    Parameters
+    ----------
+    mapped : MappedNetwork
+    result : SimResult
+        A result with event counts per core (the ``chip`` backend).
+
+    Returns
+    -------
+    LatencyReport
+    """
+    n_cores = len(mapped.cores)
+    if not result.events:
+        raise SimulationError(
+            f"result of backend {result.backend}: no event counts; latency needs a backend that runs the mapping"
+        )
+    n_steps = max(int(result.n_steps), 1)
+    per_step = result.events_per_step is not None and bool(result.events_per_step)
+    busy, figures, unknown = _busy(mapped.profile, result, n_cores, per_step)
+    max_hops, crosses = _route(mapped)
+    route = _route_time(mapped.profile, max_hops, crosses, figures, unknown)
+    timestep = _timestep(mapped.profile, figures)
+    t = _step_times(busy, route, timestep, n_steps, per_step)
+    per_core_avg = busy.mean(axis=0) if per_step else busy
     busiest = (
         int(np.nanargmax(per_core_avg)) if n_cores and not np.isnan(per_core_avg).all() else None
     )
     return LatencyReport(
         per_core_step_s=per_core_avg,
-        compute_step_s=compute_s,
+        compute_step_s=t["compute"],
         busiest_core=busiest,
         route_s=None if np.isnan(route) else route,
         max_hops=max_hops,
         crosses_chips=crosses,
         timestep_s=timestep,
-        step_s=step_s,
-        bound=bound,
-        time_per_inference_s=time_inf,
-        inferences_per_s=ips,
+        step_s=t["step_s"],
+        bound=t["bound"],
+        time_per_inference_s=t["time_inf"],
+        inferences_per_s=t["ips"],
         n_steps=n_steps,
         per_step_counts=per_step,
         unknown=tuple(unknown),

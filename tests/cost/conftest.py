@@ -15,6 +15,7 @@ import pytest
 import scipy.sparse as sp
 
 from neurosim.mapping.mapped import CoreUsage, MappedNetwork, Placement, QuantizedProjection
+from neurosim.mapping.roles import Role
 from neurosim.network import Network, Population, Projection
 from neurosim.neurons import NeuronModel
 from neurosim.sim.result import SimResult
@@ -33,8 +34,14 @@ def build_mapped(
     source: Network | None = None,
     chips: Sequence[int] | None = None,
     traffic: Sequence[tuple[int, int]] = (),
+    served: Mapping[str, tuple[str, Sequence[int]]] | None = None,
+    roles: Mapping[str, Role] | None = None,
 ) -> MappedNetwork:
-    """A MappedNetwork of ``network`` (as hardware network) placed as given."""
+    """A MappedNetwork of ``network`` (as hardware network) placed as given.
+
+    ``served`` and ``roles`` describe added populations (as the mapper records
+    them); roles left out are filled in from the structure.
+    """
     n_cores = len(xy)
     chip = np.array(chips if chips is not None else [0] * n_cores)
     x = np.array([p[0] for p in xy])
@@ -62,12 +69,24 @@ def build_mapped(
         strategy="hand",
         seed=0,
         lower_bound_cores=n_cores,
+        served={k: (b, np.asarray(i)) for k, (b, i) in (served or {}).items()},
+        roles=dict(roles or {}),
     )
 
 
 def two_layer() -> Network:
     """input(3) -> layer1(2) -> layer2(2), weights W1, W2."""
     return Network.from_layers([W1, W2], model=NeuronModel("relu"))
+
+
+#: what the mapper would record for :func:`split_network`'s added populations
+SPLIT_SERVED = {"layer1.partial0": ("layer1", [0]), "layer1.partial1": ("layer1", [0])}
+SPLIT_ROLES = {
+    "input": Role.INPUT,
+    "layer1.partial0": Role.PARTIAL_SUM,
+    "layer1.partial1": Role.PARTIAL_SUM,
+    "layer1": Role.ACCUMULATOR,
+}
 
 
 def split_network() -> tuple[Network, Network]:
@@ -140,6 +159,8 @@ def hw() -> SimpleNamespace:
         build_mapped=build_mapped,
         two_layer=two_layer,
         split_network=split_network,
+        split_served=SPLIT_SERVED,
+        split_roles=SPLIT_ROLES,
         sim_result=sim_result,
         W1=W1,
         W2=W2,

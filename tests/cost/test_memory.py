@@ -10,22 +10,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurosim.hardware.memory import (
-    core_load,
-    hw_population_role,
-    memory_model,
-    reference_storage_bits,
-    synapse_memory_bits,
-)
+from neurosim.cost.memory import memory_model, reference_storage_bits
 from neurosim.hardware.profile import load_profile
+from neurosim.mapping.bits import synapse_memory_bits
+from neurosim.mapping.loads import core_loads
 
 
 def test_core_load_counts(tiny):
-    load = core_load(tiny(load_profile("generic")))
-    assert load.n_neurons.tolist() == [2, 2]
-    assert load.n_axons.tolist() == [3, 2]
-    assert load.n_synapses.tolist() == [4, 3]
-    assert load.max_synapses_per_neuron.tolist() == [2, 2]
+    load = core_loads(tiny(load_profile("generic")))
+    assert load.neurons.tolist() == [2, 2]
+    assert load.axons.tolist() == [3, 2]
+    assert load.synapses.tolist() == [4, 3]
+    assert load.fan_in_max.tolist() == [2, 2]
     assert load.single_group_cores()
 
 
@@ -125,9 +121,6 @@ def test_unknown_capacity_gives_unknown_utilization(tiny):
 
 
 def test_split_population_roles(hw):
-    assert hw_population_role("layer1.partial3") == ("layer1", "split")
-    assert hw_population_role("layer1.relay0") == ("layer1", "relay")
-    assert hw_population_role("a.b.partial0.relay1") == ("a.b", "relay")
     source, hwnet = hw.split_network()
     p = load_profile("generic")
     mapped = hw.build_mapped(
@@ -136,10 +129,12 @@ def test_split_population_roles(hw):
         {"input": [-1] * 3, "layer1.partial0": [0], "layer1.partial1": [1], "layer1": [2]},
         [(0, 0), (1, 0), (2, 0)],
         source=source,
+        served=hw.split_served,
+        roles=hw.split_roles,
     )
-    load = core_load(mapped)
-    assert load.n_synapses.tolist() == [2, 1, 2]
-    assert load.n_axons.tolist() == [2, 1, 2]
+    load = core_loads(mapped)
+    assert load.synapses.tolist() == [2, 1, 2]
+    assert load.axons.tolist() == [2, 1, 2]
     assert load.neurons_by_group[("layer1", "split")].tolist() == [1, 1, 0]
     assert load.neurons_by_group[("layer1", "neuron")].tolist() == [0, 0, 1]
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neurosim.hardware.latency import energy_delay_product, latency_model
+from neurosim.cost.latency import energy_delay_product, latency_model
 from neurosim.hardware.profile import load_profile
 
 EVENTS = {

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from neurosim.cost.energy import energy_model
 from neurosim.errors import SimulationError
-from neurosim.hardware.energy import energy_model
 from neurosim.hardware.profile import load_profile
 
 EVENTS = {
@@ -98,6 +98,8 @@ def test_split_overhead_and_layers(hw):
         {"input": [-1] * 3, "layer1.partial0": [0], "layer1.partial1": [1], "layer1": [2]},
         [(0, 0), (1, 0), (2, 0)],
         source=source,
+        served=hw.split_served,
+        roles=hw.split_roles,
     )
     events = {"synop": [2, 1, 2], "neuron_update": [1, 1, 1]}
     e = energy_model(mapped, hw.sim_result(events, n_inputs=1))
@@ -125,6 +127,8 @@ def test_shared_core_is_apportioned(hw):
         {"input": [-1] * 3, "layer1.partial0": [0], "layer1.partial1": [0], "layer1": [0]},
         [(0, 0)],
         source=source,
+        served=hw.split_served,
+        roles=hw.split_roles,
     )
     e = energy_model(mapped, hw.sim_result({"synop": [5], "neuron_update": [3]}, n_inputs=1))
     assert e.attribution == "apportioned"
