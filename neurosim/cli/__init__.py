@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "sweep": "neurosim.cli.sweep",
     "train": "neurosim.cli.train",
     "run": "neurosim.cli.run",
+    "faults": "neurosim.cli.faults",
 }
 
 _HELP: dict[str, str] = {
@@ -44,6 +45,7 @@ _HELP: dict[str, str] = {
     "sweep": "sweep hardware limits on one chip",
     "train": "train a network under hardware constraints (deep_r, conntra, sketch, ...)",
     "run": "run a scenario file",
+    "faults": "fault injection on a mapped network: accuracy vs fault rate, and the crash bound",
 }
 
 

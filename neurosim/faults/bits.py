@@ -41,7 +41,9 @@ def weight_bits(kind: str, bits: int) -> int:
     return int(bits)
 
 
-def flip_weight_bits(values: np.ndarray, bit: np.ndarray, kind: str, bits: int) -> tuple[np.ndarray, int]:
+def flip_weight_bits(
+    values: np.ndarray, bit: np.ndarray, kind: str, bits: int
+) -> tuple[np.ndarray, int]:
     """``values`` (stored weights) with bit ``bit[k]`` of entry ``k`` flipped.
 
     Returns the new values and the number that became non-finite (floats;

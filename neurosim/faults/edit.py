@@ -45,7 +45,9 @@ def remove_pattern(w: sp.spmatrix, rows: np.ndarray, cols: np.ndarray) -> sp.csr
     coo = w.tocoo()
     drop = np.asarray(hit[coo.row, coo.col]).ravel().astype(bool)
     keep = ~drop
-    res = sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=w.shape, dtype=w.dtype)
+    res = sp.csr_matrix(
+        (coo.data[keep], (coo.row[keep], coo.col[keep])), shape=w.shape, dtype=w.dtype
+    )
     res.sort_indices()
     return res
 
@@ -111,9 +113,7 @@ def silence(
         populations; unchanged ones are left out.
     """
     sizes = {p.name: p.size for p in network.populations}
-    alive = {
-        n: ~np.asarray(dead.get(n, np.zeros(s, bool)), dtype=bool) for n, s in sizes.items()
-    }
+    alive = {n: ~np.asarray(dead.get(n, np.zeros(s, bool)), dtype=bool) for n, s in sizes.items()}
     weights: dict[str, sp.csr_matrix] = {}
     quant: dict[str, Any] = {}
     for pr in network.projections:

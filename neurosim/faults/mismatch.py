@@ -40,7 +40,9 @@ def factors(n: int, sigma: float, rng: np.random.Generator) -> np.ndarray:
     return np.maximum(1.0 + sigma * rng.standard_normal(n), _FLOOR)
 
 
-def weight_mismatch(mapped: Any, rate: float, rng: np.random.Generator, *, sigma: float, **_: Any) -> Any:
+def weight_mismatch(
+    mapped: Any, rate: float, rng: np.random.Generator, *, sigma: float, **_: Any
+) -> Any:
     """Every stored weight deviates by its own factor (see the module docstring)."""
     prof = mapped.profile
     kind = prof.get("weights.kind")
@@ -60,7 +62,9 @@ def weight_mismatch(mapped: Any, rate: float, rng: np.random.Generator, *, sigma
     return with_changes(mapped, quantized=quant, record=rec)
 
 
-def threshold_mismatch(mapped: Any, rate: float, rng: np.random.Generator, *, sigma: float, **_: Any) -> Any:
+def threshold_mismatch(
+    mapped: Any, rate: float, rng: np.random.Generator, *, sigma: float, **_: Any
+) -> Any:
     """Every neuron's threshold (or input gain) deviates by its own factor."""
     hw = mapped.hw_network
     pops, gains = {}, {}

@@ -40,7 +40,9 @@ def _count(mask: Mapping[str, np.ndarray]) -> dict[str, int]:
     return {k: int(np.count_nonzero(v)) for k, v in mask.items() if np.any(v)}
 
 
-def crash_neurons(mapped: Any, dead: Mapping[str, np.ndarray], record: Mapping[str, Any] | None = None) -> Any:
+def crash_neurons(
+    mapped: Any, dead: Mapping[str, np.ndarray], record: Mapping[str, Any] | None = None
+) -> Any:
     """The mapped network with the ``dead`` hardware neurons crashed (output 0, inputs cut).
 
     Parameters

@@ -40,7 +40,9 @@ def _entries(mapped: Any, pre: str) -> list[tuple[str, np.ndarray, np.ndarray, n
         post_core = np.asarray(mapped.core_of[pr.post])
         pat = (sp.csr_matrix(mapped.quantized[pr.name].weights) != 0) + (pr.weights != 0)
         coo = sp.csr_matrix(pat).tocoo()
-        out.append((pr.name, coo.row, coo.col, coo.row.astype(np.int64) * n_cores + post_core[coo.col]))
+        out.append(
+            (pr.name, coo.row, coo.col, coo.row.astype(np.int64) * n_cores + post_core[coo.col])
+        )
     return out
 
 
@@ -73,13 +75,19 @@ def spike_drop(mapped: Any, rate: float, rng: np.random.Generator, **_: Any) -> 
             if not hit.any():
                 continue
             q = mapped.quantized[pname]
-            quant[pname] = dataclasses.replace(q, weights=remove_pattern(q.weights, rows[hit], cols[hit]))
-            weights[pname] = remove_pattern(mapped.hw_network.projection(pname).weights, rows[hit], cols[hit])
+            quant[pname] = dataclasses.replace(
+                q, weights=remove_pattern(q.weights, rows[hit], cols[hit])
+            )
+            weights[pname] = remove_pattern(
+                mapped.hw_network.projection(pname).weights, rows[hit], cols[hit]
+            )
     rec = {
         "kind": "spike_drop",
         "rate": rate,
         "routes": n_routes,
         "dropped_routes": n_dropped,
-        "routes_by_hops": {str(h): {"routes": v[0], "dropped": v[1]} for h, v in sorted(hop_hist.items())},
+        "routes_by_hops": {
+            str(h): {"routes": v[0], "dropped": v[1]} for h, v in sorted(hop_hist.items())
+        },
     }
     return with_changes(mapped, weights=weights, quantized=quant, record=rec)

@@ -103,14 +103,18 @@ class FaultSpec:
         else:
             rate = _number(self.rate, f"fault {self.kind}: rate")
             if not 0.0 <= rate <= 1.0:
-                raise FaultError(f"fault {self.kind}: rate: expected a number in [0, 1], got {self.rate!r}")
+                raise FaultError(
+                    f"fault {self.kind}: rate: expected a number in [0, 1], got {self.rate!r}"
+                )
             object.__setattr__(self, "rate", rate)
         if self.bound is not None:
             if self.kind != "byzantine":
                 raise FaultError(f"fault {self.kind}: bound: only byzantine faults take a bound")
             bound = _number(self.bound, "fault byzantine: bound")
             if not bound > 0:
-                raise FaultError(f"fault byzantine: bound: expected a number > 0, got {self.bound!r}")
+                raise FaultError(
+                    f"fault byzantine: bound: expected a number > 0, got {self.bound!r}"
+                )
             object.__setattr__(self, "bound", bound)
 
     @property
@@ -152,7 +156,9 @@ def parse_fault_arg(text: str) -> list[FaultSpec]:
     kind, sep, rates = text.partition("=")
     kind = kind.strip()
     if not sep or not kind or not rates.strip():
-        raise FaultError(f"fault {text!r}: expected KIND=RATE[,RATE...], e.g. neuron_crash=0.001,0.01")
+        raise FaultError(
+            f"fault {text!r}: expected KIND=RATE[,RATE...], e.g. neuron_crash=0.001,0.01"
+        )
     if kind not in FAULT_KINDS:
         FaultSpec(kind, 0.0)  # raises the unknown-kind error
     return [FaultSpec(kind, _rate(r, kind)) for r in rates.split(",")]

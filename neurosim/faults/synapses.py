@@ -60,7 +60,9 @@ def core_slots(mapped: Any) -> dict[int, tuple[list[str], np.ndarray, np.ndarray
         pid.append(np.full(on.size, k))
         idx.append(on)
         core.append(c[on])
-    pid_a, idx_a, core_a = (np.concatenate(a) if a else np.zeros(0, np.int64) for a in (pid, idx, core))
+    pid_a, idx_a, core_a = (
+        np.concatenate(a) if a else np.zeros(0, np.int64) for a in (pid, idx, core)
+    )
     order = np.argsort(core_a, kind="stable")
     out = {}
     bounds = np.searchsorted(core_a[order], np.unique(core_a), side="left").tolist() + [order.size]
@@ -138,7 +140,12 @@ def flip_bits(
     return with_changes(mapped, weights=weights, quantized=quant, record=rec)
 
 
-def _hw_after(w: sp.csr_matrix, moves: list[tuple[int, int, int]], lost_rows: np.ndarray, lost_cols: np.ndarray) -> sp.csr_matrix:
+def _hw_after(
+    w: sp.csr_matrix,
+    moves: list[tuple[int, int, int]],
+    lost_rows: np.ndarray,
+    lost_cols: np.ndarray,
+) -> sp.csr_matrix:
     """The float weights with the same synapses moved and lost as the stored ones."""
     w = remove_pattern(w, lost_rows, lost_cols).tolil()
     for i, j, new in moves:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from neurosim.faults.spec import FaultsSection
 from neurosim.io.datasets import SPLITS
 from neurosim.io.formats import FORMATS
 
@@ -257,6 +258,8 @@ class Scenario(_Strict):
     simulation: SimulationSpec = Field(default_factory=SimulationSpec)
     report: ReportSpec = Field(default_factory=ReportSpec)
     sweep: SweepSpec | None = None
+    faults: FaultsSection | None = None  # fault campaign (neurosim.faults; `neurosim faults --scenario`)
+    execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
     reduced: dict[str, Any] = Field(default_factory=dict)
     path: str | None = None
 
