@@ -259,7 +259,6 @@ class Scenario(_Strict):
     report: ReportSpec = Field(default_factory=ReportSpec)
     sweep: SweepSpec | None = None
     faults: FaultsSection | None = None  # fault campaign (neurosim.faults; `neurosim faults --scenario`)
-    execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
     reduced: dict[str, Any] = Field(default_factory=dict)
     path: str | None = None
 
