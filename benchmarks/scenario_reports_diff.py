@@ -15,7 +15,8 @@ was (``neurosim.__file__`` must lie under REPO; recorded in
 ``OUT/_imported_from.json`` with REPO's commit), and sets ``NEUROSIM_DATA``
 (default ``../shared/datasets`` next to REPO, else ``$NEUROSIM_DATA``).
 
-``diff`` normalises before comparing: ``report.json`` loses its ``"timings"``
+``diff`` normalises before comparing: the checkout's own path (``# resolved from REPO/...``) reads ``<repo>``,
+``report.json`` loses its ``"timings"``
 and every wall-time key (``*wall*``, ``elapsed_s``, ``seconds``,
 ``*_inferences_per_s`` measured throughputs), ISO dates and durations are
 replaced in text files, ``outputs.npz`` is compared array by array, PNG plots
@@ -153,8 +154,15 @@ def _json_paths(a: Any, b: Any, path: str = "") -> list[str]:
     return [] if a == b else [f"{path}: {str(a)[:60]} != {str(b)[:60]}"]
 
 
-def _compare(a: Path, b: Path) -> list[str]:
-    """Differences between two files (empty: identical after normalising)."""
+def _repo(run: Path) -> str | None:
+    try:
+        return json.loads((run / "_imported_from.json").read_text())["repo"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _compare(a: Path, b: Path, repos: tuple[str | None, str | None] = (None, None)) -> list[str]:
+    """Differences between two files (empty: identical after normalising; repo paths as <repo>)."""
     suffix = a.suffix
     if suffix == ".json":
         return _json_paths(
@@ -182,7 +190,10 @@ def _compare(a: Path, b: Path) -> list[str]:
         pa, pb = mpimg.imread(a), mpimg.imread(b)
         same = pa.shape == pb.shape and np.array_equal(pa, pb)
         return [] if same else ["pixels differ"]
-    ta, tb = normalise_text(a.read_text()), normalise_text(b.read_text())
+    ta, tb = (
+        normalise_text(p.read_text().replace(r, "<repo>") if r else p.read_text())
+        for p, r in ((a, repos[0]), (b, repos[1]))
+    )
     if ta == tb:
         return []
     la, lb = ta.splitlines(), tb.splitlines()
@@ -209,7 +220,7 @@ def diff_runs(before: Path, after: Path) -> int:
             n_diff += 1
             print(f"DIFFERS   {rel}: only {'after' if rel in files_b else 'before'}")
             continue
-        diffs = _compare(before / rel, after / rel)
+        diffs = _compare(before / rel, after / rel, (_repo(before), _repo(after)))
         if diffs:
             n_diff += 1
             print(f"DIFFERS   {rel}")

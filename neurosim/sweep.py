@@ -1,18 +1,20 @@
 """Sweeps over hardware limits: map, simulate and report every point of a grid.
 
-:func:`evaluate_chip` runs one network on one profile (map, simulate the chip
-and the reference, report) and never raises for a network that does not fit:
-the report says why. :func:`run_sweep` does that for every point of a grid of
-profile overrides (the cartesian product of the value lists), in parallel
-over local processes (:class:`concurrent.futures.ProcessPoolExecutor`).
+:func:`run_sweep` evaluates a network (:func:`neurosim.evaluate.evaluate`)
+at every point of a grid of profile overrides (the cartesian product of the
+value lists). The points run where :mod:`neurosim.execute` says: a Dask
+cluster (a LocalCluster by default, or a scheduler address) or this process.
+The network, inputs and reference run are sent to each worker once; a point
+is its key and overrides.
 
 Resuming: with an output folder each point's result is one JSON file,
 ``points/<key>.json``, where ``key`` is a stable hash of the point's
-overrides (:func:`point_key`), written atomically, so an interrupted sweep
-leaves no file that looks complete and a rerun computes only the missing
-points. ``sweep_context.json`` records what the points were computed from
-(network, base profile, inputs, options): a rerun against a different
-context is refused unless ``force`` (which recomputes every point).
+overrides (:func:`point_key`), written atomically as soon as the point
+finishes, so an interrupted sweep leaves no file that looks complete and a
+rerun computes only the missing points (and those that raised).
+``sweep_context.json`` records what the points were computed from (network,
+base profile, inputs, options): a rerun against a different context is
+refused unless ``force`` (which recomputes every point).
 """
 
 from __future__ import annotations
@@ -22,11 +24,8 @@ import hashlib
 import io
 import itertools
 import json
-import multiprocessing
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,13 +37,15 @@ from neurosim.util.atomic import atomic_write_text
 
 __all__ = [
     "ROW_KEYS",
+    "StoreMismatchError",
     "SweepError",
     "SweepResult",
-    "evaluate_chip",
     "expand_grid",
+    "network_fingerprint",
     "parse_grid",
     "point_key",
     "run_sweep",
+    "sweep_point",
 ]
 
 #: summary columns of every sweep row (after the swept fields)
@@ -82,82 +83,8 @@ class SweepError(NeurosimError):
     """A sweep request is invalid (grid, output folder)."""
 
 
-# ----------------------------------------------------------------- one chip
-def evaluate_chip(
-    network: Any,
-    profile: Any,
-    inputs: np.ndarray | None = None,
-    labels: np.ndarray | None = None,
-    *,
-    strategy: str | None = None,
-    placement: str | None = None,
-    seed: int = 0,
-    n_steps: int | None = None,
-    encoding: str | None = None,
-    backends: Sequence[str] = ("chip", "reference"),
-    reference: Any = None,
-) -> Any:
-    """Map, simulate and report ``network`` on one profile.
-
-    Parameters
-    ----------
-    network : Network
-    profile : ChipProfile
-    inputs : ndarray, optional
-        Without inputs the report holds the fit and memory only.
-    labels : ndarray of int, optional
-    strategy : str, optional
-        Partition strategy (default: the mapper's).
-    placement : str, optional
-        Placement method (default: the mapper's).
-    seed, n_steps, encoding
-        Passed to ``map_network`` and ``simulate``.
-    backends : sequence of str
-        Backends to run when the network fits.
-    reference : SimResult, optional
-        A reference run computed once for many chips (it does not depend on
-        the chip); used instead of running ``"reference"`` again.
-
-    Returns
-    -------
-    Report
-        Status ``ok``, ``does_not_fit`` (reason: the first violations,
-        counted) or ``error`` (mapping or simulation refused the request).
-    """
-    from neurosim.mapping.mapper import map_network
-    from neurosim.report import Report, make_report
-    from neurosim.sim.simulate import simulate
-
-    kwargs: dict[str, Any] = {"seed": seed}
-    if strategy is not None:
-        kwargs["strategy"] = strategy
-    if placement is not None:
-        kwargs["placement"] = placement
-    try:
-        mapped = map_network(network, profile, **kwargs)
-    except NeurosimError as exc:
-        return Report.failed(
-            profile.name, network.name, f"mapping: {exc}", chip_title=profile.title
-        )
-    if not mapped.fits or inputs is None:
-        return make_report(mapped)
-    results: dict[str, Any] = {}
-    for backend in backends:
-        if backend == "reference" and reference is not None:
-            results[backend] = reference
-            continue
-        try:
-            results[backend] = simulate(
-                mapped, inputs, backend, n_steps=n_steps, encoding=encoding, seed=seed
-            )
-        except NeurosimError as exc:
-            return Report.failed(
-                profile.name,
-                network.name,
-                f"simulation ({backend}): {exc}",
-                chip_title=profile.title,
-            )
-    return make_report(mapped, results, labels)
+class StoreMismatchError(SweepError):
+    """The output folder holds a sweep of another network, profile, inputs or options."""
 
 
 # ----------------------------------------------------------------- the grid
@@ -179,22 +106,22 @@ def parse_grid(items: Iterable[str]) -> dict[str, list[Any]]:
         key = key.strip()
         if not sep or "." not in key or not raw.strip():
             raise SweepError(
-                f"--set {item!r}: expected section.field=v1,v2,... e.g. core.max_fan_in=64,128"
+                f"grid item {item!r}: expected section.field=v1,v2,... e.g. core.max_fan_in=64,128"
             )
         if key in grid:
-            raise SweepError(f"--set {key}: given twice; put all its values in one comma list")
+            raise SweepError(f"grid field {key}: given twice; put all its values in one comma list")
         values = []
         for part in raw.split(","):
             part = part.strip()
             if not part:
-                raise SweepError(f"--set {item!r}: empty value in the comma list")
+                raise SweepError(f"grid item {item!r}: empty value in the comma list")
             try:
                 values.append(yaml.safe_load(part))
             except yaml.YAMLError:
                 values.append(part)
         grid[key] = values
     if not grid:
-        raise SweepError("sweep: no --set section.field=v1,v2,... given; nothing to sweep")
+        raise SweepError("sweep: no grid field section.field=v1,v2,... given; nothing to sweep")
     return grid
 
 
@@ -250,28 +177,6 @@ def network_fingerprint(network: Any) -> str:
 
 
 # ----------------------------------------------------------------- points
-@dataclass(frozen=True, eq=False)
-class _Task:
-    """Everything one worker needs to compute one point (picklable)."""
-
-    key: str
-    overrides: Mapping[str, Any]
-    network: Any
-    profile: Mapping[
-        str, Any
-    ]  # ChipProfile.to_dict(): pydantic's checked figure classes do not pickle
-    inputs: np.ndarray | None
-    labels: np.ndarray | None
-    reference: Any
-    strategy: str | None
-    placement: str | None
-    seed: int
-    n_steps: int | None
-    encoding: str | None
-    backends: tuple[str, ...]
-    path: str | None
-
-
 def _row(overrides: Mapping[str, Any], key: str, summary: Mapping[str, Any]) -> dict[str, Any]:
     row = dict(overrides)
     row["key"] = key
@@ -280,54 +185,51 @@ def _row(overrides: Mapping[str, Any], key: str, summary: Mapping[str, Any]) -> 
     return row
 
 
-def _exit_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
-    """Worker initializer: end this worker when the sweep process is gone.
-
-    A sweep killed outright (SIGTERM, SIGKILL) runs no cleanup; without this
-    its workers would wait on the task queue forever. A point being written
-    when the worker ends leaves only a temporary file, never a point file.
-    """
-    import os
-    import threading
-    import time
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(poll_s)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="neurosim-sweep-watchdog", daemon=True).start()
-
-
-def _run_point(task: _Task) -> dict[str, Any]:
-    """Compute one point; write its file (atomically) when the sweep has a folder."""
-    from neurosim.hardware.profile import ChipProfile, apply_overrides
+def _record(key: str, overrides: Mapping[str, Any], report: Any) -> dict[str, Any]:
     from neurosim.report.report import json_safe
 
-    profile = apply_overrides(ChipProfile.model_validate(dict(task.profile)), dict(task.overrides))
-    report = evaluate_chip(
-        task.network,
-        profile,
-        task.inputs,
-        task.labels,
-        strategy=task.strategy,
-        placement=task.placement,
-        seed=task.seed,
-        n_steps=task.n_steps,
-        encoding=task.encoding,
-        backends=task.backends,
-        reference=task.reference,
-    )
-    record = json_safe(
+    return json_safe(
         {
-            "key": task.key,
-            "overrides": dict(task.overrides),
-            "row": _row(task.overrides, task.key, report.summary()),
+            "key": key,
+            "overrides": dict(overrides),
+            "row": _row(overrides, key, report.summary()),
             "report": report.to_dict(),
         }
     )
-    if task.path is not None:
-        atomic_write_text(task.path, json.dumps(record, indent=1) + "\n")
+
+
+def sweep_point(
+    point_key: str,
+    point: Mapping[str, Any],
+    network: Any,
+    profile: Mapping[str, Any],
+    data: Any,
+    reference: Any,
+    options: Any,
+) -> dict[str, Any]:
+    """One point of a sweep (run on a worker): the base profile with the point's overrides, evaluated.
+
+    ``profile`` is ``ChipProfile.to_dict()`` (pydantic's checked figure
+    classes do not pickle); ``network``, ``data``, ``reference`` and
+    ``options`` are the values every point shares (scattered once).
+    Returns the point's record: ``key``, ``overrides``, ``row`` and ``report``.
+    """
+    from neurosim.evaluate import evaluate
+    from neurosim.hardware.profile import ChipProfile, apply_overrides
+
+    chip = apply_overrides(ChipProfile.model_validate(dict(profile)), dict(point))
+    result = evaluate(network, chip, data, options, reference=reference)
+    return _record(point_key, point, result.report)
+
+
+def _raised_record(
+    key: str, overrides: Mapping[str, Any], error: str, network: str, chip: str
+) -> dict[str, Any]:
+    """The record of a point that raised: status ``error``; a resumed sweep computes it again."""
+    from neurosim.report import Report
+
+    record = _record(key, overrides, Report.failed(chip, network, error))
+    record["raised"] = True
     return record
 
 
@@ -448,7 +350,114 @@ def _read_point(path: Path, key: str) -> dict[str, Any] | None:
         return None
     if not isinstance(data, dict) or data.get("key") != key or "row" not in data:
         return None
+    if data.get("raised"):  # a point that raised is computed again
+        return None
     return data
+
+
+def _check_grid(profile: Any, grid: Mapping[str, Sequence[Any]]) -> tuple[list[dict], list[str]]:
+    """The grid's points and keys; every override is checked before any work starts."""
+    from neurosim.hardware.profile import apply_overrides
+
+    if not grid or any(len(list(v)) == 0 for v in grid.values()):
+        raise SweepError("sweep: the grid needs at least one field with at least one value")
+    points = expand_grid(grid)
+    keys = [point_key(p) for p in points]
+    if len(set(keys)) != len(keys):
+        raise SweepError("sweep: the grid repeats a point (a value listed twice)")
+    for p in points:
+        try:
+            apply_overrides(profile, p)
+        except ProfileError as exc:
+            raise ProfileError(f"sweep point {p}: {exc}") from None
+    return points, keys
+
+
+def _check_context(out: Path, ctx: Mapping[str, Any], force: bool) -> None:
+    """Refuse a folder holding a sweep of another setup (unless ``force``)."""
+    ctx_path = out / _CONTEXT
+    if not ctx_path.exists() or force:
+        return
+    try:
+        old = json.loads(ctx_path.read_text())
+    except (OSError, ValueError):
+        old = None
+    if old != ctx:
+        what = [
+            _CONTEXT_WORDS.get(k, k)
+            for k in ctx
+            if not isinstance(old, dict) or old.get(k) != ctx[k]
+        ]
+        raise StoreMismatchError(
+            f"{out}: holds a sweep with another {', '.join(what) or 'setup'}; "
+            "recompute every point (force) or choose another output folder"
+        )
+
+
+def _open_store(
+    out_dir: str | Path, ctx: Mapping[str, Any], keys: Sequence[str], force: bool
+) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """The resume store ``out_dir/points``: its folder and the points already done."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise SweepError(f"{out}: exists and is not a directory")
+    point_dir = out / _POINTS
+    point_dir.mkdir(parents=True, exist_ok=True)
+    _check_context(out, ctx, force)
+    if force:  # points of another setup must never be read back
+        for stale in point_dir.iterdir():
+            if _POINT_FILE.match(stale.name):
+                stale.unlink()
+    atomic_write_text(out / _CONTEXT, json.dumps(ctx, indent=1) + "\n")
+    for stale in point_dir.glob(".*.part.json"):  # temporary files of an interrupted run
+        stale.unlink(missing_ok=True)
+    done = {}
+    for key in [] if force else keys:
+        rec = _read_point(point_dir / f"{key}.json", key)
+        if rec is not None:
+            done[key] = rec
+    return point_dir, done
+
+
+def _reference(network: Any, data: Any, options: Any) -> Any:
+    """The reference run shared by every point (it does not depend on the chip)."""
+    if data is None or "reference" not in options.backends:
+        return None
+    from neurosim.sim.simulate import simulate
+
+    return simulate(network, data.x, "reference", **options.sim_kwargs())
+
+
+def _compute(
+    todo: Sequence[tuple[str, dict[str, Any]]],
+    shared: Mapping[str, Any],
+    point_dir: Path | None,
+    execution: Any,
+    report: Callable[[str, Mapping[str, Any]], None],
+    say: Callable[[str], None],
+) -> dict[str, dict[str, Any]]:
+    """Compute the missing points; each finished one is written to the store at once."""
+    from neurosim.execute import run_points
+
+    overrides = dict(todo)
+    computed: dict[str, dict[str, Any]] = {}
+
+    def on_done(key: str, record: Mapping[str, Any]) -> None:
+        if "error" in record and "row" not in record:
+            record = _raised_record(
+                key,
+                overrides[key],
+                record["error"],
+                shared["network"].name,
+                shared["profile"]["name"],
+            )
+        if point_dir is not None:
+            atomic_write_text(point_dir / f"{key}.json", json.dumps(record, indent=1) + "\n")
+        computed[key] = dict(record)
+        report(key, record)
+
+    run_points(sweep_point, shared, list(todo), on_done, execution, say=say)
+    return computed
 
 
 def run_sweep(
@@ -465,9 +474,10 @@ def run_sweep(
     n_steps: int | None = None,
     encoding: str | None = None,
     out_dir: str | Path | None = None,
-    jobs: int = 1,
+    execution: Any = None,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
+    counter: Callable[[int, int], None] | None = None,
 ) -> SweepResult:
     """Map, simulate and report ``network`` at every point of a grid of profile overrides.
 
@@ -483,16 +493,19 @@ def run_sweep(
     backends : sequence of str, optional
         Default ``("chip", "reference")``; the reference runs once for all points.
     strategy, placement, seed, n_steps, encoding
-        Passed to ``map_network`` and ``simulate``.
+        Passed to :func:`neurosim.evaluate.evaluate`.
     out_dir : path, optional
-        Folder for ``points/<key>.json`` (resumable), ``sweep.csv``,
+        Folder for ``points/<key>.json`` (the resume store), ``sweep.csv``,
         ``sweep.json`` and ``sweep.png``. Without it nothing is written.
-    jobs : int
-        Worker processes (1 = run in this process).
+    execution : neurosim.execute.Execution, optional
+        Where the points run (default: ``$DASK_SCHEDULER_ADDRESS`` or a
+        LocalCluster sized to the machine; ``Execution("serial")``: here).
     force : bool
         Recompute every point and accept a folder holding another sweep.
     progress : callable, optional
-        Called with a line per finished point.
+        Called with an opening line, the scheduler line and a line per finished point.
+    counter : callable, optional
+        Called with ``(finished, total)`` points, reused ones included, as points finish.
 
     Returns
     -------
@@ -501,150 +514,82 @@ def run_sweep(
     Raises
     ------
     SweepError
-        Empty grid, bad jobs, or ``out_dir`` holding a sweep of another
-        network, profile or inputs (without ``force``).
+        Empty grid, or ``out_dir`` holding a sweep of another network,
+        profile or inputs (without ``force``).
     ProfileError
         An override that the profile schema rejects (checked for every point
         before anything runs).
     """
-    from neurosim.hardware.profile import apply_overrides, load_profile
+    from neurosim.evaluate import EvalInputs, EvalOptions
+    from neurosim.hardware.profile import load_profile
 
     if isinstance(profile, (str, Path)):
         profile = load_profile(profile)
-    if not grid or any(len(list(v)) == 0 for v in grid.values()):
-        raise SweepError("sweep: the grid needs at least one field with at least one value")
-    if int(jobs) != jobs or jobs < 1:
-        raise SweepError(f"sweep: jobs must be a positive integer, got {jobs!r}")
-    backends = tuple(backends or ("chip", "reference"))
-    fields = tuple(grid)
-    points = expand_grid(grid)
-    keys = [point_key(p) for p in points]
-    if len(set(keys)) != len(keys):
-        raise SweepError("sweep: the grid repeats a point (a value listed twice)")
-    for p in points:  # every override must be valid before any work starts
-        try:
-            apply_overrides(profile, p)
-        except ProfileError as exc:
-            raise ProfileError(f"sweep point {p}: {exc}") from None
-    say = progress or (lambda _line: None)
-    options = {
-        "strategy": strategy,
-        "placement": placement,
-        "seed": seed,
-        "n_steps": n_steps,
-        "encoding": encoding,
-        "backends": list(backends),
-    }
-
-    point_dir = None
-    done: dict[str, dict[str, Any]] = {}
+    points, keys = _check_grid(profile, grid)
+    options = EvalOptions(
+        backends=tuple(backends or ("chip", "reference")),
+        strategy=strategy,
+        placement=placement,
+        seed=seed,
+        n_steps=n_steps,
+        encoding=encoding,
+    )
+    data = None if inputs is None else EvalInputs(np.asarray(inputs), labels)
+    point_dir, done = None, {}
     if out_dir is not None:
-        out = Path(out_dir)
-        if out.exists() and not out.is_dir():
-            raise SweepError(f"{out}: exists and is not a directory")
-        point_dir = out / _POINTS
-        point_dir.mkdir(parents=True, exist_ok=True)
-        ctx = _context(network, profile, inputs, labels, options)
-        ctx_path = out / _CONTEXT
-        if ctx_path.exists():
-            try:
-                old = json.loads(ctx_path.read_text())
-            except (OSError, ValueError):
-                old = None
-            if old != ctx and not force:
-                what = [
-                    _CONTEXT_WORDS.get(k, k)
-                    for k in ctx
-                    if not isinstance(old, dict) or old.get(k) != ctx[k]
-                ]
-                raise SweepError(
-                    f"{out}: holds a sweep with another {', '.join(what) or 'setup'}; "
-                    "pass --force to recompute every point, or choose another --out"
-                )
-        if force:  # points of another setup must never be read back
-            for stale in point_dir.iterdir():
-                if _POINT_FILE.match(stale.name):
-                    stale.unlink()
-        atomic_write_text(ctx_path, json.dumps(ctx, indent=1) + "\n")
-        for stale in point_dir.glob(".*.part.json"):  # temporary files of an interrupted run
-            stale.unlink(missing_ok=True)
-        if not force:
-            for key in keys:
-                rec = _read_point(point_dir / f"{key}.json", key)
-                if rec is not None:
-                    done[key] = rec
-
+        ctx = _context(network, profile, inputs, labels, _options_record(options))
+        point_dir, done = _open_store(out_dir, ctx, keys, force)
     todo = [(k, p) for k, p in zip(keys, points, strict=True) if k not in done]
+    say = progress or (lambda _line: None)
     where = "" if out_dir is None else f" into {out_dir}"
     say(
-        f"sweep on {profile.name}: {len(points)} points, {len(done)} already done, {len(todo)} to compute{where}"
+        f"sweep on {profile.name}: {len(points)} points, {len(done)} already done, "
+        f"{len(todo)} to compute{where}"
     )
-    reference = None
-    if todo and inputs is not None and "reference" in backends:
-        from neurosim.sim.simulate import simulate
+    tick = counter or (lambda _done, _total: None)
+    tick(len(done), len(points))
 
-        reference = simulate(
-            network, inputs, "reference", n_steps=n_steps, encoding=encoding, seed=seed
-        )
-    tasks = [
-        _Task(
-            key=k,
-            overrides=p,
-            network=network,
-            profile=profile.to_dict(),
-            inputs=inputs,
-            labels=labels,
-            reference=reference,
-            strategy=strategy,
-            placement=placement,
-            seed=seed,
-            n_steps=n_steps,
-            encoding=encoding,
-            backends=backends,
-            path=None if point_dir is None else str(point_dir / f"{k}.json"),
-        )
-        for k, p in todo
-    ]
-    computed: dict[str, dict[str, Any]] = {}
-    if jobs == 1 or len(tasks) <= 1:
-        for t in tasks:
-            computed[t.key] = _run_point(t)
-            say(f"{t.key} {t.overrides}: {computed[t.key]['row']['status']}")
-    else:
-        ctx = multiprocessing.get_context("spawn")  # numba's thread pool is not fork-safe
-        pool = ProcessPoolExecutor(
-            max_workers=min(int(jobs), len(tasks)),
-            mp_context=ctx,
-            initializer=_exit_with_parent,
-            initargs=(os.getpid(),),
-        )
-        try:
-            futures = {pool.submit(_run_point, t): t for t in tasks}
-            for fut in as_completed(futures):
-                t = futures[fut]
-                computed[t.key] = fut.result()
-                say(f"{t.key} {t.overrides}: {computed[t.key]['row']['status']}")
-        except BaseException:
-            # interrupted or failed: start no further point; finished points are on disk
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
-    records = tuple(done.get(k) or computed[k] for k in keys)
+    def report(key: str, record: Mapping[str, Any]) -> None:
+        say(f"{key} {record['overrides']}: {record['row']['status']}")
+        tick(len(done) + len(computed_keys) + 1, len(points))
+        computed_keys.append(key)
+
+    computed_keys: list[str] = []
+    shared = {
+        "network": network,
+        "profile": profile.to_dict(),
+        "data": data,
+        "reference": _reference(network, data, options) if todo else None,
+        "options": options,
+    }
+    computed = _compute(todo, shared, point_dir, execution, report, say)
     result = SweepResult(
         chip=profile.name,
-        fields=fields,
-        points=records,
+        fields=tuple(grid),
+        points=tuple(done.get(k) or computed[k] for k in keys),
         computed=tuple(k for k in keys if k in computed),
         reused=tuple(k for k in keys if k in done),
         out_dir=None if out_dir is None else Path(out_dir),
     )
-    if out_dir is not None:
-        result = _write_outputs(result, Path(out_dir))
-    return result
+    return result if out_dir is None else _write_outputs(result, Path(out_dir))
+
+
+def _options_record(options: Any) -> dict[str, Any]:
+    """The options a resume store was computed with (its context)."""
+    return {
+        "strategy": options.strategy,
+        "placement": options.placement,
+        "seed": options.seed,
+        "n_steps": options.n_steps,
+        "encoding": options.encoding,
+        "backends": list(options.backends),
+    }
 
 
 def _write_outputs(result: SweepResult, out: Path) -> SweepResult:
     """Write sweep.csv, sweep.json and sweep.png (each atomically)."""
+    from dataclasses import replace
+
     from neurosim.plots.report import save_figure
     from neurosim.report.report import json_safe
 
@@ -657,12 +602,4 @@ def _write_outputs(result: SweepResult, out: Path) -> SweepResult:
         ),
         "plot": str(save_figure(result.plot(), out / "sweep.png")),
     }
-    return SweepResult(
-        result.chip,
-        result.fields,
-        result.points,
-        result.computed,
-        result.reused,
-        result.out_dir,
-        files,
-    )
+    return replace(result, files=files)

@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 
 from neurosim.errors import ProfileError
+from neurosim.execute import Execution
 from neurosim.network import Network
 from neurosim.neurons import NeuronModel
 from neurosim.sweep import SweepError, expand_grid, parse_grid, point_key, run_sweep
+
+SERIAL = Execution("serial")  # the executors themselves are tested in tests/test_execute.py
 
 GRID = {"core.max_fan_in": [2, 3, 4, 8], "weights.bits": [2, 4, 8, 16]}
 
@@ -56,7 +59,9 @@ def test_grid_helpers():
 
 def test_bad_override_fails_before_any_work(net, tmp_path):
     with pytest.raises(ProfileError, match="core.max_fan_inn"):
-        run_sweep(net, "generic", {"core.max_fan_inn": [1]}, out_dir=tmp_path / "s")
+        run_sweep(
+            net, "generic", {"core.max_fan_inn": [1]}, out_dir=tmp_path / "s", execution=SERIAL
+        )
     assert not (tmp_path / "s" / "points").exists() or not any(
         (tmp_path / "s" / "points").iterdir()
     )
@@ -65,7 +70,16 @@ def test_bad_override_fails_before_any_work(net, tmp_path):
 def test_sixteen_points_then_resume(net, data, tmp_path):
     x, y = data
     out = tmp_path / "sweep"
-    first = run_sweep(net, "generic", GRID, inputs=x, labels=y, out_dir=out, placement="row_major")
+    first = run_sweep(
+        net,
+        "generic",
+        GRID,
+        inputs=x,
+        labels=y,
+        out_dir=out,
+        placement="row_major",
+        execution=SERIAL,
+    )
     assert len(first.points) == 16 and len(first.computed) == 16 and not first.reused
     rows = first.rows()
     assert [(r["core.max_fan_in"], r["weights.bits"]) for r in rows][:3] == [(2, 2), (2, 4), (2, 8)]
@@ -88,7 +102,16 @@ def test_sixteen_points_then_resume(net, data, tmp_path):
     (out / "points" / f".{gone[0]}.json.abc.part.json").write_text(
         '{"key": "half'
     )  # debris of a killed write
-    second = run_sweep(net, "generic", GRID, inputs=x, labels=y, out_dir=out, placement="row_major")
+    second = run_sweep(
+        net,
+        "generic",
+        GRID,
+        inputs=x,
+        labels=y,
+        out_dir=out,
+        placement="row_major",
+        execution=SERIAL,
+    )
     assert sorted(second.computed) == sorted(gone) and len(second.reused) == 13
     assert second.rows() == rows
     assert not list((out / "points").glob(".*"))
@@ -117,12 +140,24 @@ def test_interrupted_sweep_resumes(net, data, tmp_path):
             out_dir=out,
             progress=stop,
             placement="row_major",
+            execution=SERIAL,
         )
     # two complete point files, nothing that looks complete for the rest, no summary yet
     assert len(list((out / "points").iterdir())) == 2 and not (out / "sweep.csv").exists()
-    again = run_sweep(net, "generic", grid, inputs=x, labels=y, out_dir=out, placement="row_major")
+    again = run_sweep(
+        net,
+        "generic",
+        grid,
+        inputs=x,
+        labels=y,
+        out_dir=out,
+        placement="row_major",
+        execution=SERIAL,
+    )
     assert len(again.reused) == 2 and len(again.computed) == 4
-    fresh = run_sweep(net, "generic", grid, inputs=x, labels=y, placement="row_major")
+    fresh = run_sweep(
+        net, "generic", grid, inputs=x, labels=y, placement="row_major", execution=SERIAL
+    )
     assert again.rows() == fresh.rows()
 
 
@@ -130,26 +165,54 @@ def test_other_setup_is_refused_unless_forced(net, data, tmp_path):
     x, y = data
     out = tmp_path / "s"
     grid = {"weights.bits": [4, 8]}
-    run_sweep(net, "generic", grid, inputs=x, labels=y, out_dir=out, placement="row_major")
+    run_sweep(
+        net,
+        "generic",
+        grid,
+        inputs=x,
+        labels=y,
+        out_dir=out,
+        placement="row_major",
+        execution=SERIAL,
+    )
     with pytest.raises(SweepError, match="another inputs"):
-        run_sweep(net, "generic", grid, inputs=x[:4], labels=y[:4], out_dir=out)
-    forced = run_sweep(net, "generic", grid, inputs=x[:4], labels=y[:4], out_dir=out, force=True)
+        run_sweep(net, "generic", grid, inputs=x[:4], labels=y[:4], out_dir=out, execution=SERIAL)
+    forced = run_sweep(
+        net, "generic", grid, inputs=x[:4], labels=y[:4], out_dir=out, force=True, execution=SERIAL
+    )
     assert len(forced.computed) == 2
     assert all(p["report"]["accuracy"]["n_inputs"] == 4 for p in forced.points)
 
 
 def test_points_that_do_not_fit_are_rows(net, data, tmp_path):
     x, y = data
-    small = run_sweep(net, "generic", {"core.synapse_memory_bits": [8]}, inputs=x, labels=y)
+    small = run_sweep(
+        net, "generic", {"core.synapse_memory_bits": [8]}, inputs=x, labels=y, execution=SERIAL
+    )
     (row,) = small.rows()
     assert row["status"] == "does_not_fit" and "violation" in row["reason"]
     assert row["energy_per_inference_pj"] is None
 
 
-@pytest.mark.slow
-def test_parallel_workers_give_the_same_rows(net, data, tmp_path):
+def test_a_point_that_raises_is_recorded_and_computed_again(net, data, tmp_path, monkeypatch):
+    import neurosim.sweep as sweep
+
     x, y = data
-    grid = {"core.max_fan_in": [2, 8], "weights.bits": [2, 8]}
-    serial = run_sweep(net, "generic", grid, inputs=x, labels=y)
-    parallel = run_sweep(net, "generic", grid, inputs=x, labels=y, jobs=2, out_dir=tmp_path / "p")
-    assert parallel.rows() == serial.rows()
+    real = sweep.sweep_point
+
+    def flaky(point_key, point, **shared):
+        if point["weights.bits"] == 4:
+            raise RuntimeError("worker lost its disk")
+        return real(point_key, point, **shared)
+
+    monkeypatch.setattr(sweep, "sweep_point", flaky)
+    grid = {"weights.bits": [2, 4, 8]}
+    out = tmp_path / "s"
+    first = run_sweep(net, "generic", grid, inputs=x, labels=y, out_dir=out, execution=SERIAL)
+    statuses = [r["status"] for r in first.rows()]
+    assert statuses == ["ok", "error", "ok"]
+    assert "RuntimeError: worker lost its disk" in first.rows()[1]["reason"]
+    monkeypatch.setattr(sweep, "sweep_point", real)
+    again = run_sweep(net, "generic", grid, inputs=x, labels=y, out_dir=out, execution=SERIAL)
+    assert again.computed == (first.points[1]["key"],) and len(again.reused) == 2
+    assert [r["status"] for r in again.rows()] == ["ok", "ok", "ok"]

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 __all__ = [
+    "add_execution_options",
     "add_network_argument",
     "add_profile_options",
     "add_spiking_options",
@@ -15,6 +16,7 @@ __all__ = [
     "check_spiking_args",
     "console",
     "dataset_from_args",
+    "execution_from_args",
     "network_from_args",
     "print_json",
     "profile_from_args",
@@ -271,6 +273,37 @@ def spiking_network_from_args(
         file=sys.stderr,
     )
     return conv.network.replace(metadata=meta)
+
+
+def add_execution_options(parser: argparse.ArgumentParser, *, default: str = "local") -> None:
+    """Add ``--scheduler`` and ``--workers`` (read by :func:`execution_from_args`)."""
+    where = {
+        "local": "default: $DASK_SCHEDULER_ADDRESS, else a local cluster of one process per core",
+        "serial": "default: this process",
+    }[default]
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help=f"Dask scheduler to run on: tcp://HOST:8786, 'local' or 'serial' ({where})",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes of the local cluster (default: one per core)",
+    )
+
+
+def execution_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~neurosim.execute.Execution` of ``--scheduler`` and ``--workers``."""
+    from neurosim.errors import NeurosimError
+    from neurosim.execute import Execution
+
+    try:
+        return Execution(args.scheduler, args.workers)
+    except NeurosimError as exc:
+        raise type(exc)(f"--scheduler/--workers: {exc}") from None
 
 
 def print_json(data: Any) -> None:

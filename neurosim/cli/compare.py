@@ -119,6 +119,32 @@ def _spiking_hint(args: argparse.Namespace, network: Any, profiles: Any, reports
     )
 
 
+def _reports(args: argparse.Namespace, network: Any, profiles: list[Any], data: Any) -> list[Any]:
+    """Each chip evaluated (the reference run once, shared by every chip)."""
+    from rich.console import Console
+
+    from neurosim.evaluate import EvalOptions, evaluate
+
+    options = EvalOptions(
+        strategy=args.strategy,
+        placement=args.placement,
+        seed=args.seed,
+        n_steps=args.steps,
+        encoding=args.encoding,
+    )
+    reference = None
+    if data is not None:
+        from neurosim.sim.simulate import simulate
+
+        reference = simulate(network, data.x, "reference", **options.sim_kwargs())
+    err = Console(stderr=True)
+    reports = []
+    for profile in profiles:
+        err.print(f"[dim]{profile.name}: mapping and simulating...[/dim]", highlight=False)
+        reports.append(evaluate(network, profile, data, options, reference=reference).report)
+    return reports
+
+
 def run(args: argparse.Namespace) -> int:
     from neurosim.cli.common import (
         console,
@@ -131,49 +157,21 @@ def run(args: argparse.Namespace) -> int:
     from neurosim.hardware.profile import load_profile, profile_names
     from neurosim.report import compare_reports
     from neurosim.report.report import json_safe
-    from neurosim.sweep import evaluate_chip
 
     _check_outputs(args)
     chips = profile_names() if args.chips == ["all"] else list(dict.fromkeys(args.chips))
     profiles = [load_profile(c, args.overrides) for c in chips]  # bad names fail before any work
     network = network_from_args(args)
     data = dataset_from_args(args, network)
-    inputs, labels = (None, None) if data is None else (data.x, data.y)
     network = spiking_network_from_args(network, args)
-    reference = None
-    if inputs is not None:
-        from neurosim.sim.simulate import simulate
-
-        reference = simulate(
-            network, inputs, "reference", n_steps=args.steps, encoding=args.encoding, seed=args.seed
-        )
-    from rich.console import Console
-
-    err = Console(stderr=True)
-    reports = []
-    for profile in profiles:
-        err.print(f"[dim]{profile.name}: mapping and simulating...[/dim]", highlight=False)
-        reports.append(
-            evaluate_chip(
-                network,
-                profile,
-                inputs,
-                labels,
-                strategy=args.strategy,
-                placement=args.placement,
-                seed=args.seed,
-                n_steps=args.steps,
-                encoding=args.encoding,
-                reference=reference,
-            )
-        )
+    reports = _reports(args, network, profiles, data)
     comparison = compare_reports(reports)
     if args.json:
         print_json(json_safe(comparison.to_dict()))
     else:
         out = console()
         out.print(comparison.table())
-        if inputs is None:
+        if data is None:
             out.print(
                 "no --data given: mapped only (fit and memory); pass --data to simulate",
                 style="dim",
@@ -181,6 +179,12 @@ def run(args: argparse.Namespace) -> int:
         hint = _spiking_hint(args, network, profiles, reports)
         if hint:
             out.print(hint, style="dim", highlight=False)
+    _write_files(args, comparison, reports)
+    return 0 if any(r.fits for r in reports) else EXIT_DOES_NOT_FIT
+
+
+def _write_files(args: argparse.Namespace, comparison: Any, reports: list[Any]) -> None:
+    """``--markdown`` and ``--plot``."""
     if args.markdown:
         from neurosim.util.atomic import atomic_write_text
 
@@ -195,4 +199,3 @@ def run(args: argparse.Namespace) -> int:
                 f"neurosim: --plot {args.plot}: no chip has an energy figure to plot; not written",
                 file=sys.stderr,
             )
-    return 0 if any(r.fits for r in reports) else EXIT_DOES_NOT_FIT

@@ -36,6 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="apply the scenario's own 'reduced' overrides first (its smoke-test size)",
     )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask scheduler for the scenario's sweep points and, when given, its simulations "
+        "(row blocks): tcp://HOST:8786, 'local' or 'serial' (sets execution.scheduler)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="do not show progress bars")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
@@ -45,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
     from neurosim.scenario import load_scenario, run_scenario, write_results
     from neurosim.scenario.runner import count_steps
 
-    scenario = load_scenario(args.scenario, args.overrides, reduced=args.reduced)
+    overrides = list(args.overrides)
+    if args.scheduler is not None:
+        overrides.append(f"execution.scheduler={args.scheduler}")
+    scenario = load_scenario(args.scenario, overrides, reduced=args.reduced)
     out = Path(args.out) if args.out else Path("results") / scenario.name
     if out.exists() and not args.force:
         raise ScenarioError(f"{out}: output directory already exists (pass --force to replace it)")

@@ -2,6 +2,11 @@
 
 Prints the accuracy (labelled data) or an outputs summary, the event totals
 per type, and the backend's wall time; ``--json`` prints the same as JSON.
+A mapping that does not fit the chip exits 3 (as ``map`` does) unless
+``--ignore-fit``: then it is simulated and every figure is marked as coming
+from an unfittable mapping (``"fits": false`` and a ``note`` in the JSON, a
+line in the table). ``--scheduler`` splits the inputs into row blocks over a
+Dask cluster (``local`` or ``tcp://HOST:8786``) and gathers the results.
 ``--spiking`` first converts a relu/linear network to rate-coded IF neurons
 (threshold balancing calibrated on the training split of ``--data``), for
 chips that implement only spiking neurons.
@@ -15,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from neurosim.cli.common import (
+    add_execution_options,
     add_network_argument,
     add_profile_options,
     add_spiking_options,
@@ -67,6 +73,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=0, help="seed of every random choice (default 0)"
     )
     add_spiking_options(parser)
+    parser.add_argument(
+        "--ignore-fit",
+        action="store_true",
+        help="simulate even when the mapping does not fit the chip (every figure is marked); "
+        "without it such a mapping exits 3",
+    )
+    add_execution_options(parser, default="serial")
+    parser.add_argument(
+        "--block-rows",
+        type=int,
+        default=None,
+        help="inputs per block with --scheduler (default: two blocks per worker)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -93,8 +112,8 @@ def summarise(result: Any, labels: np.ndarray | None) -> dict[str, Any]:
     return out
 
 
-def _warn_does_not_fit(mapped: Any, network: Any, args: argparse.Namespace) -> None:
-    """One stderr line: the mapping breaks design rules, so chip figures are what-if figures."""
+def _does_not_fit(mapped: Any, network: Any, args: argparse.Namespace, simulated: bool) -> None:
+    """One stderr line: the mapping breaks design rules (and, with --ignore-fit, what that means)."""
     import sys
 
     from neurosim.report.report import fit_reason
@@ -106,51 +125,101 @@ def _warn_does_not_fit(mapped: Any, network: Any, args: argparse.Namespace) -> N
         and "if" in mapped.profile.get("neuron.models")
     ):
         hint = "; add --spiking to run a rate-coded IF conversion instead"
+    what = (
+        "simulated anyway (--ignore-fit): every figure is from a mapping that does not fit"
+        if simulated
+        else "not simulated; pass --ignore-fit to simulate it anyway"
+    )
     print(
-        f"neurosim: warning: {network.name} does not fit {mapped.profile.name} "
-        f"({fit_reason(mapped.violations)}); simulated anyway{hint}",
+        f"neurosim: {'warning' if simulated else 'error'}: {network.name} does not fit "
+        f"{mapped.profile.name} ({fit_reason(mapped.violations)}); {what}{hint}",
         file=sys.stderr,
     )
 
 
+def _options(args: argparse.Namespace) -> Any:
+    from neurosim.evaluate import EvalOptions
+
+    sim: dict[str, Any] = {"progress": not args.no_progress and not args.json}
+    if args.target:
+        sim["options"] = {"target": args.target}
+    return EvalOptions(
+        backends=(args.backend,),
+        seed=args.seed,
+        n_steps=args.steps,
+        encoding=args.encoding,
+        sim_options=sim,
+        ignore_fit=args.ignore_fit,
+        on_error="raise",
+    )
+
+
+def _evaluate(network: Any, profile: Any, data: Any, args: argparse.Namespace) -> Any:
+    """:func:`neurosim.evaluate.evaluate`, with the inputs split over a cluster with --scheduler."""
+    from neurosim.evaluate import evaluate
+
+    if args.scheduler is None or args.scheduler == "serial":
+        return evaluate(network, profile, data, _options(args))
+    import functools
+    from dataclasses import replace
+
+    from neurosim.cli.common import execution_from_args
+    from neurosim.execute import open_client, simulate_blocks
+
+    options = _options(args)
+    no_bar = {k: v for k, v in options.sim_options.items() if k != "progress"}  # none per block
+    options = replace(options, sim_options=no_bar)
+    with open_client(execution_from_args(args), say=_say) as client:
+        blocks = functools.partial(simulate_blocks, client, block_rows=args.block_rows)
+        return evaluate(network, profile, data, options, simulator=blocks)
+
+
+def _say(line: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[dim]{line}[/dim]", highlight=False)
+
+
 def run(args: argparse.Namespace) -> int:
-    from neurosim.mapping.mapper import map_network
-    from neurosim.sim.simulate import simulate
+    from neurosim.errors import EXIT_DOES_NOT_FIT
 
     profile = profile_from_args(args)
     network = network_from_args(args)
     data = dataset_from_args(args, network)
-    x, labels, data_name = data.x, data.y, data.name
     network = spiking_network_from_args(network, args)
-    mapped = map_network(network, profile, seed=args.seed)
-    if not mapped.fits:
-        _warn_does_not_fit(mapped, network, args)
-    options = {"target": args.target} if args.target else {}
-    result = simulate(
-        mapped,
-        x,
-        args.backend,
-        n_steps=args.steps,
-        seed=args.seed,
-        encoding=args.encoding,
-        progress=not args.no_progress and not args.json,
-        options=options,
-    )
+    ev = _evaluate(network, profile, data, args)
+    if not ev.fits:
+        _does_not_fit(ev.mapped, network, args, simulated=args.ignore_fit)
+        if not args.ignore_fit:
+            return EXIT_DOES_NOT_FIT
+    result = ev.results[args.backend]
     summary = {
         "network": network.name,
         "chip": profile.name,
-        "data": data_name,
-        "fits": mapped.fits,
-        **summarise(result, labels),
+        "data": data.name,
+        "fits": ev.fits,
+        **summarise(result, data.y),
     }
+    if not ev.fits:
+        summary["note"] = UNFIT_LINE
     if args.json:
         print_json(summary)
         return 0
+    _print_summary(summary, result, network, profile)
+    return 0
+
+
+UNFIT_LINE = "every figure is from a mapping that does not fit this chip (--ignore-fit)"
+
+
+def _print_summary(summary: dict[str, Any], result: Any, network: Any, profile: Any) -> None:
     from rich.table import Table
 
     con = console()
     head = f"{network.name} on {profile.name} ({result.backend}): {result.n_inputs} inputs x {result.n_steps} steps"
     con.print(head)
+    if not summary["fits"]:
+        con.print(f"DOES NOT FIT: {UNFIT_LINE}", style="bold yellow", highlight=False)
     if "accuracy" in summary:
         con.print(f"accuracy: {summary['accuracy']:.4f}")
     con.print(
@@ -162,4 +231,3 @@ def run(args: argparse.Namespace) -> int:
         for k, v in summary["events"].items():
             table.add_row(k, f"{v:,}")
         con.print(table)
-    return 0

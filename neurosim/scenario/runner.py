@@ -16,20 +16,24 @@ network               :func:`neurosim.topology.generate`,
 topology score        :func:`neurosim.topology.score.score_topology`
 encoding              :func:`neurosim.io.encoding.encode`
 chip                  :func:`neurosim.hardware.profile.load_profile`,
-                      :func:`neurosim.mapping.map_network`,
-                      :func:`neurosim.sim.simulate.simulate`,
-                      :func:`neurosim.report.make_report`
+                      :func:`neurosim.evaluate.evaluate` (map, simulate,
+                      cost, report), with block-split batch inference
+                      (:func:`neurosim.execute.simulate_blocks`) when
+                      ``execution.scheduler`` is set
 comparison            :func:`neurosim.report.compare_reports`
 sweep                 :func:`neurosim.sweep.run_sweep` (profile fields), or
-                      :func:`run_scenario` again per point (scenario fields)
+                      :func:`run_scenario` again per point (scenario fields),
+                      points on :func:`neurosim.execute.run_points`
 ====================  ==========================================================
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +42,14 @@ import numpy as np
 from neurosim.errors import NeurosimError, ScenarioError
 from neurosim.scenario.schema import ChipSpec, Scenario
 
-__all__ = ["EvalData", "ScenarioResult", "count_steps", "run_scenario"]
+__all__ = [
+    "EvalData",
+    "ScenarioResult",
+    "count_steps",
+    "eval_options",
+    "run_scenario",
+    "scenario_point",
+]
 
 Progress = Callable[[str], None]
 
@@ -233,61 +244,76 @@ def _build_source(
     spec: Any, scenario: Scenario, train: Any
 ) -> tuple[Any, dict[str, Any], EvalData | None]:
     """One network source (``generate``, ``train`` or ``load`` of a NetworkSpec or InitSpec)."""
-    vectors = None
     if spec.generate is not None:
-        from neurosim.topology import generate
-
-        out = generate(spec.generate.generator, seed=scenario.seed, **spec.generate.parameters)
-        info: dict[str, Any] = {
-            "source": "generate",
-            "generator": spec.generate.generator,
-            "parameters": dict(spec.generate.parameters),
-        }
-        if hasattr(out, "expected_outputs") and hasattr(
-            out, "network"
-        ):  # exact-solution test vectors
-            x = np.asarray(out.inputs, dtype=np.float64)
-            vectors = EvalData(
-                f"{spec.generate.generator} test vectors",
-                x,
-                None,
-                0,
-                np.arange(x.shape[0], dtype=np.int64),
-                expected=np.asarray(out.expected_outputs, dtype=np.float64),
-            )
-            info["exact_in"] = {str(k): str(v) for k, v in getattr(out, "fixed_point", {}).items()}
-            out = out.network
-        net = out.to_network() if hasattr(out, "to_network") else out
-        return net, info, vectors
+        return _generated(spec.generate, scenario)
     if spec.train is not None:
-        from neurosim.train import train_network
+        net, info = _trained(spec.train, scenario, train)
+        return net, info, None
+    if spec.load is None:  # pragma: no cover - the schema guarantees one source
+        raise ScenarioError("network: expected one of generate, train or load")
+    return (*_loaded(spec.load), None)
 
-        extra: dict[str, Any] = {}
-        init_info = None
-        if spec.train.init is not None:  # start from another network (e.g. DEEP R, then ternary)
-            extra["init"], init_info, _ = _build_source(spec.train.init, scenario, train)
-        trained = train_network(
-            spec.train.method, train, seed=scenario.seed, **spec.train.parameters, **extra
+
+def _generated(gen: Any, scenario: Scenario) -> tuple[Any, dict[str, Any], EvalData | None]:
+    """A generated network, and the test vectors of an exact-solution generator."""
+    from neurosim.topology import generate
+
+    out = generate(gen.generator, seed=scenario.seed, **gen.parameters)
+    info: dict[str, Any] = {
+        "source": "generate",
+        "generator": gen.generator,
+        "parameters": dict(gen.parameters),
+    }
+    vectors = None
+    if hasattr(out, "expected_outputs") and hasattr(out, "network"):  # exact-solution test vectors
+        x = np.asarray(out.inputs, dtype=np.float64)
+        vectors = EvalData(
+            f"{gen.generator} test vectors",
+            x,
+            None,
+            0,
+            np.arange(x.shape[0], dtype=np.int64),
+            expected=np.asarray(out.expected_outputs, dtype=np.float64),
         )
-        info = {
-            "source": "train",
-            "method": spec.train.method,
-            "parameters": dict(spec.train.parameters),
-            "training": trained.summary(),
-            "history": list(trained.history),
-            "info": dict(trained.info),
-        }
-        if init_info is not None:
-            info["init"] = init_info
-        return trained.network, info, None
+        info["exact_in"] = {str(k): str(v) for k, v in getattr(out, "fixed_point", {}).items()}
+        out = out.network
+    net = out.to_network() if hasattr(out, "to_network") else out
+    return net, info, vectors
+
+
+def _trained(spec: Any, scenario: Scenario, train: Any) -> tuple[Any, dict[str, Any]]:
+    """A trained network (from scratch, or starting from another source: ``init``)."""
+    from neurosim.train import train_network
+
+    extra: dict[str, Any] = {}
+    init_info = None
+    if spec.init is not None:  # start from another network (e.g. DEEP R, then ternary)
+        extra["init"], init_info, _ = _build_source(spec.init, scenario, train)
+    if getattr(spec, "chip", None) is not None:  # train for a chip: the profile gives the limits
+        from neurosim.train.for_chip import scenario_chip_options
+
+        extra.update(scenario_chip_options(spec, scenario))
+    trained = train_network(spec.method, train, seed=scenario.seed, **spec.parameters, **extra)
+    info = {
+        "source": "train",
+        "method": spec.method,
+        "parameters": dict(spec.parameters),
+        "training": trained.summary(),
+        "history": list(trained.history),
+        "info": dict(trained.info),
+    }
+    if init_info is not None:
+        info["init"] = init_info
+    return trained.network, info
+
+
+def _loaded(load: Any) -> tuple[Any, dict[str, Any]]:
+    """A network read from a file."""
     from neurosim.io.formats import load_network
 
-    load = spec.load
-    if load is None:  # pragma: no cover - the schema guarantees one source
-        raise ScenarioError("network: expected one of generate, train or load")
     net = load_network(load.path, load.format, **load.options)
     net = net.to_network() if hasattr(net, "to_network") else net
-    return net, {"source": "load", "path": load.path, "format": load.format}, None
+    return net, {"source": "load", "path": load.path, "format": load.format}
 
 
 def to_spiking(
@@ -360,77 +386,49 @@ def _bad_options(scenario: Scenario, stage: str, exc: Exception) -> ScenarioErro
     )
 
 
-def evaluate_one_chip(
+def eval_options(scenario: Scenario) -> Any:
+    """The scenario's mapping and simulation settings as :class:`~neurosim.evaluate.EvalOptions`."""
+    from neurosim.evaluate import EvalOptions
+
+    return EvalOptions(
+        backends=tuple(scenario.simulation.backends),
+        strategy=scenario.mapping.strategy,
+        mapping_options=dict(scenario.mapping.options),
+        seed=scenario.seed,
+        n_steps=_steps(scenario),
+        sim_options=dict(scenario.simulation.options),
+        ignore_fit=scenario.simulation.ignore_fit,
+    )
+
+
+def _evaluate_chip(
     scenario: Scenario,
     network: Any,
     profile: Any,
-    inputs: np.ndarray,
-    labels: np.ndarray | None,
+    data: Any,
     reference: Any,
     say: Progress,
     key: str,
-) -> tuple[Any, Any, dict[str, Any], dict[str, float]]:
-    """Map, simulate every backend, report: ``(mapped, report, results, times)``.
+    simulator: Any = None,
+) -> Any:
+    """:func:`neurosim.evaluate.evaluate` on one chip; bad options name the scenario field."""
+    from neurosim.evaluate import OptionError, evaluate
 
-    A network that does not fit gets a report saying why (no simulation); a
-    mapping or simulation the library refuses gets a failed report.
-    """
-    from neurosim.mapping.mapper import map_network
-    from neurosim.report import Report, make_report
-    from neurosim.sim.simulate import simulate
-
-    times: dict[str, float] = {}
-    kwargs: dict[str, Any] = dict(scenario.mapping.options)
-    if scenario.mapping.strategy is not None:
-        kwargs["strategy"] = scenario.mapping.strategy
-    say(f"{key}: mapping")
-    t0 = time.perf_counter()
     try:
-        mapped = map_network(network, profile, seed=scenario.seed, **kwargs)
-    except (TypeError, ValueError) as exc:
-        raise _bad_options(scenario, f"mapping on {key} (mapping.options)", exc) from exc
-    except NeurosimError as exc:
-        times["map_s"] = time.perf_counter() - t0
-        failed = Report.failed(
-            profile.name, network.name, f"mapping: {exc}", chip_title=profile.title
+        return evaluate(
+            network,
+            profile,
+            data,
+            eval_options(scenario),
+            reference=reference,
+            progress=lambda msg: say(f"{key}: {msg}"),
+            simulator=simulator,
         )
-        return None, failed, {}, times
-    times["map_s"] = time.perf_counter() - t0
-    results: dict[str, Any] = {}
-    for backend in scenario.simulation.backends:
-        say(f"{key}: simulating ({backend})")
-        if backend == "reference" and reference is not None:
-            results[backend] = reference
-            continue
-        if not mapped.fits:
-            continue
-        t0 = time.perf_counter()
-        try:
-            results[backend] = simulate(
-                mapped,
-                inputs,
-                backend,
-                n_steps=_steps(scenario),
-                seed=scenario.seed,
-                **scenario.simulation.options,
-            )
-        except (TypeError, ValueError) as exc:
-            raise _bad_options(scenario, f"simulation on {key} (simulation.options)", exc) from exc
-        except NeurosimError as exc:
-            reason = f"simulation ({backend}): {exc}"
-            return (
-                mapped,
-                Report.failed(profile.name, network.name, reason, chip_title=profile.title),
-                results,
-                times,
-            )
-        times[f"simulate_{backend}_s"] = time.perf_counter() - t0
-        times[f"simulate_{backend}_inferences_per_s"] = _rate(
-            len(inputs_of(inputs)), times[f"simulate_{backend}_s"]
-        )
-    if not mapped.fits:
-        return mapped, make_report(mapped), {}, times
-    return mapped, make_report(mapped, results, labels), results, times
+    except OptionError as exc:
+        field = "mapping.options" if exc.stage.startswith("mapping") else "simulation.options"
+        stage = "mapping" if field == "mapping.options" else "simulation"
+        cause = exc.__cause__ or exc
+        raise _bad_options(scenario, f"{stage} on {key} ({field})", cause) from exc
 
 
 def _exactness(results: Mapping[str, Any], expected: np.ndarray) -> dict[str, Any]:
@@ -451,31 +449,10 @@ def _exactness(results: Mapping[str, Any], expected: np.ndarray) -> dict[str, An
 
 
 # ------------------------------------------------------------------- runner
-def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> ScenarioResult:
-    """Run every stage of ``scenario`` and return the values it produced.
-
-    Parameters
-    ----------
-    scenario : Scenario
-        From :func:`~neurosim.scenario.load_scenario`.
-    progress : callable, optional
-        Called with a short description at the start of each step
-        (:func:`count_steps` of them), e.g. to drive a progress bar.
-
-    Returns
-    -------
-    ScenarioResult
-
-    Raises
-    ------
-    NeurosimError
-        Of the class the library raised, its message prefixed with the
-        scenario file and the stage.
-    """
-    say = progress or (lambda _msg: None)
-    timings: dict[str, Any] = {}
-    t_all = time.perf_counter()
-
+def _data_and_network(
+    scenario: Scenario, say: Progress, timings: dict[str, Any]
+) -> tuple[EvalData, Any, dict[str, Any]]:
+    """Stages data and network: the evaluation inputs, the network and how it was obtained."""
     say(f"loading dataset {scenario.dataset.name}")
     t0 = time.perf_counter()
     try:
@@ -483,7 +460,6 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Sce
     except NeurosimError as exc:
         raise _context(scenario, "dataset", exc) from None
     timings["dataset_s"] = time.perf_counter() - t0
-
     say(f"building network ({scenario.network.source})")
     t0 = time.perf_counter()
     try:
@@ -510,17 +486,24 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Sce
                 "gives test vectors (network.generate.generator: exact)"
             )
         data = vectors
-    if scenario.report.topology_score:
-        from neurosim.topology.score import score_topology
+    return data, network, network_info
 
-        # a method that appends layers of its own (fixed_topology's readout) says how many
-        # leading layers are the topology; only those are scored
-        n_topo = network_info.get("info", {}).get("topology_layers")
-        scored = network if n_topo is None else [p.weights for p, _ in network.layers()][:n_topo]
-        network_info = {
-            **network_info,
-            "topology_score": score_topology(scored, seed=scenario.seed).to_dict(),
-        }
+
+def _scored(scenario: Scenario, network: Any, info: dict[str, Any]) -> dict[str, Any]:
+    """``info`` with the data-free topology score, when the report asks for it."""
+    if not scenario.report.topology_score:
+        return info
+    from neurosim.topology.score import score_topology
+
+    # a method that appends layers of its own (fixed_topology's readout) says how many
+    # leading layers are the topology; only those are scored
+    n_topo = info.get("info", {}).get("topology_layers")
+    scored = network if n_topo is None else [p.weights for p, _ in network.layers()][:n_topo]
+    return {**info, "topology_score": score_topology(scored, seed=scenario.seed).to_dict()}
+
+
+def _encoded(scenario: Scenario, network: Any, data: EvalData) -> np.ndarray:
+    """The inputs as simulated (encoded when the scenario names an encoding)."""
     n_in = sum(network.population(p).size for p in network.inputs)
     if data.n_features != n_in:
         raise ScenarioError(
@@ -528,80 +511,189 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Sce
             f"network {network.name} expects {n_in} inputs"
         )
     try:
-        inputs = encode_inputs(scenario, data.x)
+        return encode_inputs(scenario, data.x)
     except NeurosimError as exc:
         raise _context(scenario, "encoding", exc) from None
 
-    reference = None
-    if "reference" in scenario.simulation.backends:
-        from neurosim.sim.simulate import simulate
 
-        t0 = time.perf_counter()
-        try:
-            reference = simulate(
-                network, inputs, "reference", n_steps=_steps(scenario), seed=scenario.seed
-            )
-        except NeurosimError as exc:
-            raise _context(scenario, "simulation (reference)", exc) from None
-        timings["reference_s"] = time.perf_counter() - t0
-        timings["reference_inferences_per_s"] = _rate(len(data), timings["reference_s"])
+def _reference_run(
+    scenario: Scenario, network: Any, inputs: np.ndarray, simulate: Any, timings: dict[str, Any]
+) -> Any:
+    """The reference run, once for every chip (None when the scenario does not ask for it)."""
+    if "reference" not in scenario.simulation.backends:
+        return None
+    t0 = time.perf_counter()
+    try:
+        reference = simulate(
+            network, inputs, "reference", n_steps=_steps(scenario), seed=scenario.seed
+        )
+    except NeurosimError as exc:
+        raise _context(scenario, "simulation (reference)", exc) from None
+    timings["reference_s"] = time.perf_counter() - t0
+    timings["reference_inferences_per_s"] = _rate(len(inputs_of(inputs)), timings["reference_s"])
+    return reference
 
-    profiles: dict[str, Any] = {}
-    mapped: dict[str, Any] = {}
-    results: dict[str, dict[str, Any]] = {}
-    reports: dict[str, Any] = {}
-    checks: dict[str, Any] = {}
-    chip_times: dict[str, Any] = {}
+
+@dataclass
+class _Chips:
+    """What the chip stage collects, per chip key."""
+
+    profiles: dict[str, Any] = field(default_factory=dict)
+    mapped: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reports: dict[str, Any] = field(default_factory=dict)
+    checks: dict[str, Any] = field(default_factory=dict)
+    times: dict[str, Any] = field(default_factory=dict)
+
+
+def _run_chips(
+    scenario: Scenario,
+    network: Any,
+    data: EvalData,
+    inputs: np.ndarray,
+    reference: Any,
+    say: Progress,
+    simulator: Any,
+) -> _Chips:
+    """Stage chips: every chip of the scenario evaluated, in scenario order."""
+    from neurosim.evaluate import EvalInputs
+
+    out = _Chips()
     for chip in scenario.chip_specs:
         key = chip.key
         try:
-            profiles[key] = chip_profile(chip)
+            out.profiles[key] = chip_profile(chip)
         except NeurosimError as exc:
             raise _context(scenario, f"chip {key}", exc) from None
-        m, rep, res, times = evaluate_one_chip(
-            scenario, network, profiles[key], inputs, data.y, reference, say, key
+        ev = _evaluate_chip(
+            scenario,
+            network,
+            out.profiles[key],
+            EvalInputs(inputs, data.y),
+            reference,
+            say,
+            key,
+            simulator,
         )
+        rep = ev.report
         if rep.chip != key:  # a labelled chip (one profile listed twice): name it by its label
             rep = dataclasses.replace(rep, label=key)
-        if m is not None:
-            mapped[key] = m
-        results[key], reports[key], chip_times[key] = res, rep, times
-        if data.expected is not None and res:
-            checks[key] = _exactness(res, data.expected)
-    timings["chips"] = chip_times
+        if ev.mapped is not None:
+            out.mapped[key] = ev.mapped
+        out.results[key], out.reports[key], out.times[key] = dict(ev.results), rep, dict(ev.timings)
+        if data.expected is not None and ev.results:
+            out.checks[key] = _exactness(ev.results, data.expected)
+    return out
 
+
+def _execution(scenario: Scenario) -> Any:
+    from neurosim.execute import Execution
+
+    spec = scenario.execution
+    return Execution(spec.scheduler, spec.workers)
+
+
+@contextmanager
+def _simulator(scenario: Scenario) -> Iterator[Any]:
+    """``simulate``, or block-split batch inference when the scenario names a scheduler."""
+    from neurosim.sim.simulate import simulate
+
+    spec = scenario.execution
+    if spec.scheduler is None or spec.scheduler == "serial":
+        yield simulate
+        return
+    from neurosim.execute import open_client, simulate_blocks
+
+    with open_client(_execution(scenario)) as client:
+        yield functools.partial(simulate_blocks, client, block_rows=spec.block_rows)
+
+
+def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> ScenarioResult:
+    """Run every stage of ``scenario`` and return the values it produced.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        From :func:`~neurosim.scenario.load_scenario`.
+    progress : callable, optional
+        Called with a short description at the start of each step
+        (:func:`count_steps` of them), e.g. to drive a progress bar.
+
+    Returns
+    -------
+    ScenarioResult
+
+    Raises
+    ------
+    NeurosimError
+        Of the class the library raised, its message prefixed with the
+        scenario file and the stage.
+    """
+    say = progress or (lambda _msg: None)
+    timings: dict[str, Any] = {}
+    t_all = time.perf_counter()
+    data, network, network_info = _data_and_network(scenario, say, timings)
+    network_info = _scored(scenario, network, network_info)
+    inputs = _encoded(scenario, network, data)
+    with _simulator(scenario) as simulator:
+        reference = _reference_run(scenario, network, inputs, simulator, timings)
+        chips = _run_chips(scenario, network, data, inputs, reference, say, simulator)
+    timings["chips"] = chips.times
     say("comparing chips")
     from neurosim.report import compare_reports
 
-    comparison = compare_reports(list(reports.values()))
-
-    sweep = None
-    kind = sweep_kind(scenario)
-    if kind is not None:
-        t0 = time.perf_counter()
-        try:
-            if kind == "profile":
-                sweep = _profile_sweep(scenario, network, inputs, data.y, profiles, say)
-            else:
-                sweep = _scenario_sweep(scenario, say)
-        except NeurosimError as exc:
-            raise _context(scenario, "sweep", exc) from None
-        timings["sweep_s"] = time.perf_counter() - t0
+    comparison = compare_reports(list(chips.reports.values()))
+    sweep = _sweep(scenario, network, inputs, data.y, chips.profiles, say, timings)
     timings["total_s"] = time.perf_counter() - t_all
     return ScenarioResult(
         scenario=scenario,
         data=data,
         network=network,
         network_info=network_info,
-        profiles=profiles,
-        mapped=mapped,
-        results=results,
-        reports=reports,
+        profiles=chips.profiles,
+        mapped=chips.mapped,
+        results=chips.results,
+        reports=chips.reports,
         comparison=comparison,
-        checks=checks,
+        checks=chips.checks,
         sweep=sweep,
         timings=timings,
     )
+
+
+def _sweep(
+    scenario: Scenario,
+    network: Any,
+    inputs: np.ndarray,
+    labels: np.ndarray | None,
+    profiles: Mapping[str, Any],
+    say: Progress,
+    timings: dict[str, Any],
+) -> Any:
+    """Stage sweep: profile-field or scenario-field sweep (None without a sweep)."""
+    kind = sweep_kind(scenario)
+    if kind is None:
+        return None
+    t0 = time.perf_counter()
+    try:
+        if kind == "profile":
+            sweep = _profile_sweep(scenario, network, inputs, labels, profiles, say)
+        else:
+            sweep = _scenario_sweep(scenario, say)
+    except NeurosimError as exc:
+        raise _context(scenario, "sweep", exc) from None
+    timings["sweep_s"] = time.perf_counter() - t0
+    return sweep
+
+
+def _progress_lines(say: Progress) -> Progress:
+    """Sweep lines as progress steps (the scheduler line is not a step)."""
+
+    def line(text: str) -> None:
+        if not text.startswith("dask:"):
+            say(f"sweep {text}")
+
+    return line
 
 
 def _profile_sweep(
@@ -627,35 +719,52 @@ def _profile_sweep(
         strategy=scenario.mapping.strategy,
         seed=scenario.seed,
         n_steps=_steps(scenario),
-        progress=lambda line: say(f"sweep {line}"),
+        execution=_execution(scenario),
+        progress=_progress_lines(say),
     )
 
 
-def _scenario_sweep(scenario: Scenario, say: Progress) -> list[dict[str, Any]]:
-    """The scenario without its sweep, run once per grid point of scenario fields."""
+def scenario_point(
+    point_key: str, point: Mapping[str, Any], base: Mapping[str, Any], where: str
+) -> dict[str, Any]:
+    """One point of a scenario-field sweep (run on a worker): the scenario run at the point, summarised."""
     from neurosim.scenario.loader import scenario_from_dict
-    from neurosim.sweep import expand_grid
 
-    spec = scenario.sweep
+    variant = scenario_from_dict(
+        dict(base), overrides=dict(point), where=f"{where} (sweep point {point})"
+    )
+    res = run_scenario(variant)
+    row: dict[str, Any] = {"point": dict(point)}
+    info = res.network_info
+    if "topology_score" in info:
+        row["topology_score"] = info["topology_score"]["score"]
+    if "training" in info:
+        row["train_accuracy"] = info["training"].get("train_accuracy")
+        row["val_accuracy"] = info["training"].get("val_accuracy")
+    row["n_synapses"] = int(res.network.n_synapses)
+    row["chips"] = {k: rep.summary() for k, rep in res.reports.items()}
+    row["wall_time_s"] = res.timings.get("total_s")
+    return row
+
+
+def _scenario_sweep(scenario: Scenario, say: Progress) -> list[dict[str, Any]]:
+    """The scenario without its sweep, run once per grid point of scenario fields (on the executor)."""
+    from neurosim.execute import run_points
+    from neurosim.sweep import expand_grid, point_key
+
     base = scenario.model_dump(mode="python")
     base["sweep"] = None
     base["reduced"] = {}
-    rows = []
-    for point in expand_grid(spec.grid):
-        say(f"sweep {point}")
-        variant = scenario_from_dict(
-            base, overrides=point, where=f"{scenario.path or scenario.name} (sweep point {point})"
-        )
-        res = run_scenario(variant)
-        row: dict[str, Any] = {"point": dict(point)}
-        info = res.network_info
-        if "topology_score" in info:
-            row["topology_score"] = info["topology_score"]["score"]
-        if "training" in info:
-            row["train_accuracy"] = info["training"].get("train_accuracy")
-            row["val_accuracy"] = info["training"].get("val_accuracy")
-        row["n_synapses"] = int(res.network.n_synapses)
-        row["chips"] = {k: rep.summary() for k, rep in res.reports.items()}
-        row["wall_time_s"] = res.timings.get("total_s")
-        rows.append(row)
-    return rows
+    base["execution"] = {"scheduler": "serial"}  # a point runs where it is sent
+    points = [(point_key(p), p) for p in expand_grid(scenario.sweep.grid)]
+    rows: dict[str, dict[str, Any]] = {}
+
+    def done(key: str, row: Mapping[str, Any]) -> None:
+        if "error" in row and "point" not in row:
+            raise ScenarioError(f"sweep point {dict(points)[key]}: {row['error']}")
+        say(f"sweep {row['point']}")
+        rows[key] = dict(row)
+
+    shared = {"base": base, "where": str(scenario.path or scenario.name)}
+    run_points(scenario_point, shared, points, done, _execution(scenario), say=lambda _l: None)
+    return [rows[k] for k, _ in points]

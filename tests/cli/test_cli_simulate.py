@@ -42,11 +42,20 @@ def test_simulate_spiking_on_loihi(tmp_path, capsys) -> None:
     path = tmp_path / "net.npz"
     save_network(net, path)
     base = ["simulate", str(path), "--chip", "loihi", "--limit", "10", "--json"]
-    # relu on a lif/if chip: simulated anyway, but the JSON and a warning say it does not fit
-    assert main(base) == 0
+    # relu on a lif/if chip: exit 3 as `map` does, nothing simulated, one line saying why
+    assert main(base) == 3
     cap = capsys.readouterr()
-    assert json.loads(cap.out)["fits"] is False
-    assert "does not fit loihi" in cap.err and "add --spiking" in cap.err
+    assert cap.out == ""
+    (line,) = cap.err.strip().splitlines()
+    assert "does not fit loihi" in line and "--ignore-fit" in line and "add --spiking" in line
+    # --ignore-fit: simulated, and every figure is marked as from an unfittable mapping
+    assert main([*base, "--ignore-fit"]) == 0
+    cap = capsys.readouterr()
+    out = json.loads(cap.out)
+    assert out["fits"] is False and "does not fit" in out["note"] and out["n_inputs"] == 10
+    assert "simulated anyway (--ignore-fit)" in cap.err
+    assert main([*base[:-1], "--ignore-fit", "--no-progress"]) == 0
+    assert "DOES NOT FIT" in capsys.readouterr().out
     assert main([*base, "--spiking", "--calibration", "20"]) == 0
     cap = capsys.readouterr()
     out = json.loads(cap.out)

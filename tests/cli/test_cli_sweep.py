@@ -50,6 +50,8 @@ def test_sweep_writes_and_resumes(files, tmp_path, capsys):
         "row_major",
         "--out",
         str(out),
+        "--scheduler",
+        "serial",
     ]
     assert main(args) == 0
     text = capsys.readouterr().out
@@ -73,11 +75,14 @@ def test_sweep_writes_and_resumes(files, tmp_path, capsys):
 
 def test_sweep_errors_are_one_line(files, tmp_path, capsys):
     base = ["sweep", str(files / "net.npz"), "--chip", "generic", "--out", str(tmp_path / "o")]
+    base += ["--scheduler", "serial"]
     for extra, words in (
         ([], "nothing to sweep"),
         (["--set", "core.max_fan_in"], "expected section.field=v1,v2"),
         (["--set", "core.nope=1,2"], "core.nope"),
         (["--set", "core.max_fan_in=0,2"], "core.max_fan_in"),
+        (["--set", "core.max_fan_in=2", "--scheduler", "nowhere"], "--scheduler"),
+        (["--set", "core.max_fan_in=2", "--workers", "0"], "--scheduler/--workers"),
     ):
         assert main(base + extra) == 2
         err = capsys.readouterr().err.strip().splitlines()
@@ -88,7 +93,7 @@ def test_sweep_spiking_runs_on_a_chip_without_relu(files, tmp_path, capsys):
     out = tmp_path / "out"
     args = ["sweep", str(files / "net.npz"), "--chip", "loihi", "--set", "weights.bits=4,8"]
     args += ["--data", str(files / "data.npz"), "--split", "all", "--out", str(out)]
-    args += ["--placement", "row_major"]
+    args += ["--placement", "row_major", "--scheduler", "serial"]
     # the relu/linear network does not fit loihi as it is ...
     assert main([*args, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["rows"]

@@ -198,7 +198,7 @@ def test_interrupted_run_leaves_nothing_that_looks_complete(
         raise KeyboardInterrupt
 
     if fail_in == "run":
-        monkeypatch.setattr(runner, "evaluate_one_chip", boom)
+        monkeypatch.setattr(runner, "_evaluate_chip", boom)
     else:
         monkeypatch.setattr(
             output, "_write_plots", boom

@@ -1,0 +1,344 @@
+"""Running many evaluations: points submitted to a Dask ``distributed`` client.
+
+Where the work runs is an :class:`Execution`:
+
+* ``scheduler=None`` (the default): the cluster named by
+  ``$DASK_SCHEDULER_ADDRESS`` if set, else a :class:`distributed.LocalCluster`
+  sized to the machine (processes, one thread each);
+* ``"local"``: a LocalCluster even when the variable is set;
+* ``"tcp://HOST:8786"``: an existing scheduler (``dask scheduler``);
+* ``"serial"``: this process, one point after the other, no Dask.
+
+:func:`run_points` scatters the values every point shares (the network, the
+inputs, the reference run) to every worker once (``broadcast=True``), submits
+one small task per point (its key and overrides), and hands each finished
+point to a callback as it completes (``as_completed``), so the caller can
+write it to its resume store at once. A point that raises gives an error
+record and the others go on; a worker that dies mid-point is retried by Dask.
+
+:func:`simulate_blocks` runs batch inference on a cluster: the inputs are
+split into row blocks, each worker simulates its blocks on the (scattered)
+mapped network, and the results are gathered into one
+:class:`~neurosim.sim.result.SimResult` (outputs and per-input counts
+concatenated, event counts summed).
+
+``distributed`` is imported inside these functions only, so importing
+neurosim (and ``neurosim chips``) stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from neurosim.errors import NeurosimError
+
+__all__ = [
+    "ENV_SCHEDULER",
+    "Execution",
+    "ExecutionError",
+    "merge_results",
+    "open_client",
+    "resolve_scheduler",
+    "run_points",
+    "simulate_blocks",
+]
+
+#: environment variable naming a scheduler address (Dask's own convention)
+ENV_SCHEDULER = "DASK_SCHEDULER_ADDRESS"
+
+PointFn = Callable[..., Mapping[str, Any]]
+OnDone = Callable[[str, Mapping[str, Any]], None]
+
+
+class ExecutionError(NeurosimError):
+    """An execution setting is invalid or the scheduler cannot be reached."""
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Where many evaluations run.
+
+    Attributes
+    ----------
+    scheduler : str or None
+        ``None`` (``$DASK_SCHEDULER_ADDRESS``, else a LocalCluster),
+        ``"local"``, ``"serial"`` or a scheduler address ``tcp://HOST:PORT``.
+    workers : int or None
+        LocalCluster worker processes (default: the machine's cores, at most
+        one per point).
+    connect_timeout_s : float
+        How long to wait for a scheduler address to answer.
+    """
+
+    scheduler: str | None = None
+    workers: int | None = None
+    connect_timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.workers is not None and (int(self.workers) != self.workers or self.workers < 1):
+            raise ExecutionError(
+                f"execution.workers: expected a positive integer, got {self.workers!r}"
+            )
+        resolve_scheduler(self.scheduler)
+
+
+def resolve_scheduler(scheduler: str | None) -> str:
+    """``"serial"``, ``"local"`` or a scheduler address, from a setting and the environment.
+
+    Examples
+    --------
+    >>> resolve_scheduler("serial")
+    'serial'
+    >>> resolve_scheduler("tcp://127.0.0.1:8786")
+    'tcp://127.0.0.1:8786'
+    """
+    if scheduler is None:
+        scheduler = os.environ.get(ENV_SCHEDULER) or "local"
+    if scheduler in ("serial", "local"):
+        return scheduler
+    if "://" not in scheduler or not scheduler.split("://", 1)[1]:
+        raise ExecutionError(
+            f"scheduler {scheduler!r}: expected 'local', 'serial' or an address like tcp://HOST:8786"
+        )
+    return scheduler
+
+
+def _local_size(execution: Execution, n_tasks: int | None) -> int:
+    n = execution.workers or os.cpu_count() or 1
+    return max(1, min(n, n_tasks)) if n_tasks else n
+
+
+@contextmanager
+def open_client(
+    execution: Execution, n_tasks: int | None = None, say: Callable[[str], None] | None = None
+) -> Iterator[Any]:
+    """A ``distributed.Client`` for ``execution`` (None for serial), closed on exit.
+
+    A LocalCluster is started (and stopped) here; a scheduler address is
+    connected to. The dashboard address is passed to ``say``.
+    """
+    where = resolve_scheduler(execution.scheduler)
+    if where == "serial":
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    say = say or (lambda _line: None)
+    cluster = None
+    try:
+        if where == "local":
+            n = _local_size(execution, n_tasks)
+            cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=40,
+            )
+            client = Client(cluster)
+        else:
+            client = Client(where, timeout=f"{execution.connect_timeout_s}s")
+    except OSError as exc:
+        if cluster is not None:
+            cluster.close()
+        raise ExecutionError(f"scheduler {where}: cannot connect ({exc})") from None
+    try:
+        say(
+            f"dask: {where} ({len(client.scheduler_info()['workers'])} workers), dashboard {client.dashboard_link}"
+        )
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _error_record(key: str, exc: BaseException) -> dict[str, Any]:
+    return {"key": key, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _run_serial(
+    fn: PointFn, shared: Mapping[str, Any], points: Sequence[tuple[str, Any]], on_done: OnDone
+) -> None:
+    for key, arg in points:
+        try:
+            record = fn(point_key=key, point=arg, **shared)
+        except Exception as exc:  # a point that raises is recorded; the others go on
+            record = _error_record(key, exc)
+        on_done(key, record)
+
+
+def _run_cluster(
+    client: Any,
+    fn: PointFn,
+    shared: Mapping[str, Any],
+    points: Sequence[tuple[str, Any]],
+    on_done: OnDone,
+) -> None:
+    from distributed import as_completed
+
+    scattered = {k: client.scatter(v, broadcast=True, hash=False) for k, v in shared.items()}
+    futures = {
+        client.submit(fn, point_key=key, point=arg, pure=False, **scattered): key
+        for key, arg in points
+    }
+    try:
+        for fut in as_completed(futures):
+            key = futures[fut]
+            if fut.status == "error":
+                record = _error_record(key, fut.exception())
+            else:
+                record = fut.result()
+            on_done(key, record)
+            fut.release()
+    except BaseException:
+        client.cancel(list(futures))  # interrupted: start no further point
+        raise
+
+
+def run_points(
+    fn: PointFn,
+    shared: Mapping[str, Any],
+    points: Sequence[tuple[str, Any]],
+    on_done: OnDone,
+    execution: Execution | None = None,
+    *,
+    say: Callable[[str], None] | None = None,
+) -> None:
+    """Compute ``fn(point_key=key, point=point, **shared)`` for every point; ``on_done`` each as it finishes.
+
+    Parameters
+    ----------
+    fn : callable
+        A module-level function (workers import it by name) returning a
+        JSON-ready record.
+    shared : mapping
+        Values every point reads (network, inputs, ...): scattered once.
+    points : sequence of (key, point)
+        The per-point argument is the only thing sent per task.
+    on_done : callable
+        ``on_done(key, record)`` in this process as each point finishes; a
+        point that raised gives ``{"key": key, "error": "Type: message"}``.
+    execution : Execution, optional
+        Default: ``Execution()`` (``$DASK_SCHEDULER_ADDRESS`` or a LocalCluster).
+    say : callable, optional
+        Receives the scheduler and dashboard line.
+    """
+    execution = execution or Execution()
+    if not points:
+        return
+    if (
+        resolve_scheduler(execution.scheduler) == "local"
+        and _local_size(execution, len(points)) == 1
+    ):
+        execution = Execution("serial")  # one worker: a cluster would only add its start-up
+    with open_client(execution, len(points), say) as client:
+        if client is None:
+            _run_serial(fn, shared, points, on_done)
+        else:
+            _run_cluster(client, fn, shared, points, on_done)
+
+
+# ------------------------------------------------------------------ batch inference
+def merge_results(parts: Sequence[Any]) -> Any:
+    """One SimResult from the results of consecutive row blocks of the same inputs."""
+    from neurosim.sim.result import SimResult
+
+    first = parts[0]
+    cat = lambda arrs: np.concatenate(arrs, axis=0)  # noqa: E731
+    per_step = None
+    if first.events_per_step is not None:
+        per_step = {k: sum(p.events_per_step[k] for p in parts) for k in first.events_per_step}
+    return SimResult(
+        backend=first.backend,
+        outputs=cat([p.outputs for p in parts]),
+        spike_counts={k: cat([p.spike_counts[k] for p in parts]) for k in first.spike_counts},
+        events={k: sum(np.asarray(p.events[k]) for p in parts) for k in first.events},
+        n_inputs=sum(p.n_inputs for p in parts),
+        n_steps=first.n_steps,
+        dt_s=first.dt_s,
+        events_per_step=per_step,
+        raster=first.raster,
+        saturations=sum(p.saturations for p in parts),
+        overflows=sum(p.overflows for p in parts),
+        wall_time_s=max(p.wall_time_s for p in parts),
+        info={**dict(first.info), "blocks": len(parts)},
+    )
+
+
+def _simulate_block(mapped: Any, x: np.ndarray, backend: str, kwargs: Mapping[str, Any]) -> Any:
+    from neurosim.sim.simulate import simulate
+
+    return simulate(mapped, x, backend, **dict(kwargs))
+
+
+def _encoded(mapped: Any, x: np.ndarray, kwargs: dict[str, Any]) -> np.ndarray:
+    """Static inputs encoded as one call would (then removed from ``kwargs``); else ``x``."""
+    encoding = kwargs.pop("encoding", None)
+    if encoding is None:
+        return x
+    from neurosim.sim.inputs import prepare_inputs
+
+    target = getattr(mapped, "hw_network", mapped)
+    prepared = prepare_inputs(
+        target, x, n_steps=kwargs.get("n_steps"), encoding=encoding, seed=kwargs.get("seed", 0)
+    )
+    kwargs["n_steps"] = None
+    return prepared.values
+
+
+def simulate_blocks(
+    client: Any,
+    mapped: Any,
+    inputs: np.ndarray,
+    backend: str = "chip",
+    *,
+    block_rows: int | None = None,
+    **kwargs: Any,
+) -> Any:
+    """:func:`~neurosim.sim.simulate.simulate` with the inputs split into row blocks over a cluster.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    mapped : MappedNetwork, Network or LazyLayeredNetwork
+        Scattered to every worker once.
+    inputs : ndarray
+        ``(n_inputs, n_in)``, or ``(n_steps, n_inputs, n_in)`` spike trains
+        (split along the inputs axis). With ``encoding`` the whole batch is
+        encoded here first, so the blocks see the spike trains one call would.
+    block_rows : int, optional
+        Inputs per block (default: an even split, two blocks per worker).
+    **kwargs
+        Passed to ``simulate`` on each block.
+
+    Returns
+    -------
+    SimResult
+        As one ``simulate`` call would give, with ``info["blocks"]``.
+    """
+    from distributed import wait
+
+    x = _encoded(mapped, np.asarray(inputs), kwargs)
+    axis = 0 if x.ndim == 2 else 1
+    n = x.shape[axis]
+    n_workers = max(1, len(client.scheduler_info()["workers"]))
+    rows = int(block_rows or max(1, -(-n // (2 * n_workers))))
+    if rows < 1:
+        raise ExecutionError(f"block_rows: expected a positive integer, got {block_rows}")
+    t0 = time.perf_counter()
+    net = client.scatter(mapped, broadcast=True, hash=False)
+    blocks = [np.take(x, np.arange(s, min(s + rows, n)), axis=axis) for s in range(0, n, rows)]
+    futures = [client.submit(_simulate_block, net, b, backend, kwargs, pure=False) for b in blocks]
+    wait(futures)
+    merged = merge_results(client.gather(futures))
+    from dataclasses import replace
+
+    return replace(merged, wall_time_s=time.perf_counter() - t0)

@@ -1,0 +1,354 @@
+"""neurosim.execute on real Dask clusters: an in-process LocalCluster (2 workers), and a
+``dask scheduler`` with two ``dask worker`` processes started on 127.0.0.1.
+
+Sweeps on a cluster give the rows of a serial run; the shared values travel to each
+worker once; a point that raises is recorded; a killed worker does not lose points;
+an interrupted client resumes with only the missing points; batch inference split
+into row blocks gives the categories of one process.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurosim.execute import (
+    Execution,
+    ExecutionError,
+    resolve_scheduler,
+    run_points,
+    simulate_blocks,
+)
+from neurosim.network import Network
+from neurosim.neurons import NeuronModel
+from neurosim.sweep import run_sweep
+
+SERIAL = Execution("serial")
+GRID = {"core.max_fan_in": [2, 8], "weights.bits": [2, 4, 8]}
+
+
+@pytest.fixture(scope="module")
+def net() -> Network:
+    rng = np.random.default_rng(0)
+    w1 = rng.normal(size=(6, 5)) * (rng.random((6, 5)) < 0.7)
+    w2 = rng.normal(size=(5, 3))
+    return Network.from_layers(
+        [w1, w2], [0.1, 0.0], [NeuronModel("relu"), NeuronModel("linear")], name="tiny"
+    )
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(1)
+    return rng.random((8, 6)), rng.integers(0, 3, 8)
+
+
+@pytest.fixture(scope="module")
+def serial_rows(net, data):
+    x, y = data
+    return run_sweep(net, "generic", GRID, inputs=x, labels=y, execution=SERIAL).rows()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A real LocalCluster: 2 worker processes, 1 thread each."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
+    ) as c:
+        yield c
+
+
+# ------------------------------------------------------------------ settings
+def test_scheduler_settings(monkeypatch):
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    assert resolve_scheduler(None) == "local"
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://10.0.0.1:8786")
+    assert resolve_scheduler(None) == "tcp://10.0.0.1:8786"
+    assert resolve_scheduler("serial") == "serial"
+    for bad in ("nowhere", "tcp://"):
+        with pytest.raises(ExecutionError, match="expected 'local', 'serial' or an address"):
+            Execution(bad)
+    with pytest.raises(ExecutionError, match="workers"):
+        Execution("local", 0)
+
+
+def test_unreachable_scheduler_is_one_error(net, data):
+    x, y = data
+    with pytest.raises(ExecutionError, match="cannot connect"):
+        run_sweep(
+            net,
+            "generic",
+            GRID,
+            inputs=x,
+            labels=y,
+            execution=Execution("tcp://127.0.0.1:9", connect_timeout_s=1),
+        )
+
+
+# ------------------------------------------------------------------ LocalCluster
+def test_local_cluster_sweep_equals_serial(net, data, serial_rows, cluster, tmp_path):
+    x, y = data
+    lines: list[str] = []
+    counts: list[tuple[int, int]] = []
+    res = run_sweep(
+        net,
+        "generic",
+        GRID,
+        inputs=x,
+        labels=y,
+        out_dir=tmp_path / "s",
+        execution=Execution(cluster.scheduler_address),
+        progress=lines.append,
+        counter=lambda done, total: counts.append((done, total)),
+    )
+    assert res.rows() == serial_rows
+    assert len(list((tmp_path / "s" / "points").glob("*.json"))) == 6
+    assert any(line.startswith("dask: tcp://") and "2 workers" in line for line in lines)
+    assert counts[0] == (0, 6) and counts[-1] == (6, 6) and len(counts) == 7
+
+
+class Payload:
+    """A shared value that counts, per worker process, how often it was unpickled."""
+
+    unpickled = 0
+
+    def __init__(self, n: int) -> None:
+        self.data = np.arange(n, dtype=np.float64)
+
+    def __setstate__(self, state):
+        type(self).unpickled += 1
+        self.__dict__.update(state)
+
+
+def count_unpickled(point_key, point, payload):
+    return {
+        "key": point_key,
+        "pid": os.getpid(),
+        "unpickled": Payload.unpickled,
+        "n": payload.data.size,
+    }
+
+
+def test_shared_values_travel_once_per_worker(cluster):
+    got = {}
+    points = [(f"p{i}", i) for i in range(10)]
+    run_points(
+        count_unpickled,
+        {"payload": Payload(200_000)},
+        points,
+        lambda k, rec: got.__setitem__(k, rec),
+        Execution(cluster.scheduler_address),
+    )
+    assert sorted(got) == sorted(k for k, _ in points)
+    assert all(r["n"] == 200_000 for r in got.values())
+    # however many points a worker ran, it unpickled the payload once
+    by_worker: dict[int, set[int]] = {}
+    for r in got.values():
+        by_worker.setdefault(r["pid"], set()).add(r["unpickled"])
+    assert all(counts == {1} for counts in by_worker.values()), by_worker
+
+
+def fail_on_odd(point_key, point, offset):
+    if point % 2:
+        raise ValueError(f"odd point {point}")
+    return {"key": point_key, "value": point + offset}
+
+
+def test_a_raising_point_is_recorded_and_the_rest_go_on(cluster):
+    got = {}
+    run_points(
+        fail_on_odd,
+        {"offset": 10},
+        [(str(i), i) for i in range(4)],
+        lambda k, rec: got.__setitem__(k, rec),
+        Execution(cluster.scheduler_address),
+    )
+    assert got["0"]["value"] == 10 and got["2"]["value"] == 12
+    assert got["1"] == {"key": "1", "error": "ValueError: odd point 1"}
+
+
+def test_interrupted_client_resumes_only_missing_points(net, data, serial_rows, cluster, tmp_path):
+    x, y = data
+    out = tmp_path / "s"
+    seen: list[str] = []
+
+    def stop(line: str) -> None:
+        if line.startswith(("sweep on", "dask:")):
+            return
+        seen.append(line)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    where = Execution(cluster.scheduler_address)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(
+            net, "generic", GRID, inputs=x, labels=y, out_dir=out, execution=where, progress=stop
+        )
+    written = sorted(p.stem for p in (out / "points").glob("*.json"))
+    assert len(written) == 2 and not (out / "sweep.csv").exists()
+    again = run_sweep(net, "generic", GRID, inputs=x, labels=y, out_dir=out, execution=where)
+    assert sorted(again.reused) == written and len(again.computed) == 4
+    assert not set(again.computed) & set(written)
+    assert again.rows() == serial_rows
+
+
+def test_batch_inference_in_row_blocks_gives_the_same_categories(cluster):
+    """An official-style (generated) Graph Challenge network, inputs split over the workers."""
+    from distributed import Client
+
+    from neurosim.io.graph_challenge import challenge_categories
+    from neurosim.sim.simulate import simulate
+    from neurosim.topology.graph_challenge import graph_challenge_network
+
+    lazy = graph_challenge_network(1024, 12, seed=0)
+    rng = np.random.default_rng(3)
+    x = (rng.random((60, 1024)) < 0.25).astype(np.float64)
+    one = simulate(lazy, x, "reference")
+    with Client(cluster.scheduler_address) as client:
+        split = simulate_blocks(client, lazy, x, "reference", block_rows=16)
+    assert split.info["blocks"] == 4
+    np.testing.assert_array_equal(split.outputs, one.outputs)
+    cats = challenge_categories(one.outputs)
+    assert 0 < cats.size < 60
+    np.testing.assert_array_equal(challenge_categories(split.outputs), cats)
+
+
+def test_mapped_chip_simulation_in_row_blocks_sums_events(net, data, cluster):
+    from distributed import Client
+
+    from neurosim.hardware.profile import load_profile
+    from neurosim.mapping.mapper import map_network
+    from neurosim.sim.simulate import simulate
+
+    x, _ = data
+    mapped = map_network(net, load_profile("loihi", ["neuron.models=[lif, if, relu, linear]"]))
+    one = simulate(mapped, x, "chip", seed=2)
+    with Client(cluster.scheduler_address) as client:
+        split = simulate_blocks(client, mapped, x, "chip", block_rows=3, seed=2)
+    np.testing.assert_array_equal(split.outputs, one.outputs)
+    for kind, per_core in one.events.items():
+        np.testing.assert_array_equal(split.events[kind], per_core)
+
+
+# ------------------------------------------------------------------ dask scheduler + dask worker
+def _dask_cli() -> str:
+    found = shutil.which("dask", path=str(Path(sys.executable).parent)) or shutil.which("dask")
+    if found is None:
+        pytest.skip("the dask command is not installed")
+    return found
+
+
+def _wait_for(path: Path, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > end:
+            raise TimeoutError(f"{path} did not appear")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    """``dask scheduler`` and two ``dask worker`` processes (no nanny) on 127.0.0.1."""
+    from distributed import Client
+
+    dask = _dask_cli()
+    folder = tmp_path_factory.mktemp("dask")
+    sched_file = folder / "scheduler.json"
+    env = dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+    procs = [
+        subprocess.Popen(
+            [
+                dask,
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(sched_file),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+    ]
+    try:
+        _wait_for(sched_file)
+        for _ in range(2):
+            procs.append(
+                subprocess.Popen(
+                    [
+                        dask,
+                        "worker",
+                        "--scheduler-file",
+                        str(sched_file),
+                        "--nthreads",
+                        "1",
+                        "--no-nanny",
+                        "--host",
+                        "127.0.0.1",
+                        "--no-dashboard",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env=env,
+                )
+            )
+        with Client(scheduler_file=str(sched_file), timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+            address = client.scheduler.address
+        yield address, procs[1:]
+    finally:
+        for p in procs[::-1]:  # workers first, then the scheduler
+            if p.poll() is None:
+                p.kill()
+            p.wait(timeout=10)
+
+
+def test_sweep_against_a_scheduler_address(net, data, serial_rows, dask_cluster, monkeypatch):
+    address, _ = dask_cluster
+    x, y = data
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)  # the default execution finds it
+    lines: list[str] = []
+    res = run_sweep(net, "generic", GRID, inputs=x, labels=y, progress=lines.append)
+    assert res.rows() == serial_rows
+    assert any(line.startswith(f"dask: {address} (2 workers)") for line in lines)
+
+
+def test_killing_a_worker_mid_sweep_loses_no_point(net, data, serial_rows, dask_cluster, tmp_path):
+    address, workers = dask_cluster
+    x, y = data
+    victim = workers[0]
+    seen: list[str] = []
+
+    def kill_after_first(line: str) -> None:
+        if line.startswith(("sweep on", "dask:")):
+            return
+        seen.append(line)
+        if len(seen) == 1:
+            os.kill(victim.pid, signal.SIGKILL)
+
+    res = run_sweep(
+        net,
+        "generic",
+        GRID,
+        inputs=x,
+        labels=y,
+        out_dir=tmp_path / "s",
+        execution=Execution(address),
+        progress=kill_after_first,
+    )
+    assert victim.wait(timeout=10) != 0
+    assert res.rows() == serial_rows
+    assert all(r["status"] == "ok" for r in res.rows())
