@@ -194,6 +194,7 @@ class SimulationSpec(_Strict):
     steps: int | None = Field(default=None, ge=1)
     encoding: EncodingSpec | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    ignore_fit: bool = False  # simulate a mapping that does not fit (its figures are marked)
 
     @field_validator("backends")
     @classmethod
@@ -239,6 +240,24 @@ class SweepSpec(_Strict):
         return v
 
 
+class ExecutionSpec(_Strict):
+    """Where the work runs (see ``docs/distributed.md``): ``scheduler`` null (sweeps on
+    ``$DASK_SCHEDULER_ADDRESS`` or a LocalCluster; simulations here), ``serial``,
+    ``local`` or ``tcp://HOST:8786`` (then simulations too are split into row blocks
+    of ``block_rows`` inputs over the workers)."""
+
+    scheduler: str | None = None
+    workers: int | None = Field(default=None, ge=1)
+    block_rows: int | None = Field(default=None, ge=1)
+
+    @field_validator("scheduler")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        if v is not None and v not in ("serial", "local") and "://" not in v:
+            raise ValueError(f"expected serial, local or an address like tcp://HOST:8786, got {v!r}")
+        return v
+
+
 class Scenario(_Strict):
     """One experiment, end to end (see ``docs/scenarios.md``).
 
@@ -259,6 +278,7 @@ class Scenario(_Strict):
     report: ReportSpec = Field(default_factory=ReportSpec)
     sweep: SweepSpec | None = None
     faults: FaultsSection | None = None  # fault campaign (neurosim.faults; `neurosim faults --scenario`)
+    execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
     reduced: dict[str, Any] = Field(default_factory=dict)
     path: str | None = None
 
