@@ -1,0 +1,77 @@
+"""``neurosim faults``: bad input is one line and exit 2; a small run writes its report."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from neurosim.cli import main
+from neurosim.io.formats import save_network
+from neurosim.network import Network
+
+
+@pytest.fixture()
+def net_file(tmp_path):
+    rng = np.random.default_rng(0)
+    net = Network.from_layers(
+        [rng.normal(0, 0.3, (64, 20)), rng.normal(0, 0.3, (20, 10))], name="tiny"
+    )
+    path = tmp_path / "tiny.npz"
+    save_network(net, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("fault", "chip", "match"),
+    [
+        ("neuron_crash=2", "loihi2", "[0, 1]"),
+        ("cosmic_ray=0.1", "loihi2", "unknown"),
+        ("weight_mismatch=chip", "loihi2", "no weights.mismatch_sigma"),
+    ],
+)
+def test_bad_fault_specs_exit_2_with_one_line(net_file, tmp_path, capsys, fault, chip, match):
+    out = tmp_path / "out"
+    code = main(["faults", str(net_file), "--chip", chip, "--fault", fault, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert match in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.slow  # ~7 s on the shared 2-core machine (matplotlib, two mappings, 12 trials)
+def test_small_campaign_writes_table_json_and_plots(net_file, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(
+        [
+            "faults",
+            str(net_file),
+            "--chip",
+            "spinnaker2",
+            "--data",
+            "digits",
+            "--limit",
+            "30",
+            "--fault",
+            "neuron_crash=0,0.2",
+            "--fault",
+            "core_failure=0.5",
+            "--trials",
+            "2",
+            "--spread",
+            "spread",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    data = json.loads((out / "faults.json").read_text())
+    rows = {(r["strategy"], r["kind"], r["rate"]): r for r in data["summary"]}
+    base = data["baselines"]["spinnaker2/sequential"]["accuracy"]
+    assert rows[("sequential", "neuron_crash", 0.0)]["accuracy_mean"] == base
+    assert ("spread", "core_failure", 0.5) in rows
+    assert data["bounds"] and all(b["measured"] <= b["bound"] for b in data["bounds"])
+    for name in ("faults.md", "accuracy_vs_rate.png", "spread.png"):
+        assert (out / name).stat().st_size > 0
+    assert "El Mhamdi" in capsys.readouterr().out
