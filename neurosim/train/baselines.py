@@ -143,9 +143,10 @@ def train_dense(
     patience: int | None = None,
     chip: str | None = None,
     chip_overrides: Sequence[str] = (),
-    chip_epochs: int = 3,
-    chip_lr: float = 5e-4,
+    chip_epochs: int = 5,
+    chip_lr: float = 2e-3,
     steps: int | None = None,
+    spiking: bool | None = None,
     progress: bool = False,
 ) -> TrainResult:
     """Dense backprop baseline (every connection trained), optionally trained for a chip.
@@ -167,7 +168,9 @@ def train_dense(
     t0 = time.perf_counter()
     x, y, n_classes = check_training_data(x, y, n_classes)
     sizes, w0, b0 = _dense_start(x, y, n_classes, hidden, seed, None)
-    target = None if chip is None else resolve_chip("dense", chip, chip_overrides, sizes, steps)
+    target = (
+        None if chip is None else resolve_chip("dense", chip, chip_overrides, sizes, steps, spiking)
+    )
     xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
     w, b, out = fit_layers(
         xt,

@@ -465,6 +465,10 @@ def train_deep_r(
     matmul: str = "dense",
     val_fraction: float = 0.1,
     patience: int | None = None,
+    chip_epochs: int = 5,
+    chip_lr: float = 2e-3,
+    steps: int | None = None,
+    spiking: bool | None = None,
     progress: bool = False,
 ) -> TrainResult:
     """Train a fully connected network with DEEP R under a connection budget.
@@ -485,6 +489,11 @@ def train_deep_r(
     chip : str, optional
         Chip profile name or path whose per-neuron fan-in limit is used as the cap
         (the smaller of it and ``fan_in_cap``); ``chip_overrides`` as ``--set``.
+        The rewired network is then fine-tuned on its final connectivity for
+        ``chip_epochs`` epochs at ``chip_lr`` through the chip's quantizer and,
+        on spiking chips, the ``steps``-step rate code
+        (:func:`neurosim.train.for_chip.train_for_chip`); the budget must give
+        every neuron at least one synapse.
     lr : learning rate ``eta``
     lr_schedule : {"constant", "cosine"}
         Per-epoch decay of ``eta`` (applies to the gradient, L1 and noise terms alike).
@@ -520,6 +529,13 @@ def train_deep_r(
     budgets = layer_budgets(
         sizes, connectivity=connectivity, n_connections=n_connections, fan_in_cap=cap
     )
+    target = None
+    if chip is not None:
+        from neurosim.train.chip import check_budget
+        from neurosim.train.for_chip import resolve_chip
+
+        target = resolve_chip("deep_r", chip, chip_overrides, sizes, steps, spiking)
+        check_budget(sizes, budgets)
     if soft and cap is not None:
         raise TrainingError(
             "soft DEEP R has no hard budget, so it cannot enforce a fan-in cap; drop --soft or the cap"
@@ -584,6 +600,31 @@ def train_deep_r(
         end_of_epoch=record,
     )
     weights, biases = outcome.state
+    val, epochs_run, history = outcome.best_val_accuracy, outcome.epochs_run, outcome.history
+    chip_info: dict = {}
+    if target is not None:
+        from neurosim.train.for_chip import train_for_chip
+
+        masks = [np.asarray(w) != 0 for w in weights]
+        ft = train_for_chip(
+            xt,
+            yt,
+            weights,
+            biases,
+            *target,
+            masks=masks,
+            x_val=xv,
+            y_val=yv,
+            epochs=chip_epochs,
+            lr=chip_lr,
+            batch_size=batch_size,
+            seed=seed,
+            progress=progress,
+        )
+        weights, biases = ft.weights, ft.biases
+        chip_info = {"float_val_accuracy": val, **ft.info}
+        val, epochs_run = ft.outcome.best_val_accuracy, epochs_run + ft.outcome.epochs_run
+        history = (*history, *({**h, "phase": "chip"} for h in ft.outcome.history))
     counts = [int(np.count_nonzero(w)) for w in weights]
     max_fan_in = int(max(np.count_nonzero(w, axis=0).max() for w in weights))
     info = {
@@ -601,19 +642,25 @@ def train_deep_r(
         "temperature": temperature,
         "batch_size": batch_size,
         "rewired": rewired[0],
+        **chip_info,
     }
-    return finish_training(
+    result = finish_training(
         "deep_r",
         weights,
         biases,
         xt,
         yt,
-        val_accuracy=outcome.best_val_accuracy,
-        epochs_run=outcome.epochs_run,
-        history=outcome.history,
+        val_accuracy=val,
+        epochs_run=epochs_run,
+        history=history,
         t0=t0,
         seed=seed,
         info=info,
         n_possible=sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)),
         metadata={"hidden": list(hidden)},
     )
+    if target is None:
+        return result
+    from neurosim.train.for_chip import chip_network
+
+    return chip_network(result, target[1])

@@ -135,7 +135,7 @@ class ChipQuantizer:
             self._table[layer] = (q.type_weights * q.scale[None, :]).astype(DTYPE)
             if self.type_start == "random":
                 self._random_start(layer, w)
-        return q.weights.multiply(q.scale[None, :]).toarray().astype(DTYPE, copy=False)
+        return q.weights.multiply(q.scale[None, :]).toarray()
 
     def _random_start(self, layer: int, w: np.ndarray) -> None:
         """Seeded balanced random types; per (type, neuron) the mean of the larger same-sign half."""
@@ -176,7 +176,7 @@ class ChipQuantizer:
     def __call__(self, layer: int, w: np.ndarray) -> np.ndarray:
         """Quantized weights for a training step."""
         if self.kind != "axon_type":
-            return self.exact(layer, w)
+            return self.exact(layer, w).astype(DTYPE)
         if self._types[layer] is None:
             self.exact(layer, w)
         k = self._calls[layer]
@@ -186,7 +186,7 @@ class ChipQuantizer:
         return self.structured(layer, w)
 
     def final(self, layer: int, w: np.ndarray) -> np.ndarray:
-        """The weights the chip will hold: the mapper's quantization of this step's weights."""
+        """The weights the chip will hold (float64): the mapper's quantization of this step's."""
         return self.exact(layer, self(layer, w) if self.kind == "axon_type" else w)
 
     def update_table(self, layer: int, grad_eff: np.ndarray, eff: np.ndarray, opt: Any) -> None:

@@ -119,7 +119,7 @@ def test_chip_cap_and_bad_budget(tmp_path, capsys):
             "--epochs",
             "2",
             "--connectivity",
-            "0.2",
+            "0.25",
             "--chip",
             "generic",
             "--set",
