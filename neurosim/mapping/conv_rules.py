@@ -56,6 +56,7 @@ __all__ = [
     "kernel_entries",
     "neuron_entries",
     "quantize_conv",
+    "shared_kernel_bits",
     "with_conv_usage",
 ]
 
@@ -113,43 +114,63 @@ def _map_dims(spec: Any) -> tuple[int, int, int]:
     return (out[0], 1, out[1]) if len(out) == 2 else (out[0], out[1], int(np.prod(out[2:])))
 
 
-def _channels_per_core(specs: list[Any], profile: ChipProfile, caps: tuple[float, float]) -> int:
-    """Most output channels one core holds within neuron and kernel memory (at least 1)."""
+def _n_inputs(ws: list[sp.csc_matrix], cols: np.ndarray) -> int:
+    """Distinct presynaptic neurons (over all inputs) reaching the neurons ``cols``."""
+    return sum(int(np.unique(w[:, cols].indices).size) for w in ws)
+
+
+def _channels_per_core(specs: list[Any], ws: list[sp.csc_matrix], profile: ChipProfile,
+                       caps: tuple[float, float, float]) -> int:
+    """Most output channels one core holds within neuron, kernel and axon limits (at least 1)."""
     c, rows, cols = _map_dims(specs[0])
     layout, bits = _layout(profile), int(profile.get("weights.bits"))
     for f in range(c, 0, -1):
         neurons = neuron_entries(f, rows, cols, layout)
         kernel = sum(kernel_entries(s, f, layout) for s in specs) * bits
-        if neurons <= caps[0] and kernel <= caps[1]:
+        if neurons <= caps[0] and kernel <= caps[1] and _n_inputs(ws, np.arange(f * rows * cols)) <= caps[2]:
             return f
+    return 1
+
+
+def _rows_per_core(ws: list[sp.csc_matrix], dims: tuple[int, int, int], layout: str,
+                   caps: tuple[float, float, float]) -> int:
+    """Most rows of one channel a core holds within the neuron and axon limits (at least 1)."""
+    _, rows, cols = dims
+    for r in range(rows, 0, -1):
+        if neuron_entries(1, r, cols, layout) <= caps[0] and _n_inputs(ws, np.arange(r * cols)) <= caps[2]:
+            return r
     return 1
 
 
 def conv_cores(hw: Network, name: str, profile: ChipProfile) -> np.ndarray | None:
     """Local core of each neuron of a conv/pool layer on a shared-kernel chip.
 
-    Whole channels per core while neuron and kernel memory allow; when one
-    channel's map exceeds the neuron memory and ``conv.split`` allows
-    ``spatial``, bands of rows. ``None`` when the chip unrolls convolutions or
-    the population has non-conv inputs (then the partition strategy decides).
+    Whole channels per core while neuron memory, kernel memory and input
+    axons (``core.max_axons``) allow; when one channel is too large and
+    ``conv.split`` allows ``spatial``, bands of rows of one channel. ``None``
+    when the chip unrolls convolutions or the population has non-conv inputs
+    (then the partition strategy decides).
     """
-    specs = [pr.spec for pr in _conv_inputs(hw, name)]
-    if conv_storage(profile) != "shared_kernel" or not specs:
+    projs = _conv_inputs(hw, name)
+    if conv_storage(profile) != "shared_kernel" or not projs:
         return None
-    c, rows, cols = _map_dims(specs[0])
+    specs = [pr.spec for pr in projs]
+    dims = _map_dims(specs[0])
+    c, rows, cols = dims
     n_pos = rows * cols
     split = profile.get("conv.split") or "channel_spatial"
     if split == "none":
         return np.zeros(c * n_pos, dtype=np.int64)
     fm = profile.get("conv.max_feature_map_neurons")
-    neuron_cap = min(float(profile.get("core.max_neurons")), float(fm) if fm else np.inf)
-    kernel_cap = profile.get("conv.kernel_memory_bits") or np.inf
-    per = _channels_per_core(specs, profile, (neuron_cap, float(kernel_cap))) if "channel" in split else c
+    caps = (min(float(profile.get("core.max_neurons")), float(fm) if fm else np.inf),
+            float(profile.get("conv.kernel_memory_bits") or np.inf), float(profile.get("core.max_axons")))
+    ws = [sp.csc_matrix(pr.weights) for pr in projs]
+    per = _channels_per_core(specs, ws, profile, caps) if "channel" in split else c
     band = rows
     layout = _layout(profile)
-    if "spatial" in split and neuron_entries(1, rows, cols, layout) > neuron_cap:
-        fits = [r for r in range(1, rows + 1) if neuron_entries(1, r, cols, layout) <= neuron_cap]
-        band, per = (max(fits) if fits else 1), 1
+    one = neuron_entries(1, rows, cols, layout) <= caps[0] and _n_inputs(ws, np.arange(n_pos)) <= caps[2]
+    if "spatial" in split and per == 1 and not one:
+        band = _rows_per_core(ws, dims, layout, caps)
     n_bands = -(-rows // band)
     idx = np.arange(c * n_pos)
     channel, row = idx // n_pos, (idx % n_pos) // cols
@@ -377,3 +398,16 @@ def conv_report(network: Network, hw: Network, core_of: Mapping[str, np.ndarray]
         if storage == "unrolled":
             out[pr.name]["note"] = "this chip stores synapses one by one: the layer is unrolled"
     return out
+
+
+def shared_kernel_bits(mapped: Any) -> np.ndarray | None:
+    """Synapse-store bits per core of a mapping on a shared-kernel chip, kernels counted once.
+
+    Per core: the kernels of the conv channels it holds (in the profile's
+    layout) plus the non-conv synapses in the profile's encoding. ``None``
+    on chips that unroll (the load table's count is then exact).
+    """
+    if conv_storage(mapped.profile) != "shared_kernel":
+        return None
+    usage = conv_usage(mapped.hw_network, mapped.core_of, len(mapped.cores), mapped.profile, mapped.quantized)
+    return usage["kernel_memory_bits"][0] + usage["synapse_memory_bits"][0]

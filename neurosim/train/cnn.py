@@ -309,7 +309,7 @@ def train_cnn(
         Output channels of the two convolutions.
     image_shape : (C, H, W) or (H, W), optional
         Default: one channel, square.
-    epochs, batch_size, lr : Adam schedule (the rate halves each epoch after the first)
+    epochs, batch_size, lr : Adam schedule (the rate halves three times over the run)
     seed : int
         Seeds the initialisation and the sample order.
     kernel_factory : callable, optional
@@ -347,7 +347,7 @@ def train_cnn(
     opt = _Adam(flat_params, lr)
     history = []
     for epoch in range(int(epochs)):
-        opt.lr = lr * 0.5**epoch
+        opt.lr = lr * 0.5 ** (3.0 * epoch / max(int(epochs), 3))  # halves three times over the run
         loss = _epoch(
             xs, ys, rng.permutation(xs.shape[0]), int(batch_size), geoms, params, kernel_of, opt
         )

@@ -40,6 +40,7 @@ TRAINING_METHODS: Registry = Registry(
         "conntra": "neurosim.train.conntra:train_conntra",
         "sketch": "neurosim.train.sketch:train_sketch",
         "fixed_topology": "neurosim.train.fixed_topology:train_fixed_topology",
+        "cnn": "neurosim.train.cnn:train_cnn",
     },
 )
 
