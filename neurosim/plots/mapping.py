@@ -58,6 +58,11 @@ def plot_mapping(mapped: MappedNetwork, path: str | Path, *, chip: int = 0) -> P
         )
         drawn = True
     ax_u.axhline(100.0, color="k", ls="--", lw=1)
+    from neurosim.plots.axes import integer_ticks
+
+    integer_ticks(ax_u.xaxis, n)  # cores are whole numbers
+    ax_u.set_xlim(-0.5, max(n, 1) - 0.5)
+    ax_u.set_ylim(bottom=0)
     ax_u.set_xlabel("core index")
     ax_u.set_ylabel("utilization (% of per-core capacity)")
     ax_u.set_title(f"Core utilization: {n} cores (lower bound {mapped.lower_bound_cores})")
@@ -91,13 +96,13 @@ def plot_mapping(mapped: MappedNetwork, path: str | Path, *, chip: int = 0) -> P
                 alpha=0.5,
                 lw=0.3 + 2.5 * v / vmax,
             )
-    if on.size:  # zoom on the used part of the mesh (at least 8 x 8 slots)
-        x0, x1 = int(p.x[on].min()), int(p.x[on].max())
-        y0, y1 = int(p.y[on].min()), int(p.y[on].max())
-        half = max(4, (max(x1 - x0, y1 - y0) + 2) // 2)
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        ax_m.set_xlim(max(-0.5, cx - half - 0.5), min(w - 0.5, cx + half + 0.5))
-        ax_m.set_ylim(max(-0.5, cy - half - 0.5), min(h - 0.5, cy + half + 0.5))
+    if on.size and max(w, h) > 48:  # one pixel per slot is too small to see: mark used cores
+        ax_m.scatter(p.x[on], p.y[on], s=12, marker="s", facecolors="none", edgecolors="tab:orange", lw=0.8)
+    # the whole mesh, with integer ticks (slots are whole numbers)
+    ax_m.set_xlim(-0.5, w - 0.5)
+    ax_m.set_ylim(-0.5, h - 0.5)
+    integer_ticks(ax_m.xaxis, w)
+    integer_ticks(ax_m.yaxis, h)
     ax_m.set_xlabel("mesh x (core column)")
     ax_m.set_ylabel("mesh y (core row)")
     ax_m.set_title(

@@ -78,8 +78,9 @@ def plot_energy_breakdown(reports: Sequence[Any]) -> Any:
     """Energy per inference by event type, one stacked bar per chip.
 
     Top: the share of each event type (stacked to 100 %), with the total
-    written above each bar. Bottom: total energy per inference on a log axis,
-    so chips that differ by orders of magnitude stay readable. Chips without an
+    written above each bar. Bottom: total energy per inference on a linear
+    axis from zero, so bar heights compare as the energies do (the totals
+    above the top bars give small ones their value). Chips without an
     energy figure (not fitting, no chip run) are named in the title; parts
     left unknown by their profile are named above the bar and left out.
     """
@@ -133,10 +134,22 @@ def plot_energy_breakdown(reports: Sequence[Any]) -> Any:
     ax.set_title("Energy per inference by event type (total above each bar)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     pos = totals > 0
-    ax2.bar(x[pos], totals[pos], color="0.45", width=0.7)
-    if pos.any():
-        ax2.set_yscale("log")
-    ax2.set_ylabel("energy per inference (J, log)")
+    div, unit = _scale(float(totals.max()) if pos.any() else 1.0, "J")
+    # a linear axis from zero: bar heights compare as the energies do
+    ax2.bar(x[pos], totals[pos] / div, color="0.45", width=0.7)
+    for j in np.flatnonzero(pos):  # small bars stay readable by their value
+        ax2.annotate(
+            fmt_si(float(totals[j]), "J").replace(" u", " \u00b5"),
+            (x[j], totals[j] / div),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+    ax2.set_yscale("linear")
+    ax2.set_ylim(0, float(totals.max() / div) * 1.15 if pos.any() else 1.0)
+    ax2.set_ylabel(f"energy per inference ({unit})")
     ax2.set_xticks(x, names, rotation=30, ha="right")
     ax2.set_xlabel("chip")
     ax2.grid(axis="y", alpha=0.3)
@@ -178,9 +191,11 @@ def plot_core_utilization(report: Any) -> Any:
         for label, values in series.items():
             ax.step(cores, values * 100, where="mid", label=label)
     ax.axhline(100, color="red", lw=1, ls="--", label="capacity")
-    from matplotlib.ticker import MaxNLocator
+    from neurosim.plots.axes import integer_ticks
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # cores are whole numbers
+    integer_ticks(ax.xaxis, n)  # cores are whole numbers
+    ax.set_xlim(-0.5, max(n, 1) - 0.5)
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("core")
     ax.set_ylabel("utilization (% of capacity)")
     ax.set_title(f"{report.name}: per-core utilization ({n} cores, {m.encoding} synapses)")
@@ -202,7 +217,7 @@ def plot_placement(report: Any) -> Any:
     (``placement.traffic``: expected spikes per step, or synapse-count proxy).
     """
     plt = _pyplot()
-    from matplotlib.ticker import MaxNLocator
+    from neurosim.plots.axes import integer_ticks
 
     mapped = report.mapped
     if mapped is None or mapped.placement is None:
@@ -220,6 +235,8 @@ def plot_placement(report: Any) -> Any:
         value, label = report.memory.load.neurons.astype(float), "neurons on core"
     else:
         value, label = np.zeros(len(pl.x)), "core"
+    mesh_w = int(mapped.profile.get("chip.mesh_width"))
+    mesh_h = int(mapped.profile.get("chip.mesh_height"))
     t = pl.traffic.tocoo()
     keep = t.row != t.col
     rows, cols, load = t.row[keep], t.col[keep], t.data[keep]
@@ -238,12 +255,17 @@ def plot_placement(report: Any) -> Any:
                 alpha=0.6,
                 zorder=1,
             )
+        # the whole mesh: free slots as a light grid, used cores coloured on top
+        ax.add_patch(
+            plt.Rectangle((-0.5, -0.5), mesh_w, mesh_h, facecolor="0.93", edgecolor="0.5", lw=0.8, zorder=0)
+        )
+        cell = 4.2 * 72 / max(mesh_w, mesh_h)  # points per mesh slot, roughly
         sc = ax.scatter(
             pl.x[on],
             pl.y[on],
             c=value[on],
             cmap="viridis",
-            s=60,
+            s=max(min(cell * cell * 0.8, 120.0), 6.0),
             marker="s",
             zorder=2,
             edgecolors="k",
@@ -251,11 +273,12 @@ def plot_placement(report: Any) -> Any:
         )
         ax.set_xlabel("mesh x")
         ax.set_ylabel("mesh y")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.invert_yaxis()
-        ax.set_aspect("equal", adjustable="datalim")
-        ax.set_title(f"chip {chip}: {on.size} cores")
+        integer_ticks(ax.xaxis, mesh_w)
+        integer_ticks(ax.yaxis, mesh_h)
+        ax.set_xlim(-0.5, mesh_w - 0.5)
+        ax.set_ylim(mesh_h - 0.5, -0.5)  # row 0 on top
+        ax.set_aspect("equal", adjustable="box")
+        ax.set_title(f"chip {chip}: {on.size} cores on a {mesh_w}x{mesh_h} mesh")
     for k in range(len(chips), nrow * ncol):
         axes[k // ncol][k % ncol].set_visible(False)
     if sc is not None:
@@ -327,7 +350,7 @@ def plot_sweep(rows: Sequence[Mapping[str, Any]], fields: Sequence[str], *, titl
         )
     for ax in (ax1, ax2):
         ax.set_xlabel(x_field)
-        if numeric and len(xs_all) > 2 and min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 8:
+        if numeric and len(xs_all) > 2 and min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 16:
             ax.set_xscale("log", base=2)
             ax.minorticks_off()
         if numeric:
@@ -336,6 +359,10 @@ def plot_sweep(rows: Sequence[Mapping[str, Any]], fields: Sequence[str], *, titl
             ax.set_xticks(range(len(xs_all)), [str(v) for v in xs_all])
         ax.grid(alpha=0.3)
     ax1.set_ylabel("top-1 accuracy on chip (%)")
+    ax1.set_ylim(0, 105)
+    # a linear axis from zero: 10.36 and 10.45 nJ look alike, as they are
+    top = max(energies) * 1e-12 / div if energies else 1.0
+    ax2.set_ylim(0, top * 1.1)
     any_bad = any(r.get("status") != "ok" for r in rows)
     ax1.set_title("Accuracy" + (" (x at 0 %: does not fit)" if any_bad else ""))
     ax2.set_ylabel(f"energy per inference ({unit})")

@@ -137,44 +137,61 @@ def _layer_diagnostics(mapped: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _quantization_clause(q: Mapping[str, Any]) -> str:
+    """``quantization zeroed 1114 of 3923 weights (28 %) (worst layer ...)``, or empty."""
+    n_zero, n_clip = int(q.get("n_zeroed", 0)), int(q.get("n_clipped", 0))
+    if not (n_zero or n_clip):
+        return ""
+    all_layers = q.get("layers", [])
+    # zeroed weights are no longer stored: count the synapses before quantization
+    total = sum(layer["n_synapses"] for layer in all_layers) if all_layers else q.get("n_weights", 0) + n_zero
+    text = "quantization"
+    if n_zero:
+        text += f" zeroed {n_zero:,} of {total:,} weights ({n_zero / max(total, 1):.0%})"
+    if n_clip:
+        text += f"{',' if n_zero else ''} clipped {n_clip:,}"
+    layers = [layer for layer in all_layers if layer["n_zeroed"] or layer["n_clipped"]]
+    if layers:
+        worst = max(layers, key=lambda layer: (layer["frac_zeroed"], layer["max_rel_error"]))
+        text += (
+            f" (worst layer {worst['projection']}: {worst['frac_zeroed']:.0%} zeroed, "
+            f"max relative error {worst['max_rel_error']:.2g})"
+        )
+    return text
+
+
 def explain_accuracy(report: AccuracyReport) -> str:
     """One sentence saying which constraint cost the chip its accuracy.
 
-    Names the quantization losses (weights zeroed and clipped, the worst
-    layer with its zeroed fraction and largest relative error, neurons left
-    without input), the run's saturations and newly silent neurons, and
-    silent or tied outputs. Empty when there is nothing to explain.
+    Given when the chip scores below the reference or a backend's outputs are
+    all zero. Names the quantization losses (weights zeroed and clipped, the
+    worst layer with its zeroed fraction and largest relative error), neurons
+    left without input, the run's saturations and newly silent neurons, and
+    argmax ties (counted wrong). Empty when there is nothing to explain.
     """
-    parts = [w for w in report.warnings()]
-    q = report.quantization or {}
-    n_w, n_zero, n_clip = q.get("n_weights", 0), q.get("n_zeroed", 0), q.get("n_clipped", 0)
-    all_layers = q.get("layers", [])
-    layers = [layer for layer in all_layers if layer["n_zeroed"] or layer["n_clipped"]]
-    if n_zero or n_clip:
-        # zeroed weights are no longer stored: count the synapses before quantization
-        total = sum(layer["n_synapses"] for layer in all_layers) if all_layers else n_w + n_zero
-        text = f"quantization zeroed {n_zero} of {total} weights ({n_zero / total:.0%})" if total else ""
-        if n_clip:
-            text += f"{', ' if text else 'quantization '}clipped {n_clip}"
-        if layers:
-            worst = max(layers, key=lambda layer: (layer["frac_zeroed"], layer["max_rel_error"]))
-            text += (
-                f" (worst layer {worst['projection']}: {worst['frac_zeroed']:.0%} zeroed, "
-                f"max relative error {worst['max_rel_error']:.2g})"
-            )
-        parts.append(text)
-    if q.get("silent_neurons"):
-        parts.append(f"{q['silent_neurons']} neurons lost every input synapse")
-    if report.saturations:
-        parts.append(f"{report.saturations} saturations")
-    if report.newly_silent:
-        parts.append(f"{report.newly_silent} neurons silent on the chip fire in the reference")
-    if not parts:
+    silent = [name for name, s in report.silent_output.items() if s]
+    lost = report.drop is not None and report.drop > 0
+    if not lost and not silent:
         return ""
+    parts = [f"{name} outputs are all 0 (it predicts nothing)" for name in silent]
+    q = report.quantization or {}
+    clause = _quantization_clause(q)
+    if clause:
+        parts.append(clause)
+    if q.get("silent_neurons"):
+        parts.append(f"{q['silent_neurons']:,} neurons lost every input synapse")
+    if report.newly_silent:
+        parts.append(f"{report.newly_silent:,} neurons silent on the chip fire in the reference")
+    if report.saturations:
+        parts.append(f"{report.saturations:,} saturations")
+    ties = {k: v for k, v in report.ties.items() if v and k not in silent}
+    if ties:
+        counts = ", ".join(f"{k} {v:,}" for k, v in ties.items())
+        parts.append(f"argmax ties counted wrong ({counts} of {report.n_inputs:,})")
     head = "Chip"
     if report.chip_top1 is not None and report.reference_top1 is not None:
         head = f"Chip top-1 {report.chip_top1:.1%} vs reference {report.reference_top1:.1%}"
-    return f"{head}: " + "; ".join(parts) + "."
+    return f"{head}: " + ("; ".join(parts) or "no quantization loss, saturation or silencing recorded") + "."
 
 
 def _silent(result: Any, network: Any) -> dict[str, np.ndarray]:

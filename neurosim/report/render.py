@@ -218,6 +218,12 @@ class _ComparisonView:
             if row[-1]:
                 style = "yellow" if rep.status != "ok" else "dim"
                 yield Text(f"{rep.name}: {row[-1]}", style=style)
+        from neurosim.report.accuracy import explain_accuracy
+
+        for rep in self.reports:  # what cost the accuracy, next to the figure
+            why = explain_accuracy(rep.accuracy) if rep.accuracy is not None else ""
+            if why:
+                yield Text(f"{rep.name}: {why}", style="yellow" if rep.accuracy.warnings() else "")
 
 
 def render_table(obj: Any, *, title: str | None = None) -> Any:
