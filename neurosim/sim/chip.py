@@ -19,6 +19,8 @@ Events per core (:mod:`neurosim.sim.events`) come from the placement.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -70,6 +72,169 @@ def _use_compiled_fixed(plan: Any, inp: Any, req: SimRequest) -> bool:
     return fits and (inp.n_steps > 1 or spiking or delayed)
 
 
+@dataclass
+class _Setup:
+    """A compiled plan and how to feed it: initial potentials, input conversion, run info."""
+
+    plan: Any
+    v0: dict[str, np.ndarray]
+    convert: Callable[[np.ndarray], np.ndarray]
+    info: dict[str, Any]
+    input_saturations: list[int] = field(default_factory=lambda: [0])
+
+
+def _float_setup(mapped: Any, req: SimRequest) -> _Setup:
+    """Float mode: the float-rounded weights in float32 (``bits <= 32``) or float64."""
+    hw = mapped.hw_network
+    dtype = np.float32 if int(mapped.profile.get("weights.bits")) <= 32 else np.float64
+    weights = {}
+    for pr in hw.projections:
+        q = mapped.quantized[pr.name]
+        weights[pr.name] = (
+            q.effective()
+            if q.axon_types is None
+            else sp.csr_matrix(integer_weights(q).multiply(np.asarray(q.scale)[np.newaxis, :]))
+        )
+    plan = float_plan(hw, weights, dtype=dtype, dt_s=req.dt_s)
+    v0 = {
+        p.name: req.v0_for(p.name, p.size).astype(dtype)
+        for p in hw.populations
+        if p.model.kind in SPIKING_KINDS
+    }
+
+    def convert(x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(x, dtype=dtype)
+
+    return _Setup(plan, v0, convert, {"mode": "float", "dtype": np.dtype(dtype).name})
+
+
+def _fraction_bits(mapped: Any, req: SimRequest, quant: dict[str, Any]) -> dict[str, int]:
+    """Fixed-point fraction bits per population (0 for integer inputs that fit the state)."""
+    hw, prof, inp = mapped.hw_network, mapped.profile, req.inputs
+    state_bits = int(prof.get("weights.state_bits"))
+    in_bound = inp.max_abs if inp.max_abs > 0 else 1.0
+    given = req.options.get("frac_bits")
+    frac = choose_frac_bits(
+        hw,
+        state_bits,
+        input_bound=in_bound,
+        given=given,
+        accumulator_bits=int(prof.get("weights.accumulator_bits")),
+        quantized=quant,
+        partial_sums=mapped.with_role(Role.PARTIAL_SUM),
+    )
+    if inp.is_integer:  # spike trains or integer inputs: no fraction needed
+        for name in hw.inputs:
+            if not (isinstance(given, dict) and name in given) and in_bound < 2 ** (state_bits - 1):
+                frac[name] = 0
+    return frac
+
+
+def _fixed_setup(mapped: Any, req: SimRequest) -> _Setup:
+    """Integer weight kinds: bit-accurate fixed point, saturating accumulator and state."""
+    hw, prof = mapped.hw_network, mapped.profile
+    acc_bits = int(prof.get("weights.accumulator_bits"))
+    state_bits = int(prof.get("weights.state_bits"))
+    quant = {pr.name: _IntQ(mapped.quantized[pr.name]) for pr in hw.projections}
+    frac = _fraction_bits(mapped, req, quant)
+    plan = fixed_plan(
+        hw,
+        quant,
+        accumulator_bits=acc_bits,
+        state_bits=state_bits,
+        dt_s=req.dt_s,
+        frac_bits=frac,
+        partial_sums=mapped.with_role(Role.PARTIAL_SUM),
+    )
+    lo, hi = plan.state_range
+    v0 = {
+        p.name: np.clip(np.round(req.v0_for(p.name, p.size) * 2.0 ** frac[p.name]), lo, hi).astype(
+            np.int64
+        )
+        for p in hw.populations
+        if p.model.kind in SPIKING_KINDS
+    }
+    input_sat = [0]
+
+    def convert(x: np.ndarray) -> np.ndarray:
+        f = frac[hw.inputs[0]] if len(set(frac[n] for n in hw.inputs)) == 1 else None
+        if f is None:
+            raise SimulationError(
+                "chip backend: input populations must share one fixed-point fraction"
+            )
+        a = np.round(x * 2.0**f)
+        input_sat[0] += int(np.count_nonzero((a > hi) | (a < lo)))
+        return np.ascontiguousarray(np.clip(a, lo, hi), dtype=np.int64)
+
+    info = {
+        "mode": "fixed",
+        "frac_bits": frac,
+        "accumulator_bits": acc_bits,
+        "state_bits": state_bits,
+    }
+    return _Setup(plan, v0, convert, info, input_sat)
+
+
+def _run_compiled_fixed(setup: _Setup, req: SimRequest, tick: Any) -> Any:
+    """The compiled fixed-point kernel (multi-step, spiking or recurrent runs)."""
+    from neurosim.sim.fastrun import run_fixed_plan_compiled
+
+    inp = req.inputs
+    cols, col = {}, 0
+    for name, size in inp.sizes:
+        cols[name] = col
+        col += size
+    out = run_fixed_plan_compiled(
+        setup.plan,
+        setup.convert(inp.values),
+        inp.per_step,
+        inp.n_steps,
+        cols,
+        v0=setup.v0,
+        per_step=req.per_step,
+        record=req.record,
+    )
+    kept = req.kept()
+    if kept is not None:
+        out.counts = {k: c for k, c in out.counts.items() if k in set(kept)}
+    if tick is not None:
+        tick(inp.n_steps - 1)
+    return out
+
+
+def _execute(setup: _Setup, req: SimRequest) -> Any:
+    """Run the plan over every step (float kernels, compiled fixed point, or the engine)."""
+    plan, inp = setup.plan, req.inputs
+    with progress_bar(req.progress, inp.n_steps, "chip") as tick:
+        if not plan.fixed:
+            return run_float_plan(
+                plan,
+                inp,
+                v0=setup.v0,
+                per_step=req.per_step,
+                record=req.record,
+                progress=tick,
+                convert=setup.convert,
+                force_engine=bool(req.options.get("engine", False)),
+                keep=req.kept(),
+                final_of=tuple(req.network.outputs),
+            )
+        if _use_compiled_fixed(plan, inp, req):
+            return _run_compiled_fixed(setup, req, tick)
+        return run_plan(
+            plan,
+            lambda t: inp.split(t, setup.convert),
+            inp.n_inputs,
+            inp.n_steps,
+            v0=setup.v0,
+            per_step=req.per_step,
+            record=req.record,
+            progress=tick,
+            keep=req.kept(),
+            final_of=tuple(req.network.outputs),
+        )
+
+
 def run_chip(req: SimRequest) -> SimResult:
     """Run the mapped network bit-accurately (see the module docstring)."""
     start = time.perf_counter()
@@ -78,145 +243,22 @@ def run_chip(req: SimRequest) -> SimResult:
         raise SimulationError(
             "backend 'chip' needs a MappedNetwork (map the network first); got a plain Network"
         )
-    hw = mapped.hw_network
-    prof = mapped.profile
-    kind = prof.get("weights.kind")
-    bits = int(prof.get("weights.bits"))
-    inp = req.inputs
-    if kind == "float":
-        dtype = np.float32 if bits <= 32 else np.float64
-        weights = {}
-        for pr in hw.projections:
-            q = mapped.quantized[pr.name]
-            w = (
-                q.effective()
-                if q.axon_types is None
-                else sp.csr_matrix(integer_weights(q).multiply(np.asarray(q.scale)[np.newaxis, :]))
-            )
-            weights[pr.name] = w
-        plan = float_plan(hw, weights, dtype=dtype, dt_s=req.dt_s)
-        v0 = {
-            p.name: req.v0_for(p.name, p.size).astype(dtype)
-            for p in hw.populations
-            if p.model.kind in SPIKING_KINDS
-        }
+    float_mode = mapped.profile.get("weights.kind") == "float"
+    setup = _float_setup(mapped, req) if float_mode else _fixed_setup(mapped, req)
+    out = _execute(setup, req)
+    return _result(mapped, req, setup, out, time.perf_counter() - start)
 
-        def convert(x: np.ndarray) -> np.ndarray:
-            return np.ascontiguousarray(x, dtype=dtype)
 
-        info: dict[str, Any] = {"mode": "float", "dtype": np.dtype(dtype).name}
-    else:
-        acc_bits = int(prof.get("weights.accumulator_bits"))
-        state_bits = int(prof.get("weights.state_bits"))
-        in_bound = inp.max_abs if inp.max_abs > 0 else 1.0
-        quant = {pr.name: _IntQ(mapped.quantized[pr.name]) for pr in hw.projections}
-        given = req.options.get("frac_bits")
-        frac = choose_frac_bits(
-            hw,
-            state_bits,
-            input_bound=in_bound,
-            given=given,
-            accumulator_bits=acc_bits,
-            quantized=quant,
-            partial_sums=mapped.with_role(Role.PARTIAL_SUM),
-        )
-        if inp.is_integer:  # spike trains or integer inputs: no fraction needed
-            for name in hw.inputs:
-                if not (isinstance(given, dict) and name in given) and in_bound < 2 ** (
-                    state_bits - 1
-                ):
-                    frac[name] = 0
-        plan = fixed_plan(
-            hw,
-            quant,
-            accumulator_bits=acc_bits,
-            state_bits=state_bits,
-            dt_s=req.dt_s,
-            frac_bits=frac,
-            partial_sums=mapped.with_role(Role.PARTIAL_SUM),
-        )
-        lo, hi = plan.state_range
-        v0 = {
-            p.name: np.clip(
-                np.round(req.v0_for(p.name, p.size) * 2.0 ** frac[p.name]), lo, hi
-            ).astype(np.int64)
-            for p in hw.populations
-            if p.model.kind in SPIKING_KINDS
-        }
-        input_sat = [0]
-
-        def convert(x: np.ndarray) -> np.ndarray:
-            f = frac[hw.inputs[0]] if len(set(frac[n] for n in hw.inputs)) == 1 else None
-            if f is None:
-                raise SimulationError(
-                    "chip backend: input populations must share one fixed-point fraction"
-                )
-            a = np.round(x * 2.0**f)
-            input_sat[0] += int(np.count_nonzero((a > hi) | (a < lo)))
-            return np.ascontiguousarray(np.clip(a, lo, hi), dtype=np.int64)
-
-        info = {
-            "mode": "fixed",
-            "frac_bits": frac,
-            "accumulator_bits": acc_bits,
-            "state_bits": state_bits,
-        }
-    with progress_bar(req.progress, inp.n_steps, "chip") as tick:
-        if not plan.fixed:
-            out = run_float_plan(
-                plan,
-                inp,
-                v0=v0,
-                per_step=req.per_step,
-                record=req.record,
-                progress=tick,
-                convert=convert,
-                force_engine=bool(req.options.get("engine", False)),
-                keep=req.kept(),
-                final_of=tuple(req.network.outputs),
-            )
-        elif _use_compiled_fixed(plan, inp, req):
-            from neurosim.sim.fastrun import run_fixed_plan_compiled
-
-            cols, col = {}, 0
-            for name, size in inp.sizes:
-                cols[name] = col
-                col += size
-            out = run_fixed_plan_compiled(
-                plan,
-                convert(inp.values),
-                inp.per_step,
-                inp.n_steps,
-                cols,
-                v0=v0,
-                per_step=req.per_step,
-                record=req.record,
-            )
-            kept = req.kept()
-            if kept is not None:
-                out.counts = {k: c for k, c in out.counts.items() if k in set(kept)}
-            if tick is not None:
-                tick(inp.n_steps - 1)
-        else:
-            out = run_plan(
-                plan,
-                lambda t: inp.split(t, convert),
-                inp.n_inputs,
-                inp.n_steps,
-                v0=v0,
-                per_step=req.per_step,
-                record=req.record,
-                progress=tick,
-                keep=req.kept(),
-                final_of=tuple(req.network.outputs),
-            )
+def _result(mapped: Any, req: SimRequest, setup: _Setup, out: Any, wall_s: float) -> SimResult:
+    """Outputs (fixed point scaled back), events per core from the placement, the SimResult."""
+    inp, info, hw = req.inputs, setup.info, mapped.hw_network
     final = out.final
     saturations = out.saturations
-    if plan.fixed:
+    if setup.plan.fixed:
         final = {
             name: y.astype(np.float64) / 2.0 ** info["frac_bits"][name] for name, y in final.items()
         }
-        saturations += input_sat[0]
+        saturations += setup.input_saturations[0]
     model = event_model(hw, mapped.core_of, mapped.placement)
     events, host = model.count(out.totals, inp.n_inputs * inp.n_steps)
     events_per_step = None
@@ -237,6 +279,6 @@ def run_chip(req: SimRequest) -> SimResult:
         raster={n: out.raster[n] for n in src} if out.raster else None,
         saturations=saturations,
         overflows=0,
-        wall_time_s=time.perf_counter() - start,
+        wall_time_s=wall_s,
         info=info,
     )
