@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -265,3 +266,57 @@ def test_labels_tell_runs_on_one_chip_apart(ok_report, nofit_report):
     named = compare_reports({"int4": ok_report, "lif_only": nofit_report})
     assert [row["label"] for row in named.rows()] == ["int4", "lif_only"]
     assert "| int4 | yes |" in render_markdown(named)
+
+
+def test_argmax_ties_count_as_wrong_and_a_silent_network_scores_zero():
+    from neurosim.report.accuracy import argmax_ties, explain_accuracy, predictions, top1
+
+    out = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.2, 0.9, 0.1]])
+    np.testing.assert_array_equal(argmax_ties(out), [True, True, False])
+    np.testing.assert_array_equal(predictions(out), [-1, -1, 1])
+    assert top1(out, np.array([0, 0, 1])) == pytest.approx(1 / 3)
+    # whatever the labels, all-zero outputs predict nothing (was 100 % on labels all 0)
+    assert top1(np.zeros((5, 10)), np.zeros(5, dtype=int)) == 0.0
+    # a real network whose outputs are all 0: ReLU after non-positive weights
+    rng = np.random.default_rng(0)
+    net = Network.from_layers(
+        [np.abs(rng.normal(size=(6, 5))), -np.abs(rng.normal(size=(5, 3)))],
+        model=NeuronModel("relu"),
+        name="silent",
+    )
+    mapped = map_network(net, load_profile("generic"))
+    x = rng.random((8, 6))
+    results = {b: simulate(mapped, x, b) for b in ("chip", "reference")}
+    acc = accuracy_report(mapped, results, np.zeros(8, dtype=int))
+    assert not np.any(results["chip"].outputs)
+    assert acc.chip_top1 == 0.0 and acc.reference_top1 == 0.0
+    assert acc.silent_output == {"chip": True, "reference": True}
+    assert acc.ties["chip"] == 8
+    assert any("predicts nothing" in w for w in acc.warnings())
+    assert "outputs are all 0" in explain_accuracy(acc)
+    d = acc.to_dict()
+    assert d["backends"][0]["silent_output"] is True and d["warnings"]
+
+
+def test_explanation_names_the_quantization_loss():
+    from neurosim.report.accuracy import explain_accuracy
+
+    rng = np.random.default_rng(3)
+    net = Network.from_layers(
+        [rng.standard_t(2, size=(20, 12)), rng.normal(size=(12, 4))],
+        model=[NeuronModel("relu"), NeuronModel("linear")],
+        name="coarse",
+    )
+    mapped = map_network(net, load_profile("generic", {"weights.bits": 2}))
+    x = rng.random((40, 20))
+    results = {b: simulate(mapped, x, b) for b in ("chip", "reference")}
+    # centre the outputs (same shift for both backends) so labels spread over the classes
+    shift = results["reference"].outputs.mean(axis=0)
+    results = {b: dataclasses.replace(r, outputs=r.outputs - shift) for b, r in results.items()}
+    acc = accuracy_report(mapped, results, results["reference"].outputs.argmax(axis=1))
+    layers = acc.quantization["layers"]
+    assert [layer["projection"] for layer in layers] and all(0 <= la["frac_zeroed"] <= 1 for la in layers)
+    assert acc.drop > 0
+    why = explain_accuracy(acc)
+    assert why.startswith("Chip top-1") and "quantization zeroed" in why and "worst layer" in why
+    assert "\n" not in why
