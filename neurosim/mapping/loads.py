@@ -295,24 +295,19 @@ def count_loads(
     syn_bits, table_bits = synapse_memory_bits(profile, axons, core["neurons"], syn.synapses)
     state = core["neurons"] * int(profile.get("weights.state_bits"))
     return LoadTable(
-        neurons=core["neurons"],
         axons=axons,
         synapses=syn.synapses,
-        fan_in_max=core["fan_in_max"],
-        fan_out_max=core["fan_out_max"],
-        fan_out_synapses_max=core["fan_out_synapses_max"],
         synapse_bits=np.asarray(syn_bits, dtype=np.int64),
         table_bits=np.asarray(table_bits, dtype=np.int64),
         state_bits=np.asarray(state, dtype=np.int64),
         population=population,
-        lo=core["lo"],
-        hi=core["hi"],
         neurons_by_group=neurons_by_group,
         synapses_by_group=syn.by_group,
         fan_in=syn.fan_in,
         fan_out=fan_out,
         fan_out_synapses=syn.out_syn,
         traffic=traffic,
+        **core,
     )
 
 

@@ -308,6 +308,82 @@ def _check_arguments(network: Network, placement: str, seed: int) -> int:
     return int(seed)
 
 
+def _lay_out(
+    draft: _Draft,
+    network: Network,
+    strategy: tuple[str, Strategy],
+    seed: int,
+    share_cores: bool | None,
+) -> None:
+    """Stages 1-4: split fan-in, partition, relay fan-out, share cores; number the cores."""
+    t = time.perf_counter()
+    _split_stage(network, draft)
+    t = _timed(draft, "split_s", t)
+    _partition_stage(draft, strategy[0], strategy[1], seed)
+    t = _timed(draft, "partition_s", t)
+    _relay_stage(draft)
+    _share_stage(draft, share_cores)
+    draft.core_of, draft.n_cores = _renumber(draft.hw, draft.core_of, draft.n_cores)
+    _timed(draft, "relay_s", t)
+
+
+def _finish(
+    draft: _Draft,
+    network: Network,
+    strategy_name: str,
+    seed: int,
+    activity: float | Mapping[str, Any] | None,
+    placement: str,
+    anneal_steps: int,
+) -> MappedNetwork:
+    """Stages 5-8: quantize, count loads and traffic, place cores, check every design rule."""
+    prof = draft.profile
+    t = time.perf_counter()
+    quantized = _quantize_stage(draft, seed)
+    t = _timed(draft, "quantize_s", t)
+    rates = _rates(draft.hw, activity, draft.served)
+    loads = count_loads(
+        draft.hw,
+        draft.core_of,
+        draft.n_cores,
+        prof,
+        quantized,
+        roles=draft.roles,
+        served=draft.served,
+        rates=rates,
+    )
+    usage = usage_table(loads, prof, draft.limits)
+    usage = with_conv_usage(usage, draft.hw, draft.core_of, prof, quantized)
+    t = _timed(draft, "usage_s", t)
+    placed = place_cores(
+        loads.traffic, prof, method=placement, seed=seed, anneal_steps=anneal_steps
+    )
+    t = _timed(draft, "placement_s", t)
+    added = frozenset(k for k, r in draft.roles.items() if r in ADDED_ROLES)
+    ctx = RuleContext(prof, draft.limits, draft.hw, usage, added)
+    violations = (*check_all(ctx), *check_conv(ctx, draft.core_of))
+    conv = conv_report(network, draft.hw, draft.core_of, prof)
+    cores = usage.core_usages(placed.chip, placed.x, placed.y, draft.core_of)
+    _timed(draft, "rules_s", t)
+    return MappedNetwork(
+        network=network,
+        profile=prof,
+        hw_network=draft.hw,
+        quantized=quantized,
+        core_of=draft.core_of,
+        cores=cores,
+        placement=placed,
+        violations=violations,
+        strategy=strategy_name,
+        seed=seed,
+        lower_bound_cores=int(draft.lower_bound),
+        added=_added_counts(draft),
+        info={**_info(draft, activity, placed, quantized), **({"conv": conv} if conv else {})},
+        served=draft.served,
+        roles=draft.roles,
+    )
+
+
 def map_network(
     network: Network,
     profile: ChipProfile | str | Path,
@@ -369,55 +445,5 @@ def map_network(
     prof = _profile(profile, overrides)
     strategy_name, partition = resolve_strategy(strategy)
     draft = _Draft(prof, CoreLimits.from_profile(prof), network, source_roles(network))
-    t = time.perf_counter()
-    _split_stage(network, draft)
-    t = _timed(draft, "split_s", t)
-    _partition_stage(draft, strategy_name, partition, seed)
-    t = _timed(draft, "partition_s", t)
-    _relay_stage(draft)
-    _share_stage(draft, share_cores)
-    draft.core_of, draft.n_cores = _renumber(draft.hw, draft.core_of, draft.n_cores)
-    t = _timed(draft, "relay_s", t)
-    quantized = _quantize_stage(draft, seed)
-    t = _timed(draft, "quantize_s", t)
-    rates = _rates(draft.hw, activity, draft.served)
-    loads = count_loads(
-        draft.hw,
-        draft.core_of,
-        draft.n_cores,
-        prof,
-        quantized,
-        roles=draft.roles,
-        served=draft.served,
-        rates=rates,
-    )
-    usage = usage_table(loads, prof, draft.limits)
-    usage = with_conv_usage(usage, draft.hw, draft.core_of, prof, quantized)
-    t = _timed(draft, "usage_s", t)
-    placed = place_cores(
-        loads.traffic, prof, method=placement, seed=seed, anneal_steps=anneal_steps
-    )
-    t = _timed(draft, "placement_s", t)
-    added = frozenset(k for k, r in draft.roles.items() if r in ADDED_ROLES)
-    ctx = RuleContext(prof, draft.limits, draft.hw, usage, added)
-    violations = (*check_all(ctx), *check_conv(ctx, draft.core_of))
-    conv = conv_report(network, draft.hw, draft.core_of, prof)
-    cores = usage.core_usages(placed.chip, placed.x, placed.y, draft.core_of)
-    _timed(draft, "rules_s", t)
-    return MappedNetwork(
-        network=network,
-        profile=prof,
-        hw_network=draft.hw,
-        quantized=quantized,
-        core_of=draft.core_of,
-        cores=cores,
-        placement=placed,
-        violations=violations,
-        strategy=strategy_name,
-        seed=seed,
-        lower_bound_cores=int(draft.lower_bound),
-        added=_added_counts(draft),
-        info={**_info(draft, activity, placed, quantized), **({"conv": conv} if conv else {})},
-        served=draft.served,
-        roles=draft.roles,
-    )
+    _lay_out(draft, network, (strategy_name, partition), seed, share_cores)
+    return _finish(draft, network, strategy_name, seed, activity, placement, anneal_steps)

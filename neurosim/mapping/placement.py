@@ -141,6 +141,20 @@ def _cost(
     return float((t.data * d).sum()) / 2.0
 
 
+def _occupancy(
+    mesh: Mesh, order: np.ndarray, chip: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Core in each usable slot (chip, rank in ``order``), slot of each core, rank of each position."""
+    per = min(mesh.n_cores, order.size)
+    n_chips = int(chip.max()) + 1
+    occupant = np.full((n_chips, per), -1, dtype=np.int64)
+    slot_of = np.arange(n) % per
+    occupant[chip, slot_of] = np.arange(n)
+    rank_of_pos = np.full(mesh.width * mesh.height, -1, dtype=np.int64)
+    rank_of_pos[order[:per]] = np.arange(per)
+    return occupant, slot_of, rank_of_pos
+
+
 def _anneal(
     traffic: sp.csr_matrix, mesh: Mesh, order: np.ndarray, n: int, *, seed: int, steps: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -154,15 +168,7 @@ def _anneal(
     sym.eliminate_zeros()
     indptr, indices, data = sym.indptr, sym.indices, sym.data
     chip_w = float(mesh.width + mesh.height)
-    per = min(mesh.n_cores, order.size)
-    n_chips = int(chip.max()) + 1
-    # every usable slot: (chip, position index in order)
-    slot_pos = order[:per]
-    occupant = np.full((n_chips, per), -1, dtype=np.int64)
-    slot_of = np.arange(n) % per
-    occupant[chip, slot_of] = np.arange(n)
-    rank_of_pos = np.full(mesh.width * mesh.height, -1, dtype=np.int64)
-    rank_of_pos[slot_pos] = np.arange(per)
+    occupant, slot_of, rank_of_pos = _occupancy(mesh, order, chip, n)
     rng = np.random.default_rng(seed)
     x, y, chip = x.copy(), y.copy(), chip.copy()
 

@@ -109,58 +109,16 @@ def split_fan_in(network: Network, limit: int, *, max_levels: int = 16) -> Split
     n_added = 0
     depth = 0
     for target in [p for p in network.populations if p.model.kind != "input"]:
-        n = target.size
         for level in range(max_levels):
-            into = [pr for pr in projs if pr.post == target.name]
-            fan = np.zeros(n, dtype=np.int64)
-            cscs = [pr.weights.tocsc() for pr in into]
-            for w in cscs:
-                fan += np.diff(w.indptr)
-            split = fan > limit
-            if not split.any():
+            step = _split_level(pops, projs, target, level, limit)
+            if step is None:
                 break
+            pops, projs, pname, served_idx = step
             depth = max(depth, level + 1)
-            k = -(-fan[split] // limit)
-            offs = np.zeros(n, dtype=np.int64)
-            offs[split] = np.cumsum(k) - k
-            n_part = int(k.sum())
-            pname = _free_name(f"{target.name}.partial{level}", pops)
-            new_projs: list[Projection] = []
-            running = np.zeros(n, dtype=np.int64)
-            replaced: dict[str, Projection] = {}
-            for pr, w in zip(into, cscs, strict=True):
-                counts = np.diff(w.indptr)
-                col = np.repeat(np.arange(n), counts)
-                rank = np.arange(w.nnz) - w.indptr[col] + running[col]
-                running += counts
-                sel = split[col]
-                if sel.any():
-                    part_col = offs[col[sel]] + rank[sel] // limit
-                    new_projs.append(
-                        Projection(
-                            pr.pre,
-                            pname,
-                            sp.csr_matrix(
-                                (w.data[sel], (w.indices[sel], part_col)),
-                                shape=(pr.shape[0], n_part),
-                            ),
-                        )
-                    )
-                    keep = sp.csr_matrix(
-                        (w.data[~sel], (w.indices[~sel], col[~sel])), shape=pr.shape
-                    )
-                    replaced[pr.name] = Projection(pr.pre, pr.post, keep, pr.name)
-            served_idx = np.repeat(np.flatnonzero(split), k)
-            acc = sp.csr_matrix(
-                (np.ones(n_part), (np.arange(n_part), served_idx)), shape=(n_part, n)
-            )
-            new_projs.append(Projection(pname, target.name, acc))
-            projs = [replaced.get(pr.name, pr) for pr in projs] + new_projs
-            pops = _insert_before(pops, target.name, Population(pname, n_part, _LINEAR))
             served[pname] = (target.name, served_idx)
             roles[pname] = Role.PARTIAL_SUM
             roles[target.name] = Role.ACCUMULATOR
-            n_added += n_part
+            n_added += served_idx.size
     if not served:
         return SplitResult(network, 0, 0, {})
     hw = network.replace(
@@ -170,6 +128,54 @@ def split_fan_in(network: Network, limit: int, *, max_levels: int = 16) -> Split
         inputs=network.inputs,
     )
     return SplitResult(hw, n_added, depth, served, roles)
+
+
+def _split_level(
+    pops: list[Population], projs: list[Projection], target: Population, level: int, limit: int
+) -> tuple[list[Population], list[Projection], str, np.ndarray] | None:
+    """One level of partial sums for ``target``'s neurons above ``limit`` inputs (None: none).
+
+    Returns the new populations and projections, the partial-sum population's
+    name and, per partial-sum neuron, the index of the ``target`` neuron it feeds.
+    """
+    n = target.size
+    into = [pr for pr in projs if pr.post == target.name]
+    cscs = [pr.weights.tocsc() for pr in into]
+    fan = np.zeros(n, dtype=np.int64)
+    for w in cscs:
+        fan += np.diff(w.indptr)
+    split = fan > limit
+    if not split.any():
+        return None
+    k = -(-fan[split] // limit)
+    offs = np.zeros(n, dtype=np.int64)
+    offs[split] = np.cumsum(k) - k
+    n_part = int(k.sum())
+    pname = _free_name(f"{target.name}.partial{level}", pops)
+    new_projs: list[Projection] = []
+    running = np.zeros(n, dtype=np.int64)
+    replaced: dict[str, Projection] = {}
+    for pr, w in zip(into, cscs, strict=True):
+        counts = np.diff(w.indptr)
+        col = np.repeat(np.arange(n), counts)
+        rank = np.arange(w.nnz) - w.indptr[col] + running[col]
+        running += counts
+        sel = split[col]
+        if not sel.any():
+            continue
+        part_col = offs[col[sel]] + rank[sel] // limit
+        moved = sp.csr_matrix(
+            (w.data[sel], (w.indices[sel], part_col)), shape=(pr.shape[0], n_part)
+        )
+        new_projs.append(Projection(pr.pre, pname, moved))
+        keep = sp.csr_matrix((w.data[~sel], (w.indices[~sel], col[~sel])), shape=pr.shape)
+        replaced[pr.name] = Projection(pr.pre, pr.post, keep, pr.name)
+    served_idx = np.repeat(np.flatnonzero(split), k)
+    acc = sp.csr_matrix((np.ones(n_part), (np.arange(n_part), served_idx)), shape=(n_part, n))
+    new_projs.append(Projection(pname, target.name, acc))
+    projs = [replaced.get(pr.name, pr) for pr in projs] + new_projs
+    pops = _insert_before(pops, target.name, Population(pname, n_part, _LINEAR))
+    return pops, projs, pname, served_idx
 
 
 @dataclass(frozen=True, eq=False)
@@ -262,8 +268,7 @@ def add_relays(
     if a is None and f is None:
         return RelayResult(network, core_of, 0, 0, {})
     big = np.iinfo(np.int64).max
-    a_ = big if a is None else int(a)
-    f_ = big if f is None else int(f)
+    allowance = (big if a is None else int(a), big if f is None else int(f))
     pops = list(network.populations)
     projs = list(network.projections)
     served: dict[str, tuple[str, np.ndarray]] = {}
@@ -273,78 +278,19 @@ def add_relays(
         out = network.projections_from(pop.name)
         if pop.model.kind == "input" or not out:
             continue
-        # every synapse out of the population: (pre, target core), in (pre, core) order
         coos = [pr.weights.tocoo() for pr in out]
-        tcs = [core_of[pr.post][w.col] for pr, w in zip(out, coos, strict=True)]
-        row = np.concatenate([w.row.astype(np.int64) for w in coos])
-        tc = np.concatenate(tcs).astype(np.int64)
-        routed = tc >= 0
-        if not routed.any():
+        assigned = _relay_of_synapse(pop, out, coos, core_of, n_cores, allowance)
+        if assigned is None:
             continue
-        key = np.where(routed, row * n_cores + tc, -1)
-        n_syn = np.bincount(row[routed], minlength=pop.size)
-        n_targets = np.bincount(np.unique(key[routed]) // n_cores, minlength=pop.size)
-        need = (n_targets > a_) | (n_syn > f_)
-        if not need.any():
-            continue
-        # relay of each relayed synapse: a neuron's target cores in chunks of a, each
-        # chunk's synapses in pieces of f (a relay reaches <= a cores and <= f synapses)
-        sel = np.flatnonzero(routed & need[row])
-        order = sel[np.argsort(key[sel], kind="stable")]
-        r, ks = row[order], key[order]
-        n = order.size
-        new_pre = np.r_[True, r[1:] != r[:-1]]
-        new_core = np.r_[True, ks[1:] != ks[:-1]]
-        pre_start = np.maximum.accumulate(np.where(new_pre, np.arange(n), 0))
-        core_rank = np.cumsum(new_core) - 1
-        core_rank = core_rank - core_rank[pre_start]
-        chunk = core_rank // a_
-        new_chunk = new_pre | np.r_[True, chunk[1:] != chunk[:-1]]
-        chunk_start = np.maximum.accumulate(np.where(new_chunk, np.arange(n), 0))
-        piece = (np.arange(n) - chunk_start) // f_
-        new_relay = new_chunk | np.r_[True, piece[1:] != piece[:-1]]
-        relay_sorted = np.cumsum(new_relay) - 1
-        total = int(relay_sorted[-1]) + 1
-        relay_of = np.full(row.size, -1, dtype=np.int64)
-        relay_of[order] = relay_sorted
-        served_idx = r[new_relay]
-        n_relays = np.bincount(served_idx, minlength=pop.size)
+        relay_of, served_idx = assigned
         rname = _free_name(f"{pop.name}.relay{level}", pops)
-        new_projs: list[Projection] = []
-        replaced: dict[str, Projection] = {}
-        offset = 0
-        for pr, w in zip(out, coos, strict=True):
-            rel = relay_of[offset : offset + w.nnz]
-            offset += w.nnz
-            relayed = rel >= 0
-            if not relayed.any():
-                continue
-            new_projs.append(
-                Projection(
-                    rname,
-                    pr.post,
-                    sp.csr_matrix(
-                        (w.data[relayed], (rel[relayed], w.col[relayed])),
-                        shape=(total, pr.shape[1]),
-                    ),
-                )
-            )
-            keep = sp.csr_matrix(
-                (w.data[~relayed], (w.row[~relayed], w.col[~relayed])), shape=pr.shape
-            )
-            replaced[pr.name] = Projection(pr.pre, pr.post, keep, pr.name)
-        feed = sp.csr_matrix(
-            (np.ones(total), (served_idx, np.arange(total))), shape=(pop.size, total)
-        )
-        new_projs.insert(0, Projection(pop.name, rname, feed))
-        projs = [replaced.get(pr.name, pr) for pr in projs] + new_projs
+        projs = _rewire_through_relays(projs, pop, out, coos, relay_of, served_idx, rname)
         i = next(k for k, p in enumerate(pops) if p.name == pop.name)
-        pops.insert(i + 1, Population(rname, total, _LINEAR))
-        local = _pack_groups(n_relays[n_relays > 0], profile, limits)
-        core_of[rname] = next_core + local
-        next_core += int(local.max()) + 1
+        pops.insert(i + 1, Population(rname, served_idx.size, _LINEAR))
+        core_of[rname] = next_core + _relay_cores(served_idx, pop.size, profile, limits)
+        next_core = int(core_of[rname].max()) + 1
         served[rname] = (pop.name, served_idx)
-        n_added += total
+        n_added += served_idx.size
     if not served:
         return RelayResult(network, core_of, 0, 0, {})
     hw = network.replace(
@@ -354,3 +300,91 @@ def add_relays(
         inputs=network.inputs,
     )
     return RelayResult(hw, core_of, n_added, next_core - n_cores, served)
+
+
+def _relay_cores(
+    served_idx: np.ndarray, n_served: int, profile: ChipProfile, limits: CoreLimits
+) -> np.ndarray:
+    """Local core (from 0) of each relay: the relays of one neuron kept together when they fit."""
+    n_relays = np.bincount(served_idx, minlength=n_served)
+    return _pack_groups(n_relays[n_relays > 0], profile, limits)
+
+
+def _relay_of_synapse(
+    pop: Population,
+    out: tuple[Projection, ...],
+    coos: list[sp.coo_matrix],
+    core_of: dict[str, np.ndarray],
+    n_cores: int,
+    allowance: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Relay of each synapse out of ``pop`` (-1: direct) and the neuron each relay serves.
+
+    ``allowance`` is ``(a, f)``: a relay reaches at most ``a`` cores and ``f``
+    synapses. A neuron's target cores are cut in chunks of ``a``, each chunk's
+    synapses in pieces of ``f``, one relay per piece. ``None`` when no neuron
+    of ``pop`` needs relays.
+    """
+    a_, f_ = allowance
+    # every synapse out of the population: (pre, target core), in (pre, core) order
+    tcs = [core_of[pr.post][w.col] for pr, w in zip(out, coos, strict=True)]
+    row = np.concatenate([w.row.astype(np.int64) for w in coos])
+    tc = np.concatenate(tcs).astype(np.int64)
+    routed = tc >= 0
+    if not routed.any():
+        return None
+    key = np.where(routed, row * n_cores + tc, -1)
+    n_syn = np.bincount(row[routed], minlength=pop.size)
+    n_targets = np.bincount(np.unique(key[routed]) // n_cores, minlength=pop.size)
+    need = (n_targets > a_) | (n_syn > f_)
+    if not need.any():
+        return None
+    sel = np.flatnonzero(routed & need[row])
+    order = sel[np.argsort(key[sel], kind="stable")]
+    r, ks = row[order], key[order]
+    n = order.size
+    new_pre = np.r_[True, r[1:] != r[:-1]]
+    new_core = np.r_[True, ks[1:] != ks[:-1]]
+    pre_start = np.maximum.accumulate(np.where(new_pre, np.arange(n), 0))
+    core_rank = np.cumsum(new_core) - 1
+    core_rank = core_rank - core_rank[pre_start]
+    chunk = core_rank // a_
+    new_chunk = new_pre | np.r_[True, chunk[1:] != chunk[:-1]]
+    chunk_start = np.maximum.accumulate(np.where(new_chunk, np.arange(n), 0))
+    piece = (np.arange(n) - chunk_start) // f_
+    new_relay = new_chunk | np.r_[True, piece[1:] != piece[:-1]]
+    relay_sorted = np.cumsum(new_relay) - 1
+    relay_of = np.full(row.size, -1, dtype=np.int64)
+    relay_of[order] = relay_sorted
+    return relay_of, r[new_relay]
+
+
+def _rewire_through_relays(
+    projs: list[Projection],
+    pop: Population,
+    out: tuple[Projection, ...],
+    coos: list[sp.coo_matrix],
+    relay_of: np.ndarray,
+    served_idx: np.ndarray,
+    rname: str,
+) -> list[Projection]:
+    """Move relayed synapses onto projections from relay population ``rname``, fed by ``pop``."""
+    total = served_idx.size
+    new_projs: list[Projection] = []
+    replaced: dict[str, Projection] = {}
+    offset = 0
+    for pr, w in zip(out, coos, strict=True):
+        rel = relay_of[offset : offset + w.nnz]
+        offset += w.nnz
+        relayed = rel >= 0
+        if not relayed.any():
+            continue
+        moved = sp.csr_matrix(
+            (w.data[relayed], (rel[relayed], w.col[relayed])), shape=(total, pr.shape[1])
+        )
+        new_projs.append(Projection(rname, pr.post, moved))
+        keep = sp.csr_matrix((w.data[~relayed], (w.row[~relayed], w.col[~relayed])), shape=pr.shape)
+        replaced[pr.name] = Projection(pr.pre, pr.post, keep, pr.name)
+    feed = sp.csr_matrix((np.ones(total), (served_idx, np.arange(total))), shape=(pop.size, total))
+    new_projs.insert(0, Projection(pop.name, rname, feed))
+    return [replaced.get(pr.name, pr) for pr in projs] + new_projs
