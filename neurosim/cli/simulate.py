@@ -106,7 +106,11 @@ def summarise(result: Any, labels: np.ndarray | None) -> dict[str, Any]:
         else 0.0,
     }
     if labels is not None and result.outputs.shape[1] > 1:
-        out["accuracy"] = float(np.mean(np.argmax(result.outputs, axis=1) == labels))
+        from neurosim.report.accuracy import argmax_ties, top1
+
+        out["accuracy"] = top1(result.outputs, labels)  # an argmax tie counts as wrong
+        out["argmax_ties"] = int(argmax_ties(result.outputs).sum())
+        out["silent_output"] = not bool(np.any(result.outputs))
     if "host_packets" in result.info:
         out["host_packets"] = int(result.info["host_packets"])
     return out

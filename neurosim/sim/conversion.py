@@ -138,8 +138,10 @@ def accuracy_vs_steps(
         raise SimulationError(
             f"conversion: {y.shape[0] if y.ndim else 0} labels for {len(x)} inputs"
         )
+    from neurosim.report.accuracy import top1
+
     acc = {}
     for n in steps:
         res = simulate(target, x, backend, n_steps=int(n), encoding=encoding, seed=seed)
-        acc[int(n)] = float(np.mean(np.argmax(res.outputs, axis=1) == y))
+        acc[int(n)] = top1(res.outputs, y)  # an argmax tie counts as wrong
     return acc
