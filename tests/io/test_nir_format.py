@@ -167,16 +167,22 @@ def test_chains_scale_flatten_and_sums(tmp_path):
     nir.write(tmp_path / "c.nir", graph)
     net = read_nir(tmp_path / "c.nir")
     assert net.population("img").size == 6
-    # Linear feeding Scale is kept as its own linear population: no matrix products
-    assert net.population("lin").model.kind == "linear"
-    np.testing.assert_array_equal(net.projection("img->lin").weights.toarray(), w.T)
-    np.testing.assert_array_equal(net.projection("scale").weights.toarray(), np.diag(s))
+    # Linear feeding Scale is folded into one projection W.T * s, and the fold is reported
+    assert sorted(p.name for p in net.populations) == ["if", "img", "out"]
+    np.testing.assert_allclose(net.projection("lin+scale").weights.toarray(), w.T * s[None, :])
+    assert net.metadata["nir_import"]["folded"] == ["lin+scale -> one sparse projection"]
     # Output summing two inputs is a linear readout with the Affine bias
     out = net.population("out")
     assert out.model.kind == "linear" and net.outputs == ("out",)
     np.testing.assert_array_equal(out.bias, np.full(4, 0.5))
     np.testing.assert_array_equal(net.projection("if->out").weights.toarray(), np.eye(4))
+    # kept separate on request: Linear feeding Scale is its own linear population
+    sep = read_nir(tmp_path / "c.nir", fold=False)
+    assert sep.population("lin").model.kind == "linear"
+    np.testing.assert_array_equal(sep.projection("img->lin").weights.toarray(), w.T)
+    np.testing.assert_array_equal(sep.projection("scale").weights.toarray(), np.diag(s))
     # and back out again, exactly
+    _assert_same_network(sep, network_from_nir(network_to_nir(sep), name=sep.name))
     _assert_same_network(net, network_from_nir(network_to_nir(net), name=net.name))
 
 
