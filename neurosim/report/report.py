@@ -269,6 +269,7 @@ def _mapping_summary(mapped: Any) -> dict[str, Any]:
         "row_major_total_link_load": None if pl is None else float(pl.row_major_total_link_load),
         "added": {k: int(added.get(k, 0)) for k in ADDED_KEYS},
         "n_violations": len(mapped.violations),
+        **({"conv": mapped.info["conv"]} if (mapped.info or {}).get("conv") else {}),  # per conv/pool layer
     }
 
 
