@@ -213,9 +213,9 @@ def test_batch_inference_in_row_blocks_gives_the_same_categories(cluster):
     lazy = graph_challenge_network(1024, 12, seed=0)
     rng = np.random.default_rng(3)
     x = (rng.random((60, 1024)) < 0.25).astype(np.float64)
-    one = simulate(lazy, x, "reference")
+    one = simulate(lazy, x, "reference", mode="stream")
     with Client(cluster.scheduler_address) as client:
-        split = simulate_blocks(client, lazy, x, "reference", block_rows=16)
+        split = simulate_blocks(client, lazy, x, "reference", block_rows=16, mode="stream")
     assert split.info["blocks"] == 4
     np.testing.assert_array_equal(split.outputs, one.outputs)
     cats = challenge_categories(one.outputs)

@@ -1,6 +1,7 @@
-"""The backend registry and the request every backend receives.
+"""The backend and execution-mode registries and the request every backend receives.
 
-:data:`BACKENDS` maps a backend name to the function implementing it, given
+:data:`MODES` maps an execution mode (``batch``, ``stream``) to the function
+that runs it; :data:`BACKENDS` maps a backend name to the function implementing it, given
 as ``"module:function"`` (imported on first use) so heavy dependencies load
 only when their backend runs. A backend is a callable
 ``(SimRequest) -> SimResult``. :func:`get_backend` also accepts a callable.
@@ -19,7 +20,14 @@ from neurosim.network import Network
 from neurosim.sim.inputs import PreparedInputs
 from neurosim.util.registry import Registry
 
-__all__ = ["BACKENDS", "SimRequest", "backend_names", "get_backend", "register_backend"]
+__all__ = [
+    "BACKENDS",
+    "MODES",
+    "SimRequest",
+    "backend_names",
+    "get_backend",
+    "register_backend",
+]
 
 #: backend name -> "module:function"
 BACKENDS: Registry = Registry(
@@ -29,6 +37,19 @@ BACKENDS: Registry = Registry(
         "reference": "neurosim.sim.reference:run_reference",
         "chip": "neurosim.sim.chip:run_chip",
         "brian2": "neurosim.sim.brian2_backend:run_brian2",
+    },
+)
+
+#: execution mode -> "module:function" ``(target, inputs, backend, **settings) -> SimResult``:
+#: ``batch`` runs every input through the whole (mapped) network at once, one
+#: time step after the other; ``stream`` runs a layered network one layer at a
+#: time (graded single-step inference of networks too large to build)
+MODES: Registry = Registry(
+    "mode",
+    SimulationError,
+    {
+        "batch": "neurosim.sim.simulate:run_batch",
+        "stream": "neurosim.sim.stream:run_stream",
     },
 )
 

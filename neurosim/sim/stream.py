@@ -7,10 +7,17 @@ built, quantized to the profile (chip backend), applied to the whole batch with
 the fused graded kernel (:func:`neurosim.sim.kernels.graded_layer`) and
 dropped. Inputs can be processed in batches to bound memory further.
 
-Events (chip backend) follow :mod:`neurosim.sim.events` on a streaming
-placement: layer ``l`` occupies ``ceil(n_l / core.max_neurons)`` consecutive
-cores, cores are numbered layer after layer and placed row-major on the
-chip mesh, ``chip.n_cores`` cores per chip.
+Streaming is an execution mode of :func:`neurosim.sim.simulate.simulate`
+(``mode="stream"``), not a second mapping: the cores and their places are
+those ``map_network(network, profile, strategy="sequential",
+placement="row_major")`` gives a layered network that needs no split (layer
+``l`` on ``ceil(n_l / core.max_neurons)`` consecutive cores, numbered layer
+after layer, placed by the mapper's own ``row_major`` placement function),
+computed here layer by layer (:func:`stream_layout`) because the whole
+network is never built. Events (chip backend) follow
+:mod:`neurosim.sim.events` on that layout; ``tests/sim/test_stream.py``
+checks every event count of every core against the chip backend on the
+mapped network.
 
 Only graded (``relu``/``linear``) single-step inference is streamed;
 ``weights.kind`` must be ``float`` (integer chips: build the network and map it).
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -28,11 +36,88 @@ import numpy as np
 from neurosim.errors import SimulationError
 from neurosim.network import Network, Population, Projection
 from neurosim.neurons import NeuronModel
+from neurosim.sim._common import progress_bar
 from neurosim.sim.events import event_model
 from neurosim.sim.kernels import csr_arrays, graded_layer
 from neurosim.sim.result import EVENT_TYPES, SimResult
 
-__all__ = ["simulate_stream"]
+__all__ = ["StreamLayout", "run_stream", "simulate_stream", "stream_layout"]
+
+
+@dataclass(frozen=True, eq=False)
+class StreamLayout:
+    """Cores of a streamed layered network: where each layer's neurons sit.
+
+    Attributes
+    ----------
+    per_core : int
+        ``core.max_neurons``.
+    base : ndarray of int
+        First core of each layer (layer 0, the input, has none).
+    n_cores : int
+    placement : namespace with ``chip``, ``x``, ``y`` arrays (one entry per core)
+    """
+
+    per_core: int
+    base: np.ndarray
+    n_cores: int
+    placement: Any
+
+    def cores(self, layer: int, size: int) -> np.ndarray:
+        """Core of each neuron of ``layer`` (-1: the input layer, off chip)."""
+        if layer == 0:
+            return -np.ones(size, dtype=np.int64)
+        return np.arange(size) // self.per_core + self.base[layer]
+
+
+def stream_layout(sizes: Any, profile: Any) -> StreamLayout:
+    """The sequential partition and row-major placement of a layered network of ``sizes``."""
+    from neurosim.mapping.placement import PLACEMENTS, Mesh
+
+    per_core = int(profile.get("core.max_neurons"))
+    cores_per_layer = [0] + [math.ceil(s / per_core) for s in sizes[1:]]
+    base = np.concatenate([[0], np.cumsum(cores_per_layer)]).astype(np.int64)
+    n_cores = int(base[-1])
+    chip, x, y = PLACEMENTS.lookup("row_major")(
+        None, Mesh.from_profile(profile), n_cores, seed=0, steps=0
+    )
+    placement = SimpleNamespace(chip=np.asarray(chip), x=np.asarray(x), y=np.asarray(y))
+    return StreamLayout(per_core, base, n_cores, placement)
+
+
+def run_stream(
+    network: Any,
+    inputs: np.ndarray,
+    backend: str = "chip",
+    *,
+    options: Any = None,
+    progress: bool = False,
+    **settings: Any,
+) -> SimResult:
+    """The ``stream`` execution mode of ``simulate`` (``options``: ``profile``, ``batch_size``).
+
+    Settings of the batch mode that streaming cannot honour (an encoding, more
+    than one step, recorded rasters) are refused rather than ignored.
+    """
+    unsupported = {
+        k: v
+        for k, v in settings.items()
+        if v not in (None, 0, False, 1, "all", {}) and k not in ("seed", "spike_counts", "dt_s")
+    }
+    if unsupported:
+        raise SimulationError(
+            f"stream: {', '.join(sorted(unsupported))} not supported when streaming "
+            "(single-step graded inference only)"
+        )
+    opts = dict(options or {})
+    return simulate_stream(
+        network,
+        inputs,
+        backend,
+        profile=opts.get("profile"),
+        batch_size=opts.get("batch_size"),
+        progress=progress,
+    )
 
 
 def simulate_stream(
@@ -74,129 +159,137 @@ def simulate_stream(
     x = np.asarray(inputs, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != network.sizes[0]:
         raise SimulationError(f"inputs: shape {x.shape}; expected (n_inputs, {network.sizes[0]})")
-    if backend == "chip":
-        from neurosim.hardware.profile import ChipProfile, load_profile
-
-        prof = (
-            profile
-            if isinstance(profile, ChipProfile)
-            else load_profile(profile)
-            if profile
-            else None
-        )
-        if prof is None:
-            raise SimulationError("stream: backend 'chip' needs a profile")
-        if prof.get("weights.kind") != "float":
-            raise SimulationError(
-                f"stream: profile {prof.name} has weights.kind {prof.get('weights.kind')!r}; streaming supports "
-                "float profiles only (map the network to run integer chips)"
-            )
-        dtype = np.float32 if int(prof.get("weights.bits")) <= 32 else np.float64
-    elif backend == "reference":
-        prof, dtype = None, np.float64
-    else:
-        raise SimulationError(f"stream: backend {backend!r}; expected 'chip' or 'reference'")
+    prof, dtype = _stream_profile(backend, profile)
     n_inputs = x.shape[0]
     bs = int(batch_size or n_inputs)
     if bs < 1:
         raise SimulationError(f"batch_size: expected a positive integer, got {batch_size}")
-    cap = network.model.param("cap") if kind == "relu" else np.inf
-    sizes = network.sizes
-    if prof is not None:
-        per_core = int(prof.get("core.max_neurons"))
-        n_chip_cores = int(prof.get("chip.n_cores"))
-        width = int(prof.get("chip.mesh_width"))
-        height = int(prof.get("chip.mesh_height"))
-        cores_per_layer = [0] + [math.ceil(s / per_core) for s in sizes[1:]]
-        base = np.concatenate([[0], np.cumsum(cores_per_layer)])
-        n_cores = int(base[-1])
-        ids = np.arange(n_cores)
-        local = ids % n_chip_cores
-        placement = SimpleNamespace(
-            chip=ids // n_chip_cores, x=local % width, y=(local // width) % height
-        )
-        events = {k: np.zeros(n_cores, dtype=np.int64) for k in EVENT_TYPES}
-        host = 0
-    outputs = np.zeros((n_inputs, sizes[-1]))
-    nonzero_per_layer = np.zeros(len(sizes), dtype=np.int64)
-    bar = None
-    if progress:
-        from rich.progress import Progress
+    tally = None if prof is None else _EventTally(stream_layout(network.sizes, prof))
+    outputs = np.zeros((n_inputs, network.sizes[-1]))
+    nonzero = np.zeros(len(network.sizes), dtype=np.int64)
+    with progress_bar(progress, network.n_layers * math.ceil(n_inputs / bs), "stream") as tick:
+        done = [0]
 
-        bar = Progress(transient=True)
-        bar.start()
-        task = bar.add_task("stream", total=network.n_layers * math.ceil(n_inputs / bs))
+        def step() -> None:
+            if tick is not None:
+                tick(done[0])
+            done[0] += 1
 
-    def count(view: Network, core_of: dict, totals: dict, n_updates: int) -> None:
-        nonlocal host
-        ev, h = event_model(view, core_of, placement).count(totals, n_updates)
-        host += h
-        for k in EVENT_TYPES:
-            events[k] += ev[k]
-
-    def core_range(layer: int, size: int) -> np.ndarray:
-        if layer == 0:
-            return -np.ones(size, dtype=np.int64)
-        return np.arange(size) // per_core + base[layer]
-
-    try:
         for b0 in range(0, n_inputs, bs):
             y = np.ascontiguousarray(x[b0 : b0 + bs], dtype=dtype)
-            n_b = y.shape[0]
-            nz_prev = np.count_nonzero(y, axis=0).astype(np.int64)
-            nonzero_per_layer[0] += int(nz_prev.sum())
-            for layer in range(1, network.n_layers + 1):
-                proj, pop = network.layer(layer)
-                w = proj.weights
-                if prof is not None:
-                    from neurosim.mapping.quantize import quantize_projection
-
-                    w = quantize_projection(proj.name, w, prof).effective()
-                bias = np.ascontiguousarray(pop.bias, dtype=dtype)
-                caps = np.broadcast_to(np.asarray(cap, dtype=dtype), (pop.size,))
-                y, nz = graded_layer(y, csr_arrays(w, dtype), bias, caps, rectify=kind == "relu")
-                nonzero_per_layer[layer] += int(nz.sum())
-                if prof is not None:
-                    # events caused by layer - 1's outputs (synops at this layer's cores)
-                    pre = Population(
-                        proj.pre, sizes[layer - 1], NeuronModel("input" if layer == 1 else kind)
-                    )
-                    post = Population(pop.name, pop.size, NeuronModel(kind))
-                    view = Network((pre, post), (Projection(proj.pre, pop.name, w),), name="layer")
-                    core_of = {
-                        pre.name: core_range(layer - 1, pre.size),
-                        post.name: core_range(layer, post.size),
-                    }
-                    count(view, core_of, {pre.name: nz_prev.astype(np.float64)}, n_b)
-                    if layer == network.n_layers:
-                        last = Network((post,), (), name="last")
-                        count(
-                            last,
-                            {post.name: core_of[post.name]},
-                            {post.name: nz.astype(np.float64)},
-                            n_b,
-                        )
-                nz_prev = nz
-                if bar is not None:
-                    bar.update(task, advance=1)
-            outputs[b0 : b0 + bs] = y
-    finally:
-        if bar is not None:
-            bar.stop()
-    out_name = f"layer{network.n_layers}"
+            outputs[b0 : b0 + bs] = _stream_batch(network, y, prof, tally, nonzero, step)
+    info: dict[str, Any] = {
+        "streamed": True,
+        "dtype": np.dtype(dtype).name,
+        "nonzero_per_layer": nonzero.tolist(),
+    }
+    if tally is not None:
+        info.update(host_packets=tally.host, n_cores=tally.layout.n_cores)
     return SimResult(
         backend=backend,
         outputs=outputs,
-        spike_counts={out_name: (outputs != 0).astype(np.int64)},
-        events=events if prof is not None else {},
+        spike_counts={f"layer{network.n_layers}": (outputs != 0).astype(np.int64)},
+        events=tally.events if tally is not None else {},
         n_inputs=n_inputs,
         n_steps=1,
         dt_s=float(prof.get("chip.timestep_s") or 1e-3) if prof is not None else 1e-3,
         wall_time_s=time.perf_counter() - start,
-        info={
-            "streamed": True,
-            "dtype": np.dtype(dtype).name,
-            "nonzero_per_layer": nonzero_per_layer.tolist(),
-            **({"host_packets": host, "n_cores": n_cores} if prof is not None else {}),
-        },
+        info=info,
     )
+
+
+def _stream_profile(backend: str, profile: Any) -> tuple[Any, Any]:
+    """``(profile or None, dtype)`` of a streamed run on ``backend``."""
+    if backend == "reference":
+        return None, np.float64
+    if backend != "chip":
+        raise SimulationError(f"stream: backend {backend!r}; expected 'chip' or 'reference'")
+    from neurosim.hardware.profile import ChipProfile, load_profile
+
+    prof = (
+        profile if isinstance(profile, ChipProfile) else load_profile(profile) if profile else None
+    )
+    if prof is None:
+        raise SimulationError("stream: backend 'chip' needs a profile")
+    if prof.get("weights.kind") != "float":
+        raise SimulationError(
+            f"stream: profile {prof.name} has weights.kind {prof.get('weights.kind')!r}; streaming supports "
+            "float profiles only (map the network to run integer chips)"
+        )
+    return prof, np.float32 if int(prof.get("weights.bits")) <= 32 else np.float64
+
+
+class _EventTally:
+    """Events per core of a streamed run, added layer by layer."""
+
+    def __init__(self, layout: StreamLayout) -> None:
+        self.layout = layout
+        self.events = {k: np.zeros(layout.n_cores, dtype=np.int64) for k in EVENT_TYPES}
+        self.host = 0
+
+    def _count(self, view: Network, core_of: dict, totals: dict, n_updates: int) -> None:
+        ev, h = event_model(view, core_of, self.layout.placement).count(totals, n_updates)
+        self.host += h
+        for k in EVENT_TYPES:
+            self.events[k] += ev[k]
+
+    def layer(
+        self,
+        proj: Any,
+        pop: Any,
+        layer: int,
+        sizes: Any,
+        kind: str,
+        w: Any,
+        nz: tuple,
+        n_b: int,
+        last: bool,
+    ) -> None:
+        """Events caused by layer - 1's outputs (synops at this layer's cores), and the last layer's."""
+        nz_prev, nz_out = nz
+        pre = Population(proj.pre, sizes[layer - 1], NeuronModel("input" if layer == 1 else kind))
+        post = Population(pop.name, pop.size, NeuronModel(kind))
+        view = Network((pre, post), (Projection(proj.pre, pop.name, w),), name="layer")
+        core_of = {
+            pre.name: self.layout.cores(layer - 1, pre.size),
+            post.name: self.layout.cores(layer, post.size),
+        }
+        self._count(view, core_of, {pre.name: nz_prev.astype(np.float64)}, n_b)
+        if last:
+            only = Network((post,), (), name="last")
+            self._count(
+                only, {post.name: core_of[post.name]}, {post.name: nz_out.astype(np.float64)}, n_b
+            )
+
+
+def _stream_batch(
+    network: Any,
+    y: np.ndarray,
+    prof: Any,
+    tally: _EventTally | None,
+    nonzero: np.ndarray,
+    step: Any,
+) -> np.ndarray:
+    """One batch of inputs through every layer (each built, quantized, applied and dropped)."""
+    kind = network.model.kind
+    dtype = y.dtype
+    cap = network.model.param("cap") if kind == "relu" else np.inf
+    nz_prev = np.count_nonzero(y, axis=0).astype(np.int64)
+    nonzero[0] += int(nz_prev.sum())
+    for layer in range(1, network.n_layers + 1):
+        proj, pop = network.layer(layer)
+        w = proj.weights
+        if prof is not None:
+            from neurosim.mapping.quantize import quantize_projection
+
+            w = quantize_projection(proj.name, w, prof).effective()
+        bias = np.ascontiguousarray(pop.bias, dtype=dtype)
+        caps = np.broadcast_to(np.asarray(cap, dtype=dtype), (pop.size,))
+        y, nz = graded_layer(y, csr_arrays(w, dtype), bias, caps, rectify=kind == "relu")
+        nonzero[layer] += int(nz.sum())
+        if tally is not None:
+            last = layer == network.n_layers
+            tally.layer(proj, pop, layer, network.sizes, kind, w, (nz_prev, nz), y.shape[0], last)
+        nz_prev = nz
+        step()
+    return y
