@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     err = Console(stderr=True)
-    show = not (args.no_progress or args.quiet)
+    # a bar only on a terminal: on a pipe its last frame would stay before an error line
+    show = not (args.no_progress or args.quiet) and err.is_terminal
     if show:
         from rich.progress import (
             BarColumn,
