@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["flip_weight_bits", "weight_bits"]
+__all__ = ["flip_weight_bits", "weight_bits", "xor_weights"]
 
 _FLOAT = {16: (np.float16, np.uint16), 32: (np.float32, np.uint32), 64: (np.float64, np.uint64)}
 
@@ -47,31 +47,35 @@ def flip_weight_bits(
     """``values`` (stored weights) with bit ``bit[k]`` of entry ``k`` flipped.
 
     Returns the new values and the number that became non-finite (floats;
-    saturated). Entries are independent; flip one entry twice by calling
-    twice.
+    saturated). See :func:`xor_weights` for several bits at once.
 
     Examples
     --------
     >>> flip_weight_bits(np.array([5.0, 5.0]), np.array([7, 0]), "int", 8)[0]
     array([-123.,    4.])
     """
+    mask = np.left_shift(np.uint64(1), np.asarray(bit, dtype=np.uint64))
+    return xor_weights(values, mask, kind, bits)
+
+
+def xor_weights(
+    values: np.ndarray, mask: np.ndarray, kind: str, bits: int
+) -> tuple[np.ndarray, int]:
+    """``values`` with their stored bit patterns XOR-ed with ``mask`` (uint64, one per entry)."""
     v = np.asarray(values, dtype=np.float64)
-    bit = np.asarray(bit, dtype=np.int64)
+    mask = np.asarray(mask, dtype=np.uint64)
     if kind == "float":
         ftype, utype = _FLOAT[int(bits)]
-        arr = v.astype(ftype)
-        raw = arr.view(utype) ^ (np.ones(1, dtype=utype) << bit.astype(utype))
+        raw = v.astype(ftype).view(utype) ^ mask.astype(utype)
         with np.errstate(invalid="ignore", over="ignore"):
             out = raw.view(ftype).astype(np.float64)
         bad = ~np.isfinite(out)
-        big = float(np.finfo(ftype).max)
         sign = np.where(np.signbit(raw.view(ftype)), -1.0, 1.0)
-        out[bad] = sign[bad] * big
+        out[bad] = sign[bad] * float(np.finfo(ftype).max)
         return out, int(np.count_nonzero(bad))
     if kind == "binary" or int(bits) == 1:
-        return -v, 0
+        return np.where(mask & np.uint64(1), -v, v), 0
     b = int(bits)
-    code = np.round(v).astype(np.int64) & ((1 << b) - 1)
-    code ^= np.left_shift(np.int64(1), bit)
+    code = (np.round(v).astype(np.int64) & ((1 << b) - 1)) ^ mask.astype(np.int64)
     out = np.where(code >= (1 << (b - 1)), code - (1 << b), code)
     return out.astype(np.float64), 0

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from neurosim.faults.bits import flip_weight_bits, weight_bits
+from neurosim.faults.bits import weight_bits, xor_weights
 from neurosim.faults.edit import remove_pattern, with_changes
 
 __all__ = ["bit_flip", "bits_per_synapse", "core_slots", "flip_bits", "synapse_stuck_zero"]
@@ -72,18 +72,57 @@ def core_slots(mapped: Any) -> dict[int, tuple[list[str], np.ndarray, np.ndarray
     return out
 
 
-def _move_targets(mapped: Any, post: str, cols: np.ndarray, ibit: np.ndarray) -> np.ndarray:
-    """New post neuron of each synapse whose index bit flips (-1: addresses no neuron of ``post``)."""
+def _slot_table(
+    mapped: Any,
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Every neuron slot of every core, flattened: names, pop id, neuron, core start, slots, local index.
+
+    ``local[pop][j]`` is neuron ``j``'s slot on its core (see :func:`core_slots`).
+    """
     slots = core_slots(mapped)
+    n_cores = max(slots) + 1 if slots else 0
+    names = next(iter(slots.values()))[0] if slots else []
+    start = np.zeros(n_cores + 1, dtype=np.int64)
+    for c, (_, pid, _) in slots.items():
+        start[c + 1] = pid.size
+    start = np.cumsum(start)
+    pid_all = (
+        np.concatenate([slots[c][1] for c in sorted(slots)]) if slots else np.zeros(0, np.int64)
+    )
+    idx_all = (
+        np.concatenate([slots[c][2] for c in sorted(slots)]) if slots else np.zeros(0, np.int64)
+    )
+    local = {n: np.full(np.asarray(mapped.core_of[n]).size, -1, dtype=np.int64) for n in names}
+    for c in sorted(slots):
+        _, pid, idx = slots[c]
+        for k, name in enumerate(names):
+            sel = pid == k
+            local[name][idx[sel]] = np.flatnonzero(sel)
+    return names, pid_all, idx_all, start, np.diff(start), local
+
+
+def _move_targets(
+    mapped: Any, post: str, cols: np.ndarray, imask: np.ndarray, table: Any
+) -> np.ndarray:
+    """New post neuron of each synapse whose index is XOR-ed with ``imask`` (-1: no neuron of ``post``)."""
+    names, pid, idx, start, count, local = table
     core = np.asarray(mapped.core_of[post])[cols]
-    out = np.full(cols.size, -1, dtype=np.int64)
-    for k in range(cols.size):
-        names, pid, idx = slots[int(core[k])]
-        local = int(np.flatnonzero((pid == names.index(post)) & (idx == cols[k]))[0])
-        new = local ^ (1 << int(ibit[k]))
-        if new < idx.size and names[pid[new]] == post:
-            out[k] = idx[new]
-    return out
+    new = local[post][cols] ^ imask
+    ok = new < count[core]
+    slot = start[core] + np.where(ok, new, 0)
+    ok &= pid[slot] == names.index(post)
+    return np.where(ok, idx[slot], -1)
+
+
+def _masks(n: int, pos: np.ndarray, bit: np.ndarray, wb: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per synapse, the XOR of its flipped weight bits and of its flipped index bits."""
+    pos, bit = np.asarray(pos, np.int64), np.asarray(bit, np.int64)
+    wmask = np.zeros(n, dtype=np.uint64)
+    imask = np.zeros(n, dtype=np.int64)
+    w = bit < wb
+    np.bitwise_xor.at(wmask, pos[w], np.left_shift(np.uint64(1), bit[w].astype(np.uint64)))
+    np.bitwise_xor.at(imask, pos[~w], np.left_shift(np.int64(1), bit[~w] - wb))
+    return wmask, imask
 
 
 def flip_bits(
@@ -98,61 +137,61 @@ def flip_bits(
     flips : mapping of hardware projection -> (synapse positions, bit numbers)
         Positions index ``quantized[name].weights.data`` (canonical CSR
         order); bits ``< weights.bits`` are weight bits, higher ones index
-        bits (sparse cores). A synapse listed twice has both bits flipped.
+        bits (sparse cores). A bit flipped twice is restored.
     """
     prof = mapped.profile
     kind, nbits = prof.get("weights.kind"), int(prof.get("weights.bits"))
     wb, _ = bits_per_synapse(prof)
     counts = dict.fromkeys(("weight_bits", "index_bits", "moved", "lost", "non_finite"), 0)
-    quant, weights = {}, {}
+    quant, weights, table = {}, {}, None
     for name, (pos, bit) in flips.items():
         q = mapped.quantized[name]
         pr = mapped.hw_network.projection(name)
         coo = sp.csr_matrix(q.weights).tocoo()
-        rows, cols, data = coo.row.copy(), coo.col.astype(np.int64), coo.data.astype(np.float64)
-        lost = np.zeros(rows.size, bool)
-        moves: list[tuple[int, int, int]] = []
-        for p, b in zip(np.asarray(pos).tolist(), np.asarray(bit).tolist(), strict=True):
-            if b < wb:
-                counts["weight_bits"] += 1
-                if kind == "axon_type":
-                    lost[p] = True
-                    continue
-                value, nf = flip_weight_bits(data[[p]], np.array([b]), kind, nbits)
-                data[p] = value[0]
-                counts["non_finite"] += nf
-                continue
-            counts["index_bits"] += 1
-            new = int(_move_targets(mapped, pr.post, cols[[p]], np.array([b - wb]))[0])
-            if new < 0:
-                lost[p] = True
-                continue
-            counts["moved"] += 1
-            moves.append((int(rows[p]), int(cols[p]), new))
-            cols[p] = new
+        rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
+        wmask, imask = _masks(rows.size, pos, bit, wb)
+        counts["weight_bits"] += int(np.count_nonzero(np.asarray(bit) < wb))
+        counts["index_bits"] += int(np.count_nonzero(np.asarray(bit) >= wb))
+        if kind == "axon_type":  # the stored bit is the crossbar bit: a flip disconnects
+            data, lost = coo.data.astype(np.float64), wmask != 0
+        else:
+            data, nf = xor_weights(coo.data, wmask, kind, nbits)
+            lost = np.zeros(rows.size, bool)
+            counts["non_finite"] += nf
+        new_cols = cols.copy()
+        moving = np.flatnonzero(imask != 0)
+        if moving.size:
+            table = table if table is not None else _slot_table(mapped)
+            target = _move_targets(mapped, pr.post, cols[moving], imask[moving], table)
+            lost[moving[target < 0]] = True
+            new_cols[moving[target >= 0]] = target[target >= 0]
+            counts["moved"] += int(np.count_nonzero(target >= 0))
         counts["lost"] += int(lost.sum())
         keep = ~lost
-        w = sp.csr_matrix((data[keep], (rows[keep], cols[keep])), shape=q.weights.shape)
+        w = sp.csr_matrix((data[keep], (rows[keep], new_cols[keep])), shape=q.weights.shape)
         w.sort_indices()
         quant[name] = dataclasses.replace(q, weights=w)
-        weights[name] = _hw_after(pr.weights, moves, coo.row[lost], coo.col[lost])
+        weights[name] = _hw_after(pr.weights, rows, cols, new_cols, lost)
     rec = {"kind": "bit_flip", **dict(record or {}), **counts}
     return with_changes(mapped, weights=weights, quantized=quant, record=rec)
 
 
 def _hw_after(
-    w: sp.csr_matrix,
-    moves: list[tuple[int, int, int]],
-    lost_rows: np.ndarray,
-    lost_cols: np.ndarray,
+    w: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, new_cols: np.ndarray, lost: np.ndarray
 ) -> sp.csr_matrix:
     """The float weights with the same synapses moved and lost as the stored ones."""
-    w = remove_pattern(w, lost_rows, lost_cols).tolil()
-    for i, j, new in moves:
-        v = w[i, j]
-        w[i, j] = 0.0
-        w[i, new] = w[i, new] + v
-    out = sp.csr_matrix(w)
+    moved = (new_cols != cols) & ~lost
+    gone = moved | lost
+    if not gone.any():
+        return w
+    vals = (
+        np.asarray(w[rows[moved], cols[moved]], dtype=np.float64).ravel()
+        if moved.any()
+        else np.zeros(0)
+    )
+    base = remove_pattern(w, rows[gone], cols[gone])
+    add = sp.csr_matrix((vals, (rows[moved], new_cols[moved])), shape=w.shape)
+    out = sp.csr_matrix(base + add)
     out.eliminate_zeros()
     return out
 

@@ -133,3 +133,12 @@ def test_drop_lowers_outputs_on_positive_network():
     x = inputs()
     f = apply_fault(m, FaultSpec("spike_drop", 0.5), seed=0)
     assert (simulate(f, x, "chip").outputs <= simulate(m, x, "chip").outputs + 1e-6).all()
+
+
+def test_index_flip_to_an_empty_slot_loses_the_synapse():
+    m = mapped(signed_net(), "loihi2")  # 13 index bits: the top one addresses no neuron here
+    name = m.hw_network.projections[0].name
+    f = flip_bits(m, {name: (np.array([0, 1]), np.array([8 + 12, 8 + 11]))})
+    rec = f.info["faults"][-1]
+    assert rec["lost"] == 2 and rec["moved"] == 0
+    assert f.quantized[name].weights.nnz == m.quantized[name].weights.nnz - 2
