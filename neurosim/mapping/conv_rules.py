@@ -42,6 +42,7 @@ import scipy.sparse as sp
 from neurosim.conv import ConvSpec, PoolSpec, unroll
 from neurosim.hardware.profile import ChipProfile
 from neurosim.mapping.limits import memory_bits
+from neurosim.mapping.loads import count_loads
 from neurosim.mapping.mapped import QuantizedProjection, Violation
 from neurosim.mapping.quantize import quantize_projection
 from neurosim.network import Network, Projection
@@ -226,27 +227,14 @@ def _memory_per_core(hw: Network, core_of: Mapping[str, np.ndarray], n_cores: in
 
 def _sparse_memory(hw: Network, core_of: Mapping[str, np.ndarray], n_cores: int, profile: ChipProfile,
                    quantized: Mapping[str, QuantizedProjection]) -> np.ndarray:
-    """Synapse-memory bits of every core counting only the non-conv projections."""
-    axons = np.zeros(n_cores, dtype=np.int64)
-    synapses = np.zeros(n_cores, dtype=np.int64)
-    neurons = np.zeros(n_cores, dtype=np.int64)
-    nc = max(n_cores, 1)
-    for pr in hw.projections:
-        if pr.spec is not None:
-            continue
-        q = quantized.get(pr.name)
-        w = sp.csr_matrix(pr.weights if q is None or q.axon_types is not None else q.weights)
-        post = np.asarray(core_of[pr.post])
-        coo = w.tocoo()
-        tc = post[coo.col]
-        m = tc >= 0
-        synapses += np.bincount(tc[m], minlength=nc)[:n_cores]
-        axons += np.bincount(np.unique(coo.row[m].astype(np.int64) * nc + tc[m]) % nc, minlength=nc)[:n_cores]
-        has = np.zeros(w.shape[1], dtype=bool)
-        has[coo.col] = True
-        ok = has & (post >= 0)
-        neurons += np.bincount(post[ok], minlength=nc)[:n_cores]
-    return np.asarray(memory_bits(profile, axons, neurons, synapses), dtype=np.int64)
+    """Synapse-memory bits of every core counting only the non-conv projections.
+
+    Counted by the load table (:func:`neurosim.mapping.loads.count_loads`) over
+    the hardware network without its conv projections, so that a network with
+    no conv layer gets exactly the load table's figures.
+    """
+    plain = hw.replace(projections=tuple(pr for pr in hw.projections if pr.spec is None))
+    return count_loads(plain, core_of, n_cores, profile, quantized).synapse_bits
 
 
 def conv_usage(hw: Network, core_of: Mapping[str, np.ndarray], n_cores: int, profile: ChipProfile,

@@ -35,7 +35,14 @@ if TYPE_CHECKING:
     from neurosim.mapping.mapped import MappedNetwork
     from neurosim.sim.result import SimResult
 
-__all__ = ["LoadTable", "core_loads", "count_loads", "stored_pattern", "with_events"]
+__all__ = [
+    "LoadTable",
+    "core_loads",
+    "count_loads",
+    "neuron_targets",
+    "stored_pattern",
+    "with_events",
+]
 
 #: (source layer, billing group ``neuron`` / ``split`` / ``relay``)
 Group = tuple[str, str]
@@ -163,11 +170,44 @@ def _count_synapses(
         acc.synapses += per_core
         group = group_of[pr.post]
         acc.by_group[group] = acc.by_group.get(group, np.zeros(n_cores, dtype=np.int64)) + per_core
-        coo = w.tocoo()
-        tc = post_core[coo.col]
-        m = tc >= 0
-        acc.pairs.setdefault(pr.pre, []).append(coo.row[m].astype(np.int64) * nc + tc[m])
+        acc.pairs.setdefault(pr.pre, []).append(_pair_keys(w, post_core, nc))
     return acc
+
+
+def _pair_keys(w: sp.csr_matrix, post_core: np.ndarray, nc: int) -> np.ndarray:
+    """``pre * nc + core`` of every synapse of ``w`` whose post neuron is on a core."""
+    coo = w.tocoo()
+    tc = post_core[coo.col]
+    m = tc >= 0
+    return coo.row[m].astype(np.int64) * nc + tc[m]
+
+
+def _distinct(keys: list[np.ndarray], nc: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (neuron, core) pairs of :func:`_pair_keys` keys, by neuron then core."""
+    uk = np.unique(np.concatenate(keys))
+    return uk // nc, uk % nc
+
+
+def neuron_targets(
+    hw: Network,
+    core_of: Mapping[str, np.ndarray],
+    n_cores: int,
+    quantized: Mapping[str, QuantizedProjection] | None = None,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per population, the distinct (neuron, target core) pairs its synapses reach.
+
+    The pairs behind ``axons`` and ``fan_out`` of :func:`count_loads` (and the
+    simulator's packets, :mod:`neurosim.sim.events`), sorted by neuron then
+    core. Targets off any core (host-fed inputs) are left out; without
+    ``quantized`` the hardware weights are the pattern.
+    """
+    nc = max(n_cores, 1)
+    keys: dict[str, list[np.ndarray]] = {}
+    for pr in hw.projections:
+        w = stored_pattern(pr.weights, (quantized or {}).get(pr.name))
+        post_core = np.asarray(core_of[pr.post], dtype=np.int64)
+        keys.setdefault(pr.pre, []).append(_pair_keys(w, post_core, nc))
+    return {pre: _distinct(k, nc) for pre, k in keys.items()}
 
 
 def _axons_and_traffic(
@@ -185,15 +225,14 @@ def _axons_and_traffic(
     cols: list[np.ndarray] = []
     vals: list[np.ndarray] = []
     for pre, keys in pairs.items():
-        uk = np.unique(np.concatenate(keys))
-        axons += np.bincount(uk % nc, minlength=nc)[:n_cores]
-        src = uk // nc
+        src, dst = _distinct(keys, nc)
+        axons += np.bincount(dst, minlength=nc)[:n_cores]
         fan_out[pre] = np.bincount(src, minlength=fan_out[pre].size)
         if rates is not None:
             src_core = np.asarray(core_of[pre])[src]
             m = src_core >= 0
             rows.append(src_core[m])
-            cols.append(uk[m] % nc)
+            cols.append(dst[m])
             vals.append(np.asarray(rates[pre], dtype=np.float64)[src[m]])
     if rates is None:
         return axons, fan_out, None

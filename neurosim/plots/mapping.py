@@ -6,12 +6,26 @@ from pathlib import Path
 
 import numpy as np
 
+from neurosim.mapping.limits import CoreLimits
+from neurosim.mapping.loads import core_loads
 from neurosim.mapping.mapped import MappedNetwork
+from neurosim.mapping.usage import resource_capacity, used_resources
 from neurosim.util.atomic import atomic_path
 
-__all__ = ["plot_mapping"]
+__all__ = ["core_utilization", "plot_mapping"]
 
 _RESOURCES = ("neurons", "axons", "synapse_memory_bits", "fan_in_max", "fan_out_max")
+
+
+def core_utilization(mapped: MappedNetwork) -> dict[str, tuple[np.ndarray, float]]:
+    """Per limited resource of :data:`_RESOURCES`: used per core (from the load table) and capacity."""
+    used = used_resources(core_loads(mapped), mapped.profile)
+    capacity = resource_capacity(CoreLimits.from_profile(mapped.profile), mapped.profile)
+    return {
+        r: (np.asarray(used[r], dtype=float), float(capacity[r]))
+        for r in _RESOURCES
+        if r in used and capacity.get(r)
+    }
 
 
 def plot_mapping(mapped: MappedNetwork, path: str | Path, *, chip: int = 0) -> Path:
@@ -42,13 +56,7 @@ def plot_mapping(mapped: MappedNetwork, path: str | Path, *, chip: int = 0) -> P
     # utilization
     idx = np.arange(n)
     drawn = False
-    for res in _RESOURCES:
-        if not n or res not in cores[0].resources:
-            continue
-        cap = cores[0].resources[res][1]
-        if not cap:
-            continue
-        used = np.array([c.resources[res][0] for c in cores], dtype=float)
+    for res, (used, cap) in (core_utilization(mapped) if n else {}).items():
         ax_u.plot(
             idx,
             100.0 * used / cap,
@@ -75,8 +83,9 @@ def plot_mapping(mapped: MappedNetwork, path: str | Path, *, chip: int = 0) -> P
     grid = np.full((h, w), np.nan)
     on = np.flatnonzero(p.chip == chip) if n else np.zeros(0, dtype=int)
     maxn = float(mapped.profile.get("core.max_neurons"))
+    neurons = core_loads(mapped).neurons if n else np.zeros(0)
     for k in on:
-        grid[p.y[k], p.x[k]] = 100.0 * cores[k].resources["neurons"][0] / maxn
+        grid[p.y[k], p.x[k]] = 100.0 * neurons[k] / maxn
     im = ax_m.imshow(
         grid, origin="lower", cmap="viridis", vmin=0, vmax=100, interpolation="nearest"
     )

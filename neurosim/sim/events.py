@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from neurosim.mapping.loads import neuron_targets
+from neurosim.mapping.mapped import Placement
 from neurosim.network import Network
 from neurosim.sim.result import EVENT_TYPES
 
@@ -110,50 +112,60 @@ class EventModel:
         return ev, host
 
 
-def event_model(network: Network, core_of: Mapping[str, np.ndarray], placement) -> EventModel:
-    """Per-neuron event multipliers of ``network`` (the hardware network) mapped by ``core_of``.
+def _route_counts(
+    src: np.ndarray,
+    r: np.ndarray,
+    c: np.ndarray,
+    size: int,
+    placement: Placement,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Packets, hops and chip crossings per neuron, from its distinct (neuron, target core) pairs.
 
-    ``placement`` has ``chip``, ``x``, ``y`` arrays per core
-    (:class:`~neurosim.mapping.mapped.Placement`).
+    A packet goes to every target core other than the neuron's own; host-fed
+    neurons (core ``-1``) send packets but no hops are charged to a core.
     """
     chip = np.asarray(placement.chip, dtype=np.int64)
     x = np.asarray(placement.x, dtype=np.int64)
     y = np.asarray(placement.y, dtype=np.int64)
-    n_cores = int(chip.size)
+    s = src[r]
+    remote = c != s
+    r, c, s = r[remote], c[remote], s[remote]
+    n_pk = np.bincount(r, minlength=size).astype(np.float64)
+    local = s >= 0
+    h = np.zeros(r.size)
+    h[local] = np.abs(x[s[local]] - x[c[local]]) + np.abs(y[s[local]] - y[c[local]])
+    cross = np.zeros(r.size)
+    cross[local] = chip[s[local]] != chip[c[local]]
+    n_hop = np.bincount(r, weights=h, minlength=size)
+    n_chip = np.bincount(r, weights=cross, minlength=size)
+    return n_pk, n_hop, n_chip
+
+
+def event_model(
+    network: Network, core_of: Mapping[str, np.ndarray], placement: Placement
+) -> EventModel:
+    """Per-neuron event multipliers of ``network`` (the hardware network) mapped by ``core_of``.
+
+    The (neuron, target core) pairs come from
+    :func:`neurosim.mapping.loads.neuron_targets`, the same pairs the load
+    table counts as axons, over the hardware weights' pattern.
+    """
+    n_cores = int(np.asarray(placement.chip).size)
+    cores_of = {k: np.asarray(v, dtype=np.int64) for k, v in core_of.items()}
+    targets = neuron_targets(network, cores_of, n_cores)
     patterns: dict[str, list[tuple[str, sp.csr_matrix]]] = {}
     packets, hops, chip_hops, updaters = {}, {}, {}, {}
-    cores_of = {k: np.asarray(v, dtype=np.int64) for k, v in core_of.items()}
     for pop in network.populations:
         name = pop.name
-        src = cores_of[name]
-        outgoing = network.projections_from(name)
-        rows, tgt = [], []
-        for pr in outgoing:
+        for pr in network.projections_from(name):
             pat = pr.weights.copy()
             pat.data = np.ones_like(pat.data)
             patterns.setdefault(name, []).append((pr.post, sp.csr_matrix(pat)))
-            coo = pr.weights.tocoo()
-            rows.append(coo.row)
-            tgt.append(cores_of[pr.post][coo.col])
-        n_pk = np.zeros(pop.size)
-        n_hop = np.zeros(pop.size)
-        n_chip = np.zeros(pop.size)
-        if rows:
-            r = np.concatenate(rows)
-            c = np.concatenate(tgt)
-            key = np.unique(r.astype(np.int64) * (n_cores + 1) + (c + 1))
-            r, c = key // (n_cores + 1), key % (n_cores + 1) - 1
-            s = src[r]
-            remote = (c != s) & (c >= 0)
-            r, c, s = r[remote], c[remote], s[remote]
-            n_pk = np.bincount(r, minlength=pop.size).astype(np.float64)
-            local = s >= 0
-            h = np.zeros(r.size)
-            h[local] = np.abs(x[s[local]] - x[c[local]]) + np.abs(y[s[local]] - y[c[local]])
-            n_hop = np.bincount(r, weights=h, minlength=pop.size)
-            cross = np.zeros(r.size)
-            cross[local] = chip[s[local]] != chip[c[local]]
-            n_chip = np.bincount(r, weights=cross, minlength=pop.size)
-        packets[name], hops[name], chip_hops[name] = n_pk, n_hop, n_chip
+        if name in targets:
+            r, c = targets[name]
+            counts = _route_counts(cores_of[name], r, c, pop.size, placement)
+        else:
+            counts = (np.zeros(pop.size), np.zeros(pop.size), np.zeros(pop.size))
+        packets[name], hops[name], chip_hops[name] = counts
         updaters[name] = np.zeros(pop.size) if pop.model.kind == "input" else np.ones(pop.size)
     return EventModel(n_cores, cores_of, patterns, packets, hops, chip_hops, updaters)
