@@ -179,7 +179,8 @@ def _sinabs_like(nodes: dict[str, Any], edges: list[tuple[str, str]]) -> bool:
     if not ifs or any(type(n).__name__ in ("LIF", "CubaLIF") for n in nodes.values()):
         return False
     full = all(np.ndim(n.v_threshold) >= 1 and np.all(_arr(n, "r") == 1) for n in ifs)
-    return full and _time_leading_input(nodes, edges)
+    maps = any(np.ndim(n.v_threshold) >= 2 for n in ifs)  # IAFSqueeze on feature maps
+    return full and (maps or _time_leading_input(nodes, edges))
 
 
 def detect_source(nodes: dict[str, Any], edges: list[tuple[str, str]], meta: dict[str, Any]) -> tuple[str, str]:
@@ -192,7 +193,7 @@ def detect_source(nodes: dict[str, Any], edges: list[tuple[str, str]], meta: dic
     if _all_scalar_r1(nodes):
         return "norse", "0-d neuron parameters with r = 1"
     if _sinabs_like(nodes, edges):
-        return "sinabs", "IF nodes with r = 1 and full-shape parameters, an Input led by the time steps"
+        return "sinabs", "IF nodes with r = 1 and parameters of the full layer shape"
     return "nir", "no exporter fingerprint"
 
 

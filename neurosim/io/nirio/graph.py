@@ -53,6 +53,14 @@ _UNSUPPORTED: dict[str, str] = {
 }
 
 
+# fields NIR declares optional, which writers may leave out of the file
+_OPTIONAL: dict[str, dict[str, Any]] = {
+    "Conv1d": {"input_shape": None},
+    "Conv2d": {"input_shape": None},
+    "Flatten": {"input_type": None},
+}
+
+
 def one_line(exc: BaseException) -> str:
     """``Type: message`` on one line."""
     text = " ".join(str(exc).split())
@@ -125,8 +133,11 @@ def nodes_from_dict(where: str, data: dict[str, Any]) -> tuple[dict[str, Any], l
     check_node_types(where, kinds)
     nodes: dict[str, Any] = {}
     for name, nd in raw_nodes.items():
+        fields = dict(nd)
+        for key, default in _OPTIONAL.get(kinds[str(name)], {}).items():
+            fields.setdefault(key, default)
         try:
-            nodes[str(name)] = nir.dict2NIRNode(dict(nd))
+            nodes[str(name)] = nir.dict2NIRNode(fields)
         except Exception as exc:  # nir checks its fields with assert and raises TypeError/KeyError
             raise NetworkError(
                 f"{where}: node {name!r} ({kinds[str(name)]}) is malformed ({one_line(exc)})"
