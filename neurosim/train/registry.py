@@ -41,6 +41,7 @@ TRAINING_METHODS: Registry = Registry(
         "sketch": "neurosim.train.sketch:train_sketch",
         "fixed_topology": "neurosim.train.fixed_topology:train_fixed_topology",
         "cnn": "neurosim.train.cnn:train_cnn",
+        "conv_sketch": "neurosim.train.conv_sketch:train_conv_sketch",
     },
 )
 
