@@ -44,6 +44,7 @@ from neurosim.train.core import (
 
 __all__ = [
     "ChipQuantizer",
+    "OUTPUT_GAIN",
     "FinetuneResult",
     "balance_layers",
     "capped_network",
@@ -199,6 +200,11 @@ class ChipQuantizer:
         self._table[layer] -= opt.update(1000 + layer, gt)
 
 
+#: logit per unit of output spike rate in the loss of rate-coded training
+#: (the output spike counts, divided by the steps, times this gain)
+OUTPUT_GAIN = 10.0
+
+
 def chip_forward(
     weights: Sequence[np.ndarray],
     biases: Sequence[np.ndarray],
@@ -208,24 +214,30 @@ def chip_forward(
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Activations and the derivative masks of the hidden layers.
 
-    ``steps=None``: ReLU hidden layers. Otherwise rate-coded IF emulation:
-    ``floor(steps clip(z, 0, 1)) / steps``, derivative 1 on ``0 < z < 1``.
-    The last layer is linear. Returns ``(acts, grads)`` with
-    ``acts = [x, h_1, ..., logits]`` and one derivative mask per hidden layer.
+    ``steps=None``: ReLU hidden layers, linear output. Otherwise rate-coded
+    IF emulation: every layer gives ``floor(steps clip(z, 0, 1)) / steps``
+    (an IF neuron of threshold 1 fed ``z`` per step fires that often), with
+    derivative 1 on ``0 < z < 1`` in hidden layers; the output's spike rates
+    times :data:`OUTPUT_GAIN` are the logits (their gradient passes the
+    rounding and the clipping unchanged, a straight-through estimator, so a
+    saturated wrong class is still pushed down). Returns ``(acts, grads)``
+    with ``acts = [x, h_1, ..., logits]`` and one mask per hidden layer.
     """
     acts, grads = [x], []
     a = x
     last = len(weights) - 1
     for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
         z = a @ w + b
-        if i == last:
-            a = z
-        elif steps is None:
-            grads.append((z > 0).astype(DTYPE))
-            a = np.maximum(z, 0)
+        if steps is None:
+            a = z if i == last else np.maximum(z, 0)
+            if i != last:
+                grads.append((z > 0).astype(DTYPE))
         else:
-            grads.append(((z > 0) & (z < 1)).astype(DTYPE))
             a = np.floor(np.clip(z, 0, 1) * steps) / steps
+            if i == last:
+                a = a * OUTPUT_GAIN
+            else:
+                grads.append(((z > 0) & (z < 1)).astype(DTYPE))
         acts.append(a.astype(DTYPE, copy=False))
     return acts, grads
 
@@ -330,6 +342,8 @@ def finetune_for_chip(
         eff = [quant(i, w) for i, w in enumerate(ws)]
         acts, grads = chip_forward(eff, bs, x[idx], steps=steps)
         loss, dlogits = softmax_cross_entropy(acts[-1], y[idx])
+        if steps is not None:
+            dlogits = dlogits * OUTPUT_GAIN
         deltas = _backward(eff, acts, grads, dlogits)
         opt.tick()
         for i in range(n):
@@ -378,7 +392,7 @@ def balance_layers(
     x: np.ndarray,
     percentile: float = 99.9,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Rescale hidden layers so that the ``percentile`` of each one's positive activations is 1.
+    """Rescale every layer so that the ``percentile`` of its positive activations is 1.
 
     ``W_l * lambda_{l-1} / lambda_l`` and ``b_l / lambda_l`` leave the ReLU
     network's output unchanged up to a positive factor (the argmax is kept),
@@ -391,8 +405,6 @@ def balance_layers(
     for i in range(len(ws)):
         ws[i] *= prev
         z = a @ ws[i] + bs[i]
-        if i == len(ws) - 1:
-            break
         pos = z[z > 0]
         lam = float(np.percentile(pos, percentile)) if pos.size else 1.0
         ws[i] /= lam
@@ -432,13 +444,17 @@ def settle_partition(
 
 
 def capped_network(network: Any, cap: float = 1.0) -> Any:
-    """The same network with its hidden ReLU neurons capped at ``cap`` (the IF rate limit)."""
+    """The same network with every non-input neuron a ReLU capped at ``cap`` (the IF rate limit).
+
+    The output layer too: an IF output neuron's spike rate is rectified and
+    saturates, and rate-coded training learned exactly that.
+    """
     from neurosim.network import Network, Population
     from neurosim.neurons import NeuronModel
 
     pops = tuple(
         Population(p.name, p.size, NeuronModel("relu", {"cap": cap}), p.bias)
-        if p.model.kind == "relu"
+        if p.model.kind in ("relu", "linear")
         else p
         for p in network.populations
     )

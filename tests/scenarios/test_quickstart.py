@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
 
 
 def test_quickstart_reduced(run_reduced):
     result, out, report = run_reduced("quickstart")
     assert list(report["chips"]) == ["generic", "loihi", "truenorth"]
-    assert report["network"]["source"] == "train" and report["network"]["method"] == "conntra"
+    assert report["network"]["source"] == "train" and report["network"]["method"] == "dense"
+    assert report["network"]["info"]["chip"]["chip"] == "truenorth"  # trained for TrueNorth
     assert report["network"]["stats"]["models"] == ["if", "input"]  # converted to IF neurons
-    # ternary: one weight magnitude per layer (CoNNTrA's per-layer scale, kept by the conversion)
-    for proj in result.network.projections:
-        assert np.unique(np.abs(proj.weights.data)).size == 1, proj.name
+    # trained through the mapper's quantizer: TrueNorth holds the weights exactly
+    quant = report["chips"]["truenorth"]["accuracy"]["quantization"]
+    assert quant["max_rel_error"] < 1e-9 and quant["n_zeroed"] == 0
     generic = report["chips"]["generic"]
     assert generic["status"] == "ok"
     # the ideal float core computes what the float64 reference computes
