@@ -11,11 +11,11 @@ naming the file, the line and the field.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from neurosim.errors import NeurosimError, ScenarioError
-from neurosim.scenario.loader import at_field
+from neurosim.scenario.locate import at_field
 from neurosim.scenario.schema import Scenario
 
 __all__ = ["check_names", "check_network_source", "check_sweep"]
@@ -85,8 +85,6 @@ def check_names(scenario: Scenario, where: str, text: str | None = None) -> None
         from neurosim.io.encoding import ENCODINGS
 
         unknown(scenario.simulation.encoding.kind, ENCODINGS, ["simulation", "encoding", "kind"])
-    if scenario.sweep is not None:
-        check_sweep(scenario, where, text)
     if scenario.report.plots is not None:
         from neurosim.plots.report import REPORT_PLOTS
 
@@ -94,8 +92,19 @@ def check_names(scenario: Scenario, where: str, text: str | None = None) -> None
             unknown(name, {**REPORT_PLOTS, "sweep": None}, ["report", "plots", i])
 
 
-def check_sweep(scenario: Scenario, where: str, text: str | None) -> None:
-    """Every point of the sweep grid is valid: a profile it can be applied to, or a valid scenario."""
+def check_sweep(
+    scenario: Scenario,
+    where: str,
+    text: str | None,
+    *,
+    rebuild: Callable[..., Scenario],
+) -> None:
+    """Every point of the sweep grid is valid: a profile it can be applied to, or a valid scenario.
+
+    ``rebuild(data, where=..., overrides=point)`` builds a scenario from a
+    dict (the loader's ``scenario_from_dict``, passed in so that this module
+    does not import the loader).
+    """
     from neurosim.hardware.profile import SECTIONS, apply_overrides, load_profile
     from neurosim.sweep import expand_grid
 
@@ -113,13 +122,11 @@ def check_sweep(scenario: Scenario, where: str, text: str | None) -> None:
                     f"{at_field(where, text, ['sweep', 'grid'])}: point {point}: {exc}"
                 ) from None
         return
-    from neurosim.scenario.loader import scenario_from_dict
-
     base = scenario.model_dump(mode="python")
     base.update(sweep=None, reduced={}, path=None)
     for point in points:
         try:
-            scenario_from_dict(base, where=f"{where}: sweep point {point}", overrides=point)
+            rebuild(base, where=f"{where}: sweep point {point}", overrides=point)
         except NeurosimError as exc:
             raise ScenarioError(f"{exc}") from None
 

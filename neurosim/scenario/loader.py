@@ -19,6 +19,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from neurosim.errors import DataError, ScenarioError
+from neurosim.scenario.checks import check_names, check_sweep
+from neurosim.scenario.locate import at_field, fmt_loc, line_of
 from neurosim.scenario.schema import Scenario
 from neurosim.util.yamlsafe import load_yaml
 
@@ -189,48 +191,6 @@ def _first_model(annotation: Any) -> Any:
     return None
 
 
-def _line_of(text: str, loc: list[Any]) -> int | None:
-    """1-based line of the deepest node of ``loc`` found in the YAML ``text``."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except Exception:  # noqa: BLE001 - line numbers are a courtesy
-        return None
-    line = None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if isinstance(k, yaml.ScalarNode) and k.value == str(part):
-                    line = k.start_mark.line + 1
-                    node = v
-                    break
-            else:
-                break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(node.value)
-        ):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
-def _fmt_loc(loc: list[Any]) -> str:
-    return ".".join(str(p) for p in loc) or "(top level)"
-
-
-def at_field(where: str, text: str | None, loc: list[Any]) -> str:
-    """``"<file>: line N: field 'a.b'"`` (the line when ``text`` is the file's YAML)."""
-    line = _line_of(text, loc) if text is not None else None
-    return (
-        f"{where}: line {line}: field '{_fmt_loc(loc)}'"
-        if line
-        else f"{where}: field '{_fmt_loc(loc)}'"
-    )
-
-
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -261,11 +221,11 @@ def _validation_message(exc: ValidationError, data: Any, text: str | None, where
             and not isinstance(err["input"], (dict, list))
         ):
             msg += f", got {_short(err['input'])}"
-    line = _line_of(text, loc) if text is not None else None
+    line = line_of(text, loc) if text is not None else None
     at = f" line {line}:" if line else ""
     n_more = len({tuple(w[0]) for w in walked}) - 1
     more = f" (and {n_more} more problem(s))" if n_more > 0 else ""
-    return f"{where}:{at} field '{_fmt_loc(loc)}': {msg}{more}"
+    return f"{where}:{at} field '{fmt_loc(loc)}': {msg}{more}"
 
 
 # --------------------------------------------------------------------- paths
@@ -379,9 +339,9 @@ def scenario_from_dict(
     resolved["path"] = None if source is None else str(source)
     scenario = Scenario.model_validate(resolved)
     if check:
-        from neurosim.scenario.checks import check_names
-
         check_names(scenario, where, text)
+        if scenario.sweep is not None:
+            check_sweep(scenario, where, text, rebuild=scenario_from_dict)
     return scenario
 
 
