@@ -117,6 +117,9 @@ class TrainSpec(_Strict):
     method: str
     parameters: dict[str, Any] = Field(default_factory=dict)
     init: InitSpec | None = None
+    #: train for this chip profile (its quantizer, fan-in, neuron model; see docs/training.md)
+    chip: str | None = None
+    chip_overrides: dict[str, Any] = Field(default_factory=dict)
 
 
 class InitSpec(_OneSource):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-
 def test_quickstart_reduced(run_reduced):
     result, out, report = run_reduced("quickstart")
     assert list(report["chips"]) == ["generic", "loihi", "truenorth"]
