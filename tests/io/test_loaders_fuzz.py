@@ -15,6 +15,7 @@ import io
 import json
 import os
 import struct
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -35,12 +36,32 @@ from neurosim.io.npz import write_npz
 from neurosim.network import Network
 from neurosim.neurons import NeuronModel
 
-#: examples per test; raise it (NEUROSIM_FUZZ_EXAMPLES=2000) for a deeper local search
-FUZZ = settings(
-    max_examples=int(os.environ.get("NEUROSIM_FUZZ_EXAMPLES", "50")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+#: examples per test in the fast suite; raise it (NEUROSIM_FUZZ_EXAMPLES=2000) for a deeper local search
+FAST_EXAMPLES = int(os.environ.get("NEUROSIM_FUZZ_EXAMPLES", "50"))
+#: examples per test in the slow suite (``-m slow``): each loader sees >= 1000 malformed inputs
+SLOW_EXAMPLES = 1000
+_HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+
+
+def fuzzed(fast: int | None = None, **strategies: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``@given(**strategies)`` twice: the fast test (``fast`` or ``FAST_EXAMPLES``
+    examples) and a ``<name>_slow`` twin marked ``slow`` with ``SLOW_EXAMPLES``
+    examples, registered in the caller's module so pytest collects both."""
+    module = sys._getframe(1).f_globals
+    n_fast = min(fast, FAST_EXAMPLES) if fast is not None else FAST_EXAMPLES
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def make(n: int) -> Callable[..., Any]:
+            return settings(max_examples=n, deadline=None, suppress_health_check=_HEALTH)(
+                given(**strategies)(fn)
+            )
+
+        slow = pytest.mark.slow(make(SLOW_EXAMPLES))
+        slow.__name__ = slow.__qualname__ = f"{fn.__name__}_slow"
+        module[slow.__name__] = slow
+        return make(n_fast)
+
+    return wrap
 
 HAS_GC = importlib.util.find_spec("neurosim.io.graph_challenge") is not None
 HAS_PROFILE = importlib.util.find_spec("neurosim.hardware.profile") is not None
@@ -48,12 +69,23 @@ HAS_PROFILE = importlib.util.find_spec("neurosim.hardware.profile") is not None
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _only_neurosim_errors(fn: Callable[[], Any]) -> None:
-    """Call ``fn``; a NeurosimError must be one line, any other exception fails."""
+def _listing(folder: Path) -> set[str]:
+    return {str(q.relative_to(folder)) for q in folder.rglob("*")}
+
+
+def _only_neurosim_errors(fn: Callable[[], Any], folder: Path | None = None) -> None:
+    """Call ``fn``; a NeurosimError must be one line, any other exception fails.
+
+    With ``folder``, nothing may appear in it (hidden files included): a
+    loader writes no output, partial or not.
+    """
+    before = _listing(folder) if folder is not None else set()
     try:
         fn()
     except NeurosimError as exc:
         assert "\n" not in str(exc)
+    if folder is not None:
+        assert _listing(folder) <= before, f"new files: {_listing(folder) - before}"
 
 
 # ------------------------------------------------------------- strategies
@@ -150,16 +182,14 @@ def workdir():
 
 
 # ---------------------------------------------------------------------- npz
-@FUZZ
-@given(raw=st.binary(max_size=300))
+@fuzzed(raw=st.binary(max_size=300))
 def test_npz_random_bytes(workdir, raw):
     p = workdir / "bytes.npz"
     p.write_bytes(raw)
-    _only_neurosim_errors(lambda: load_network(p))
+    _only_neurosim_errors(lambda: load_network(p), p.parent)
 
 
-@FUZZ
-@given(arrays=st.dictionaries(_names, _arrays(), max_size=4), header=st.one_of(st.none(), _json))
+@fuzzed(arrays=st.dictionaries(_names, _arrays(), max_size=4), header=st.one_of(st.none(), _json))
 def test_npz_random_contents(workdir, arrays, header):
     p = workdir / "contents.npz"
     if header is not None:
@@ -169,11 +199,10 @@ def test_npz_random_contents(workdir, arrays, header):
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     p.write_bytes(buf.getvalue())
-    _only_neurosim_errors(lambda: load_network(p))
+    _only_neurosim_errors(lambda: load_network(p), p.parent)
 
 
-@FUZZ
-@given(data=st.data())
+@fuzzed(data=st.data())
 def test_npz_mutated_valid_file(workdir, data):
     src = workdir / "valid.npz"
     if not src.exists():
@@ -196,7 +225,7 @@ def test_npz_mutated_valid_file(workdir, data):
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     p.write_bytes(buf.getvalue())
-    _only_neurosim_errors(lambda: load_network(p))
+    _only_neurosim_errors(lambda: load_network(p), p.parent)
 
 
 # ---------------------------------------------------------------------- NIR
@@ -225,16 +254,14 @@ def _put(group: h5py.Group, key: str, value: Any) -> None:
         group.create_dataset(key, data=value)
 
 
-@FUZZ
-@given(raw=st.binary(max_size=300))
+@fuzzed(raw=st.binary(max_size=300))
 def test_nir_random_bytes(workdir, raw):
     p = workdir / "bytes.nir"
     p.write_bytes(b"\x89HDF\r\n\x1a\n" + raw if raw[:1] == b"\x00" else raw)
-    _only_neurosim_errors(lambda: load_network(p))
+    _only_neurosim_errors(lambda: load_network(p), p.parent)
 
 
-@FUZZ
-@given(
+@fuzzed(
     nodes=st.dictionaries(
         _names,
         st.tuples(
@@ -267,11 +294,10 @@ def test_nir_random_graph_files(workdir, nodes, edges, top_type):
                 for a, b in edges
             ]
             _put(g, "edges", np.array(pairs, dtype=object).astype("U"))
-    _only_neurosim_errors(lambda: load_network(p))
+    _only_neurosim_errors(lambda: load_network(p), p.parent)
 
 
-@FUZZ
-@given(data=st.data())
+@fuzzed(data=st.data())
 def test_nir_mutated_valid_file(workdir, data):
     src = workdir / "valid.nir"
     if not src.exists():
@@ -307,7 +333,7 @@ def test_nir_mutated_valid_file(workdir, data):
             _put(grp, key, data.draw(_arrays()))
         elif action == "text":
             _put(grp, key, data.draw(st.sampled_from(_NIR_TYPES + ["x"])))
-    _only_neurosim_errors(lambda: load_network(p))
+    _only_neurosim_errors(lambda: load_network(p), p.parent)
 
 
 # ----------------------------------------------------------- graph challenge
@@ -320,8 +346,7 @@ _tsv_line = st.one_of(
 
 
 @pytest.mark.skipif(not HAS_GC, reason="neurosim.io.graph_challenge has not landed yet")
-@FUZZ
-@given(
+@fuzzed(
     layers=st.lists(st.lists(_tsv_line, max_size=8), min_size=1, max_size=3),
     names=st.lists(
         st.sampled_from(["n4-l{k}.tsv", "n4-l{k}.tsv.gz", "n5-l{k}.tsv", "n4-l{k}.txt"]),
@@ -341,10 +366,10 @@ def test_graph_challenge_random_tsv(workdir, layers, names, sidecar, raw):
         (d / "neurosim.json").write_bytes(
             sidecar if isinstance(sidecar, bytes) else json.dumps(sidecar).encode()
         )
-    _only_neurosim_errors(lambda: load_network(d, format="graph_challenge"))
+    _only_neurosim_errors(lambda: load_network(d, format="graph_challenge"), d)
     single = d / "n4-l1.tsv.gz"
     single.write_bytes(raw)
-    _only_neurosim_errors(lambda: load_network(single, format="graph_challenge"))
+    _only_neurosim_errors(lambda: load_network(single, format="graph_challenge"), d)
 
 
 # ------------------------------------------------------------------ profile
@@ -353,8 +378,7 @@ def _generic_profile() -> dict:
 
 
 @pytest.mark.skipif(not HAS_PROFILE, reason="neurosim.hardware.profile is missing")
-@FUZZ
-@given(data=st.data(), text=st.text(max_size=200))
+@fuzzed(data=st.data(), text=st.text(max_size=200))
 def test_profile_random_yaml(workdir, data, text):
     from neurosim.hardware.profile import load_profile
 
@@ -363,9 +387,9 @@ def test_profile_random_yaml(workdir, data, text):
     mutated = _mutate(data.draw(_json), base, list(path))
     p = workdir / "fuzz_profile.yaml"
     p.write_text(yaml.safe_dump(mutated, allow_unicode=True))
-    _only_neurosim_errors(lambda: load_profile(p))
+    _only_neurosim_errors(lambda: load_profile(p), p.parent)
     p.write_text(text)
-    _only_neurosim_errors(lambda: load_profile(p))
+    _only_neurosim_errors(lambda: load_profile(p), p.parent)
     overrides = data.draw(st.lists(st.text(max_size=30), max_size=3))
     _only_neurosim_errors(lambda: load_profile("generic", overrides))
 
@@ -385,8 +409,7 @@ def _idx_bytes(draw) -> bytes:
     return head + body
 
 
-@FUZZ
-@given(
+@fuzzed(
     images=_idx_bytes(),
     labels=_idx_bytes(),
     gz=st.booleans(),
@@ -405,12 +428,12 @@ def test_mnist_random_idx(workdir, images, labels, gz, cut, split):
             name = f"{prefix}-{stem}-ubyte" + (".gz" if gz else "")
             (folder / name).write_bytes(payload)
     _only_neurosim_errors(
-        lambda: load_dataset("mnist", path=root, split=split, limit=3 if cut % 2 else None)
+        lambda: load_dataset("mnist", path=root, split=split, limit=3 if cut % 2 else None),
+        root,
     )
 
 
-@FUZZ
-@given(
+@fuzzed(
     arrays=st.dictionaries(
         st.sampled_from(["x", "y", "x_train", "y_train", "x_test", "y_test", "n_classes", "other"]),
         _arrays(),
@@ -424,6 +447,6 @@ def test_dataset_random_npz(workdir, arrays, split, raw):
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     p.write_bytes(buf.getvalue())
-    _only_neurosim_errors(lambda: load_dataset(p, split=split, limit=None, seed=1))
+    _only_neurosim_errors(lambda: load_dataset(p, split=split, limit=None, seed=1), p.parent)
     p.write_bytes(raw)
-    _only_neurosim_errors(lambda: load_dataset(p, split=split))
+    _only_neurosim_errors(lambda: load_dataset(p, split=split), p.parent)
