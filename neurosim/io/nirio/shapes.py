@@ -89,7 +89,7 @@ def _conv(node: Any, kind: str, in_shape: tuple[int, ...], err: Err, where: str)
     if given is not None:
         spatial = _ints(given, nd, err, "input_shape")
         if isinstance(spatial, str) or tuple(spatial) != tuple(in_shape[1:]):
-            raise err(f"input_shape {list(np.atleast_1d(given))} disagrees with its input {list(in_shape)}")
+            raise err(f"input_shape {np.atleast_1d(given).tolist()} disagrees with its input {list(in_shape)}")
     if len(in_shape) != nd + 1:
         raise err(f"input has shape {list(in_shape)}; expected (C, {'L' if nd == 1 else 'H, W'})")
     groups = np.asarray(node.groups)
