@@ -109,6 +109,24 @@ def print_violations(out, violations) -> None:
     for rule, texts in fixes.items():
         for text in texts:
             out.print(f"  {rule}: {text}")
+            flags = _flag_hints(text)
+            if flags:
+                out.print(f"    on the command line: {'; '.join(flags)}")
+
+
+#: what a violation's fix names (the library speaks of profile fields and
+#: strategies) -> the command-line flags that do it
+_FLAG_HINTS: tuple[tuple[str, str], ...] = (
+    ("core.split_fan_in=true", "--set core.split_fan_in=true"),
+    ("core.relay_fan_out=true", "--set core.relay_fan_out=true"),
+    ("axon_sharing partition strategy", "--strategy axon_sharing"),
+    ("rate-coded IF neurons", "--spiking --data NAME"),
+)
+
+
+def _flag_hints(fix: str) -> list[str]:
+    """The command-line flags that apply a violation's ``fix`` text, in order."""
+    return [flag for needle, flag in _FLAG_HINTS if needle in fix]
 
 
 def _print_summary(mapped) -> None:

@@ -296,7 +296,7 @@ def metis(
     if est > max_graph_edges:
         raise MappingError(
             f"metis: the co-input graph would have ~{est:,} edges (limit {max_graph_edges:,}); "
-            "use --strategy axon_sharing for networks this large"
+            "use the axon_sharing partition strategy for networks this large"
         )
     g = sp.csr_matrix(b.T @ b)
     g.setdiag(0)

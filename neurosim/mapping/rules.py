@@ -103,7 +103,7 @@ def check_axons_per_core(ctx: RuleContext) -> list[Violation]:
     fix = (
         "a neuron alone has more inputs than a core has axons: prune its inputs"
         if ctx.limits.split_fan_in
-        else "allow fan-in splitting (--set core.split_fan_in=true) or prune inputs"
+        else "allow fan-in splitting (core.split_fan_in=true) or prune inputs"
     )
     return _per_core(
         ctx,
@@ -118,7 +118,7 @@ def check_axons_per_core(ctx: RuleContext) -> list[Violation]:
 def check_fan_in(ctx: RuleContext) -> list[Violation]:
     """Inputs of one neuron must not exceed ``core.max_fan_in``."""
     cap = ctx.limits.max_fan_in
-    fix = f"allow fan-in splitting (--set core.split_fan_in=true) or prune to <= {cap} inputs per neuron"
+    fix = f"allow fan-in splitting (core.split_fan_in=true) or prune to <= {cap} inputs per neuron"
     return _per_core(
         ctx, "check_fan_in", "fan_in_max", "fan-in of one neuron", "core.max_fan_in", fix
     )
@@ -127,7 +127,7 @@ def check_fan_in(ctx: RuleContext) -> list[Violation]:
 def check_synapse_slots(ctx: RuleContext) -> list[Violation]:
     """Synapses of one neuron must not exceed ``core.max_synapses_per_neuron``."""
     cap = ctx.limits.max_slots
-    fix = f"allow fan-in splitting (--set core.split_fan_in=true) or prune to <= {cap} synapses per neuron"
+    fix = f"allow fan-in splitting (core.split_fan_in=true) or prune to <= {cap} synapses per neuron"
     return _per_core(
         ctx,
         "check_synapse_slots",
@@ -143,8 +143,8 @@ def check_fan_out(ctx: RuleContext) -> list[Violation]:
     rule = ctx.profile.get("core.fan_out")
     field = "core.fan_out" if rule == "one_axon" else "core.max_target_cores"
     fix = (
-        "allow relay (splitter) neurons (--set core.relay_fan_out=true), or use --strategy axon_sharing "
-        "so that a neuron's targets share fewer cores"
+        "allow relay (splitter) neurons (core.relay_fan_out=true), or use the axon_sharing "
+        "partition strategy so that a neuron's targets share fewer cores"
     )
     return _per_core(ctx, "check_fan_out", "fan_out_max", "target cores of one neuron", field, fix)
 
@@ -164,7 +164,7 @@ def check_fan_out_synapses(ctx: RuleContext) -> list[Violation]:
         )
     else:
         fix = (
-            "allow relay (splitter) neurons (--set core.relay_fan_out=true), or prune or retrain "
+            "allow relay (splitter) neurons (core.relay_fan_out=true), or prune or retrain "
             f"to <= {cap} outgoing synapses per neuron"
         )
     return _per_core(
@@ -201,8 +201,8 @@ def check_neuron_model(ctx: RuleContext) -> list[Violation]:
         if p.model.kind in ("relu", "linear") and "if" in models:
             fix = (
                 f"the chip implements only {', '.join(models)} neurons: convert the relu/linear "
-                "network to rate-coded IF neurons (--spiking --data NAME on the command line, "
-                "network.spiking in a scenario), or choose a chip with relu/linear neurons"
+                "network to rate-coded IF neurons (neurosim.convert_to_spiking with calibration "
+                "data; network.spiking in a scenario), or choose a chip with relu/linear neurons"
             )
         else:
             have = " or ".join(models) or "no"
@@ -237,8 +237,8 @@ def check_cores_per_chip(ctx: RuleContext) -> list[Violation]:
             ctx.n_cores,
             per_chip,
             "chip.n_cores",
-            "reduce the network (fewer neurons or inputs per neuron), use --strategy axon_sharing to "
-            "pack cores tighter, or a system with more chips (chip.max_chips)",
+            "reduce the network (fewer neurons or inputs per neuron), use the axon_sharing partition "
+            "strategy to pack cores tighter, or a system with more chips (chip.max_chips)",
         )
     ]
 
@@ -259,7 +259,7 @@ def check_chips(ctx: RuleContext) -> list[Violation]:
             max_chips,
             "chip.max_chips",
             f"the network needs {ctx.n_cores} cores of {per_chip} per chip: reduce it, pack cores "
-            "tighter (--strategy axon_sharing) or allow more chips (chip.max_chips)",
+            "tighter (the axon_sharing partition strategy) or allow more chips (chip.max_chips)",
         )
     ]
 

@@ -44,7 +44,7 @@ class ScenarioDataError(ScenarioError, DataError):
 
 
 # ------------------------------------------------------------------ overrides
-def parse_scenario_override(text: str, where: str = "--set") -> tuple[str, Any]:
+def parse_scenario_override(text: str, where: str = "override") -> tuple[str, Any]:
     """Parse ``dotted.key=value`` (value in YAML syntax) into ``(key, value)``.
 
     Examples
@@ -66,7 +66,7 @@ def parse_scenario_override(text: str, where: str = "--set") -> tuple[str, Any]:
 def apply_scenario_overrides(
     data: Mapping[str, Any],
     overrides: Mapping[str, Any] | Iterable[str] | None,
-    where: str = "--set",
+    where: str = "override",
 ) -> dict[str, Any]:
     """A copy of raw scenario ``data`` with dotted-path overrides applied.
 
