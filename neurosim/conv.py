@@ -50,6 +50,9 @@ __all__ = [
     "unroll",
 ]
 
+#: bytes of one im2col block in :func:`conv_forward` (batch chunks are sized to it)
+_IM2COL_BYTES = 8 << 20
+
 #: pooling modes understood by :class:`PoolSpec`
 POOL_MODES: tuple[str, ...] = ("sum", "avg")
 
@@ -414,16 +417,28 @@ def conv_forward(spec: ConvSpec | PoolSpec, x: np.ndarray) -> np.ndarray:
     """
     conv = spec.as_conv() if isinstance(spec, PoolSpec) else spec
     x = np.asarray(x, dtype=np.float64)
+    idx = im2col_index(conv)
+    # batch chunks whose im2col matrix stays within ~8 MB (cache-friendly gather)
+    chunk = max(1, _IM2COL_BYTES // (8 * conv.in_shape[0] * idx.size))
+    out = np.empty((x.shape[0], conv.n_post))
+    for s in range(0, x.shape[0], chunk):
+        out[s:s + chunk] = _forward_chunk(spec, conv, idx, x[s:s + chunk])
+    return out
+
+
+def _forward_chunk(spec: ConvSpec | PoolSpec, conv: ConvSpec, idx: np.ndarray, x: np.ndarray) -> np.ndarray:
     batch = x.shape[0]
     c_in = conv.in_shape[0]
     c_out, c_in_g = conv.kernel.shape[:2]
-    idx = im2col_index(conv)
     k, n_pos = idx.shape
-    padded = np.zeros((batch, c_in, x.shape[1] // c_in + 1))
-    padded[:, :, :-1] = x.reshape(batch, c_in, -1)
+    # batch last: the gather copies contiguous runs of `batch` values
+    padded = np.zeros((c_in, x.shape[1] // c_in + 1, batch))
+    padded[:, :-1, :] = x.T.reshape(c_in, -1, batch)
+    cols = padded[:, idx, :]  # (C_in, K, P, B)
     if isinstance(spec, PoolSpec):
-        return padded[:, :, idx].sum(axis=2).reshape(batch, -1) * spec.weight
+        return (cols.sum(axis=1) * spec.weight).transpose(2, 0, 1).reshape(batch, -1)
     g = conv.groups
-    cols = padded[:, :, idx].reshape(batch, g, c_in_g * k, n_pos)  # im2col, per group
+    cols = cols.reshape(g, c_in_g * k, n_pos * batch)
     kern = conv.kernel.reshape(g, c_out // g, c_in_g * k)
-    return np.matmul(kern[None], cols).reshape(batch, -1)
+    out = np.matmul(kern, cols)  # one GEMM per group: (C_out/g, C_in/g * K) x (C_in/g * K, P * B)
+    return out.reshape(c_out, n_pos, batch).transpose(2, 0, 1).reshape(batch, -1)
