@@ -109,24 +109,33 @@ def link_loads(
     w, h = mesh.width, mesh.height
     c = chip[a]
     xa, ya, xb, yb = x[a], y[a], x[b], y[b]
-    peak = 0.0
-    # horizontal segment on row ya: east links (x -> x+1) indexed by x, west links (x -> x-1) by x-1
-    for sign in (1, -1):
-        sel = np.sign(xb - xa) == sign
-        lo, hi = np.minimum(xa, xb)[sel], np.maximum(xa, xb)[sel]
-        diff = np.zeros((n_chips, h, w + 1))
-        np.add.at(diff, (c[sel], ya[sel], lo), load[sel])
-        np.add.at(diff, (c[sel], ya[sel], hi), -load[sel])
-        peak = max(peak, float(np.cumsum(diff, axis=2).max(initial=0.0)))
-    # vertical segment on column xb
-    for sign in (1, -1):
-        sel = np.sign(yb - ya) == sign
-        lo, hi = np.minimum(ya, yb)[sel], np.maximum(ya, yb)[sel]
-        diff = np.zeros((n_chips, w, h + 1))
-        np.add.at(diff, (c[sel], xb[sel], lo), load[sel])
-        np.add.at(diff, (c[sel], xb[sel], hi), -load[sel])
-        peak = max(peak, float(np.cumsum(diff, axis=2).max(initial=0.0)))
+    # horizontal segment on row ya: east links (x -> x+1) indexed by x, west links (x -> x-1) by x-1;
+    # then the vertical segment on column xb
+    peak = max(
+        _segment_peak(c, ya, xa, xb, load, (n_chips, h, w + 1)),
+        _segment_peak(c, xb, ya, yb, load, (n_chips, w, h + 1)),
+    )
     return total, peak, chip_traffic
+
+
+def _segment_peak(
+    chip: np.ndarray,
+    line: np.ndarray,
+    start: np.ndarray,
+    stop: np.ndarray,
+    load: np.ndarray,
+    shape: tuple[int, int, int],
+) -> float:
+    """Busiest link of straight route segments along ``line`` (row or column), each direction apart."""
+    peak = 0.0
+    for sign in (1, -1):
+        sel = np.sign(stop - start) == sign
+        lo, hi = np.minimum(start, stop)[sel], np.maximum(start, stop)[sel]
+        diff = np.zeros(shape)
+        np.add.at(diff, (chip[sel], line[sel], lo), load[sel])
+        np.add.at(diff, (chip[sel], line[sel], hi), -load[sel])
+        peak = max(peak, float(np.cumsum(diff, axis=2).max(initial=0.0)))
+    return peak
 
 
 def _cost(
