@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.errors import SimulationError
 from neurosim.hardware.profile import ChipProfile
+from neurosim.mapping.loads import LoadTable, core_loads, with_events
 from neurosim.mapping.mapped import MappedNetwork
 from neurosim.sim.result import SimResult
 
@@ -139,19 +139,12 @@ def _figure(profile: ChipProfile, path: str) -> tuple[float | None, dict[str, An
     return (None if fig.value is None else float(fig.value)), info
 
 
-def _event_array(result: SimResult, kind: str, n_cores: int, per_step: bool) -> np.ndarray:
-    src = result.events_per_step if per_step else result.events
-    arr = src.get(kind) if src else None
-    shape = (result.n_steps, n_cores) if per_step else (n_cores,)
+def _event_array(load: LoadTable, kind: str, n_steps: int, per_step: bool) -> np.ndarray:
+    """Counts of ``kind`` per core (per step and core with ``per_step``); zeros when absent."""
+    src = load.events_per_step if per_step else load.events
+    arr = (src or {}).get(kind)
     if arr is None:
-        return np.zeros(shape)
-    arr = np.asarray(arr, dtype=np.float64)
-    if arr.shape != shape:
-        what = "events_per_step" if per_step else "events"
-        raise SimulationError(
-            f"result of backend {result.backend}: {what}[{kind!r}] has shape {arr.shape}; "
-            f"expected {shape} (steps x cores of the mapping)"
-        )
+        return np.zeros((n_steps, load.n_cores) if per_step else (load.n_cores,))
     return arr
 
 
@@ -171,16 +164,16 @@ def _route(mapped: MappedNetwork) -> tuple[int, bool]:
 
 
 def _busy(
-    profile: ChipProfile, result: SimResult, n_cores: int, per_step: bool
+    profile: ChipProfile, result: SimResult, load: LoadTable, per_step: bool
 ) -> tuple[np.ndarray, dict[str, dict[str, Any]], list[str]]:
     """Busy time of every core (per step, or averaged), the figures used, and unknown fields."""
     n_in = max(int(result.n_inputs), 1)
     n_steps = max(int(result.n_steps), 1)
     figures: dict[str, dict[str, Any]] = {}
     unknown: list[str] = []
-    busy = np.zeros((n_steps, n_cores) if per_step else (n_cores,))
+    busy = np.zeros((n_steps, load.n_cores) if per_step else (load.n_cores,))
     for kind, path in LATENCY_FIGURES.items():
-        counts = _event_array(result, kind, n_cores, per_step)
+        counts = _event_array(load, kind, n_steps, per_step)
         value, info = _figure(profile, path)
         if not counts.any():
             continue
@@ -250,7 +243,9 @@ def _step_times(
     }
 
 
-def latency_model(mapped: MappedNetwork, result: SimResult) -> LatencyReport:
+def latency_model(
+    mapped: MappedNetwork, result: SimResult, *, load: LoadTable | None = None
+) -> LatencyReport:
     """Time per step and per inference, and throughput, of a simulation on its mapping.
 
     Parameters
@@ -258,19 +253,24 @@ def latency_model(mapped: MappedNetwork, result: SimResult) -> LatencyReport:
     mapped : MappedNetwork
     result : SimResult
         A result with event counts per core (the ``chip`` backend).
+    load : LoadTable, optional
+        Precomputed :func:`~neurosim.mapping.loads.core_loads` of ``mapped``;
+        the events per core are read through it (:func:`~neurosim.mapping.loads.with_events`).
 
     Returns
     -------
     LatencyReport
+
+    Raises
+    ------
+    SimulationError
+        When ``result`` has no event counts, or not one count per core (and step).
     """
-    n_cores = len(mapped.cores)
-    if not result.events:
-        raise SimulationError(
-            f"result of backend {result.backend}: no event counts; latency needs a backend that runs the mapping"
-        )
+    load = with_events(core_loads(mapped) if load is None else load, result)
+    n_cores = load.n_cores
     n_steps = max(int(result.n_steps), 1)
-    per_step = result.events_per_step is not None and bool(result.events_per_step)
-    busy, figures, unknown = _busy(mapped.profile, result, n_cores, per_step)
+    per_step = bool(load.events_per_step)
+    busy, figures, unknown = _busy(mapped.profile, result, load, per_step)
     max_hops, crosses = _route(mapped)
     route = _route_time(mapped.profile, max_hops, crosses, figures, unknown)
     timestep = _timestep(mapped.profile, figures)

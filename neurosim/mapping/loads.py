@@ -78,6 +78,8 @@ class LoadTable:
         Expected packets per step from core a to core b (when rates were given).
     events : mapping of str to ndarray or None
         Events of each kind per core after a simulation (:func:`with_events`).
+    events_per_step : mapping of str to ndarray (n_steps, n_cores) or None
+        The same per time step, when the simulation kept them.
     """
 
     neurons: np.ndarray
@@ -99,6 +101,7 @@ class LoadTable:
     fan_out_synapses: Mapping[str, np.ndarray] = field(default_factory=dict)
     traffic: sp.csr_matrix | None = None
     events: Mapping[str, np.ndarray] | None = None
+    events_per_step: Mapping[str, np.ndarray] | None = None
 
     @property
     def n_cores(self) -> int:
@@ -363,8 +366,27 @@ def core_loads(mapped: MappedNetwork) -> LoadTable:
     )
 
 
+def _event_counts(
+    result: SimResult, raw: Mapping[str, np.ndarray], shape: tuple[int, ...], what: str
+) -> dict[str, np.ndarray]:
+    """Every kind of ``raw`` as float arrays of ``shape``, or a one-line error naming it."""
+    out: dict[str, np.ndarray] = {}
+    for kind, values in raw.items():
+        counts = np.asarray(values, dtype=np.float64)
+        if counts.shape != shape:
+            raise SimulationError(
+                f"result of backend {result.backend}: {what}[{kind!r}] has shape {counts.shape}; "
+                f"expected {shape} (one count per core of the mapping)"
+            )
+        out[kind] = counts
+    return out
+
+
 def with_events(table: LoadTable, result: SimResult) -> LoadTable:
     """``table`` with the per-core event counts of ``result`` (one array per event kind).
+
+    Per-step counts (``result.events_per_step``, shape ``(n_steps, n_cores)``)
+    are kept in ``events_per_step`` when the result has them.
 
     Raises
     ------
@@ -376,13 +398,10 @@ def with_events(table: LoadTable, result: SimResult) -> LoadTable:
             f"result of backend {result.backend}: no event counts; "
             "cost models need a backend that runs the mapping"
         )
-    events: dict[str, np.ndarray] = {}
-    for kind, raw in result.events.items():
-        counts = np.asarray(raw, dtype=np.float64)
-        if counts.shape != (table.n_cores,):
-            raise SimulationError(
-                f"result of backend {result.backend}: events[{kind!r}] has shape {counts.shape}; "
-                f"expected ({table.n_cores},) (one count per core of the mapping)"
-            )
-        events[kind] = counts
-    return replace(table, events=events)
+    n = table.n_cores
+    events = _event_counts(result, result.events, (n,), "events")
+    per_step = None
+    if result.events_per_step:
+        shape = (int(result.n_steps), n)
+        per_step = _event_counts(result, result.events_per_step, shape, "events_per_step")
+    return replace(table, events=events, events_per_step=per_step)

@@ -323,7 +323,7 @@ def make_report(
         if run is None:
             notes.append("no result with event counts: energy and latency not computed")
         else:
-            latency = latency_model(mapped, run)
+            latency = latency_model(mapped, run, load=load)
             t = latency.time_per_inference_s
             energy = energy_model(
                 mapped, run, run_time_s=None if t is None else t * run.n_inputs, load=load
