@@ -53,6 +53,7 @@ from neurosim.network import Network
 from neurosim.neurons import SPIKING_KINDS
 from neurosim.sim.engine import Plan, PopPlan, ProjPlan
 from neurosim.sim.kernels import csr_arrays
+from neurosim.sim.precision import reduced_quantized
 
 __all__ = ["ALPHA_SHIFT", "choose_frac_bits", "fixed_plan", "float_plan"]
 
@@ -165,6 +166,8 @@ def choose_frac_bits(
     the accumulator. ``partial_sums`` names the partial-sum populations
     (held in ``accumulator_bits``; a network format does not apply to them).
     """
+    if quantized is not None:  # smallest integer levels: the accumulator's bits go furthest
+        quantized = reduced_quantized(quantized)
     if given is None:
         fp = dict(network.metadata.get("fixed_point", {}) or {})
         given = fp.get("frac_bits")
@@ -266,6 +269,7 @@ def fixed_plan(
     ``partial_sums`` (partial-sum populations) hold values in ``accumulator_bits``.
     """
     order = {n: i for i, n in enumerate(network.order())}
+    quantized = reduced_quantized(quantized)  # same real weights, smallest integer levels
     out_frac = {
         p.name: (0 if p.model.kind in SPIKING_KINDS else int(frac_bits[p.name]))
         for p in network.populations

@@ -42,24 +42,53 @@ def _quant(net: Network, scale: float) -> dict:
     return out
 
 
+def _odd_net() -> Network:
+    w = [np.full((4, 2), 0.25), np.array([[0.5, 0.5], [1 / 6, 1 / 6]])]
+    return Network.from_layers(w, model=NeuronModel("relu", {"cap": 4.0}))
+
+
+def _quant_each(net: Network, scales: dict) -> dict:
+    out = {}
+    for pr in net.projections:
+        w = sp.csr_matrix(pr.weights)
+        w.data = np.round(w.data / scales[pr.name])
+        out[pr.name] = SimpleNamespace(weights=w, scale=np.full(w.shape[1], scales[pr.name]))
+    return out
+
+
 def test_chosen_fraction_keeps_the_conversion_exact() -> None:
-    """A non-power-of-two weight scale limits the output fraction so that the
-    multiply-and-shift conversion is exact; a power-of-two scale does not."""
-    net = _net()
-    odd = 0.5 / 32767
+    """A non-power-of-two weight scale (levels 3 and 1 at 1/6: no common divisor to
+    take out) limits the output fraction so that the multiply-and-shift conversion
+    is exact; a power-of-two scale does not."""
+    net = _odd_net()
+    names = [pr.name for pr in net.projections]
+    odd = 1 / 6
     free = choose_frac_bits(
         net, 32, input_bound=4.0, accumulator_bits=32, quantized=_quant(net, 2.0**-16)
     )
-    limited = choose_frac_bits(
-        net, 32, input_bound=4.0, accumulator_bits=32, quantized=_quant(net, odd)
-    )
-    assert free["layer2"] == 32 - 1 - 3
+    quant = _quant_each(net, {names[0]: 2.0**-4, names[1]: odd})
+    limited = choose_frac_bits(net, 32, input_bound=4.0, accumulator_bits=32, quantized=quant)
+    assert free["layer2"] == 32 - 1 - 2  # values up to 4 * (0.5 + 1/6) < 4: 2 integer bits
     assert limited["layer2"] == limited["layer1"] + 62 - 64 - int(np.frexp(odd)[1])
     assert limited["layer2"] < free["layer2"]
-    # and the limited format reproduces the exact real result (0.25 * 4 * 4 = 4 -> cap;
-    # inputs of 1.5: layer1 = 1.5, layer2 = 1.5)
-    quant = _quant(net, odd)
+    # and the limited format reproduces the exact real result (inputs of 1.5:
+    # layer1 = 4 * 0.25 * 1.5 = 1.5, layer2 = 1.5 * 0.5 + 1.5 / 6 = 1)
     plan = fixed_plan(net, quant, accumulator_bits=32, state_bits=32, dt_s=1e-3, frac_bits=limited)
     x = np.full((1, 4), round(1.5 * 2 ** limited["input"]), dtype=np.int64)
     out = run_plan(plan, lambda t: {"input": x}, 1, 1)
-    assert out.final["layer2"][0, 0] == 1.5 * 2 ** limited["layer2"]
+    assert out.final["layer2"][0, 0] == 1.0 * 2 ** limited["layer2"]
+
+
+def test_equal_levels_are_reduced_so_the_fraction_uses_the_state() -> None:
+    """Levels 32767 at scale 0.5/32767 (every weight 0.5 or 0.25) are the same weights
+    as small levels at a power-of-two scale: the accumulator no longer limits the
+    fraction and the conversion is exact."""
+    net = _net()
+    wide = choose_frac_bits(
+        net, 32, input_bound=4.0, accumulator_bits=32, quantized=_quant(net, 0.25 / 32767)
+    )
+    exact = choose_frac_bits(
+        net, 32, input_bound=4.0, accumulator_bits=32, quantized=_quant(net, 2.0**-2)
+    )
+    assert wide == exact
+    assert wide["layer2"] == 32 - 1 - 3  # the state's width, not the accumulator's
