@@ -98,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
             bar.update(task, completed=count_steps(scenario), description=f"{scenario.name}: done")
     else:
         result = run_scenario(scenario)
+        if not (args.no_progress or args.quiet):  # a pipe: one line once finished, none before
+            err.print(f"{scenario.name}: done ({count_steps(scenario)} steps)", highlight=False)
     written = write_results(result, out, force=args.force)
     if not args.quiet:
         out_console = Console(file=sys.stdout)

@@ -15,7 +15,14 @@ from typing import Any
 
 from neurosim.errors import NetworkError
 
-__all__ = ["FORMATS", "NetworkFormat", "detect_format", "load_network", "save_network"]
+__all__ = [
+    "FORMATS",
+    "NetworkFormat",
+    "check_connected",
+    "detect_format",
+    "load_network",
+    "save_network",
+]
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,45 @@ def load_network(path: str | Path, format: str | None = None, **options: Any):
     fmt = _format(format, path)
     if not path.exists():
         raise NetworkError(f"{path}: file not found")
-    return fmt.read(path, **options)
+    network = fmt.read(path, **options)
+    check_connected(network, str(path))
+    return network
+
+
+def check_connected(network: Any, where: str) -> None:
+    """A loaded network must have a projection and every output reachable from an input.
+
+    A graph with no edges (a NIR ``Input -> Output`` pair with nothing between,
+    an ``.npz`` with no projections) is refused here, at the boundary, instead
+    of "fitting" with its output mapped as neurons. Lazy networks (streamed
+    challenge layers) carry no population list and are connected by construction.
+
+    Raises
+    ------
+    NetworkError
+        Naming ``where`` and the population that cannot be reached.
+    """
+    projections = getattr(network, "projections", None)
+    populations = getattr(network, "populations", None)
+    if projections is None or populations is None:
+        return
+    if not projections:
+        raise NetworkError(f"{where}: the network has no projections (no edges); expected at least one")
+    inputs = [p.name for p in populations if p.model.kind == "input"] or list(network.inputs)
+    reached = set(inputs)
+    changed = True
+    while changed:
+        changed = False
+        for pr in projections:
+            if pr.pre in reached and pr.post not in reached:
+                reached.add(pr.post)
+                changed = True
+    cut = [name for name in network.outputs if name not in reached]
+    if cut:
+        raise NetworkError(
+            f"{where}: output population {cut[0]!r} is not reachable from the inputs "
+            f"({', '.join(inputs) or 'none'}); expected a path of projections to every output"
+        )
 
 
 def save_network(network, path: str | Path, format: str | None = None, **options: Any) -> Path:
