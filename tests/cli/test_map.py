@@ -9,7 +9,8 @@ import pytest
 import scipy.sparse as sp
 
 from neurosim.cli import main
-from neurosim.io.npz import write_npz
+from neurosim.io.npz import read_npz, write_npz
+from neurosim.mapping.mapper import map_network
 from neurosim.network import Network
 from neurosim.neurons import NeuronModel
 
@@ -77,6 +78,10 @@ def test_map_does_not_fit_exits_3_and_lists_every_violation(tmp_path, capsys):
     for rule in ("check_axons_per_core", "check_fan_in", "check_neuron_model"):
         assert rule in out
     assert "core.max_axons" in out and "core.split_fan_in=true" in out
+    # the library's fix names the profile field; the CLI adds the flag that sets it
+    assert "on the command line: --set core.split_fan_in=true" in out
+    for v in map_network(read_npz(net), "truenorth", overrides=argv[5:8:2]).violations:
+        assert "--" not in v.fix, v.fix
     # --json: the JSON on stdout lists them too, the table goes to stderr
     assert main([*argv, "--json"]) == 3
     cap = capsys.readouterr()

@@ -2,7 +2,7 @@
 
 Every shipped profile maps a network that needs partial sums and relays; the
 per-core counts the design rules checked (``MappedNetwork.cores``), the memory
-report, the energy model and the mapping plot must all be those of
+report, the energy and latency models and the mapping plot must all be those of
 :func:`neurosim.mapping.loads.core_loads`, core by core, empty cores included.
 """
 
@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from neurosim.cost.energy import ENERGY_FIGURES, energy_model
+from neurosim.cost.latency import LATENCY_FIGURES, latency_model
 from neurosim.cost.memory import memory_model
 from neurosim.errors import ProfileError, SimulationError
 from neurosim.hardware.profile import load_profile, profile_names
@@ -86,6 +87,17 @@ def test_rules_memory_energy_and_plot_read_one_load_table(chip):
             counts * figure if figure is not None else np.where(counts > 0, np.nan, 0)
         )
     np.testing.assert_allclose(energy.per_core_pj, expect, equal_nan=True)
+    # latency: each core's busy time per step is its events times the latency figures
+    busy = np.zeros(load.n_cores)
+    for kind, field in LATENCY_FIGURES.items():
+        figure = mapped.profile.get(field)
+        counts = events.get(kind, np.zeros(load.n_cores))
+        busy = busy + (
+            counts * figure * 1e-9 if figure is not None else np.where(counts > 0, np.nan, 0)
+        )
+    per_step = busy / (result.n_inputs * result.n_steps)
+    latency = latency_model(mapped, result, load=load)
+    np.testing.assert_allclose(latency.per_core_step_s, per_step, equal_nan=True)
     # every core's events are attributed to the groups of the load table in full
     if load.single_group_cores():
         assert energy.attribution == "exact"

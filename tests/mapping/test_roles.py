@@ -7,6 +7,8 @@ same network with ordinary names.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -84,6 +86,15 @@ def test_roles_round_trip_through_the_store(tmp_path):
     back = load_mapped(save_mapped(mapped, tmp_path / "m"))
     assert dict(back.roles) == dict(mapped.roles)
     assert core_loads(back).neurons_by_group.keys() == core_loads(mapped).neurons_by_group.keys()
+
+
+def test_a_mapping_saved_without_roles_gets_them_from_its_structure(tmp_path):
+    mapped = _mapped(TRICKY)
+    path = save_mapped(mapped, tmp_path / "m")
+    header = json.loads((path / "mapping.json").read_text())
+    del header["roles"]  # as written before roles were stored
+    (path / "mapping.json").write_text(json.dumps(header))
+    assert dict(load_mapped(path).roles) == dict(mapped.roles)
 
 
 def test_roles_of_hand_built_mappings_come_from_the_structure():
