@@ -283,3 +283,23 @@ def test_synaptic_events_count_kernel_taps(chip):
     x[0, 0, 0] = 1.0  # one spike at the corner pixel: it touches 4 taps in each of 4 channels
     res = simulate(map_network(net, chip, placement="row_major"), x, "chip", dt_s=1e-3)
     assert res.total_events("synop") == 4 * 4
+
+
+def test_cli_bad_conv_geometry_in_a_file_is_one_line_exit_2(tmp_path, capsys):
+    import json
+    import zipfile
+
+    from neurosim.cli import main
+
+    path = write_npz(small_cnn(), tmp_path / "cnn.npz")
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    header = json.loads(arrays["__network__"].tobytes().decode())
+    header["projections"][1]["spec"]["window"] = [3, 3]  # 8x8 maps do not tile into 3x3 windows
+    arrays["__network__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    assert zipfile.is_zipfile(bad)
+    assert main(["map", str(bad), "--chip", "speck"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "window" in err and "c1->p1" in err
