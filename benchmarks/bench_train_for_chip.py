@@ -53,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--test-limit", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--vs-steps",
+        action="store_true",
+        help="also print IF accuracy vs time steps (spiking chips)",
+    )
     args = parser.parse_args(argv)
     hidden = tuple(int(h) for h in args.hidden.split(","))
     train = load_dataset("mnist", path=args.data_path, split="train", limit=args.limit)
@@ -76,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     head = f"{'chip':>11} {'mode':>7} {'plain':>7} {'aware':>7} {'gap':>6} {'fits':>5} {'q_err':>8} {'mem_kbit':>9} {'uJ/inf':>8} {'train_s':>7}"
     print(head)
     calib = train.x[:256]
+    curves: list[tuple[str, Any]] = []
     for chip in args.chips.split(","):
         c = chip_constraints(chip, steps=args.steps)
         mode = "IF" if c.spiking else "graded"
@@ -98,13 +104,35 @@ def main(argv: list[str] | None = None) -> int:
         gap = "   -" if aa is None else f"{100 * (aa - ref):+6.2f}"
         mem = a_sum["synapse_memory_bits"]
         en = a_sum["energy_per_inference_pj"]
+        if c.spiking and args.vs_steps:
+            curves.append((chip, _vs_steps(plain.network, aware.network, calib, test, args)))
         print(
             f"{chip:>11} {mode:>7} {fmt(pa)} {fmt(aa)} {gap} {str(a_sum['status'] == 'ok'):>5} "
             f"{err:8.1e} {('-' if mem is None else f'{mem / 1e3:9.1f}'):>9} "
             f"{('-' if en is None else f'{en / 1e6:8.3f}'):>8} {t_train:7.0f}",
             flush=True,
         )
+    for chip, (grid, p_acc, a_acc) in curves:
+        print(f"# {chip}: IF network accuracy (reference backend) vs time steps")
+        print(f"{'steps':>6} " + " ".join(f"{t:>7}" for t in grid))
+        print(f"{'plain':>6} " + " ".join(f"{100 * p_acc[t]:7.2f}" for t in grid))
+        print(f"{'aware':>6} " + " ".join(f"{100 * a_acc[t]:7.2f}" for t in grid))
     return 0
+
+
+def _vs_steps(plain: Any, aware: Any, calib, test, args) -> tuple[list[int], dict, dict]:
+    """Accuracy of the converted plain and chip-aware IF networks at T/4 .. 2T steps."""
+    from neurosim.sim.conversion import accuracy_vs_steps, convert_to_spiking
+
+    t = args.steps
+    grid = sorted({max(1, t // 4), max(1, t // 2), t, 2 * t})
+    p_snn = convert_to_spiking(plain, calib, percentile=99.9).network
+    a_snn = convert_to_spiking(aware, calib, percentile=100.0).network
+    return (
+        grid,
+        accuracy_vs_steps(p_snn, test.x, test.y, grid),
+        accuracy_vs_steps(a_snn, test.x, test.y, grid),
+    )
 
 
 if __name__ == "__main__":

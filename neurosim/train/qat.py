@@ -36,6 +36,7 @@ from neurosim.train.chip import ChipConstraints
 from neurosim.train.core import (
     DTYPE,
     LoopOutcome,
+    lr_factor,
     make_optimizer,
     run_epochs,
     softmax_cross_entropy,
@@ -309,7 +310,7 @@ def finetune_for_chip(
     weights, biases : the start (a trained float network)
     constraints, profile : the chip (:func:`~neurosim.train.chip.chip_constraints`)
     masks : fixed connectivity per layer (bool arrays or None)
-    epochs, batch_size, lr, seed : Adam fine-tuning
+    epochs, batch_size, lr, seed : Adam fine-tuning, cosine decay of ``lr`` over the epochs
     x_val, y_val : validation split: the best epoch is kept
     refit_every : steps between axon-type assignments
     strategy : the mapper's partition strategy (default: the mapper's default)
@@ -362,6 +363,10 @@ def finetune_for_chip(
         eff, b = snapshot()
         return chip_accuracy(eff, b, x_val, y_val, steps=steps)
 
+    def decay(epoch: int) -> dict[str, float]:
+        opt.lr = lr * lr_factor("cosine", epoch, epochs)
+        return {"lr": opt.lr}
+
     outcome = run_epochs(
         x.shape[0],
         epochs=epochs,
@@ -372,6 +377,7 @@ def finetune_for_chip(
         validate=None if x_val is None else validate,
         progress=progress,
         label=f"chip-aware ({constraints.chip})",
+        end_of_epoch=decay,
     )
     eff, b = outcome.state
     eff = settle_partition(quant, eff, b, profile, strategy=strategy, seed=seed)
