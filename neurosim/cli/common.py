@@ -10,6 +10,7 @@ from typing import Any
 __all__ = [
     "add_execution_options",
     "add_network_argument",
+    "add_nir_import_options",
     "add_profile_options",
     "add_spiking_options",
     "calibration_from_args",
@@ -18,9 +19,11 @@ __all__ = [
     "dataset_from_args",
     "execution_from_args",
     "network_from_args",
+    "nir_options_from_args",
     "print_json",
     "profile_from_args",
     "spiking_network_from_args",
+    "warn_nir_dt",
 ]
 
 
@@ -37,13 +40,87 @@ def add_network_argument(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="network format (default: from the path)",
     )
+    add_nir_import_options(parser)
 
 
 def network_from_args(args: argparse.Namespace):
-    """Load the network named by ``NETWORK`` (and ``--format``)."""
-    from neurosim.io.formats import load_network
+    """Load the network named by ``NETWORK`` (and ``--format``, and the NIR import options)."""
+    from neurosim.io.formats import detect_format, load_network
 
-    return load_network(args.network, args.network_format)
+    fmt = args.network_format or detect_format(args.network)
+    network = load_network(args.network, fmt, **nir_options_from_args(args, fmt, args.network))
+    warn_nir_dt(network, args, announce=fmt == "nir")
+    return network
+
+
+#: ``--source`` choices (neurosim.io.nirio.dialects.SOURCES, kept here for a fast start-up)
+NIR_SOURCES = ("auto", "snntorch", "norse", "sinabs", "lava", "nir", "neurosim")
+
+
+def add_nir_import_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--source``, ``--nir-dt``, ``--reset`` and ``--no-fold`` (NIR input only)."""
+    group = parser.add_argument_group(
+        "NIR import", "How to read a .nir file written by another library (docs/formats.md)."
+    )
+    group.add_argument(
+        "--source", choices=NIR_SOURCES, default=None,
+        help="library that wrote the .nir file (default auto: recognised from its fingerprints, "
+        "and said in one line on stderr)",
+    )
+    group.add_argument(
+        "--nir-dt", type=float, default=None, metavar="SECONDS",
+        help="time step the network was trained with (default the exporter's: snnTorch 1e-4, Norse 1e-3)",
+    )
+    group.add_argument(
+        "--reset", choices=("subtract", "zero"), default=None,
+        help="reset of every spiking neuron (default the exporter's: subtract for snnTorch and sinabs)",
+    )
+    group.add_argument(
+        "--no-fold", action="store_true",
+        help="keep a weight node that feeds another as its own linear population "
+        "(default: fold chains of linear nodes between neuron layers into one projection)",
+    )
+
+
+def nir_options_from_args(args: argparse.Namespace, fmt: str, path: Any) -> dict[str, Any]:
+    """The ``read_nir`` options of the NIR flags (refused for other formats)."""
+    from neurosim.errors import NeurosimError
+
+    given = {
+        "--source": getattr(args, "source", None), "--nir-dt": getattr(args, "nir_dt", None),
+        "--reset": getattr(args, "reset", None), "--no-fold": getattr(args, "no_fold", False) or None,
+    }
+    if fmt != "nir":
+        for flag, value in given.items():
+            if value is not None:
+                raise NeurosimError(f"{flag}: applies to NIR input only; {path} is {fmt}")
+        return {}
+    dt = given["--nir-dt"]
+    if dt is not None and not 0 < dt <= 10:
+        raise NeurosimError(f"--nir-dt {dt:g}: expected the network's time step in (0, 10] seconds")
+    return {"source": given["--source"], "dt_s": dt, "reset": given["--reset"], "fold": not given["--no-fold"]}
+
+
+def warn_nir_dt(network: Any, args: argparse.Namespace, announce: bool = True) -> None:
+    """Print what a NIR import assumed (``announce``), and warn when the chip steps at another dt."""
+    from neurosim.io.nir_format import import_summary, network_dt_s
+
+    line = import_summary(network)
+    if line is None:
+        return
+    if announce:
+        print(f"neurosim: NIR import: {line}", file=sys.stderr)
+    dt = network_dt_s(network)
+    if dt is None or not getattr(args, "chip", None):
+        return
+    step = profile_from_args(args).get("chip.timestep_s") or 1e-3
+    if abs(step - dt) > 1e-9 * dt:
+        print(
+            f"neurosim: warning: {network.name} was trained with dt = {dt * 1e3:g} ms; the chip steps "
+            f"{float(step) * 1e3:g} ms, so its time constants act {float(step) / dt:.3g}x faster; add "
+            f"--set chip.timestep_s={dt:g} to simulate at the network's dt",
+            file=sys.stderr,
+        )
 
 
 def dataset_from_args(args: argparse.Namespace, network):

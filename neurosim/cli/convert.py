@@ -46,10 +46,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="K",
         help="graph_challenge input: read only the first K layers",
     )
+    parser.add_argument(
+        "--target",
+        choices=("nir", "snntorch", "norse", "sinabs"),
+        default=None,
+        help="NIR output: write the form this library's NIR importer reads correctly (default nir: "
+        "NIR's equations, exact round trip); see docs/formats.md",
+    )
     parser.add_argument("--force", action="store_true", help="replace DST if it exists")
     parser.add_argument(
         "--json", action="store_true", help="print a JSON summary instead of one line"
     )
+    from neurosim.cli.common import add_nir_import_options
+
+    add_nir_import_options(parser)
 
 
 def convert(
@@ -60,6 +70,8 @@ def convert(
     format_out: str | None = None,
     force: bool = False,
     n_layers: int | None = None,
+    nir_options: dict | None = None,
+    target: str | None = None,
 ) -> dict:
     """Read ``src`` and write it to ``dst``; return a summary dict.
 
@@ -72,6 +84,11 @@ def convert(
         Replace an existing ``dst`` (a file by a file, a directory by a directory).
     n_layers : int, optional
         Read only the first ``n_layers`` layers (graph_challenge input only).
+    nir_options : dict, optional
+        :func:`~neurosim.io.nir_format.read_nir` options (``source``, ``dt_s``,
+        ``reset``, ``fold``; NIR input only).
+    target : str, optional
+        NIR output preset (``nir``, ``snntorch``, ``norse``, ``sinabs``).
 
     Raises
     ------
@@ -106,15 +123,20 @@ def convert(
             raise NetworkError(
                 f"{dst}: is a file; a {fout} network is a directory (remove it or pick another name)"
             )
-    options = {}
+    options = dict(nir_options or {}) if fin == "nir" else {}
     if n_layers is not None:
         if fin != "graph_challenge":
             raise NetworkError(f"--n-layers applies to graph_challenge input only; {src} is {fin}")
         options["n_layers"] = n_layers
+    if target is not None and fout != "nir":
+        raise NetworkError(f"--target applies to NIR output only; {dst} is {fout}")
     network = load_network(src, format=fin, **options)
     write_options = {"force": True} if fout == "graph_challenge" and force else {}
+    if target is not None:
+        write_options["target"] = target
     save_network(network, dst, format=fout, **write_options)
     stats = network.stats()
+    imported = network.metadata.get("nir_import") if fin == "nir" else None
     return {
         "src": str(src),
         "dst": str(dst),
@@ -125,13 +147,31 @@ def convert(
         "n_projections": stats.n_projections,
         "n_neurons": stats.n_neurons,
         "n_synapses": stats.n_synapses,
+        "n_params": stats.n_params,
+        **({"nir_import": imported} if isinstance(imported, dict) else {}),
+        **({"target": target} if target is not None else {}),
     }
+
+
+def _print_import(summary: dict) -> None:
+    """One stderr line: what a NIR import assumed and which chains it folded."""
+    import sys
+
+    rec = summary.get("nir_import")
+    if not rec:
+        return
+    line = rec["summary"]
+    if rec.get("folded"):
+        line += f"; folded {len(rec['folded'])} linear chain(s): " + ", ".join(rec["folded"])
+    print(f"neurosim: NIR import: {line}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``neurosim convert``."""
-    from neurosim.cli.common import print_json
+    from neurosim.cli.common import nir_options_from_args, print_json
+    from neurosim.io.formats import detect_format
 
+    fin = args.format_in or detect_format(args.src)
     summary = convert(
         args.src,
         args.dst,
@@ -139,7 +179,10 @@ def run(args: argparse.Namespace) -> int:
         format_out=args.format_out,
         force=args.force,
         n_layers=args.n_layers,
+        nir_options=nir_options_from_args(args, fin, args.src),
+        target=args.target,
     )
+    _print_import(summary)
     if args.json:
         print_json(summary)
     else:

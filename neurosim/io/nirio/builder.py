@@ -161,7 +161,10 @@ class Builder:
             t = expected_input(self.nodes[s], self.kind[s]) if self.kind[s] in LINEAR_TYPES else None
             if t is not None:
                 tests.append(t)
-        for k in range(len(raw)):
+        if self.legacy or not tests:
+            return raw
+        # drop leading batch / time dimensions: the shortest suffix every consumer takes
+        for k in range(len(raw) - 1, -1, -1):
             if all(t(raw[k:]) for t in tests):
                 if k:
                     self.dropped[name] = list(raw[:k])
@@ -308,7 +311,7 @@ class Builder:
         params = {}
         for nir_name, ours in PARAM_MAP[k].items():
             params[ours] = self._sized(name, nir_name, raw[nir_name], shape, ours not in keep)
-        reset = "zero" if k == "Threshold" or self.legacy else self.dialect.reset
+        reset = "zero" if k == "Threshold" else self.dialect.reset
         return NeuronModel(NEURON_TYPES[k], params, reset)
 
     def _sized(self, name: str, field_: str, value: np.ndarray, shape: tuple[int, ...], squeeze: bool) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from neurosim.errors import NetworkError
@@ -102,6 +103,8 @@ def to_network(
     dialect = resolve_dialect(opts, nodes, edges, meta)
     if dialect.source != "neurosim":
         info = {}
+    elif info.get("target") == "sinabs" and opts.reset is None:  # the sinabs preset: subtractive IF
+        dialect = replace(dialect, reset="subtract")
     per_neuron = info.get("per_neuron", {})
     per_neuron = {str(k): list(v) for k, v in per_neuron.items() if isinstance(v, list)} if isinstance(per_neuron, dict) else {}
     builder = Builder(where, nodes, edges, dialect, fold=opts.fold, per_neuron=per_neuron)
