@@ -92,19 +92,23 @@ def _top1(outputs: np.ndarray, y: np.ndarray | None) -> float | None:
 def baseline(
     mapped: Any, x: np.ndarray, y: np.ndarray | None, n_steps: int | None, seed: int
 ) -> dict[str, Any]:
-    """The fault-free chip: accuracy, outputs, cores used, energy per inference."""
+    """The fault-free chip: accuracy, outputs, cores used, energy (total, dynamic) and packets per inference."""
     from neurosim.report import make_report
     from neurosim.sim.simulate import simulate
 
     res = simulate(mapped, x, "chip", n_steps=n_steps, seed=seed)
     rep = make_report(mapped, {"chip": res}, y)
-    energy = rep.energy.per_inference_pj if rep.energy is not None else None
+    en = rep.energy
+    dynamic = None if en is None or en.dynamic_pj is None else en.dynamic_pj / res.n_inputs
     return {
         "accuracy": _top1(res.outputs, y),
         "outputs": res.outputs,
         "n_cores": int(mapped.n_cores_used),
         "fits": bool(mapped.fits),
-        "energy_per_inference_pj": energy,
+        "energy_per_inference_pj": None if en is None else en.per_inference_pj,
+        "dynamic_energy_per_inference_pj": dynamic,
+        "packets_per_inference": res.total_events("packet") / res.n_inputs,
+        "hops_per_inference": res.total_events("hop") / res.n_inputs,
     }
 
 

@@ -31,6 +31,11 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     return out
 
 
+def _ratio(a: dict[str, Any], b: dict[str, Any], key: str) -> float | None:
+    x, y = a.get(key), b.get(key)
+    return None if x is None or not y else x / y
+
+
 def mitigation_rows(study: Any) -> list[list[Any]]:
     """core_failure per chip and rate: accuracy of each strategy, extra cores and energy."""
     camp = study.campaign
@@ -45,7 +50,6 @@ def mitigation_rows(study: Any) -> list[list[Any]]:
             continue
         base = acc.get((chip, study.strategy, rate))
         b0, b1 = camp.baselines[f"{chip}/{study.strategy}"], camp.baselines[f"{chip}/{st}"]
-        e0, e1 = b0["energy_per_inference_pj"], b1["energy_per_inference_pj"]
         rows.append(
             [
                 chip,
@@ -55,7 +59,9 @@ def mitigation_rows(study: Any) -> list[list[Any]]:
                 r.get("accuracy_mean"),
                 b0["n_cores"],
                 b1["n_cores"],
-                None if not e0 or e1 is None else e1 / e0,
+                _ratio(b1, b0, "energy_per_inference_pj"),
+                _ratio(b1, b0, "dynamic_energy_per_inference_pj"),
+                _ratio(b1, b0, "packets_per_inference"),
             ]
         )
     return rows
@@ -85,9 +91,25 @@ def to_markdown(study: Any, command: str = "") -> str:
         lines += ["```", command, "```", ""]
     lines += ["## Fault-free chips", ""]
     lines += _table(
-        ["chip/strategy", "fits", "cores", "energy/inference (pJ)", "accuracy"],
         [
-            [k, b["fits"], b["n_cores"], b["energy_per_inference_pj"], b["accuracy"]]
+            "chip/strategy",
+            "fits",
+            "cores",
+            "energy/inference (pJ)",
+            "dynamic (pJ)",
+            "packets",
+            "accuracy",
+        ],
+        [
+            [
+                k,
+                b["fits"],
+                b["n_cores"],
+                b["energy_per_inference_pj"],
+                b.get("dynamic_energy_per_inference_pj"),
+                b.get("packets_per_inference"),
+                b["accuracy"],
+            ]
             for k, b in camp.baselines.items()
         ],
     )
@@ -132,6 +154,8 @@ def to_markdown(study: Any, command: str = "") -> str:
                 f"cores ({study.strategy})",
                 "cores (strategy)",
                 "energy ratio",
+                "dynamic energy ratio",
+                "packet ratio",
             ],
             mit,
         )
