@@ -527,7 +527,7 @@ def run_sweep(
         profile = load_profile(profile)
     points, keys = _check_grid(profile, grid)
     options = EvalOptions(
-        backends=tuple(backends or ("chip", "reference")),
+        tuple(backends or ("chip", "reference")),
         strategy=strategy,
         placement=placement,
         seed=seed,
@@ -546,15 +546,7 @@ def run_sweep(
         f"sweep on {profile.name}: {len(points)} points, {len(done)} already done, "
         f"{len(todo)} to compute{where}"
     )
-    tick = counter or (lambda _done, _total: None)
-    tick(len(done), len(points))
-
-    def report(key: str, record: Mapping[str, Any]) -> None:
-        say(f"{key} {record['overrides']}: {record['row']['status']}")
-        tick(len(done) + len(computed_keys) + 1, len(points))
-        computed_keys.append(key)
-
-    computed_keys: list[str] = []
+    report = _reporter(say, counter, len(done), len(points))
     shared = {
         "network": network,
         "profile": profile.to_dict(),
@@ -572,6 +564,25 @@ def run_sweep(
         out_dir=None if out_dir is None else Path(out_dir),
     )
     return result if out_dir is None else _write_outputs(result, Path(out_dir))
+
+
+def _reporter(
+    say: Callable[[str], None],
+    counter: Callable[[int, int], None] | None,
+    n_done: int,
+    n_points: int,
+) -> Callable[[str, Mapping[str, Any]], None]:
+    """The callback of each finished point: a progress line and the (finished, total) count."""
+    tick = counter or (lambda _done, _total: None)
+    tick(n_done, n_points)
+    finished = [n_done]
+
+    def report(key: str, record: Mapping[str, Any]) -> None:
+        say(f"{key} {record['overrides']}: {record['row']['status']}")
+        finished[0] += 1
+        tick(finished[0], n_points)
+
+    return report
 
 
 def _options_record(options: Any) -> dict[str, Any]:

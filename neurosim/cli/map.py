@@ -129,11 +129,10 @@ def _flag_hints(fix: str) -> list[str]:
     return [flag for needle, flag in _FLAG_HINTS if needle in fix]
 
 
-def _print_summary(mapped) -> None:
-    import numpy as np
+def _head_table(mapped, out) -> None:
+    """The fit, the strategy and placement, and the totals."""
     from rich.table import Table
 
-    out = console()
     p = mapped.placement
     status = "[bold green]fits[/bold green]" if mapped.fits else "[bold red]does not fit[/bold red]"
     out.print(
@@ -173,6 +172,12 @@ def _print_summary(mapped) -> None:
     for r in rows:
         head.add_row(*r)
     out.print(head)
+
+
+def _population_table(mapped, out) -> None:
+    """Cores per population against the lower bound."""
+    from rich.table import Table
+
     per_pop = mapped.info.get("per_population", {})
     if per_pop:
         shared = mapped.info.get("shared_cores")
@@ -198,7 +203,13 @@ def _print_summary(mapped) -> None:
         if len(items) > _MAX_ROWS:
             pt.add_row(f"... {len(items) - _MAX_ROWS} more (see --json)", "", "", "", "")
         out.print(pt)
-    # per-resource utilization over cores
+
+
+def _usage_table(mapped, out) -> None:
+    """Per resource: capacity and used min / mean / max over cores, cores over capacity."""
+    import numpy as np
+    from rich.table import Table
+
     table = Table(title="Core usage (used / capacity per core)")
     for col in ("resource", "capacity", "min", "mean", "max", "max utilization", "cores over"):
         table.add_column(
@@ -220,6 +231,12 @@ def _print_summary(mapped) -> None:
                 over,
             )
     out.print(table)
+
+
+def _quantization_table(mapped, out) -> None:
+    """Per projection: clipped and zeroed weights, relative errors, silent neurons."""
+    from rich.table import Table
+
     q = mapped.info.get("quantization", {})
     if q:
         qt = Table(
@@ -250,6 +267,14 @@ def _print_summary(mapped) -> None:
         if len(q) > _MAX_ROWS:
             qt.add_row(f"... {len(q) - _MAX_ROWS} more (see --json)", "", "", "", "", "", "")
         out.print(qt)
+
+
+def _print_summary(mapped) -> None:
+    out = console()
+    _head_table(mapped, out)
+    _population_table(mapped, out)
+    _usage_table(mapped, out)
+    _quantization_table(mapped, out)
     if mapped.violations:
         print_violations(out, mapped.violations)
 

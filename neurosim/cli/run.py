@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -68,34 +69,7 @@ def run(args: argparse.Namespace) -> int:
     # a bar only on a terminal: on a pipe its last frame would stay before an error line
     show = not (args.no_progress or args.quiet) and err.is_terminal
     if show:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=err, transient=False) as bar:
-            task = bar.add_task(f"{scenario.name}: starting", total=count_steps(scenario))
-            started = [0]
-
-            total = count_steps(scenario)
-
-            def step(description: str) -> None:
-                # one call per step: the bar shows how many steps are finished
-                done = min(started[0], total - 1)
-                started[0] += 1
-                bar.update(task, completed=done, description=f"{scenario.name}: {description}")
-
-            result = run_scenario(scenario, progress=step)
-            bar.update(task, completed=count_steps(scenario), description=f"{scenario.name}: done")
+        result = _run_with_bar(scenario, err)
     else:
         result = run_scenario(scenario)
         if not (args.no_progress or args.quiet):  # a pipe: one line once finished, none before
@@ -111,3 +85,32 @@ def run(args: argparse.Namespace) -> int:
 
         return EXIT_DOES_NOT_FIT  # the results are written; the reports say why
     return 0
+
+
+def _run_with_bar(scenario: Any, err: Any) -> Any:
+    """``run_scenario`` with a rich bar of its steps (:func:`count_steps` of them)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from neurosim.scenario import run_scenario
+    from neurosim.scenario.runner import count_steps
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    total = count_steps(scenario)
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task(f"{scenario.name}: starting", total=total)
+        started = [0]
+
+        def step(description: str) -> None:
+            # one call per step: the bar shows how many steps are finished
+            done = min(started[0], total - 1)
+            started[0] += 1
+            bar.update(task, completed=done, description=f"{scenario.name}: {description}")
+
+        result = run_scenario(scenario, progress=step)
+        bar.update(task, completed=total, description=f"{scenario.name}: done")
+    return result
