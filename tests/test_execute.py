@@ -240,6 +240,48 @@ def test_mapped_chip_simulation_in_row_blocks_sums_events(net, data, cluster):
         np.testing.assert_array_equal(split.events[kind], per_core)
 
 
+def test_cli_simulate_with_a_scheduler_equals_one_process(net, data, cluster, tmp_path, capsys):
+    import json
+
+    from neurosim.cli import main
+    from neurosim.io.formats import save_network
+
+    x, y = data
+    save_network(net, tmp_path / "net.npz")
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    base = ["simulate", str(tmp_path / "net.npz"), "--chip", "generic", "--json"]
+    base += ["--data", str(tmp_path / "data.npz"), "--no-progress"]
+    assert main(base) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert main([*base, "--scheduler", cluster.scheduler_address, "--block-rows", "3"]) == 0
+    cap = capsys.readouterr()
+    split = json.loads(cap.out)
+    assert "dask: tcp://" in cap.err
+    for key in ("n_inputs", "accuracy", "events", "outputs_mean", "saturations"):
+        assert split[key] == one[key], key
+
+
+def test_scenario_simulations_split_over_the_scheduler(cluster, tmp_path):
+    """The Graph Challenge scenario (reduced: generated network) with execution.scheduler."""
+    from neurosim.scenario import load_scenario, run_scenario
+    from neurosim.scenario.output import report_dict, without_timings
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "graph_challenge_1024.yaml"
+    data_dir = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    if not (data_dir / "mnist").is_dir() and not os.environ.get("NEUROSIM_DATA"):
+        pytest.skip("no MNIST under ../shared/datasets or $NEUROSIM_DATA")
+    os.environ.setdefault("NEUROSIM_DATA", str(data_dir))
+    extra = ["dataset.limit=12", "chips=[generic]"]
+    one = run_scenario(load_scenario(path, extra, reduced=True))
+    where = [*extra, f"execution.scheduler={cluster.scheduler_address}", "execution.block_rows=5"]
+    split = run_scenario(load_scenario(path, where, reduced=True))
+    for backend, sim in one.results["generic"].items():
+        assert split.results["generic"][backend].info.get("blocks") == 3
+        np.testing.assert_array_equal(split.results["generic"][backend].outputs, sim.outputs)
+    a, b = without_timings(report_dict(one)), without_timings(report_dict(split))
+    assert a["chips"] == b["chips"]
+
+
 # ------------------------------------------------------------------ dask scheduler + dask worker
 def _dask_cli() -> str:
     found = shutil.which("dask", path=str(Path(sys.executable).parent)) or shutil.which("dask")
