@@ -69,6 +69,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="STRATEGY",
         help="also run core_failure with this partition strategy (e.g. spread) for the mitigation table",
     )
+    parser.add_argument(
+        "--redundant",
+        type=int,
+        default=1,
+        metavar="K",
+        help="copy every hidden neuron K times (outgoing weights / K) before mapping (default 1: none)",
+    )
     parser.add_argument("--no-bound", action="store_true", help="skip the measured-vs-bound table")
     parser.add_argument(
         "--data",
@@ -102,6 +109,8 @@ def _check(args: argparse.Namespace) -> list[Any]:
     from neurosim.errors import FaultError
     from neurosim.faults.spec import parse_fault_args
 
+    if args.redundant < 1:
+        raise FaultError(f"--redundant: expected a positive integer, got {args.redundant}")
     if args.trials < 1:
         raise FaultError(f"--trials: expected a positive integer, got {args.trials}")
     if args.scenario is None and args.network is None:
@@ -165,6 +174,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         inputs = _from_args(args, specs)
     out = _out_dir(args, inputs.pop("name", None) or inputs["network"].name)
+    if args.redundant != 1:
+        from neurosim.faults.mitigate import replicate_hidden
+
+        inputs["network"] = replicate_hidden(inputs["network"], args.redundant)
     if args.scheduler is None:
         args.scheduler = "serial"  # trials are small: a cluster only on request
     execution = execution_from_args(args)

@@ -38,7 +38,8 @@ Strategies (:data:`STRATEGIES`):
     the repaired count when that is better.
 ``spread``
     Fault tolerance: the population is spread in index order over
-    ``min(n, SPREAD_FACTOR x lower bound)`` cores, equally filled, so that one
+    ``min(n, SPREAD_FACTOR x lower bound)`` cores (at most ``ceil(n / k)``
+    neurons each), so that one
     dead core costs a small fraction of every layer instead of whole layers
     (:mod:`neurosim.faults`; more cores, more packets).
 """
@@ -361,7 +362,7 @@ def spread(
     seed: int = 0,
     factor: int = SPREAD_FACTOR,
 ) -> np.ndarray:
-    """Neurons in index order over ``min(n, factor x lower bound)`` equally filled cores.
+    """Neurons in index order over ``k = min(n, factor x lower bound)`` cores, ``ceil(n / k)`` at most each.
 
     Each core also respects every limit (a core closes early at a limit, as
     in ``sequential``). ``seed`` is unused.
