@@ -241,11 +241,12 @@ def conv_usage(hw: Network, core_of: Mapping[str, np.ndarray], n_cores: int, pro
                quantized: Mapping[str, QuantizedProjection] | None = None) -> dict[str, tuple[np.ndarray, Any]]:
     """Extra per-core resources of a shared-kernel chip, as ``{resource: (used, capacity)}``.
 
-    Empty on chips that unroll. ``synapse_memory_bits`` is included: on a
-    shared-kernel chip it counts the non-conv projections only.
+    Empty on chips that unroll and for networks without conv/pool
+    projections. ``synapse_memory_bits`` is included: on a shared-kernel chip
+    it counts the non-conv projections only.
     """
-    if conv_storage(profile) != "shared_kernel":
-        return {}
+    if conv_storage(profile) != "shared_kernel" or all(pr.spec is None for pr in hw.projections):
+        return {}  # networks without conv/pool projections are counted as before, unchanged
     specs = {p.name: [pr.spec for pr in _conv_inputs(hw, p.name)] for p in hw.populations}
     specs = {k: v for k, v in specs.items() if v}
     kernel, neurons = _memory_per_core(hw, core_of, n_cores, profile, specs)
@@ -395,7 +396,7 @@ def shared_kernel_bits(mapped: Any) -> np.ndarray | None:
     layout) plus the non-conv synapses in the profile's encoding. ``None``
     on chips that unroll (the load table's count is then exact).
     """
-    if conv_storage(mapped.profile) != "shared_kernel":
+    if conv_storage(mapped.profile) != "shared_kernel" or all(pr.spec is None for pr in mapped.hw_network.projections):
         return None
     usage = conv_usage(mapped.hw_network, mapped.core_of, len(mapped.cores), mapped.profile, mapped.quantized)
     return usage["kernel_memory_bits"][0] + usage["synapse_memory_bits"][0]
