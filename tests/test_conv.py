@@ -303,3 +303,18 @@ def test_cli_bad_conv_geometry_in_a_file_is_one_line_exit_2(tmp_path, capsys):
     assert main(["map", str(bad), "--chip", "speck"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "window" in err and "c1->p1" in err
+
+
+def test_conv1d_maps_and_reports():
+    from neurosim.mapping.mapper import map_network
+
+    rng = np.random.default_rng(5)
+    conv = ConvSpec(rng.normal(size=(6, 2, 5)), (2, 40), stride=2, padding=2, where="c1d")
+    pops = [Population("in", 80, NeuronModel("input"), shape=(2, 40)),
+            Population("c", conv.n_post, NeuronModel("relu"), shape=conv.out_shape)]
+    net = Network(pops, [Projection("in", "c", spec=conv)])
+    assert conv.out_shape == (6, 20)
+    m = map_network(net, "loihi2", placement="row_major", overrides=["conv.max_feature_map_neurons=40"])
+    rep = m.info["conv"]["in->c"]
+    assert rep["stored_weights"] == 60 and rep["cores"] == 3  # 2 channels of 20 per core
+    assert not [v for v in m.violations if v.rule.startswith("check_conv")]
