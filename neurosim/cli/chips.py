@@ -248,17 +248,24 @@ def _table(profiles: list[Any]) -> None:
             overflow="ellipsis",
             max_width=30 if header == "title" else None,
         )
-    for p in profiles:
-        s = profile_summary(p)
-        synop = _compact(s["synop_pj"])
+    from neurosim.util.numfmt import format_column
+
+    summaries = [profile_summary(p) for p in profiles]
+    # one number format per column: all written in full, or all as 1.02k / 65.5k / 1M
+    numbers = {
+        key: format_column([s[key] for s in summaries])
+        for key in ("cores", "neurons_per_core", "core_fan_in", "synop_pj")
+    }
+    for k, (p, s) in enumerate(zip(profiles, summaries, strict=True)):
+        synop = numbers["synop_pj"][k] if s["synop_pj"] is not None else "unknown"
         if s["synop_pj"] is not None:
             synop += f" {PROVENANCE_CODES[s['synop_provenance']]}"
         tally = _tally(p).split()
         row = [
             s["name"],
-            _compact(s["cores"]),
-            _compact(s["neurons_per_core"]),
-            _compact(s["core_fan_in"]),
+            numbers["cores"][k],
+            numbers["neurons_per_core"][k],
+            numbers["core_fan_in"][k] if s["core_fan_in"] is not None else "unknown",
             _memory(s["synapse_memory_bits"]),
             s["weights"],
             synop,
@@ -294,8 +301,9 @@ def _show(p: Any) -> None:
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
     table.add_column("field", no_wrap=True)
     table.add_column("value", no_wrap=True, max_width=24, overflow="fold")
-    table.add_column("provenance", no_wrap=True)
-    table.add_column("source", no_wrap=True, max_width=18, overflow="ellipsis")
+    # narrow consoles: the one-letter provenance codes (legend below), so no column is cut
+    table.add_column("provenance" if wide else "prov.", no_wrap=True)
+    table.add_column("source", no_wrap=True, max_width=18 if wide else 14, overflow="fold")
     if wide:
         table.add_column("note", overflow="fold", ratio=1)
     notes: list[tuple[str, str]] = []
@@ -304,7 +312,8 @@ def _show(p: Any) -> None:
         for key, fig in fields.items():
             if not key.startswith(section + "."):
                 continue
-            row = [key, _value(key, fig.value), fig.provenance or "unknown", fig.source or "-"]
+            prov = fig.provenance or "unknown" if wide else PROVENANCE_CODES[fig.provenance]
+            row = [key, _value(key, fig.value), prov, fig.source or "-"]
             if wide:
                 row.append(fig.note or "")
             elif fig.note:
@@ -313,6 +322,9 @@ def _show(p: Any) -> None:
         if section != SECTIONS[-1]:
             table.add_section()
     out.print(table)
+    if not wide:
+        legend = ", ".join(f"{c} {n or 'unknown'}" for n, c in PROVENANCE_CODES.items())
+        out.print(f"prov.: {legend}", highlight=False)
     if notes:
         out.print("[bold]Notes[/bold]")
         for key, note in notes:

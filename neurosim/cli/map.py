@@ -210,26 +210,25 @@ def _usage_table(mapped, out) -> None:
     import numpy as np
     from rich.table import Table
 
+    from neurosim.util.numfmt import format_column
+
     table = Table(title="Core usage (used / capacity per core)")
-    for col in ("resource", "capacity", "min", "mean", "max", "max utilization", "cores over"):
+    headers = ("resource", "capacity", "min", "mean", "max", "max\nutil.", "cores\nover")
+    for col in headers:
         table.add_column(
-            col, justify="left" if col == "resource" else "right", no_wrap=col == "resource"
+            col, justify="left" if col == "resource" else "right", no_wrap=True
         )
-    if mapped.cores:
-        for res in mapped.cores[0].resources:
-            used = np.array([c.resources[res][0] for c in mapped.cores], dtype=float)
-            cap = mapped.cores[0].resources[res][1]
-            util = f"{used.max() / cap:.0%}" if cap else "-"
-            over = str(int((used > cap).sum())) if cap is not None else "-"
-            table.add_row(
-                res,
-                _fmt(cap),
-                _fmt(float(used.min())),
-                f"{used.mean():,.4g}",
-                _fmt(float(used.max())),
-                util,
-                over,
-            )
+    rows: list[list] = []
+    for res in mapped.cores[0].resources if mapped.cores else ():
+        used = np.array([c.resources[res][0] for c in mapped.cores], dtype=float)
+        cap = mapped.cores[0].resources[res][1]
+        util = f"{used.max() / cap:.0%}" if cap else "-"
+        over = str(int((used > cap).sum())) if cap is not None else "-"
+        rows.append([res, cap, float(used.min()), float(used.mean()), float(used.max()), util, over])
+    # one number format per column (no "4,294..." cut at 80 columns)
+    cols = [format_column([r[i] for r in rows]) for i in (1, 2, 3, 4)]
+    for k, r in enumerate(rows):
+        table.add_row(r[0], *(c[k] for c in cols), r[5], r[6])
     out.print(table)
 
 

@@ -11,13 +11,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from neurosim.util.numfmt import fmt_count, format_column
+
 __all__ = [
     "COLUMNS",
     "fmt_bits",
+    "fmt_count",
     "fmt_energy_pj",
     "fmt_fraction",
     "fmt_si",
     "fmt_time_s",
+    "format_column",
     "render_markdown",
     "render_table",
     "table_rows",

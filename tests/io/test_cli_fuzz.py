@@ -5,7 +5,7 @@ CSR arrays, header fields or random bytes; profiles with mutated figures);
 one subprocess (``cli_driver.py``) runs ``neurosim map`` and ``neurosim
 convert`` on each. Every run must exit 0, 2 or 3 with no traceback, an error
 must be one line, and a failed convert must leave nothing behind (hidden
-``.part`` files included). The fast test runs one batch of 12 inputs; its
+``.part`` files included). The fast test runs one batch of 6 inputs; its
 ``slow`` twin 25 batches (1000 inputs).
 """
 
@@ -31,7 +31,7 @@ from neurosim.neurons import NeuronModel
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCH = 40  # inputs per subprocess in the slow test (25 batches: 1000 inputs)
-FAST_BATCH = 12
+FAST_BATCH = 6
 
 
 @pytest.fixture(scope="module")
