@@ -193,6 +193,8 @@ def summarize(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             mean, low, high = _clip01(interval95([r["accuracy"] for r in rs]))
             row.update(accuracy_mean=mean, accuracy_low=low, accuracy_high=high)
         row["output_error_mean"] = float(np.mean([r["output_error"] for r in rs]))
+        if "sigma" in rs[0]["fault"]:
+            row["sigma"] = rs[0]["fault"]["sigma"]
         rows.append(row)
     return rows
 

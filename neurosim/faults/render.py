@@ -131,7 +131,7 @@ def to_markdown(study: Any, command: str = "") -> str:
                 r["chip"],
                 r["strategy"],
                 r["kind"],
-                r["rate"],
+                r["rate"] if r["rate"] is not None else f"chip ({r.get('sigma')})",
                 r.get("accuracy_mean"),
                 r.get("accuracy_low"),
                 r.get("accuracy_high"),

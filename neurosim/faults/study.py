@@ -147,6 +147,11 @@ def run_study(
             )
         except NeurosimError as exc:
             raise type(exc)(f"mapping on {chip} ({st}): {exc}") from None
+    for key, m in mapped.items():
+        if not m.fits and say is not None:
+            say(
+                f"warning: {network.name} does not fit {key} ({len(m.violations)} violation(s)); simulated anyway, its baseline says fits=False"
+            )
     camp = run_campaign(
         mapped, x, y, plan, trials=trials, seed=seed, n_steps=n_steps, execution=execution, say=say
     )
