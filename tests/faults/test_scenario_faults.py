@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from neurosim.cli import main
 from neurosim.errors import ScenarioError
 from neurosim.scenario.loader import load_scenario
 
@@ -29,13 +27,3 @@ def test_bad_faults_section_is_one_line(tmp_path):
     bad.write_text(text)
     with pytest.raises(ScenarioError, match=r"\[0, 1\]"):
         load_scenario(bad)
-
-
-@pytest.mark.slow  # ~25 s: trains a small digits network and runs 3 chips x 6 kinds x 4 rates x 2 trials
-def test_reduced_faults_mnist_writes_plot_table_and_bound(tmp_path):
-    out = tmp_path / "out"
-    assert main(["faults", "--scenario", str(SCENARIO), "--reduced", "--out", str(out)]) == 0
-    data = json.loads((out / "faults.json").read_text())
-    assert {r["chip"] for r in data["summary"]} == {"loihi2", "spinnaker2", "tianjic"}
-    assert data["bounds"] and all(b["measured"] <= b["bound"] for b in data["bounds"])
-    assert (out / "accuracy_vs_rate.png").stat().st_size > 0 and (out / "spread.png").exists()
