@@ -76,7 +76,7 @@ def _mutated(arrays: dict[str, np.ndarray], mutations, rng: np.random.Generator)
             out[key] = a.astype(rng.choice(["f8", "u1", "i2", "U3"]))
         elif part == "length":
             out[key] = np.resize(a, max(0, a.size + int(rng.integers(-3, 4))))
-        elif a.size:
+        elif a.size and a.dtype.kind in "iuf":  # an earlier dtype change may have made it text
             j = int(rng.integers(0, a.size))
             kind = a.dtype.kind
             if kind == "f":
