@@ -318,3 +318,18 @@ def test_conv1d_maps_and_reports():
     rep = m.info["conv"]["in->c"]
     assert rep["stored_weights"] == 60 and rep["cores"] == 3  # 2 channels of 20 per core
     assert not [v for v in m.violations if v.rule.startswith("check_conv")]
+
+
+def test_memory_model_counts_shared_kernels_once():
+    from neurosim.cost.memory import memory_model
+    from neurosim.mapping.mapper import map_network
+
+    net = if_cnn()
+    speck = memory_model(map_network(net, "speck", placement="row_major"))
+    conv_core_bits = 1 * 16 * 4 * 8  # power-of-two kernel entries x 8 bits, once for 4 x 8 x 8 positions
+    assert speck.synapse_bits[0] == conv_core_bits
+    tn = memory_model(map_network(net, "truenorth", placement="row_major"))
+    assert tn.synapse_bits[0] > 20 * speck.synapse_bits[0]  # the conv core: unrolled crossbar vs one kernel
+    plain = Network.from_layers([np.ones((6, 4))])  # no conv: the load table's count, unchanged
+    m = map_network(plain, "speck", placement="row_major")
+    assert memory_model(m).synapse_bits.tolist() == [6 * 4 * 8]
