@@ -12,7 +12,7 @@
 
 Usage::
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_conv.py [--quick]
+    OMP_NUM_THREADS=1 python benchmarks/bench_conv.py [--quick] [--batch 200] [--skip-spiking]
 """
 
 from __future__ import annotations
@@ -124,12 +124,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     ap.add_argument("--brian2-target", default="numpy")
+    ap.add_argument("--batch", type=int, default=200, help="images of the graded benchmark")
+    ap.add_argument("--skip-spiking", action="store_true")
     args = ap.parse_args()
-    spk = bench_spiking(batch=2 if args.quick else 8, steps=10 if args.quick else 50, target=args.brian2_target)
+    spk = {} if args.skip_spiking else bench_spiking(
+        batch=2 if args.quick else 8, steps=10 if args.quick else 50, target=args.brian2_target)
     print("spiking IF CNN (28x28 -> conv 8 -> pool -> conv 16 -> dense 10), same mapped network:")
     for k, v in spk.items():
         print(f"  {k}: {v:.4g}" if isinstance(v, float) else f"  {k}: {v}")
-    gr = bench_graded(batch=50 if args.quick else 1000, repeats=1 if args.quick else 3)
+    gr = bench_graded(batch=50 if args.quick else args.batch, repeats=1 if args.quick else 3)
     print("graded conv layer inference (best of repeats):")
     for k, v in gr.items():
         print(f"  {k}: {v:.4g}" if isinstance(v, float) else f"  {k}: {v}")
