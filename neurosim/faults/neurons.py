@@ -40,6 +40,19 @@ def _count(mask: Mapping[str, np.ndarray]) -> dict[str, int]:
     return {k: int(np.count_nonzero(v)) for k, v in mask.items() if np.any(v)}
 
 
+def _by_role(mapped: Any, mask: Mapping[str, np.ndarray]) -> dict[str, int]:
+    """Counts per population role (``MappedNetwork.roles``: source, partial_sum, relay, ...)."""
+    roles = getattr(mapped, "roles", {}) or {}
+    out: dict[str, int] = {}
+    for name, m in mask.items():
+        n = int(np.count_nonzero(m))
+        if n:
+            role = roles.get(name)
+            key = getattr(role, "value", str(role)) if role is not None else "unknown"
+            out[key] = out.get(key, 0) + n
+    return out
+
+
 def crash_neurons(
     mapped: Any, dead: Mapping[str, np.ndarray], record: Mapping[str, Any] | None = None
 ) -> Any:
@@ -53,6 +66,7 @@ def crash_neurons(
     weights, quant, pops = silence(mapped.hw_network, mapped.quantized, dead)
     rec = dict(record or {"kind": "neuron_crash"})
     rec["crashed"] = _count(dead)
+    rec["crashed_by_role"] = _by_role(mapped, dead)
     return with_changes(mapped, weights=weights, quantized=quant, populations=pops, record=rec)
 
 

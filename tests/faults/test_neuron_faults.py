@@ -66,12 +66,15 @@ def test_dead_core_silences_exactly_its_neurons():
 def test_dead_core_takes_partial_sum_neurons_and_the_loss_propagates():
     net = positive_net(n_in=12, n_hid=3, n_out=2)
     m = mapped(net, "generic", overrides={"core.max_fan_in": 4})
-    partial = [n for n in m.core_of if ".partial" in n]
+    from neurosim.mapping.roles import Role
+
+    partial = sorted(m.with_role(Role.PARTIAL_SUM))
     assert partial, "the fan-in split should add partial-sum neurons"
     x = inputs(n_in=12)
     core = int(np.unique(m.core_of[partial[0]])[0])
     faulty = crash_neurons(m, dead_cores_mask(m, [core]))
-    assert partial[0] in faulty.info["faults"][-1]["crashed"]
+    rec = faulty.info["faults"][-1]
+    assert partial[0] in rec["crashed"] and rec["crashed_by_role"]["partial_sum"] > 0
     before, after = simulate(m, x, "chip").outputs, simulate(faulty, x, "chip").outputs
     assert (after < before).all()  # positive weights: a lost partial sum lowers every output
 
