@@ -110,6 +110,10 @@ class ChipQuantizer:
         seed: int = 0,
     ) -> None:
         self.type_start = type_start
+        #: largest fraction of a layer's axons that change type in one assignment step
+        self.assign_fraction = 0.05
+        #: no more assignment steps (the last epochs tune the table and crossbar bits only)
+        self.frozen = False
         self.profile = profile
         self.post_cores = list(post_cores)
         self.refit_every = max(1, int(refit_every))
@@ -166,9 +170,16 @@ class ChipQuantizer:
         w2 = w * w
         cost = np.stack([np.minimum(w2, (w - row) ** 2).sum(axis=1) for row in table], axis=1)
         types = self._types[layer]
-        here = cost[np.arange(len(types)), types]
+        rows = np.arange(len(types))
         best = cost.argmin(axis=1)
-        self._types[layer] = np.where(cost[np.arange(len(types)), best] < here, best, types)
+        gain = cost[rows, types] - cost[rows, best]
+        # at most assign_fraction of the axons move, those that gain most (a gentle step)
+        k = min(int(np.ceil(self.assign_fraction * len(types))), int((gain > 0).sum()))
+        if k > 0:
+            move = np.argpartition(-gain, k - 1)[:k]
+            types = types.copy()
+            types[move] = best[move]
+            self._types[layer] = types
 
     def structured(self, layer: int, w: np.ndarray) -> np.ndarray:
         """``T[type(i), j]`` where that is closer to ``w[i, j]`` than 0 is, else 0 (axon types)."""
@@ -183,13 +194,24 @@ class ChipQuantizer:
             self.exact(layer, w)
         k = self._calls[layer]
         self._calls[layer] = k + 1
-        if k and k % self.refit_every == 0:
+        if k and k % self.refit_every == 0 and not self.frozen:
             self._assign(layer, w)
         return self.structured(layer, w)
 
-    def final(self, layer: int, w: np.ndarray) -> np.ndarray:
-        """The weights the chip will hold (float64): the mapper's quantization of this step's."""
-        return self.exact(layer, self(layer, w) if self.kind == "axon_type" else w)
+    def final(self, layer: int, w: np.ndarray, rounds: int = 6) -> np.ndarray:
+        """The weights the chip will hold (float64): a fixed point of the mapper's quantizer.
+
+        The axon-type fit is a local search, so quantizing its own output may
+        find other types; repeating until nothing changes gives weights the
+        mapper maps onto themselves.
+        """
+        eff = self.exact(layer, self.structured(layer, w) if self.kind == "axon_type" else w)
+        for _ in range(rounds if self.kind == "axon_type" else 0):
+            again = self.exact(layer, eff)
+            if np.array_equal(again, eff):
+                break
+            eff = again
+        return eff
 
     def update_table(self, layer: int, grad_eff: np.ndarray, eff: np.ndarray, opt: Any) -> None:
         """Gradient step on the type table (``axon_type`` only): ``grad_eff`` is dL/dW_chip."""
@@ -365,6 +387,7 @@ def finetune_for_chip(
 
     def decay(epoch: int) -> dict[str, float]:
         opt.lr = lr * lr_factor("cosine", epoch, epochs)
+        quant.frozen = 2 * epoch >= epochs  # types fixed for the second half
         return {"lr": opt.lr}
 
     outcome = run_epochs(
@@ -445,7 +468,7 @@ def settle_partition(
         if same:
             break
         quant.post_cores = cores
-        eff = [quant.exact(i, w) for i, w in enumerate(eff)]
+        eff = [quant.final(i, w) if quant.kind != "axon_type" else w for i, w in enumerate(eff)]
     return eff
 
 
