@@ -107,6 +107,36 @@ def bound_table(
     return rows, "" if rows else "bound not evaluated: no neuron_crash or synapse_stuck_zero rates"
 
 
+def _fault_free(
+    network: Any,
+    profile: Any,
+    x: np.ndarray,
+    y: np.ndarray | None,
+    strategy: str,
+    seed: int,
+    n_steps: int | None,
+    map_options: Mapping[str, Any] | None,
+) -> tuple[Any, dict[str, Any]]:
+    """Map and run once through :func:`neurosim.evaluate.evaluate`: (mapped, baseline)."""
+    from neurosim.evaluate import EvalInputs, EvalOptions, evaluate
+    from neurosim.faults.campaign import baseline_of
+
+    options = EvalOptions(
+        backends=("chip",),
+        strategy=strategy,
+        mapping_options=dict(map_options or {}),
+        seed=seed,
+        n_steps=n_steps,
+        ignore_fit=True,
+        on_error="raise",
+    )
+    try:
+        ev = evaluate(network, profile, EvalInputs(x, y), options)
+    except NeurosimError as exc:
+        raise type(exc)(f"fault-free run on {profile.name} ({strategy}): {exc}") from None
+    return ev.mapped, baseline_of(ev.results["chip"], ev.report, ev.mapped, y)
+
+
 def run_study(
     network: Any,
     profiles: Sequence[Any],
@@ -132,28 +162,32 @@ def run_study(
     ``network``; a spiking conversion's graded source). ``strict``: a
     mismatch fault on a chip without a sigma is an error (else skipped).
     """
-    from neurosim.mapping.mapper import map_network
-
     plan, skipped = _plan(profiles, specs, strategy, spread, strict)
-    mapped = {}
+    mapped, baselines = {}, {}
     for key in plan:
         chip, _, st = key.partition("/")
         prof = next(p for p in profiles if p.name == chip)
         if say is not None:
-            say(f"mapping {network.name} on {chip} ({st})")
-        try:
-            mapped[key] = map_network(
-                network, prof, strategy=st, seed=seed, **dict(map_options or {})
-            )
-        except NeurosimError as exc:
-            raise type(exc)(f"mapping on {chip} ({st}): {exc}") from None
-    for key, m in mapped.items():
-        if not m.fits and say is not None:
+            say(f"mapping and simulating {network.name} on {chip} ({st}), fault-free")
+        mapped[key], baselines[key] = _fault_free(
+            network, prof, x, y, st, seed, n_steps, map_options
+        )
+        if not mapped[key].fits and say is not None:
             say(
-                f"warning: {network.name} does not fit {key} ({len(m.violations)} violation(s)); simulated anyway, its baseline says fits=False"
+                f"warning: {network.name} does not fit {key} ({len(mapped[key].violations)} "
+                "violation(s)); simulated anyway, its baseline says fits=False"
             )
     camp = run_campaign(
-        mapped, x, y, plan, trials=trials, seed=seed, n_steps=n_steps, execution=execution, say=say
+        mapped,
+        x,
+        y,
+        plan,
+        trials=trials,
+        seed=seed,
+        n_steps=n_steps,
+        execution=execution,
+        baselines=baselines,
+        say=say,
     )
     rows, note = ([], "bound not requested")
     if bound:
