@@ -119,9 +119,9 @@ def _bytes_per_point(net, x, y) -> dict:
 
 def batch_inference(n_neurons: int, n_layers: int, n_inputs: int, workers: int) -> dict:
     """One process vs row blocks over a LocalCluster: wall times and identical categories."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    from neurosim.execute import simulate_blocks
+    from neurosim.execute import local_cluster, simulate_blocks
     from neurosim.io.graph_challenge import challenge_categories
     from neurosim.sim.simulate import simulate
     from neurosim.topology.graph_challenge import graph_challenge_network
@@ -135,16 +135,7 @@ def batch_inference(n_neurons: int, n_layers: int, n_inputs: int, workers: int) 
     t0 = time.perf_counter()
     one = simulate(lazy, x, "reference", mode="stream")
     t_one = time.perf_counter() - t0
-    with (
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=40,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with local_cluster(workers) as cluster, Client(cluster) as client:
         t0 = time.perf_counter()
         split = simulate_blocks(client, lazy, x, "reference", mode="stream")
         t_split = time.perf_counter() - t0
@@ -163,19 +154,33 @@ def batch_inference(n_neurons: int, n_layers: int, n_inputs: int, workers: int) 
     }
 
 
+def _pin(cluster, cores: list[int]) -> None:
+    """Worker i on ``cores[i]``; this process (client, scheduler) on the other cores."""
+    from distributed import Client
+
+    with Client(cluster) as client:
+        for core, addr in zip(cores, sorted(client.scheduler_info()["workers"]), strict=False):
+            client.run(os.sched_setaffinity, 0, {core}, workers=[addr])
+    os.sched_setaffinity(0, set(os.sched_getaffinity(0)) - set(cores))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--gc", type=int, nargs=3, metavar=("NEURONS", "LAYERS", "INPUTS"))
     ap.add_argument("--only-gc", action="store_true", help="run part 4 only")
+    ap.add_argument(
+        "--worker-cores",
+        default=None,
+        help="e.g. 0,1: pin worker i of the warm cluster to core i of the list, and this process "
+        "(client and scheduler) to the other usable cores",
+    )
     args = ap.parse_args()
     if args.gc:
         print(json.dumps(batch_inference(*args.gc, args.workers), indent=1), flush=True)
     if args.only_gc:
         return
-    from distributed import LocalCluster
-
-    from neurosim.execute import Execution, run_points
+    from neurosim.execute import Execution, local_cluster, run_points
 
     net, x, y = build()
     cores = len(os.sched_getaffinity(0))
@@ -190,14 +195,11 @@ def main() -> None:
     out["cluster_cold_s"] = round(time.perf_counter() - t0, 2)
     assert cold.rows() == serial.rows(), "cluster rows differ from serial rows"
 
-    with LocalCluster(
-        n_workers=args.workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        silence_logs=40,
-    ) as cluster:
+    with local_cluster(args.workers) as cluster:
         where = Execution(cluster.scheduler_address)
+        if args.worker_cores:
+            _pin(cluster, [int(c) for c in args.worker_cores.split(",")])
+            out["worker_cores"] = args.worker_cores
         _sweep(net, x, y, where)  # warm the workers (imports, compiled kernels)
         marks: dict = {}
         warm, t_warm = _sweep(net, x, y, where, marks)

@@ -43,6 +43,7 @@ __all__ = [
     "ENV_SCHEDULER",
     "Execution",
     "ExecutionError",
+    "local_cluster",
     "merge_results",
     "open_client",
     "resolve_scheduler",
@@ -115,6 +116,37 @@ def _local_size(execution: Execution, n_tasks: int | None) -> int:
     return max(1, min(n, n_tasks)) if n_tasks else n
 
 
+def _worker_environ() -> dict[str, Any]:
+    """Dask's environment for new worker processes, without ``MALLOC_TRIM_THRESHOLD_``.
+
+    Setting that variable (Dask sets 65536) turns off glibc's dynamic mmap
+    threshold: every large temporary array is then a fresh ``mmap`` whose
+    pages fault in one by one, and numpy-heavy points ran about 1.5x slower
+    in a worker than in the client (measured, benchmarks/bench_sweep.py).
+    """
+    import dask
+    import distributed  # noqa: F401  (loads Dask's defaults for distributed.*)
+
+    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
+    env.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return env
+
+
+def local_cluster(n_workers: int) -> Any:
+    """A LocalCluster of ``n_workers`` processes, one thread each (see :func:`_worker_environ`)."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": _worker_environ()}):
+        return LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=40,
+        )
+
+
 @contextmanager
 def open_client(
     execution: Execution, n_tasks: int | None = None, say: Callable[[str], None] | None = None
@@ -128,20 +160,13 @@ def open_client(
     if where == "serial":
         yield None
         return
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     say = say or (lambda _line: None)
     cluster = None
     try:
         if where == "local":
-            n = _local_size(execution, n_tasks)
-            cluster = LocalCluster(
-                n_workers=n,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-                silence_logs=40,
-            )
+            cluster = local_cluster(_local_size(execution, n_tasks))
             client = Client(cluster)
         else:
             client = Client(where, timeout=f"{execution.connect_timeout_s}s")

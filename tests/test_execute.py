@@ -59,16 +59,23 @@ def serial_rows(net, data):
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A real LocalCluster: 2 worker processes, 1 thread each."""
-    from distributed import LocalCluster
+    """A real LocalCluster: 2 worker processes, 1 thread each (as neurosim starts one)."""
+    from neurosim.execute import local_cluster
 
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
-    ) as c:
+    with local_cluster(2) as c:
         yield c
 
 
 # ------------------------------------------------------------------ settings
+def test_local_workers_keep_glibc_s_dynamic_mmap_threshold(cluster):
+    from distributed import Client
+
+    with Client(cluster.scheduler_address) as client:
+        env = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+        threads = client.run(lambda: os.environ.get("OMP_NUM_THREADS"))
+    assert set(env.values()) == {None} and set(threads.values()) == {"1"}
+
+
 def test_scheduler_settings(monkeypatch):
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
     assert resolve_scheduler(None) == "local"
