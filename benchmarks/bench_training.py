@@ -64,6 +64,42 @@ def _row(name: str, result: Any, test_acc: float, cpu_s: float, **extra: Any) ->
     }
 
 
+#: (backprop run, CoNNTrA runs) compared the way the CoNNTrA paper does
+_PAIRS = (("dense", ("conntra", "conntra_warm")), ("iris_dense", ("iris_conntra",)))
+
+
+def _paper_table(rows: list[dict[str, Any]]) -> None:
+    """CoNNTrA against backprop: training error, validation error, test error, weight memory, time.
+
+    Validation error is the held-out split's (the test set's when a run has none);
+    weight memory is 64 bits per float64 weight (the paper's comparison) against 2 bits per
+    ternary code plus one float32 scale per layer.
+    """
+    by = {r["run"]: r for r in rows}
+    lines = []
+    for base, others in _PAIRS:
+        for name in (base, *others):
+            r = by.get(name)
+            if r is None or base not in by:
+                continue
+            val = r["val_accuracy"] if r["val_accuracy"] is not None else r["test_accuracy"]
+            n_layers = 2 if name.startswith("iris") else 3
+            bits = 32 * r["n_possible"] if name == base else 2 * r["n_possible"] + 32 * n_layers
+            lines.append(
+                f"| {name} | {100 * (1 - r['train_accuracy']):.2f}% | {100 * (1 - val):.2f}% "
+                f"| {100 * (1 - r['test_accuracy']):.2f}% | {bits:,} "
+                f"| {64 * by[base]['n_possible'] / bits:.1f}x | {r['wall_time_s']:.1f} | {r['cpu_time_s']:.1f} |"
+            )
+    if lines:
+        print()
+        print(
+            "| run | training error | validation error | test error | weight bits "
+            "| memory vs float64 | wall time (s) | CPU time (s) |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
+        print("\n".join(lines))
+
+
 def main(argv: list[str] | None = None) -> int:
     from neurosim.cost.memory import memory_model
     from neurosim.hardware.profile import load_profile
@@ -234,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         run("iris_conntra", "conntra", data=iris, hidden=(16,), epochs=30, val_fraction=0.0)
 
+    _paper_table(rows)
     dense_acc = {r["run"]: r["test_accuracy"] for r in rows}
     print()
     print(
