@@ -24,7 +24,7 @@ HELP = "fault injection on a mapped network: accuracy vs fault rate, and the cra
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from neurosim.cli.common import add_execution_options, add_spiking_options
+    """The network, chips, faults and mitigation options."""
     from neurosim.faults.spec import FAULT_KINDS
 
     parser.add_argument(
@@ -76,6 +76,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="K",
         help="copy every hidden neuron K times (outgoing weights / K) before mapping (default 1: none)",
     )
+    _add_data_arguments(parser)
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """Inputs, simulation, output and execution options."""
+    from neurosim.cli.common import add_execution_options, add_spiking_options
+
     parser.add_argument("--no-bound", action="store_true", help="skip the measured-vs-bound table")
     parser.add_argument(
         "--data",

@@ -68,6 +68,7 @@ def mitigation_rows(study: Any) -> list[list[Any]]:
 
 
 def bound_rows(study: Any) -> list[list[Any]]:
+    """Measured vs bound, with the bound when only one layer fails (its depth decides)."""
     return [
         [
             b["kind"],
@@ -78,104 +79,114 @@ def bound_rows(study: Any) -> list[list[Any]]:
             b["paper_bound"],
             b["looseness"],
             b["paper_looseness"],
+            " -> ".join(_f(v, 3) for v in b["per_layer"].values()),
         ]
         for b in study.bounds
     ]
 
 
+_BASELINE_HEAD = (
+    "chip/strategy",
+    "fits",
+    "cores",
+    "energy/inference (pJ)",
+    "dynamic (pJ)",
+    "packets",
+    "accuracy",
+)
+_SUMMARY_HEAD = (
+    "chip",
+    "strategy",
+    "kind",
+    "rate",
+    "accuracy",
+    "95 % low",
+    "95 % high",
+    "output error (l1)",
+    "trials",
+)
+_BOUND_HEAD = (
+    "kind",
+    "rate",
+    "measured mean",
+    "measured worst trial",
+    "bound",
+    "paper-form bound",
+    "looseness (bound/measured)",
+    "paper looseness",
+    "bound per failing layer (first -> last)",
+)
+
+
+def _baselines(camp: Any) -> list[str]:
+    rows = [
+        [
+            k,
+            b["fits"],
+            b["n_cores"],
+            b["energy_per_inference_pj"],
+            b.get("dynamic_energy_per_inference_pj"),
+            b.get("packets_per_inference"),
+            b["accuracy"],
+        ]
+        for k, b in camp.baselines.items()
+    ]
+    return ["## Fault-free chips", "", *_table(_BASELINE_HEAD, rows)]
+
+
+def _summary(camp: Any) -> list[str]:
+    rows = [
+        [
+            r["chip"],
+            r["strategy"],
+            r["kind"],
+            r["rate"] if r["rate"] is not None else f"chip ({r.get('sigma')})",
+            r.get("accuracy_mean"),
+            r.get("accuracy_low"),
+            r.get("accuracy_high"),
+            r["output_error_mean"],
+            r["trials"],
+        ]
+        for r in camp.summary
+    ]
+    title = "## Accuracy under faults (mean and 95 % interval over trials, chip backend)"
+    return [title, "", *_table(_SUMMARY_HEAD, rows)]
+
+
+def _mitigation(study: Any) -> list[str]:
+    rows = mitigation_rows(study)
+    if not rows:
+        return []
+    st = study.strategy
+    head = (
+        "chip",
+        "core failure rate",
+        "strategy",
+        f"accuracy ({st})",
+        "accuracy (strategy)",
+        f"cores ({st})",
+        "cores (strategy)",
+        "energy ratio",
+        "dynamic energy ratio",
+        "packet ratio",
+    )
+    return ["", f"## Mitigation: core failure, {st} vs spread placement", "", *_table(head, rows)]
+
+
+def _bounds(study: Any) -> list[str]:
+    lines = ["", "## Output error: measured (reference backend) vs the El Mhamdi et al. bound", ""]
+    if not study.bounds:
+        return [*lines, study.bound_note]
+    return [*lines, *_table(_BOUND_HEAD, bound_rows(study))]
+
+
 def to_markdown(study: Any, command: str = "") -> str:
     """The report: baselines, accuracy per kind and rate, mitigation, measured vs bound."""
-    camp = study.campaign
     lines = [f"# Faults: {study.network} on {', '.join(study.chips)}", ""]
     if command:
         lines += ["```", command, "```", ""]
-    lines += ["## Fault-free chips", ""]
-    lines += _table(
-        [
-            "chip/strategy",
-            "fits",
-            "cores",
-            "energy/inference (pJ)",
-            "dynamic (pJ)",
-            "packets",
-            "accuracy",
-        ],
-        [
-            [
-                k,
-                b["fits"],
-                b["n_cores"],
-                b["energy_per_inference_pj"],
-                b.get("dynamic_energy_per_inference_pj"),
-                b.get("packets_per_inference"),
-                b["accuracy"],
-            ]
-            for k, b in camp.baselines.items()
-        ],
-    )
-    lines += ["", "## Accuracy under faults (mean and 95 % interval over trials, chip backend)", ""]
-    lines += _table(
-        [
-            "chip",
-            "strategy",
-            "kind",
-            "rate",
-            "accuracy",
-            "95 % low",
-            "95 % high",
-            "output error (l1)",
-            "trials",
-        ],
-        [
-            [
-                r["chip"],
-                r["strategy"],
-                r["kind"],
-                r["rate"] if r["rate"] is not None else f"chip ({r.get('sigma')})",
-                r.get("accuracy_mean"),
-                r.get("accuracy_low"),
-                r.get("accuracy_high"),
-                r["output_error_mean"],
-                r["trials"],
-            ]
-            for r in camp.summary
-        ],
-    )
-    mit = mitigation_rows(study)
-    if mit:
-        lines += ["", f"## Mitigation: core failure, {study.strategy} vs spread placement", ""]
-        lines += _table(
-            [
-                "chip",
-                "core failure rate",
-                "strategy",
-                f"accuracy ({study.strategy})",
-                "accuracy (strategy)",
-                f"cores ({study.strategy})",
-                "cores (strategy)",
-                "energy ratio",
-                "dynamic energy ratio",
-                "packet ratio",
-            ],
-            mit,
-        )
-    lines += ["", "## Output error: measured (reference backend) vs the El Mhamdi et al. bound", ""]
-    if study.bounds:
-        lines += _table(
-            [
-                "kind",
-                "rate",
-                "measured mean",
-                "measured worst trial",
-                "bound",
-                "paper-form bound",
-                "looseness (bound/measured)",
-                "paper looseness",
-            ],
-            bound_rows(study),
-        )
-    else:
-        lines.append(study.bound_note)
+    lines += _baselines(study.campaign) + [""] + _summary(study.campaign)
+    lines += _mitigation(study) + _bounds(study)
     if study.skipped:
         lines += ["", "## Skipped", ""] + [f"- {s}" for s in study.skipped]
     return "\n".join(lines) + "\n"
