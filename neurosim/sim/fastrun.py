@@ -14,6 +14,7 @@ by source population position and pre-neuron index).
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -43,6 +44,59 @@ def _kernel_fixed():
     from neurosim.sim._jit_run import run_fixed
 
     return run_fixed
+
+
+#: estimated seconds of numpy engine work below which a process that has not
+#: loaded numba yet runs the plan on the engine (bit-identical) instead of
+#: loading numba and the kernels (about a second)
+_ENGINE_BUDGET_S = 0.2
+
+
+def _engine_is_cheaper(plan: Plan, n_b: int, n_steps: int) -> bool:
+    """True when numba is not loaded and the engine would finish this run quickly.
+
+    Estimate: ~100 us of Python and numpy per population per step, plus ~3 ns
+    per neuron and synapse per input and step.
+    """
+    if "numba" in sys.modules:
+        return False
+    n = sum(p.size for p in plan.pops)
+    nnz = sum(len(pr.data) for p in plan.pops for pr in p.incoming)
+    est = n_steps * len(plan.pops) * 1e-4 + n_b * n_steps * (n + nnz) * 3e-9
+    return est < _ENGINE_BUDGET_S
+
+
+def _run_on_engine(
+    plan: Plan,
+    Xs: np.ndarray,
+    per_step_inputs: bool,
+    n_steps: int,
+    input_columns: dict[str, int],
+    v0: dict[str, np.ndarray] | None,
+    per_step: bool,
+    record: int,
+) -> EngineOutput:
+    """The same run on :func:`neurosim.sim.engine.run_plan` (``Xs``: steps x inputs x columns)."""
+    from neurosim.sim.engine import run_plan
+
+    sizes = {p.name: p.size for p in plan.pops if p.kind == "input"}
+
+    def input_at(t: int) -> dict[str, np.ndarray]:
+        x = Xs[t if per_step_inputs else 0]
+        return {name: x[:, c : c + sizes[name]] for name, c in input_columns.items()}
+
+    t0 = time.perf_counter()
+    out = run_plan(
+        plan,
+        input_at,
+        Xs.shape[1],
+        n_steps,
+        v0=v0,
+        per_step=per_step,
+        record=min(record, Xs.shape[1]),
+    )
+    out.info.update(loop_s=time.perf_counter() - t0, engine=True)
+    return out
 
 
 def _uniform(pop: Any) -> bool:
@@ -201,6 +255,10 @@ def run_plan_compiled(
     offsets, n = _layout(plan)
     Xs = np.ascontiguousarray(X if per_step_inputs else X[np.newaxis], dtype=dtype)
     n_b = Xs.shape[1]
+    if _engine_is_cheaper(plan, n_b, n_steps):
+        return _run_on_engine(
+            plan, Xs, per_step_inputs, n_steps, input_columns, v0, per_step, record
+        )
 
     def gather(key: str, default: float) -> np.ndarray:
         return _gather(plan, offsets, n, key, default, dtype)
@@ -270,6 +328,10 @@ def run_fixed_plan_compiled(
     offsets, n = _layout(plan)
     Xs = np.ascontiguousarray(Xq if per_step_inputs else Xq[np.newaxis], dtype=np.int64)
     n_b = Xs.shape[1]
+    if _engine_is_cheaper(plan, n_b, n_steps):
+        return _run_on_engine(
+            plan, Xs, per_step_inputs, n_steps, input_columns, v0, per_step, record
+        )
     # slots: one accumulator per (projection, post neuron)
     q_slot, q_shift, pop_q_lo, pop_q_hi, mult_parts = [], [], [], [], []
     slot_of: dict[str, int] = {}

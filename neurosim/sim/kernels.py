@@ -28,6 +28,7 @@ Kernels:
 
 from __future__ import annotations
 
+import sys
 from functools import cache
 
 import numpy as np
@@ -45,6 +46,10 @@ __all__ = [
 ]
 
 
+#: multiply-adds below which a process that has not loaded numba yet computes
+#: with scipy instead (bit-identical, see :func:`_small`): loading numba and its
+#: cached kernels costs about a second, more than such a job takes in scipy
+_SMALL_WORK = 1 << 23
 #: batches with fewer rows run the serial kernel
 _PARALLEL_MIN_ROWS = 8
 #: float32 inputs per block of the feature-major graded kernel (one vectorised
@@ -90,6 +95,26 @@ def _compiled() -> tuple:
     from neurosim.sim import _jit_propagate as jp
 
     return jp.scatter, jp.scatter_sat, jp.relu_fused, jp.scatter_serial, jp.graded_fused_t
+
+
+def _small(n_rows: int, nnz: int) -> bool:
+    """Use scipy: numba is not loaded in this process and the job is small.
+
+    scipy's dense-times-CSR product (``(W.T @ Y.T).T``, CSC mat-vecs) adds the
+    contributions to each output in increasing pre-neuron order, the kernels'
+    order; the kernels skip zero activations, which changes nothing (adding
+    ``+-0.0`` to a sum that starts at ``+0.0`` leaves it unchanged), so both
+    give the same bits (``tests/sim/test_kernels.py`` checks it).
+    """
+    return "numba" not in sys.modules and n_rows * max(nnz, 1) < _SMALL_WORK
+
+
+def _scipy_product(
+    Y: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_post: int
+) -> np.ndarray:
+    """``Y @ W`` with scipy in the dtype of ``data``."""
+    W = sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, n_post))
+    return np.asarray(Y.astype(data.dtype, copy=False) @ W)
 
 
 def _check(Y: np.ndarray, W: sp.spmatrix) -> None:
@@ -143,6 +168,9 @@ def propagate(
     if out is None:
         dtype = np.result_type(data.dtype, Y.dtype)
         out = np.zeros((Y.shape[0], int(n_post)), dtype=dtype)  # type: ignore[arg-type]
+    if _small(Y.shape[0], len(data)) and not out.any():
+        out[...] = _scipy_product(Y, indptr, indices, data.astype(out.dtype), out.shape[1])
+        return out
     scatter, _, _, serial, _ = _compiled()
     # small batches (spiking runs): the parallel launch costs more than it saves
     fn = serial if Y.shape[0] < _PARALLEL_MIN_ROWS else scatter
@@ -180,6 +208,13 @@ def propagate_saturating(
     if out is None:
         out = np.zeros((Y.shape[0], int(n_post)), dtype=np.int64)  # type: ignore[arg-type]
     sat = np.zeros(Y.shape[0], dtype=np.int64)
+    data = data.astype(np.int64, copy=False)
+    if _small(Y.shape[0], len(data)) and not out.any():
+        # no partial sum can leave [lo, hi] when the sums of magnitudes stay inside
+        top = _scipy_product(np.abs(Y), indptr, indices, np.abs(data), out.shape[1])
+        if top.max(initial=0) <= min(hi, -lo):
+            out[...] = _scipy_product(Y, indptr, indices, data, out.shape[1])
+            return out, sat
     _, scatter_sat, _, _, _ = _compiled()
     scatter_sat(
         Y, indptr, indices, data.astype(np.int64, copy=False), np.int64(lo), np.int64(hi), out, sat
@@ -278,6 +313,13 @@ def graded_layer(
     n_post = bias.shape[0]
     if Y.dtype not in (np.float32, np.float64):
         Y = Y.astype(np.float64)
+    lo = Y.dtype.type(0 if rectify else -np.inf)
+    if _small(Y.shape[0], len(data)):
+        Z = _scipy_product(Y, indptr, indices, data.astype(Y.dtype, copy=False), n_post)
+        Z += np.asarray(bias, dtype=Y.dtype)  # the kernel's operations, in its order
+        np.maximum(Z, lo, out=Z)
+        np.minimum(Z, np.asarray(cap, dtype=Y.dtype), out=Z)
+        return Z, np.count_nonzero(Z, axis=0).astype(np.int64)
     # work feature-major: (n, n_inputs) C-contiguous; an F-contiguous Y (as this
     # function returns) is used without a copy
     YT = Y.T if Y.flags.f_contiguous else np.ascontiguousarray(Y.T)
@@ -286,7 +328,6 @@ def graded_layer(
     n_blocks = max(1, -(-n_b // block))
     OT = np.empty((n_post, n_b), dtype=Y.dtype)
     totals = np.zeros((n_blocks, n_post), dtype=np.int64)
-    lo = Y.dtype.type(0 if rectify else -np.inf)
     fused_t = _compiled()[4]
     fused_t(
         YT,

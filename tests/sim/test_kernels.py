@@ -66,3 +66,83 @@ def test_saturating_counts_clips() -> None:
     assert sat.sum() == 0 and np.array_equal(Z, exact)
     Z, sat = propagate_saturating(Yi, Wi, -50, 50)
     assert sat.sum() > 0 and Z.max() <= 50 and Z.min() >= -50
+
+
+# ------------------------------------------------------------- scipy paths
+def _signed(seed: int, dtype) -> tuple[np.ndarray, sp.csr_matrix]:
+    rng = np.random.default_rng(seed)
+    W = sp.random(150, 70, density=0.15, random_state=seed, format="csr")
+    W.data = rng.normal(size=W.nnz)
+    Y = rng.normal(size=(9, 150)).astype(dtype)
+    Y[rng.random(Y.shape) < 0.5] = 0
+    return Y, W
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scipy_path_gives_the_kernels_bits(monkeypatch, dtype) -> None:
+    """A process without numba computes small jobs with scipy: the same bits."""
+    import numba  # noqa: F401  (the kernels' path first)
+
+    from neurosim.sim import kernels
+
+    Y, W = _signed(3, dtype)
+    arrays = csr_arrays(W, dtype)
+    bias = np.linspace(-1, 1, 70).astype(dtype)
+    cap = np.full(70, 1.5, dtype=dtype)
+    ref = propagate(Y, arrays, n_post=70)
+    graded = [kernels.graded_layer(Y, arrays, bias, cap, rectify=r) for r in (True, False)]
+    monkeypatch.setattr(kernels, "_small", lambda n_rows, nnz: True)
+    got = propagate(Y, arrays, n_post=70)
+    assert got.dtype == ref.dtype and got.tobytes() == ref.tobytes()
+    for r, (out, nz) in zip((True, False), graded, strict=True):
+        o2, nz2 = kernels.graded_layer(Y, arrays, bias, cap, rectify=r)
+        assert np.ascontiguousarray(o2).tobytes() == np.ascontiguousarray(out).tobytes()
+        np.testing.assert_array_equal(nz2, nz)
+
+
+def test_scipy_saturating_path_only_when_nothing_can_saturate(monkeypatch) -> None:
+    from neurosim.sim import kernels
+
+    rng = np.random.default_rng(5)
+    W = sp.random(60, 40, density=0.2, random_state=5, format="csr")
+    W.data = rng.integers(-100, 100, W.nnz).astype(np.float64)
+    Y = rng.integers(-3, 4, (6, 60))
+    arrays = csr_arrays(W, np.int64)
+    wide = propagate_saturating(Y, arrays, -(2**31), 2**31 - 1, n_post=40)
+    narrow = propagate_saturating(Y, arrays, -200, 199, n_post=40)
+    assert narrow[1].sum() > 0
+    monkeypatch.setattr(kernels, "_small", lambda n_rows, nnz: True)
+    for lo, hi, ref in ((-(2**31), 2**31 - 1, wide), (-200, 199, narrow)):
+        out, sat = propagate_saturating(Y, arrays, lo, hi, n_post=40)
+        np.testing.assert_array_equal(out, ref[0])
+        np.testing.assert_array_equal(sat, ref[1])
+
+
+@pytest.mark.parametrize("backend", ["reference", "chip"])
+def test_small_runs_on_the_engine_give_the_kernels_results(monkeypatch, backend) -> None:
+    """Without numba a small spiking run goes to the numpy engine: same outputs and counts."""
+    from neurosim.hardware.profile import load_profile
+    from neurosim.mapping.mapper import map_network
+    from neurosim.network import Network
+    from neurosim.neurons import NeuronModel
+    from neurosim.sim import fastrun
+    from neurosim.sim.simulate import simulate
+
+    rng = np.random.default_rng(2)
+    ws = [
+        rng.normal(0.3, 0.4, (20, 30)) * (rng.random((20, 30)) < 0.4),
+        rng.normal(0.2, 0.5, (30, 5)),
+    ]
+    net = Network.from_layers(ws, model=NeuronModel("if", {"threshold": 1.0}, reset="subtract"))
+    target = net if backend == "reference" else map_network(net, load_profile("loihi"))
+    x = rng.random((7, 20))
+
+    def run(engine: bool):
+        monkeypatch.setattr(fastrun, "_engine_is_cheaper", lambda plan, n_b, n_steps: engine)
+        return simulate(target, x, backend, n_steps=30, encoding="rate")
+
+    a, b = run(False), run(True)
+    assert a.outputs.sum() > 0
+    np.testing.assert_array_equal(a.outputs, b.outputs)
+    for name, counts in a.spike_counts.items():
+        np.testing.assert_array_equal(counts, b.spike_counts[name])
