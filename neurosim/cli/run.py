@@ -57,6 +57,12 @@ def run(args: argparse.Namespace) -> int:
     if args.scheduler is not None:
         overrides.append(f"execution.scheduler={args.scheduler}")
     scenario = load_scenario(args.scenario, overrides, reduced=args.reduced)
+    if getattr(scenario, "faults", None) is not None and not args.quiet:
+        print(
+            f"neurosim: note: {scenario.name} has a faults: section; `neurosim run` runs its "
+            f"fault-free comparison; the campaign runs with `neurosim faults --scenario {args.scenario}`",
+            file=sys.stderr,
+        )
     out = Path(args.out) if args.out else Path("results") / scenario.name
     if out.exists() and not args.force:
         raise ScenarioError(f"{out}: output directory already exists (pass --force to replace it)")
