@@ -140,7 +140,8 @@ def _reports(args: argparse.Namespace, network: Any, profiles: list[Any], data: 
     err = Console(stderr=True)
     reports = []
     for profile in profiles:
-        err.print(f"[dim]{profile.name}: mapping and simulating...[/dim]", highlight=False)
+        if err.is_terminal:  # on a pipe a progress line would precede an error line
+            err.print(f"[dim]{profile.name}: mapping and simulating...[/dim]", highlight=False)
         reports.append(evaluate(network, profile, data, options, reference=reference).report)
     return reports
 
