@@ -117,8 +117,18 @@ def _build(tmp: Path) -> list[dict]:
     bad_gen = json.loads(json.dumps(sc))
     bad_gen["network"]["generate"]["parameters"] = {"neuronz": 10, "fan_in": 4}
     (tmp / "neuronz.yaml").write_text(yaml.safe_dump(bad_gen))
-    for name, file, field in (("scenario_seed", "seed.yaml", "seed"), ("scenario_neuronz", "neuronz.yaml", "neuronz")):
-        cases.append({"name": name, "argv": ["run", file, "--out", f"out_{name}"], "file": file,
+    # a run that fails after it started (loading the network): on a pipe, no progress line before the error
+    (tmp / "late.yaml").write_text(
+        yaml.safe_dump({**{k: v for k, v in sc.items() if k != "network"},
+                        "network": {"load": {"path": "index_out_of_range.npz"}}})  # fmt: skip
+    )
+    for name, file, field in (
+        ("scenario_seed", "seed.yaml", "seed"),
+        ("scenario_neuronz", "neuronz.yaml", "neuronz"),
+        ("scenario_late_failure", "index_out_of_range.npz", "proj0_indices"),
+    ):
+        file_arg = "late.yaml" if name == "scenario_late_failure" else file
+        cases.append({"name": name, "argv": ["run", file_arg, "--out", f"out_{name}"], "file": file,
                       "field": field, "absent": [f"out_{name}"]})  # fmt: skip
     # NIR: a graph with no edges
     import nir
