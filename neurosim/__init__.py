@@ -29,6 +29,8 @@ _API: dict[str, str] = {
     "Network": "neurosim.network",
     "Population": "neurosim.network",
     "Projection": "neurosim.network",
+    "ConvSpec": "neurosim.conv",
+    "PoolSpec": "neurosim.conv",
     "load_network": "neurosim.io.formats",
     "save_network": "neurosim.io.formats",
     # data
