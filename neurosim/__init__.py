@@ -71,6 +71,11 @@ _API: dict[str, str] = {
     "make_report": "neurosim.report",
     "compare_reports": "neurosim.report",
     "run_sweep": "neurosim.sweep",
+    # evaluation: map -> simulate -> cost -> report, once; many on a Dask cluster
+    "evaluate": "neurosim.evaluate",
+    "EvalOptions": "neurosim.evaluate",
+    "EvaluationResult": "neurosim.evaluate",
+    "Execution": "neurosim.execute",
     # training
     "TRAINING_METHODS": "neurosim.train.registry",
     "TrainResult": "neurosim.train.core",
