@@ -75,3 +75,30 @@ def test_small_campaign_writes_table_json_and_plots(net_file, tmp_path, capsys):
     for name in ("faults.md", "accuracy_vs_rate.png", "spread.png"):
         assert (out / name).stat().st_size > 0
     assert "El Mhamdi" in capsys.readouterr().out
+
+
+@pytest.mark.slow  # starts a 2-worker LocalCluster (~15 s)
+def test_local_cluster_gives_the_serial_numbers(net_file, tmp_path):
+    args = [
+        "faults",
+        str(net_file),
+        "--chip",
+        "loihi2",
+        "--data",
+        "digits",
+        "--limit",
+        "30",
+        "--fault",
+        "neuron_crash=0.1",
+        "--trials",
+        "2",
+        "--no-bound",
+    ]
+    assert main([*args, "--out", str(tmp_path / "s")]) == 0
+    assert (
+        main([*args, "--scheduler", "local", "--workers", "2", "--out", str(tmp_path / "l")]) == 0
+    )
+    serial = json.loads((tmp_path / "s" / "faults.json").read_text())["records"]
+    local = json.loads((tmp_path / "l" / "faults.json").read_text())["records"]
+    assert [r["accuracy"] for r in serial] == [r["accuracy"] for r in local]
+    assert [r["fault"] for r in serial] == [r["fault"] for r in local]
