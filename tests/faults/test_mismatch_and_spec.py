@@ -7,7 +7,7 @@ import pytest
 from fault_helpers import mapped, positive_net
 
 from neurosim.errors import FaultError
-from neurosim.faults.apply import apply_fault
+from neurosim.faults.apply import apply_fault, fault_rng
 from neurosim.faults.spec import FaultSpec, FaultsSection, parse_fault_arg
 from neurosim.sim.conversion import convert_to_spiking
 
@@ -22,13 +22,15 @@ def test_threshold_mismatch_scales_each_threshold_by_its_factor():
     m = _spiking_map("dynapse2")
     f = apply_fault(m, FaultSpec("threshold_mismatch", None), seed=0)
     assert f.info["faults"][-1]["sigma"] == 0.1  # the profile's neuron.mismatch_sigma
-    for p in m.hw_network.populations:
+    rng = fault_rng(0, "threshold_mismatch")  # the same draws, in the same order
+    for name in m.hw_network.order():
+        p = m.hw_network.population(name)
         if p.model.kind == "input":
             continue
+        expected = np.maximum(1.0 + 0.1 * rng.standard_normal(p.size), 0.05)
         t0 = np.broadcast_to(p.model.param("threshold"), (p.size,))
-        t1 = f.hw_network.population(p.name).model.param("threshold")
-        ratio = t1 / t0
-        assert ratio.shape == (p.size,) and np.all(ratio > 0) and np.std(ratio) > 0
+        t1 = f.hw_network.population(name).model.param("threshold")
+        assert np.allclose(t1 / t0, expected)
 
 
 def test_weight_mismatch_zero_sigma_is_identity_and_sigma_keeps_integers():
@@ -87,3 +89,15 @@ def test_spec_parsing_and_scenario_section():
     ]
     with pytest.raises(ValueError, match="unknown"):
         FaultsSection(kinds={"meteor": [0.1]})
+
+
+def test_weight_mismatch_is_the_stochastic_rounding_of_each_deviated_weight():
+    m = _spiking_map("dynapse2")  # 4-bit weights: levels -7..7
+    f = apply_fault(m, FaultSpec("weight_mismatch", 0.3), seed=2)
+    rng = fault_rng(2, "weight_mismatch")
+    for pr in m.hw_network.projections:
+        w = m.quantized[pr.name].weights.tocsr()
+        x = w.data * np.maximum(1.0 + 0.3 * rng.standard_normal(w.nnz), 0.05)
+        low = np.floor(x)
+        expected = np.clip(low + (rng.random(x.size) < x - low), -7, 7)
+        assert np.array_equal(f.quantized[pr.name].weights.tocsr().data, expected)
