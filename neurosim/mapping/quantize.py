@@ -425,6 +425,10 @@ def _quant_axon_type(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, 
     bits = int(profile.get("weights.bits"))
     qmax = int_levels(bits)
     n_pre, n_post = w.shape
+    # fit on weights scaled to max 1 (squares of weights near 1e308 overflow); rescaled at the end
+    top = float(np.abs(w.data).max()) if w.nnz else 0.0
+    unit = top if top > 0 else 1.0
+    w = sp.csr_matrix((w.data / unit, w.indices, w.indptr), shape=w.shape)
     syn = _Synapses.of(w)
     rows, cols = syn.rows, syn.cols
     out_deg = np.diff(w.indptr)
@@ -459,7 +463,7 @@ def _quant_axon_type(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, 
     # the crossbar bit: connect a synapse only where its type's value is closer than 0
     eff = q * scale[cols]
     q = np.where((w.data - eff) ** 2 < w.data**2, q, 0.0)
-    return q, scale, 0, {"axon_types": types, "type_weights": itable}
+    return q, scale * unit, 0, {"axon_types": types, "type_weights": itable}
 
 
 #: weights.kind -> quantizer (w, profile, group, seed=) -> (data, scale per post, n_clipped, extra)
@@ -524,7 +528,10 @@ def quantize_projection(
     had[w.indices] = True
     has = np.zeros(w.shape[1], dtype=bool)
     has[w.indices[q.data != 0]] = True
-    norm = float(np.sqrt((w.data**2).sum()))
+    # norms of weights scaled by the largest magnitude: no overflow for weights near 1e308
+    top = float(mag.max()) if mag.size else 0.0
+    norm = float(np.linalg.norm(w.data / top)) if top > 0 else 0.0
+    err_norm = float(np.linalg.norm((eff - w.data) / top)) if top > 0 else 0.0
     diagnostics = {
         "kind": kind,
         "bits": int(profile.get("weights.bits")),
@@ -533,7 +540,7 @@ def quantize_projection(
         "n_zeroed": int(zeroed.sum()),
         "max_rel_error": float(rel.max()) if rel.size else 0.0,
         "mean_rel_error": float(rel.mean()) if rel.size else 0.0,
-        "rel_error_fro": float(np.sqrt(((eff - w.data) ** 2).sum()) / norm) if norm > 0 else 0.0,
+        "rel_error_fro": err_norm / norm if norm > 0 else 0.0,
         "silent_neurons": int((had & ~has).sum()),
     }
     q.eliminate_zeros()

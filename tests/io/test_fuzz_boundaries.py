@@ -73,7 +73,10 @@ def _mutated(arrays: dict[str, np.ndarray], mutations, rng: np.random.Generator)
         key = f"{proj}_{'indices' if part in ('dtype', 'length') else part}"
         a = out[key]
         if part == "dtype":
-            out[key] = a.astype(rng.choice(["f8", "u1", "i2", "U3"]))
+            try:
+                out[key] = a.astype(rng.choice(["f8", "u1", "i2", "U3"]))
+            except ValueError:  # text that is no number
+                out[key] = a.astype("U3")
         elif part == "length":
             out[key] = np.resize(a, max(0, a.size + int(rng.integers(-3, 4))))
         elif a.size and a.dtype.kind in "iuf":  # an earlier dtype change may have made it text
