@@ -1,67 +1,42 @@
-"""NIR (Neuromorphic Intermediate Representation) import and export.
+"""NIR (Neuromorphic Intermediate Representation) import and export: the entry points.
 
-NIR graphs (``.nir`` HDF5 files, read and written with the ``nir`` package)
-map onto a :class:`~neurosim.network.Network` as follows.
+:func:`read_nir` / :func:`network_from_nir` turn a NIR graph into a
+:class:`~neurosim.network.Network`; :func:`write_nir` / :func:`network_to_nir`
+write one. The work is done in :mod:`neurosim.io.nirio`; docs/formats.md has
+the full mapping, the per-library conventions and the measured conformance.
 
-Nodes that hold state or feed data become **populations**:
+Import:
 
-=============  ===============================================================
-NIR node       neurosim population
-=============  ===============================================================
-``Input``      kind ``input``, ``size = prod(shape)``
-``IF``         kind ``if``: ``r -> r``, ``v_threshold -> threshold``, ``v_reset``
-``LIF``        kind ``lif``: ``tau -> tau_mem_s``, ``r``, ``v_leak``,
-               ``v_threshold -> threshold``, ``v_reset``
-``CubaLIF``    kind ``cuba_lif``: ``tau_syn -> tau_syn_s``,
-               ``tau_mem -> tau_mem_s``, ``r``, ``v_leak``,
-               ``v_threshold -> threshold``, ``v_reset``, ``w_in``
-``Threshold``  kind ``threshold``: ``threshold``
-``Output``     marks its source population as a network output; when it sums
-               several inputs or is fed straight by a weight node it becomes a
-               ``linear`` population of its own (a readout)
-``Flatten``    an identity: an alias of its source population, or a ``linear``
-               population where it sums several inputs or is fed by a weight node
-=============  ===============================================================
+* ``Input`` and neuron nodes (``IF``, ``LIF``, ``CubaLIF``, ``Threshold``)
+  become populations; an ``Output`` marks its source as an output (or is a
+  ``linear`` readout when it sums or is fed by a weight node).
+* Every chain of linear nodes between two populations (``Affine``,
+  ``Linear``, ``Scale``, ``Flatten``, ``Conv1d``, ``Conv2d``, ``SumPool2d``,
+  ``AvgPool2d``) is folded into one projection, compact (a
+  :class:`~neurosim.conv.ConvSpec` / :class:`~neurosim.conv.PoolSpec`) when
+  it is one convolution or pooling, else the sparse product; biases are
+  carried into the target's bias. ``fold=False`` keeps weight nodes that
+  feed weight nodes as ``linear`` populations.
+* Neuron parameters may be 0-d, per neuron, or broadcastable to the layer.
+* :class:`ImportOptions` (``source``, ``dt_s``, ``reset``, ``fold``,
+  ``snntorch_reset_delay``) apply the exporting library's conventions
+  (:mod:`neurosim.io.nirio.dialects`); ``source="auto"`` recognises snnTorch,
+  Norse and sinabs files. What was assumed is recorded in
+  ``network.metadata["nir_import"]`` (:func:`import_summary`,
+  :func:`network_dt_s`).
+* Files written by neurosim (graph metadata entry ``neurosim``) read back
+  exactly: names, order, per-neuron flags, shapes, kernels, pooling gains.
 
-Weight nodes become **projections**: ``Affine`` and ``Linear`` carry a
-``(n_out, n_in)`` matrix ``W`` that is stored transposed as our ``(n_pre,
-n_post)`` CSR matrix; ``Scale`` becomes a diagonal projection. A weight node
-feeding a population directly is folded into a projection named after the
-node; a weight node feeding another weight node is materialised as a ``linear``
-population of its own, so chained matrices are never multiplied together
-and every array keeps its exact values. An edge between two populations
-without a weight node is an identity projection. Several edges into one node
-are summed (NIR semantics), which is what several projections into one
-population mean here; recurrent edges are allowed.
+Export: ``target="nir"`` writes NIR's equations literally (exact round
+trip); ``snntorch``, ``norse`` and ``sinabs`` write the form those libraries'
+importers read correctly (:mod:`neurosim.io.nirio.presets`).
 
-**Bias.** ``Affine.bias`` is added to the bias of the population the node
-feeds. Both NIR (``dv = R * I`` with ``I = W x + b``) and neurosim
-(``v += r * (I + bias)``) apply ``r`` to the whole input current, bias
-included (``CubaLIF``: ``w_in`` to the whole input ``S = W x + b``;
-``Threshold``: the step compares ``W x + b``), so the bias is copied
-unscaled and round trips exactly. When
-several ``Affine`` nodes feed one population their biases are summed. On
-export a population's bias goes to the ``Affine`` node of its first incoming
-projection; its other incoming projections are written as ``Linear``.
-
-**Parameters.** NIR stores one value per neuron; on import an array whose
-values are all equal becomes a scalar, unless the file was written by
-neurosim and says the parameter was per neuron. The network's name,
-metadata and population/projection order travel in the graph metadata
-entry ``neurosim`` (a JSON string), so a neurosim -> NIR -> neurosim round
-trip is exact.
-
-**Not supported** (one-line :class:`~neurosim.errors.NetworkError` naming the
-node and its type): ``CubaLI``, ``LI``, ``I`` (graded leaky or integrating
-states; no neurosim neuron kind has these dynamics), convolutions,
-pooling, ``Delay`` and nested graphs. On export, ``relu`` populations (NIR 1.0
-has no ReLU node), the ``subtract`` reset, and a bias on a population without
-incoming projections are rejected. NIR fires when ``v > v_threshold``
-(``Threshold``: input ``> threshold``), neurosim when ``v >= threshold``
-(``threshold`` kind: ``I + bias >= threshold``); the two agree except when
-the compared value equals the threshold exactly. ``CubaLIF`` is simulated with
-forward Euler, the synaptic current updated before the membrane in each step
-(see :mod:`neurosim.neurons`).
+Refused with a one-line :class:`~neurosim.errors.NetworkError` naming the
+file, node and field: ``CubaLI``, ``LI``, ``I``, ``Delay``, nested graphs,
+a graph without ``Input`` or edges, inconsistent shapes, a kernel larger
+than its input, groups not dividing the channels, a pooling window that
+does not tile. NIR fires on ``v > threshold``, neurosim on ``>=``: they
+differ only when ``v`` equals the threshold exactly.
 """
 
 from __future__ import annotations
