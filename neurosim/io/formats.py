@@ -102,7 +102,12 @@ def load_network(path: str | Path, format: str | None = None, **options: Any):
     fmt = _format(format, path)
     if not path.exists():
         raise NetworkError(f"{path}: file not found")
-    network = fmt.read(path, **options)
+    try:
+        network = fmt.read(path, **options)
+    except NetworkError as exc:
+        if str(path) in str(exc) or path.name in str(exc):
+            raise
+        raise NetworkError(f"{path}: {exc}") from None  # every error names the file
     check_connected(network, str(path))
     return network
 

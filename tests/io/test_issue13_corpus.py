@@ -143,6 +143,17 @@ def _build(tmp: Path) -> list[dict]:
     )
     cases.append({"name": "nir_no_edges", "argv": ["map", "noedge.nir", "--chip", "generic"],
                   "file": "noedge.nir", "field": "no projections", "absent": []})  # fmt: skip
+    nir.write(
+        tmp / "nan.nir",
+        nir.NIRGraph(
+            nodes={"in": nir.Input(input_type={"input": np.array([3])}),
+                   "fc": nir.Affine(weight=np.array([[np.nan, 1, 1], [1, 1, 1]]), bias=np.zeros(2)),
+                   "out": nir.Output(output_type={"output": np.array([2])})},  # fmt: skip
+            edges=[("in", "fc"), ("fc", "out")],
+        ),
+    )
+    cases.append({"name": "nir_nan_weight", "argv": ["map", "nan.nir", "--chip", "generic"],
+                  "file": "nan.nir", "field": "fc", "absent": []})  # fmt: skip
     # Graph Challenge TSV: row out of range, NaN value
     for name, line, field in (("gc_row", "99999\t1\t0.0625", "row index"), ("gc_nan", "1\t1\tnan", "not finite")):
         d = tmp / name
