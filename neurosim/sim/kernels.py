@@ -37,6 +37,7 @@ import scipy.sparse as sp
 __all__ = [
     "csr_arrays",
     "graded_layer",
+    "load_compiled",
     "propagate",
     "propagate_csr_csr",
     "propagate_dense_csr",
@@ -95,6 +96,19 @@ def _compiled() -> tuple:
     from neurosim.sim import _jit_propagate as jp
 
     return jp.scatter, jp.scatter_sat, jp.relu_fused, jp.scatter_serial, jp.graded_fused_t
+
+
+def load_compiled() -> None:
+    """Load numba and the kernels now (from the on-disk cache after the first use).
+
+    A process that runs many small jobs (a sweep, a Dask worker) calls this once
+    so that every job uses the compiled kernels: until numba is loaded, small
+    jobs take the scipy / engine paths, which cost more per job than the
+    kernels but save the ~1 s numba start-up of a one-off run.
+    """
+    from neurosim.sim import _jit_run  # noqa: F401
+
+    _compiled()
 
 
 def _small(n_rows: int, nnz: int) -> bool:
