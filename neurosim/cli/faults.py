@@ -70,6 +70,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also run core_failure with this partition strategy (e.g. spread) for the mitigation table",
     )
     parser.add_argument(
+        "--placement",
+        default=None,
+        help="core placement: row_major, hilbert or annealed (default: the mapper's, annealed)",
+    )
+    parser.add_argument(
         "--redundant",
         type=int,
         default=1,
@@ -165,6 +170,7 @@ def _from_args(args: argparse.Namespace, specs: list[Any]) -> dict[str, Any]:
         "spread": args.spread,
         "bound": not args.no_bound,
         "strict": True,
+        "map_options": {"placement": args.placement} if args.placement else {},
     }
 
 
