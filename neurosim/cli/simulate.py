@@ -225,7 +225,13 @@ def _print_summary(summary: dict[str, Any], result: Any, network: Any, profile: 
     if not summary["fits"]:
         con.print(f"DOES NOT FIT: {UNFIT_LINE}", style="bold yellow", highlight=False)
     if "accuracy" in summary:
-        con.print(f"accuracy: {summary['accuracy']:.4f}")
+        ties = summary.get("argmax_ties", 0)
+        note = f" ({ties} tied argmax counted wrong)" if ties else ""
+        con.print(f"accuracy: {summary['accuracy']:.4f}{note}", highlight=False)
+        if summary.get("silent_output"):
+            con.print(
+                "[yellow]warning: every output is 0 for every input: the network predicts nothing[/yellow]"
+            )
     con.print(
         f"outputs: mean {summary['outputs_mean']:.4g}, nonzero {summary['outputs_nonzero_fraction']:.2%}; "
         f"saturations {result.saturations}; wall time {result.wall_time_s:.3f} s"
