@@ -38,8 +38,8 @@ def _check_wiring(where: str, nodes: dict[str, Any], edges: list) -> None:
         raise NetworkError(f"{where}: NIR graph has no Input node; expected at least one")
     if not edges:
         raise NetworkError(
-            f"{where}: NIR graph has {len(nodes)} nodes and no edges; expected edges from its Input "
-            "through the network to its Output"
+            f"{where}: NIR graph has {len(nodes)} nodes and no edges, so no projections; expected edges "
+            "from its Input through the network to its Output"
         )
     targets = {b for _, b in edges}
     for n, k in kinds.items():

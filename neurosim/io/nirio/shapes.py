@@ -68,6 +68,8 @@ def _dense(node: Any, kind: str, in_shape: tuple[int, ...], err: Err) -> tuple[L
     if w.ndim != 2 or w.dtype.kind not in "biuf":
         raise err(f"weight has shape {tuple(w.shape)} and dtype {w.dtype}; expected a 2-D numeric (n_out, n_in) matrix")
     w = w.astype(np.float64)
+    if not np.isfinite(w).all():
+        raise err("weight contains NaN or inf")
     bias = None
     if kind == "Affine":
         b = _numeric(node, "bias", err)

@@ -20,7 +20,7 @@ CI's install; the tests only read the recorded files. Usage::
     /work/peers-venv/bin/python tests/data/nir/make_corpus.py [--only NAME]
 
 Versions used for the files in the repository: see ``VERSIONS.json``
-(written by this script).
+(written by this script). No Lava case: lava-nc 0.10.0 requires Python < 3.11.
 """
 
 from __future__ import annotations
