@@ -383,6 +383,7 @@ def test_progress_steps_match_count_steps(tmp_path):
             {"name": "generic", "label": "small", "overrides": {"core.max_neurons": 4}},
         ],
         "sweep": {"grid": {"core.max_fan_in": [1, 2]}},
+        "execution": {"scheduler": "serial"},  # the cluster's own tests: tests/test_execute.py
     }
     sc = scenario_from_dict(data, base=tmp_path, where="steps.yaml")
     calls: list[str] = []
