@@ -175,3 +175,44 @@ def test_export_then_import_of_an_imported_cnn_is_stable():
     again = network_from_nir(network_to_nir(net))
     assert [pr.kind for pr in again.projections] == ["conv", "sparse"]
     np.testing.assert_array_equal(again.projection("pool+fc").weights.toarray(), net.projection("pool+fc").weights.toarray())
+
+
+def test_per_channel_parameters_broadcast_over_the_map():
+    graph = _cnn_graph(np.random.default_rng(4))
+    thr = np.array([1.0, 2.0, 3.0]).reshape(3, 1, 1)
+    graph.nodes["if1"] = nir.IF(r=np.ones((3, 1, 1)), v_threshold=thr, v_reset=np.zeros((3, 1, 1)))
+    net = network_from_nir(graph, source="nir")
+    got = net.population("if1").model.param("threshold")
+    np.testing.assert_array_equal(got, np.repeat([1.0, 2.0, 3.0], 36))
+    assert net.population("if1").model.param("r").shape == ()
+    graph.nodes["if1"] = nir.IF(r=np.ones(5), v_threshold=np.ones(5), v_reset=np.zeros(5))
+    with pytest.raises(NetworkError, match=r"node 'conv' \(Conv2d\): gives 108 outputs but its target 'if1' has 5 neurons"):
+        network_from_nir(graph, source="nir")
+
+
+def test_plain_nir_graphs_are_not_taken_for_an_exporter():
+    def lif_graph(**params):
+        return nir.NIRGraph(
+            nodes={"in": nir.Input(input_type={"input": np.array([2])}), "fc": nir.Linear(weight=np.eye(2)),
+                   "lif": nir.LIF(**params), "out": nir.Output(output_type={"output": np.array([2])})},
+            edges=[("in", "fc"), ("fc", "lif"), ("lif", "out")], type_check=False,
+        )
+
+    common = {"v_leak": np.zeros(2), "v_threshold": np.ones(2), "v_reset": np.zeros(2)}
+    plain = network_from_nir(lif_graph(tau=np.full(2, 0.02), r=np.full(2, 2.0), **common))
+    assert plain.metadata["nir_import"]["source"] == "nir"
+    assert plain.population("lif").model.reset == "zero" and len(plain.projections) == 1
+    scalar = {k: np.zeros(()) for k in ("v_leak", "v_reset")}
+    norse_free = network_from_nir(lif_graph(tau=np.array(0.02), r=np.array(1.0), v_threshold=np.array(1.0), **scalar))
+    assert norse_free.metadata["nir_import"]["source"] == "nir"
+    assert float(norse_free.population("lif").model.param("tau_mem_s")) == 0.02
+
+
+@pytest.mark.parametrize("chip", ["speck", "loihi2", "truenorth"])  # akida runs relu only
+def test_nir_cnn_maps(chip):
+    from neurosim.hardware.profile import load_profile
+    from neurosim.mapping.mapper import map_network
+
+    net = network_from_nir(_cnn_graph(np.random.default_rng(5)))
+    mapped = map_network(net, load_profile(chip))
+    assert mapped.fits, [str(v) for v in mapped.violations]

@@ -174,9 +174,18 @@ class Builder:
     def _neuron_shape(self, name: str) -> tuple[int, ...]:
         node, k = self.nodes[name], self.kind[name]
         shapes = [np.shape(getattr(node, p)) for p in PARAM_MAP[k] if np.size(getattr(node, p, 0)) > 1]
-        if shapes:
-            return tuple(int(d) for d in max(shapes, key=len))
-        return self._in_shape(name)
+        if not shapes:
+            return self._in_shape(name)
+        own = tuple(int(d) for d in max(shapes, key=len))
+        if not self.preds[name]:
+            return own
+        try:  # per-channel parameters, e.g. (C, 1, 1), broadcast over the incoming map
+            incoming = self._in_shape(name)
+            if np.broadcast_shapes(own, incoming) == tuple(incoming) and own != tuple(incoming):
+                return tuple(incoming)
+        except (NetworkError, ValueError):
+            pass
+        return own
 
     def op(self, name: str) -> tuple[LinOp, np.ndarray | None]:
         """The linear map and bias of linear node ``name``."""

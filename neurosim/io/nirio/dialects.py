@@ -54,6 +54,7 @@ SOURCES: tuple[str, ...] = ("auto", "snntorch", "norse", "sinabs", "lava", "nir"
 RESETS: tuple[str, ...] = ("zero", "subtract")
 
 _DEFAULT_DT = {"snntorch": 1e-4, "norse": 1e-3}
+_MAX_SNNTORCH_DT = 1e-3  # snnTorch 1.0 writes dt = 1e-4; a larger tau / r is no snnTorch step
 _DEFAULT_RESET = {"snntorch": "subtract", "sinabs": "subtract"}
 _SPIKING = ("IF", "LIF", "CubaLIF", "Threshold")
 _TAU_FIELDS = {"LIF": ("tau",), "CubaLIF": ("tau_mem", "tau_syn")}
@@ -133,7 +134,8 @@ def _snntorch_dt(nodes: dict[str, Any]) -> float | None:
             continue
         tau = _arr(node, "tau" if k == "LIF" else "tau_mem")
         r, leak = _arr(node, "r"), _arr(node, "v_leak")
-        if not (np.isfinite(tau).all() and np.isfinite(r).all()) or (r == 1).all() or (r <= 0).any():
+        # snnTorch: r = 1 / (1 - beta) > 1 for 0 < beta < 1
+        if not (np.isfinite(tau).all() and np.isfinite(r).all()) or (r <= 1).any():
             return None
         if np.any(leak != 0):
             return None
@@ -141,12 +143,13 @@ def _snntorch_dt(nodes: dict[str, Any]) -> float | None:
     if not dts:
         return None
     dt = np.concatenate(dts)
-    if not (dt > 0).all() or np.ptp(dt) > 1e-4 * dt.max():
+    if not (dt > 0).all() or np.ptp(dt) > 1e-4 * dt.max() or dt.max() > _MAX_SNNTORCH_DT:
         return None
     return float(f"{float(np.median(dt)):.6g}")
 
 
-def _all_scalar_r1(nodes: dict[str, Any]) -> bool:
+def _norse_like(nodes: dict[str, Any]) -> bool:
+    """0-d parameters, ``r = 1``, and time constants below Norse's dt (it writes ``dt * tau``)."""
     found = False
     for node in nodes.values():
         k = type(node).__name__
@@ -154,6 +157,8 @@ def _all_scalar_r1(nodes: dict[str, Any]) -> bool:
             continue
         found = True
         if np.ndim(getattr(node, "v_threshold", 0)) != 0 or not np.all(_arr(node, "r") == 1):
+            return False
+        if any(np.any(_arr(node, f) >= _DEFAULT_DT["norse"]) for f in _TAU_FIELDS.get(k, ())):
             return False
     return found
 
@@ -190,8 +195,8 @@ def detect_source(nodes: dict[str, Any], edges: list[tuple[str, str]], meta: dic
     dt = _snntorch_dt(nodes)
     if dt is not None:
         return "snntorch", f"every LIF has r = tau/dt with dt = {dt:g} s, v_leak = 0"
-    if _all_scalar_r1(nodes):
-        return "norse", "0-d neuron parameters with r = 1"
+    if _norse_like(nodes):
+        return "norse", "0-d neuron parameters, r = 1, tau below 1 ms (Norse writes dt * tau)"
     if _sinabs_like(nodes, edges):
         return "sinabs", "IF nodes with r = 1 and parameters of the full layer shape"
     return "nir", "no exporter fingerprint"
