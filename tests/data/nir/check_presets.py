@@ -29,6 +29,8 @@ RUNS = [
     ("snntorch_lif_zero", "norse", ["--reset", "zero"]),
     ("norse_lifbox", "norse", []),
     ("norse_lif", "norse", []),
+    ("snntorch_cnn", "snntorch", ["--reset", "zero"]),
+    ("norse_cnn", "norse", []),
     ("sinabs_iaf_single", "sinabs", []),
     ("sinabs_cnn", "sinabs", []),
     ("sinabs_iaf_single", "sinabs_unclipped", []),
@@ -43,16 +45,21 @@ def _convert(neurosim: str, case: str, target: str, flags: list[str], out: Path)
 
 
 def _run_snntorch(graph, x: np.ndarray) -> np.ndarray:
+    import nir
     import torch
     from snntorch.import_nir import import_from_nir
 
+    if any(isinstance(n, nir.Flatten) for n in graph.nodes.values()) and x.shape[1] > 1:
+        # snnTorch 1.0 hands NIR's start_dim to torch.nn.Flatten, which counts the batch
+        # dimension: a network with a Flatten runs one sample at a time
+        return np.concatenate([_run_snntorch(graph, x[:, i:i + 1]) for i in range(x.shape[1])])
     net = import_from_nir(graph)
     state, total = None, 0
     with torch.no_grad():
         for t in range(x.shape[0]):
             out, state = net(torch.from_numpy(x[t]).float(), state)
             total = total + out.numpy()
-    return np.asarray(total)
+    return np.asarray(total).reshape(x.shape[1], -1)
 
 
 def _run_norse(graph, x: np.ndarray) -> np.ndarray:
