@@ -38,6 +38,7 @@ import scipy.sparse as sp
 from neurosim.errors import NetworkError
 from neurosim.network import Network
 from neurosim.neurons import NeuronModel
+from neurosim.topology.fixed_fan_in import check_size
 
 __all__ = [
     "ClampAffine",
@@ -312,6 +313,7 @@ def exact_solution(
         raise NetworkError(
             f"exact solution: {n} neurons in {C} categories leave fewer than fan_in={k} per category"
         )
+    check_size("exact solution", n * (L + 1) + n * int(n_inputs), n * k * L)
     capf = Fraction(cap)
     if (
         capf <= 0

@@ -21,8 +21,34 @@ from neurosim.neurons import NeuronModel
 
 #: largest population a generator builds (int32 CSR indices)
 MAX_LAYER = 2**31 - 1
+#: most neurons and synapses a generator builds in memory (about 16 GiB of CSR arrays)
+MAX_NEURONS = 2**28
+MAX_SYNAPSES = 2**31 - 1
 
-__all__ = ["MAX_LAYER", "hash_seed", "random_fixed_fan_in_mask", "random_network", "sparse_init"]
+__all__ = [
+    "MAX_LAYER",
+    "MAX_NEURONS",
+    "MAX_SYNAPSES",
+    "check_size",
+    "hash_seed",
+    "random_fixed_fan_in_mask",
+    "random_network",
+    "sparse_init",
+]
+
+
+def check_size(generator: str, n_neurons: int, n_synapses: int) -> None:
+    """Refuse a network too large to build before any array is allocated.
+
+    Raises
+    ------
+    NetworkError
+        One line naming the generator, the count and the bound.
+    """
+    if n_neurons > MAX_NEURONS:
+        raise NetworkError(f"{generator}: {n_neurons:,} neurons; expected at most {MAX_NEURONS:,}")
+    if n_synapses > MAX_SYNAPSES:
+        raise NetworkError(f"{generator}: {n_synapses:,} synapses; expected at most {MAX_SYNAPSES:,}")
 
 
 def random_fixed_fan_in_mask(n_pre: int, n_post: int, fan_in: int, seed: int = 0) -> sp.csr_matrix:
@@ -136,10 +162,7 @@ def random_network(
             f"random topology: fan_in {k}; expected 1 <= fan_in <= {sizes[small]} "
             f"(the size of layer {small}, the smallest that feeds another; fan-in is never capped silently)"
         )
-    if sum(sizes[1:]) * k > MAX_LAYER:
-        raise NetworkError(
-            f"random topology: {sum(sizes[1:]) * k} synapses; expected at most {MAX_LAYER} (int32 CSR)"
-        )
+    check_size("random topology", sum(sizes), sum(sizes[1:]) * k)
     weights = []
     for layer in range(1, len(sizes)):
         mask = random_fixed_fan_in_mask(

@@ -45,7 +45,12 @@ import scipy.sparse as sp
 from neurosim.errors import NetworkError
 from neurosim.network import Network
 from neurosim.neurons import NeuronModel
-from neurosim.topology.fixed_fan_in import hash_seed, random_fixed_fan_in_mask, sparse_init
+from neurosim.topology.fixed_fan_in import (
+    check_size,
+    hash_seed,
+    random_fixed_fan_in_mask,
+    sparse_init,
+)
 from neurosim.topology.radixnet import mixed_radix_layers
 
 __all__ = [
@@ -84,7 +89,11 @@ def _mask(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_
 
 def random_masks(width: int, depth: int, *, fan_in: int = 8, seed: int = 0) -> list[sp.csr_matrix]:
     """Erdos-Renyi layers with density ``fan_in / width`` (seeded)."""
-    density = min(1.0, int(fan_in) / width)
+    if not 1 <= int(fan_in) <= width:
+        raise NetworkError(
+            f"random topology: fan_in {fan_in}; expected 1 <= fan_in <= width {width} (never capped silently)"
+        )
+    density = int(fan_in) / width
     return [
         sp.random(
             width,
@@ -237,6 +246,15 @@ def neurofabric_network(
     **params
         Topology parameters (``fan_in``, ``radix``, ``parallel``, ``degree``).
     """
+    try:
+        w_, d_ = int(width), int(depth)
+    except (TypeError, ValueError):
+        raise NetworkError(f"neurofabric: width {width!r} and depth {depth!r}; expected integers") from None
+    if w_ < 1 or d_ < 1:
+        raise NetworkError(f"neurofabric: width {w_} and depth {d_}; expected both >= 1")
+    # synapses known up front for the random topologies (fan_in per neuron); others build per layer
+    fan = int(params["fan_in"]) if isinstance(params.get("fan_in"), (int, np.integer)) else 0
+    check_size("neurofabric", w_ * (d_ + 1), w_ * fan * d_)
     if not callable(topology) and topology in ("random", "random_fixed"):
         params.setdefault("seed", hash_seed(seed, 0))
     masks = topology_masks(topology, width, depth, **params)

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from neurosim.errors import NetworkError
 from neurosim.network import Network
 from neurosim.neurons import NeuronModel
+from neurosim.topology.fixed_fan_in import check_size
 
 __all__ = ["mixed_radix_layers", "radixnet_layers", "radixnet_network", "validate_radices"]
 
@@ -46,6 +47,7 @@ def validate_radices(radices: Sequence[Sequence[int]]) -> tuple[tuple[int, ...],
     if any(r < 1 for s in systems for r in s):
         raise NetworkError(f"radixnet: every radix must be >= 1, got {radices!r}")
     n = prod(systems[0])
+    check_size("radixnet", n * (sum(len(sy) for sy in systems) + 1), n * sum(sum(sy) for sy in systems))
     for i, s in enumerate(systems[:-1]):
         if prod(s) != n:
             raise NetworkError(
@@ -121,6 +123,10 @@ def radixnet_layers(
         )
     if min(b) < 1:
         raise NetworkError(f"radixnet: Kronecker sizes must be >= 1, got {b}")
+    n = base[0].shape[0]
+    check_size(
+        "radixnet", sum(b) * n, sum(b[i] * b[i + 1] * w.nnz for i, w in enumerate(base))
+    )
     return [sp.kron(np.ones((b[i], b[i + 1])), w, format="csr") for i, w in enumerate(base)]
 
 
