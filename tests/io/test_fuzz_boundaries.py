@@ -235,3 +235,19 @@ def test_random_generator_parameters(params):
         sizes = [int(s) for s in params["layer_sizes"]]
         fan = np.diff(net.projections[0].weights.tocsc().indptr)
         assert (fan == int(params["fan_in"])).all() and int(params["fan_in"]) <= min(sizes[:-1])
+
+
+# ------------------------------------------------------------------ scenario YAML
+@fuzzed(fast=25, data=st.data(), name=st.sampled_from(["quickstart.yaml", "compare_chips.yaml", "sweep_fanin_precision.yaml"]))
+def test_scenario_mutations_give_only_neurosim_errors(tmp_path_factory, data, name):
+    from test_loaders_fuzz import _json, _mutate, _paths
+
+    from neurosim.scenario import load_scenario
+
+    base = yaml.safe_load((ROOT / "scenarios" / name).read_text())
+    path = data.draw(st.sampled_from(_paths(base)))
+    mutated = _mutate(data.draw(_json), base, list(path))
+    folder = tmp_path_factory.mktemp("scn")
+    p = folder / name
+    p.write_text(yaml.safe_dump(mutated, allow_unicode=True))
+    _only_neurosim_errors(lambda: load_scenario(p), folder)
