@@ -216,3 +216,27 @@ def test_nir_cnn_maps(chip):
     net = network_from_nir(_cnn_graph(np.random.default_rng(5)))
     mapped = map_network(net, load_profile(chip))
     assert mapped.fits, [str(v) for v in mapped.violations]
+
+
+def test_nir_written_conv1d_imports_with_channel_length_layout():
+    rng = np.random.default_rng(6)
+    k = rng.normal(size=(3, 2, 3))
+    graph = nir.NIRGraph(
+        nodes={
+            "input": nir.Input(input_type={"input": np.array([2, 10])}),
+            "conv": nir.Conv1d(input_shape=10, weight=k, stride=2, padding=1, dilation=1, groups=1,
+                               bias=np.array([0.5, 0.0, -0.5])),
+            "li": nir.IF(r=np.ones((3, 5)), v_threshold=np.full((3, 5), 1e9), v_reset=np.zeros((3, 5))),
+            "output": nir.Output(output_type={"output": np.array([3, 5])}),
+        },
+        edges=[("input", "conv"), ("conv", "li"), ("li", "output")],
+    )
+    net = network_from_nir(graph)
+    spec = net.projection("conv").spec
+    assert spec.in_shape == (2, 10) and spec.out_shape == (3, 5) and spec.stride == (2,) and spec.padding == (1,)
+    x = rng.normal(size=(2, 10))
+    xp = np.pad(x, ((0, 0), (1, 1)))
+    want = np.array([[(k[o] * xp[:, 2 * p:2 * p + 3]).sum() for p in range(5)] for o in range(3)])
+    got = net.projection("conv").weights.T @ x.ravel()
+    np.testing.assert_allclose(got.reshape(3, 5), want, rtol=1e-12)
+    np.testing.assert_array_equal(net.population("li").bias, np.repeat([0.5, 0.0, -0.5], 5))

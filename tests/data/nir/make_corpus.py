@@ -21,6 +21,8 @@ CI's install; the tests only read the recorded files. Usage::
 
 Versions used for the files in the repository: see ``VERSIONS.json``
 (written by this script). No Lava case: lava-nc 0.10.0 requires Python < 3.11.
+No Conv1d case: of the three, only sinabs exports Conv1d, and sinabs 2.0.3's
+exporter fails on it (``if module.bias`` on a bias tensor; no ``input_shape``).
 """
 
 from __future__ import annotations
