@@ -101,3 +101,8 @@ def test_scenario_flag_ignore_fit_marks_the_chip_s_figures(tmp_path):
     assert set(result.results["truenorth"]) == {"reference", "chip"}
     assert UNFIT_NOTE not in result.reports["generic"].notes
     assert UNFIT_NOTE in report_dict(result)["chips"]["truenorth"]["notes"]
+    from neurosim.scenario import write_results
+
+    md = (write_results(result, tmp_path / "out") / "report.md").read_text()
+    assert "**truenorth: every figure above for truenorth is from a mapping that does not fit" in md
+    assert "generic: every figure" not in md

@@ -270,6 +270,7 @@ def write_results(result: Any, out_dir: str | Path, *, force: bool = False) -> P
         md = f"Scenario **{sc.name}**{source}: {sc.description}\n\n" + render_markdown(
             result.comparison
         )
+        md += _unfit_markdown(result.reports)
         if result.checks:
             md += "\n" + _checks_markdown(result.checks)
         if result.sweep is not None:
@@ -283,6 +284,20 @@ def write_results(result: Any, out_dir: str | Path, *, force: bool = False) -> P
         _write_plots(result, tmp)
         _write_sweep(result, tmp)
     return out_dir
+
+
+def _unfit_markdown(reports: Mapping[str, Any]) -> str:
+    """A warning line per chip simulated although its mapping does not fit (``ignore_fit``)."""
+    from neurosim.evaluate import UNFIT_NOTE
+
+    unfit = [key for key, rep in reports.items() if UNFIT_NOTE in rep.notes]
+    if not unfit:
+        return ""
+    return "\n" + "".join(
+        f"**{key}: every figure above for {key} is from a mapping that does not fit the chip** "
+        f"(simulated with `simulation.ignore_fit: true`; see its status line).\n\n"
+        for key in unfit
+    )
 
 
 def _checks_markdown(checks: Mapping[str, Any]) -> str:
