@@ -118,6 +118,10 @@ def test_conv_network_round_trip_exact(tmp_path):
     graph = network_to_nir(net)
     assert isinstance(graph.nodes["conv1"], nir.Conv2d) and isinstance(graph.nodes["conv2"], nir.Conv1d)
     assert isinstance(graph.nodes["pool1"], nir.AvgPool2d)
+    # NIR pooling has no gain: other readers see it as a Scale node after the pooling
+    np.testing.assert_array_equal(graph.nodes["pool1.gain"].scale, np.full((4, 2, 2), 1.5))
+    plain = network_from_nir(graph, source="nir")
+    assert plain.projection("pool1").kind == "pool" and plain.projection("pool1").spec.gain == 1.5
     assert isinstance(graph.nodes["p1.flat"], nir.Flatten)
     np.testing.assert_array_equal(graph.nodes["conv1"].bias, net.population("c1").bias[::16])
 

@@ -87,10 +87,17 @@ class Builder:
                 return True
         return False
 
+    def _is_gain(self, name: str) -> bool:
+        """A ``Scale`` named ``<pool>.gain`` after a pooling node: neurosim's pooling gain."""
+        p = self.preds[name]
+        return self.kind[name] == "Scale" and len(p) == 1 and name == f"{p[0]}.gain" and self.kind[p[0]].endswith("Pool2d")
+
     def _legacy_pop(self, name: str) -> bool:
         k = self.kind[name]
+        if self._is_gain(name):
+            return False
         if k in _WEIGHTS:
-            return any(self.kind[s] in _WEIGHTS for s in self.succs[name])
+            return any(self.kind[s] in _WEIGHTS and not self._is_gain(s) for s in self.succs[name])
         p = self.preds[name]
         return len(p) != 1 or (self.kind[p[0]] in _WEIGHTS and not self._legacy_pop(p[0]))
 
@@ -283,10 +290,10 @@ class Builder:
             return Projection(src, post, op.as_matrix(), name)
         if op.is_reshape or not chain:
             return Projection(src, post, sp.identity(n, format="csr"), f"{q}->{post}")
-        label = "+".join(c for c in chain if self.kind[c] != "Flatten") or "+".join(chain)
+        label = "+".join(c for c in chain if self.kind[c] != "Flatten" and not self._is_gain(c)) or "+".join(chain)
         single = all(len(self.preds[c]) == 1 and len(self.succs[c]) == 1 for c in chain)
         name = label if single else f"{label}:{src}->{post}"
-        if sum(self.kind[c] != "Flatten" for c in chain) > 1:
+        if sum(self.kind[c] != "Flatten" and not self._is_gain(c) for c in chain) > 1:
             self.folded.append(f"{label} -> one {op.kind} projection")
         if op.spec is not None:
             return Projection(src, post, name=name, spec=op.spec)

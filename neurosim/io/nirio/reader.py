@@ -10,7 +10,7 @@ from neurosim.errors import NetworkError
 from neurosim.io.nirio.builder import Builder
 from neurosim.io.nirio.dialects import Dialect, ImportOptions, resolve_dialect
 from neurosim.io.nirio.writer import META_KEY
-from neurosim.network import Network, Projection
+from neurosim.network import Network
 
 __all__ = ["IMPORT_KEY", "network_dt_s", "to_network"]
 
@@ -70,18 +70,6 @@ def _outputs(builder: Builder, info: dict) -> tuple[str, ...]:
     return tuple(outputs)
 
 
-def _pool_gains(projs: list[Projection], gains: Any) -> list[Projection]:
-    if not isinstance(gains, dict) or not gains:
-        return projs
-    out = []
-    for pr in projs:
-        g = gains.get(pr.name)
-        if pr.kind == "pool" and isinstance(g, (int, float)):
-            pr = Projection(pr.pre, pr.post, name=pr.name, spec=pr.spec.scaled(float(g)))
-        out.append(pr)
-    return out
-
-
 def _import_record(dialect: Dialect, builder: Builder) -> dict[str, Any]:
     return {
         "source": dialect.source, "reason": dialect.reason, "dt_s": dialect.dt_s,
@@ -110,7 +98,7 @@ def to_network(
     builder = Builder(where, nodes, edges, dialect, fold=opts.fold, per_neuron=per_neuron)
     pops, projs = builder.build()
     pops = _ordered(pops, info.get("populations"))
-    projs = _pool_gains(_ordered(projs, info.get("projections")), info.get("pool_gain"))
+    projs = _ordered(projs, info.get("projections"))
     metadata = info.get("metadata", {}) if dialect.source == "neurosim" else {IMPORT_KEY: _import_record(dialect, builder)}
     try:
         return Network(

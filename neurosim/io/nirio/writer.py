@@ -146,7 +146,6 @@ def graph_from_network(network: Network, target: str = "nir") -> Any:
         "populations": [p.name for p in network.populations],
         "projections": [pr.name for pr in network.projections],
         "outputs": list(network.outputs), "per_neuron": per_neuron,
-        "pool_gain": {pr.name: pr.spec.gain for pr in network.projections if pr.kind == "pool" and pr.spec.gain != 1},
         "target": target,
     }
     try:
@@ -166,6 +165,11 @@ def _weight_edges(nir: Any, network: Network, nodes: dict[str, Any]) -> list[tup
     for pr in network.projections:
         wname = _unique(pr.name, used)
         nodes[wname] = _weight_node(nir, network, pr, pr.name in carrier)
+        last = wname
+        if pr.kind == "pool" and pr.spec.gain != 1:  # NIR pooling has no gain: a Scale after it
+            last = _unique(f"{wname}.gain", used)
+            nodes[last] = nir.Scale(scale=np.full(pr.spec.out_shape, pr.spec.gain))
+            edges.append((wname, last))
         pre = network.population(pr.pre)
         src = pr.pre
         if pr.spec is None and pre.shape is not None:
@@ -173,7 +177,7 @@ def _weight_edges(nir: Any, network: Network, nodes: dict[str, Any]) -> list[tup
             if src not in nodes:
                 nodes[src] = nir.Flatten(input_type={"input": np.array(pre.shape)}, start_dim=0, end_dim=-1)
                 edges.append((pr.pre, src))
-        edges += [(src, wname), (wname, pr.post)]
+        edges += [(src, wname), (last, pr.post)]
     return edges
 
 
