@@ -125,6 +125,11 @@ def _check(args: argparse.Namespace) -> list[Any]:
         raise FaultError(f"--redundant: expected a positive integer, got {args.redundant}")
     if args.trials < 1:
         raise FaultError(f"--trials: expected a positive integer, got {args.trials}")
+    if args.scenario is not None and (args.network or args.chip or args.fault):
+        raise FaultError(
+            "--scenario: takes the network, chips and faults from the file; "
+            "expected no NETWORK, --chip or --fault with it"
+        )
     if args.scenario is None and args.network is None:
         raise FaultError("expected NETWORK or --scenario FILE")
     if args.scenario is None and not args.chip:

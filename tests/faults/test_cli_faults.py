@@ -40,6 +40,26 @@ def test_bad_fault_specs_exit_2_with_one_line(net_file, tmp_path, capsys, fault,
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--trials", "0"], "--trials: expected a positive integer"),
+        (["--redundant", "0"], "--redundant: expected a positive integer"),
+    ],
+)
+def test_bad_counts_exit_2(net_file, tmp_path, capsys, extra, match):
+    code = main(
+        ["faults", str(net_file), "--chip", "loihi2", "--fault", "neuron_crash=0.1", *extra]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and match in err and err.count("\n") == 1
+
+
+def test_scenario_with_chip_is_refused(capsys):
+    assert main(["faults", "--scenario", "scenarios/faults_mnist.yaml", "--chip", "loihi2"]) == 2
+    assert "expected no NETWORK, --chip or --fault" in capsys.readouterr().err
+
+
 @pytest.mark.slow  # ~7 s on the shared 2-core machine (matplotlib, two mappings, 12 trials)
 def test_small_campaign_writes_table_json_and_plots(net_file, tmp_path, capsys):
     out = tmp_path / "out"
