@@ -51,7 +51,7 @@ def _counts(name: str, dt_s: float | None = None, **options) -> tuple[np.ndarray
 
 
 def test_corpus_is_complete_and_small():
-    for name in [*EXACT, "sinabs_iaf_multi"]:
+    for name in [*EXACT, "sinabs_iaf_multi", "snntorch_synaptic_zero"]:
         for ext in (".nir", ".npz"):
             path = DATA / f"{name}{ext}"
             assert path.is_file() and path.stat().st_size < 40_000, path
@@ -162,3 +162,13 @@ def test_folded_chain_is_one_projection_and_maps(chip):
     assert map_network(net, load_profile(chip)).fits
     kept = read_nir(DATA / "sinabs_cnn.nir", fold=False)
     assert "2" in {p.name for p in kept.populations}
+
+
+def test_snntorch_synaptic_zero_reset_known_difference():
+    """snnTorch's Synaptic zero reset discards the whole update of the step after a spike."""
+    net = read_nir(DATA / "snntorch_synaptic_zero.nir", reset="zero")
+    rec = net.metadata["nir_import"]
+    assert rec["source"] == "snntorch" and rec["dt_s"] == 1e-4
+    assert net.population("1").model.kind == "cuba_lif"
+    got, expected = _counts("snntorch_synaptic_zero", reset="zero")
+    assert expected.sum() > 0 and got.sum() > expected.sum()  # neurosim integrates that step

@@ -135,6 +135,39 @@ def _snntorch_mlp(reset: str) -> tuple:
     return graph, x, out, hid, info
 
 
+def _snntorch_synaptic() -> tuple:
+    torch = _torch()
+    import nirtorch
+    import snntorch as snn
+    from snntorch.export_nir import _extract_snntorch_module
+
+    fc1 = _scaled_linear(torch, N_IN, N_HID, 1.0)
+    fc2 = _scaled_linear(torch, N_HID, N_OUT, 1.5)
+    net = torch.nn.Sequential(
+        fc1, snn.Synaptic(alpha=0.8, beta=0.9, init_hidden=True, reset_mechanism="zero"),
+        fc2, snn.Synaptic(alpha=0.8, beta=0.9, init_hidden=True, reset_mechanism="zero", output=True),
+    )
+    graph = nirtorch.extract_nir_graph(
+        net, _extract_snntorch_module, torch.zeros(N_IN), model_name="snntorch",
+        ignore_submodules_of=[snn.RLeaky, snn.RSynaptic],
+    )
+    x = _inputs((N_IN,))
+    syn1, syn2 = net[1], net[3]
+    syn1.reset_mem()
+    syn2.reset_mem()
+    out, hid = np.zeros((B, N_OUT)), np.zeros((B, N_HID))
+    with torch.no_grad():
+        for t in range(T):
+            s1 = syn1(fc1(torch.from_numpy(x[t])))
+            s2, _, _ = syn2(fc2(s1))
+            hid += s1.numpy()
+            out += s2.numpy()
+    info = {"library": "snntorch", "version": version("snntorch"), "dt_s": 1e-4, "reset": "zero",
+            "neuron": "Synaptic(alpha=0.8, beta=0.9)", "spike": "v > threshold",
+            "exporter": "nirtorch.extract_nir_graph(_extract_snntorch_module)"}
+    return graph, x, out, hid, info
+
+
 # ------------------------------------------------------------------------ Norse
 def _norse_mlp(cell: str) -> tuple:
     torch = _torch()
@@ -306,6 +339,7 @@ def _norse_cnn() -> tuple:
 CASES: dict[str, Callable[[], tuple]] = {
     "snntorch_lif_zero": lambda: _snntorch_mlp("zero"),
     "snntorch_lif_subtract": lambda: _snntorch_mlp("subtract"),
+    "snntorch_synaptic_zero": _snntorch_synaptic,
     "norse_lifbox": lambda: _norse_mlp("lifbox"),
     "norse_lif": lambda: _norse_mlp("lif"),
     "sinabs_iaf_single": lambda: _sinabs_mlp("single"),
