@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from neurosim.mapping.limits import CoreLimits
 from neurosim.mapping.loads import core_loads
-from neurosim.mapping.mapped import MappedNetwork
+from neurosim.mapping.mapped import MappedNetwork, Placement
 from neurosim.mapping.usage import resource_capacity, used_resources
 from neurosim.util.atomic import atomic_path
 
@@ -26,6 +27,91 @@ def core_utilization(mapped: MappedNetwork) -> dict[str, tuple[np.ndarray, float
         for r in _RESOURCES
         if r in used and capacity.get(r)
     }
+
+
+def _draw_utilization(ax_u: Any, mapped: MappedNetwork) -> None:
+    """Used / capacity of every limited resource of every core, in percent."""
+    from neurosim.plots.axes import integer_ticks
+
+    n = len(mapped.cores)
+    idx = np.arange(n)
+    drawn = False
+    for res, (used, cap) in (core_utilization(mapped) if n else {}).items():
+        ax_u.plot(
+            idx,
+            100.0 * used / cap,
+            marker="." if n < 200 else None,
+            lw=1,
+            label=f"{res} (cap {cap:,g})",
+        )
+        drawn = True
+    ax_u.axhline(100.0, color="k", ls="--", lw=1)
+    integer_ticks(ax_u.xaxis, n)  # cores are whole numbers
+    ax_u.set_xlim(-0.5, max(n, 1) - 0.5)
+    ax_u.set_ylim(bottom=0)
+    ax_u.set_xlabel("core index")
+    ax_u.set_ylabel("utilization (% of per-core capacity)")
+    ax_u.set_title(f"Core utilization: {n} cores (lower bound {mapped.lower_bound_cores})")
+    if drawn:
+        ax_u.legend(fontsize=8, loc="best")
+    ax_u.grid(alpha=0.3)
+
+
+def _draw_traffic(ax_m: Any, p: Placement, on: np.ndarray) -> None:
+    """The busiest core-to-core traffic among cores ``on`` the drawn chip, as red lines."""
+    t = p.traffic.tocoo()
+    sel = (t.row != t.col) & np.isin(t.row, on) & np.isin(t.col, on)
+    if not sel.any():
+        return
+    rows, cols, vals = t.row[sel], t.col[sel], t.data[sel]
+    top = np.argsort(vals)[::-1][:300]
+    vmax = float(vals[top].max())
+    for r, c, v in zip(rows[top], cols[top], vals[top], strict=True):
+        ax_m.plot(
+            [p.x[r], p.x[c]],
+            [p.y[r], p.y[c]],
+            color="tab:red",
+            alpha=0.5,
+            lw=0.3 + 2.5 * v / vmax,
+        )
+
+
+def _draw_placement(fig: Any, ax_m: Any, mapped: MappedNetwork, chip: int) -> None:
+    """The mesh of ``chip``: used cores coloured by neuron utilization, busiest traffic on top."""
+    from neurosim.plots.axes import integer_ticks
+
+    n = len(mapped.cores)
+    p = mapped.placement
+    w, h = int(mapped.profile.get("chip.mesh_width")), int(mapped.profile.get("chip.mesh_height"))
+    grid = np.full((h, w), np.nan)
+    on = np.flatnonzero(p.chip == chip) if n else np.zeros(0, dtype=int)
+    maxn = float(mapped.profile.get("core.max_neurons"))
+    neurons = core_loads(mapped).neurons if n else np.zeros(0)
+    for k in on:
+        grid[p.y[k], p.x[k]] = 100.0 * neurons[k] / maxn
+    im = ax_m.imshow(
+        grid, origin="lower", cmap="viridis", vmin=0, vmax=100, interpolation="nearest"
+    )
+    cb = fig.colorbar(im, ax=ax_m, fraction=0.046, pad=0.04)
+    cb.set_label("neuron utilization (%)")
+    _draw_traffic(ax_m, p, on)
+    if on.size and max(w, h) > 48:  # one pixel per slot is too small to see: mark used cores
+        ax_m.scatter(
+            p.x[on], p.y[on], s=12, marker="s", facecolors="none", edgecolors="tab:orange", lw=0.8
+        )
+    # the whole mesh, with integer ticks (slots are whole numbers)
+    ax_m.set_xlim(-0.5, w - 0.5)
+    ax_m.set_ylim(-0.5, h - 0.5)
+    integer_ticks(ax_m.xaxis, w)
+    integer_ticks(ax_m.yaxis, h)
+    ax_m.set_xlabel("mesh x (core column)")
+    ax_m.set_ylabel("mesh y (core row)")
+    ax_m.set_title(
+        f"Placement on chip {chip} ({p.method}): {on.size} cores on a {w}x{h} mesh\n"
+        f"link load total {p.total_link_load:,.4g} (row-major {p.row_major_total_link_load:,.4g}), "
+        f"max {p.max_link_load:,.3g} spikes/step\nred lines: busiest core-to-core traffic",
+        fontsize=9,
+    )
 
 
 def plot_mapping(mapped: MappedNetwork, path: str | Path, *, chip: int = 0) -> Path:
@@ -48,78 +134,11 @@ def plot_mapping(mapped: MappedNetwork, path: str | Path, *, chip: int = 0) -> P
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    cores = mapped.cores
-    n = len(cores)
     fig, (ax_u, ax_m) = plt.subplots(
         1, 2, figsize=(13, 5.5), gridspec_kw={"width_ratios": [1.3, 1]}
     )
-    # utilization
-    idx = np.arange(n)
-    drawn = False
-    for res, (used, cap) in (core_utilization(mapped) if n else {}).items():
-        ax_u.plot(
-            idx,
-            100.0 * used / cap,
-            marker="." if n < 200 else None,
-            lw=1,
-            label=f"{res} (cap {cap:,g})",
-        )
-        drawn = True
-    ax_u.axhline(100.0, color="k", ls="--", lw=1)
-    from neurosim.plots.axes import integer_ticks
-
-    integer_ticks(ax_u.xaxis, n)  # cores are whole numbers
-    ax_u.set_xlim(-0.5, max(n, 1) - 0.5)
-    ax_u.set_ylim(bottom=0)
-    ax_u.set_xlabel("core index")
-    ax_u.set_ylabel("utilization (% of per-core capacity)")
-    ax_u.set_title(f"Core utilization: {n} cores (lower bound {mapped.lower_bound_cores})")
-    if drawn:
-        ax_u.legend(fontsize=8, loc="best")
-    ax_u.grid(alpha=0.3)
-    # placement
-    p = mapped.placement
-    w, h = int(mapped.profile.get("chip.mesh_width")), int(mapped.profile.get("chip.mesh_height"))
-    grid = np.full((h, w), np.nan)
-    on = np.flatnonzero(p.chip == chip) if n else np.zeros(0, dtype=int)
-    maxn = float(mapped.profile.get("core.max_neurons"))
-    neurons = core_loads(mapped).neurons if n else np.zeros(0)
-    for k in on:
-        grid[p.y[k], p.x[k]] = 100.0 * neurons[k] / maxn
-    im = ax_m.imshow(
-        grid, origin="lower", cmap="viridis", vmin=0, vmax=100, interpolation="nearest"
-    )
-    cb = fig.colorbar(im, ax=ax_m, fraction=0.046, pad=0.04)
-    cb.set_label("neuron utilization (%)")
-    t = p.traffic.tocoo()
-    sel = (t.row != t.col) & np.isin(t.row, on) & np.isin(t.col, on)
-    if sel.any():
-        rows, cols, vals = t.row[sel], t.col[sel], t.data[sel]
-        top = np.argsort(vals)[::-1][:300]
-        vmax = float(vals[top].max())
-        for r, c, v in zip(rows[top], cols[top], vals[top], strict=True):
-            ax_m.plot(
-                [p.x[r], p.x[c]],
-                [p.y[r], p.y[c]],
-                color="tab:red",
-                alpha=0.5,
-                lw=0.3 + 2.5 * v / vmax,
-            )
-    if on.size and max(w, h) > 48:  # one pixel per slot is too small to see: mark used cores
-        ax_m.scatter(p.x[on], p.y[on], s=12, marker="s", facecolors="none", edgecolors="tab:orange", lw=0.8)
-    # the whole mesh, with integer ticks (slots are whole numbers)
-    ax_m.set_xlim(-0.5, w - 0.5)
-    ax_m.set_ylim(-0.5, h - 0.5)
-    integer_ticks(ax_m.xaxis, w)
-    integer_ticks(ax_m.yaxis, h)
-    ax_m.set_xlabel("mesh x (core column)")
-    ax_m.set_ylabel("mesh y (core row)")
-    ax_m.set_title(
-        f"Placement on chip {chip} ({p.method}): {on.size} cores on a {w}x{h} mesh\n"
-        f"link load total {p.total_link_load:,.4g} (row-major {p.row_major_total_link_load:,.4g}), "
-        f"max {p.max_link_load:,.3g} spikes/step\nred lines: busiest core-to-core traffic",
-        fontsize=9,
-    )
+    _draw_utilization(ax_u, mapped)
+    _draw_placement(fig, ax_m, mapped, chip)
     status = "fits" if mapped.fits else f"does NOT fit ({len(mapped.violations)} violations)"
     fig.suptitle(f"{mapped.network.name} on {mapped.profile.name} [{mapped.strategy}]: {status}")
     fig.tight_layout()
