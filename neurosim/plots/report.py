@@ -171,13 +171,15 @@ def plot_core_utilization(report: Any) -> Any:
         raise NeurosimError(f"report {report.name}: no memory section to plot")
     m = report.memory
     load = m.load
+    from neurosim.util.numfmt import fmt_count
+
     series = {
-        f"neurons (of {m.max_neurons})": load.neurons / m.max_neurons,
-        f"input axons (of {m.max_axons})": load.axons / m.max_axons,
+        f"neurons (of {fmt_count(m.max_neurons)})": load.neurons / m.max_neurons,
+        f"input axons (of {fmt_count(m.max_axons)})": load.axons / m.max_axons,
     }
     util = m.utilization()
     if util is not None:
-        series[f"synapse memory (of {m.capacity_bits} bits)"] = util
+        series[f"synapse memory (of {fmt_count(m.capacity_bits)} bit)"] = util
     n = load.n_cores
     fig, ax = plt.subplots(figsize=(max(6.0, min(16.0, 0.25 * n + 4)), 4.2))
     cores = np.arange(n)
