@@ -489,23 +489,19 @@ def run_sweep(
     grid : mapping of str to sequence
         Profile field -> values; the points are the cartesian product.
     inputs, labels : ndarray, optional
-        Inputs to simulate and their classes.
     backends : sequence of str, optional
         Default ``("chip", "reference")``; the reference runs once for all points.
     strategy, placement, seed, n_steps, encoding
-        Passed to :func:`neurosim.evaluate.evaluate`.
+        As :class:`neurosim.evaluate.EvalOptions`.
     out_dir : path, optional
-        Folder for ``points/<key>.json`` (the resume store), ``sweep.csv``,
-        ``sweep.json`` and ``sweep.png``. Without it nothing is written.
+        ``points/<key>.json`` (resume store), ``sweep.csv|json|png``; none: nothing written.
     execution : neurosim.execute.Execution, optional
-        Where the points run (default: ``$DASK_SCHEDULER_ADDRESS`` or a
-        LocalCluster sized to the machine; ``Execution("serial")``: here).
+        Where the points run (default ``$DASK_SCHEDULER_ADDRESS``, else a LocalCluster).
     force : bool
         Recompute every point and accept a folder holding another sweep.
-    progress : callable, optional
-        Called with an opening line, the scheduler line and a line per finished point.
-    counter : callable, optional
-        Called with ``(finished, total)`` points, reused ones included, as points finish.
+    progress, counter : callable, optional
+        Called with an opening line, the scheduler line and a line per finished
+        point; and with ``(finished, total)`` points (reused ones included).
 
     Returns
     -------
@@ -514,17 +510,14 @@ def run_sweep(
     Raises
     ------
     SweepError
-        Empty grid, or ``out_dir`` holding a sweep of another network,
-        profile or inputs (without ``force``).
+        Empty grid; ``out_dir`` holding a sweep of another setup (without ``force``).
     ProfileError
-        An override that the profile schema rejects (checked for every point
-        before anything runs).
+        An override the profile schema rejects (every point checked before any runs).
     """
     from neurosim.evaluate import EvalInputs, EvalOptions
     from neurosim.hardware.profile import load_profile
 
-    if isinstance(profile, (str, Path)):
-        profile = load_profile(profile)
+    profile = load_profile(profile) if isinstance(profile, (str, Path)) else profile
     points, keys = _check_grid(profile, grid)
     options = EvalOptions(
         tuple(backends or ("chip", "reference")),
@@ -541,29 +534,37 @@ def run_sweep(
         point_dir, done = _open_store(out_dir, ctx, keys, force)
     todo = [(k, p) for k, p in zip(keys, points, strict=True) if k not in done]
     say = progress or (lambda _line: None)
-    where = "" if out_dir is None else f" into {out_dir}"
-    say(
-        f"sweep on {profile.name}: {len(points)} points, {len(done)} already done, "
-        f"{len(todo)} to compute{where}"
-    )
+    say(_opening_line(profile.name, len(points), len(done), len(todo), out_dir))
     report = _reporter(say, counter, len(done), len(points))
-    shared = {
-        "network": network,
-        "profile": profile.to_dict(),
-        "data": data,
-        "reference": _reference(network, data, options) if todo else None,
-        "options": options,
-    }
+    shared = {"network": network, "profile": profile.to_dict(), "data": data, "options": options}
+    shared["reference"] = _reference(network, data, options) if todo else None
     computed = _compute(todo, shared, point_dir, execution, report, say)
+    return _result(profile.name, tuple(grid), keys, done, computed, out_dir)
+
+
+def _result(
+    chip: str,
+    fields: tuple[str, ...],
+    keys: Sequence[str],
+    done: Mapping[str, Any],
+    computed: Mapping[str, Any],
+    out_dir: str | Path | None,
+) -> SweepResult:
+    """The points in grid order (read back or computed), and the summary files when there is a folder."""
     result = SweepResult(
-        chip=profile.name,
-        fields=tuple(grid),
+        chip=chip,
+        fields=fields,
         points=tuple(done.get(k) or computed[k] for k in keys),
         computed=tuple(k for k in keys if k in computed),
         reused=tuple(k for k in keys if k in done),
         out_dir=None if out_dir is None else Path(out_dir),
     )
     return result if out_dir is None else _write_outputs(result, Path(out_dir))
+
+
+def _opening_line(chip: str, n: int, n_done: int, n_todo: int, out_dir: Any) -> str:
+    where = "" if out_dir is None else f" into {out_dir}"
+    return f"sweep on {chip}: {n} points, {n_done} already done, {n_todo} to compute{where}"
 
 
 def _reporter(

@@ -63,20 +63,28 @@ def add_nir_import_options(parser: argparse.ArgumentParser) -> None:
         "NIR import", "How to read a .nir file written by another library (docs/formats.md)."
     )
     group.add_argument(
-        "--source", choices=NIR_SOURCES, default=None,
+        "--source",
+        choices=NIR_SOURCES,
+        default=None,
         help="library that wrote the .nir file (default auto: recognised from its fingerprints, "
         "and said in one line on stderr)",
     )
     group.add_argument(
-        "--nir-dt", type=float, default=None, metavar="SECONDS",
+        "--nir-dt",
+        type=float,
+        default=None,
+        metavar="SECONDS",
         help="time step the network was trained with (default the exporter's: snnTorch 1e-4, Norse 1e-3)",
     )
     group.add_argument(
-        "--reset", choices=("subtract", "zero"), default=None,
+        "--reset",
+        choices=("subtract", "zero"),
+        default=None,
         help="reset of every spiking neuron (default the exporter's: subtract for snnTorch and sinabs)",
     )
     group.add_argument(
-        "--no-fold", action="store_true",
+        "--no-fold",
+        action="store_true",
         help="keep a weight node that feeds another as its own linear population "
         "(default: fold chains of linear nodes between neuron layers into one projection)",
     )
@@ -87,8 +95,10 @@ def nir_options_from_args(args: argparse.Namespace, fmt: str, path: Any) -> dict
     from neurosim.errors import NeurosimError
 
     given = {
-        "--source": getattr(args, "source", None), "--nir-dt": getattr(args, "nir_dt", None),
-        "--reset": getattr(args, "reset", None), "--no-fold": getattr(args, "no_fold", False) or None,
+        "--source": getattr(args, "source", None),
+        "--nir-dt": getattr(args, "nir_dt", None),
+        "--reset": getattr(args, "reset", None),
+        "--no-fold": getattr(args, "no_fold", False) or None,
     }
     if fmt != "nir":
         for flag, value in given.items():
@@ -98,7 +108,12 @@ def nir_options_from_args(args: argparse.Namespace, fmt: str, path: Any) -> dict
     dt = given["--nir-dt"]
     if dt is not None and not 0 < dt <= 10:
         raise NeurosimError(f"--nir-dt {dt:g}: expected the network's time step in (0, 10] seconds")
-    return {"source": given["--source"], "dt_s": dt, "reset": given["--reset"], "fold": not given["--no-fold"]}
+    return {
+        "source": given["--source"],
+        "dt_s": dt,
+        "reset": given["--reset"],
+        "fold": not given["--no-fold"],
+    }
 
 
 def warn_nir_dt(network: Any, args: argparse.Namespace, announce: bool = True) -> None:

@@ -215,16 +215,16 @@ def _usage_table(mapped, out) -> None:
     table = Table(title="Core usage (used / capacity per core)")
     headers = ("resource", "capacity", "min", "mean", "max", "max\nutil.", "cores\nover")
     for col in headers:
-        table.add_column(
-            col, justify="left" if col == "resource" else "right", no_wrap=True
-        )
+        table.add_column(col, justify="left" if col == "resource" else "right", no_wrap=True)
     rows: list[list] = []
     for res in mapped.cores[0].resources if mapped.cores else ():
         used = np.array([c.resources[res][0] for c in mapped.cores], dtype=float)
         cap = mapped.cores[0].resources[res][1]
         util = f"{used.max() / cap:.0%}" if cap else "-"
         over = str(int((used > cap).sum())) if cap is not None else "-"
-        rows.append([res, cap, float(used.min()), float(used.mean()), float(used.max()), util, over])
+        rows.append(
+            [res, cap, float(used.min()), float(used.mean()), float(used.max()), util, over]
+        )
     # one number format per column (no "4,294..." cut at 80 columns)
     cols = [format_column([r[i] for r in rows]) for i in (1, 2, 3, 4)]
     for k, r in enumerate(rows):

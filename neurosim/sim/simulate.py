@@ -98,22 +98,9 @@ def simulate(
     >>> simulate(net, np.array([[1.0, -1.0]]), "reference").outputs
     array([[1., 0.]])
     """
-    run = MODES.resolve(mode)
-    return run(
-        target,
-        inputs,
-        backend,
-        n_steps=n_steps,
-        seed=seed,
-        encoding=encoding,
-        dt_s=dt_s,
-        v0=v0,
-        record=record,
-        per_step=per_step,
-        progress=progress,
-        options=options,
-        spike_counts=spike_counts,
-    )
+    settings = {"n_steps": n_steps, "seed": seed, "encoding": encoding, "dt_s": dt_s, "v0": v0}
+    settings.update(record=record, per_step=per_step, progress=progress, options=options)
+    return MODES.resolve(mode)(target, inputs, backend, spike_counts=spike_counts, **settings)
 
 
 def _network_and_mapping(target: Any, backend: Any) -> tuple[Network, Any]:
