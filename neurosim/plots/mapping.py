@@ -32,6 +32,7 @@ def core_utilization(mapped: MappedNetwork) -> dict[str, tuple[np.ndarray, float
 def _draw_utilization(ax_u: Any, mapped: MappedNetwork) -> None:
     """Used / capacity of every limited resource of every core, in percent."""
     from neurosim.plots.axes import integer_ticks
+    from neurosim.util.numfmt import fmt_count
 
     n = len(mapped.cores)
     idx = np.arange(n)
@@ -42,7 +43,7 @@ def _draw_utilization(ax_u: Any, mapped: MappedNetwork) -> None:
             100.0 * used / cap,
             marker="." if n < 200 else None,
             lw=1,
-            label=f"{res} (cap {cap:,g})",
+            label=f"{res} (cap {fmt_count(cap)})",
         )
         drawn = True
     ax_u.axhline(100.0, color="k", ls="--", lw=1)
@@ -76,6 +77,25 @@ def _draw_traffic(ax_m: Any, p: Placement, on: np.ndarray) -> None:
         )
 
 
+def _zoom_inset(ax_m: Any, grid: np.ndarray, p: Placement, on: np.ndarray) -> None:
+    """An inset of the used part of a large mesh (the whole mesh stays drawn around it)."""
+    from neurosim.plots.axes import integer_ticks
+
+    x0, x1 = int(p.x[on].min()), int(p.x[on].max())
+    y0, y1 = int(p.y[on].min()), int(p.y[on].max())
+    side = max(x1 - x0, y1 - y0) + 3
+    ins = ax_m.inset_axes([0.42, 0.42, 0.55, 0.55])
+    ins.imshow(grid, origin="lower", cmap="viridis", vmin=0, vmax=100, interpolation="nearest")
+    _draw_traffic(ins, p, on)
+    ins.set_xlim(x0 - 1.5, x0 - 1.5 + side)
+    ins.set_ylim(y0 - 1.5, y0 - 1.5 + side)
+    integer_ticks(ins.xaxis, x0 + side, max_ticks=5)
+    integer_ticks(ins.yaxis, y0 + side, max_ticks=5)
+    ins.tick_params(labelsize=7)
+    ins.set_title("used cores (zoom)", fontsize=8)
+    ax_m.indicate_inset_zoom(ins, edgecolor="tab:orange")
+
+
 def _draw_placement(fig: Any, ax_m: Any, mapped: MappedNetwork, chip: int) -> None:
     """The mesh of ``chip``: used cores coloured by neuron utilization, busiest traffic on top."""
     from neurosim.plots.axes import integer_ticks
@@ -95,10 +115,8 @@ def _draw_placement(fig: Any, ax_m: Any, mapped: MappedNetwork, chip: int) -> No
     cb = fig.colorbar(im, ax=ax_m, fraction=0.046, pad=0.04)
     cb.set_label("neuron utilization (%)")
     _draw_traffic(ax_m, p, on)
-    if on.size and max(w, h) > 48:  # one pixel per slot is too small to see: mark used cores
-        ax_m.scatter(
-            p.x[on], p.y[on], s=12, marker="s", facecolors="none", edgecolors="tab:orange", lw=0.8
-        )
+    if on.size and max(w, h) > 48:  # one pixel per slot is too small to see: a zoom inset
+        _zoom_inset(ax_m, grid, p, on)
     # the whole mesh, with integer ticks (slots are whole numbers)
     ax_m.set_xlim(-0.5, w - 0.5)
     ax_m.set_ylim(-0.5, h - 0.5)
@@ -141,7 +159,7 @@ def plot_mapping(mapped: MappedNetwork, path: str | Path, *, chip: int = 0) -> P
     _draw_placement(fig, ax_m, mapped, chip)
     status = "fits" if mapped.fits else f"does NOT fit ({len(mapped.violations)} violations)"
     fig.suptitle(f"{mapped.network.name} on {mapped.profile.name} [{mapped.strategy}]: {status}")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94))  # room for the suptitle above the titles
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
