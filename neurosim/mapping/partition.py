@@ -42,6 +42,11 @@ Strategies (:data:`STRATEGIES`):
     neurons each), so that one
     dead core costs a small fraction of every layer instead of whole layers
     (:mod:`neurosim.faults`; more cores, more packets).
+``crossbar``
+    Best of in-order, ``axon_sharing`` and greedy packers of the layer's
+    quotient (neurons with identical inputs x inputs with identical targets),
+    which reach the optimum on residue-structured layers such as the Graph
+    Challenge's (:mod:`neurosim.mapping.crossbar`).
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ __all__ = [
     "STRATEGIES",
     "Strategy",
     "axon_sharing",
+    "crossbar",
     "lower_bound",
     "merge_cores",
     "metis",
@@ -336,8 +342,11 @@ def lower_bound(inputs: sp.csc_matrix, profile: ChipProfile, limits: CoreLimits)
     ``core.max_neurons``; distinct input axons (each presynaptic neuron needs
     at least one) over ``core.max_axons``; and the synapse store of all
     synapses (one axon per synapse and one neuron per synapse at best) over
-    ``core.synapse_memory_bits``.
+    ``core.synapse_memory_bits``; and the neurons one core can host given
+    which inputs they share (:func:`neurosim.mapping.crossbar.quotient_bound`).
     """
+    from neurosim.mapping.crossbar import quotient_bound
+
     n = inputs.shape[1]
     if n == 0:
         return 0
@@ -347,6 +356,7 @@ def lower_bound(inputs: sp.csc_matrix, profile: ChipProfile, limits: CoreLimits)
         # the least memory the synapses can take: each stored once
         one = memory_bits(profile, np.array([1]), np.array([1]), np.array([1]))[0]
         bounds.append(ceil_div(int(one) * inputs.nnz, limits.memory_bits))
+    bounds.append(quotient_bound(inputs, limits))
     return max(1, max(bounds))
 
 
@@ -373,11 +383,26 @@ def spread(
     return pack_in_order(inputs, np.arange(n), profile, cap)
 
 
+def crossbar(
+    inputs: sp.csc_matrix, profile: ChipProfile, limits: CoreLimits, *, seed: int = 0
+) -> np.ndarray:
+    """Crossbar packing (:func:`neurosim.mapping.crossbar.crossbar_pack`)."""
+    from neurosim.mapping.crossbar import crossbar_pack
+
+    return crossbar_pack(inputs, profile, limits, seed=seed)
+
+
 # -------------------------------------------------------------- registry
 STRATEGIES: Registry = Registry(
     "partition strategy",
     MappingError,
-    {"sequential": sequential, "axon_sharing": axon_sharing, "metis": metis, "spread": spread},
+    {
+        "sequential": sequential,
+        "axon_sharing": axon_sharing,
+        "metis": metis,
+        "spread": spread,
+        "crossbar": crossbar,
+    },
     lazy=False,
 )
 

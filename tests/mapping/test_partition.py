@@ -116,8 +116,10 @@ def test_graph_challenge_axon_sharing_beats_sequential_on_crossbars(name, graph_
     for layer in ("layer1", "layer2", "layer3"):
         s, a = seq.info["per_population"][layer], shr.info["per_population"][layer]
         assert a["cores"] < s["cores"], (layer, a, s)
-        # 1024 neurons, 1024 inputs of 32 each: 4 cores at best on a 256 x 256 crossbar
-        assert a["lower_bound"] == 4
+        # 1024 neurons, 1024 inputs of 32 each: 4 cores by counting axons, but the
+        # residue chains of these layers (open arcs, not closed cycles, within
+        # 256 axons) allow 240 neurons per core at most: 5 (tests/mapping/test_crossbar.py)
+        assert a["lower_bound"] == 5
         assert a["cores"] - a["lower_bound"] <= 2
     assert shr.n_cores_used < seq.n_cores_used
     assert shr.info["gap_to_lower_bound"] == shr.n_cores_used - shr.lower_bound_cores >= 0
