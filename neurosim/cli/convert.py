@@ -4,7 +4,10 @@ Formats come from the paths (see :func:`neurosim.io.formats.detect_format`)
 or from ``--format-in`` / ``--format-out``. Reading and writing go through
 the :data:`~neurosim.io.formats.FORMATS` registry. ``DST`` is never
 overwritten without ``--force``, and a failed conversion leaves nothing
-behind (every writer is atomic).
+behind (every writer is atomic). NIR input takes ``--source``, ``--nir-dt``,
+``--reset`` and ``--no-fold`` (the exporting library's conventions; one stderr
+line says what was assumed and which linear chains were folded); NIR output
+takes ``--target`` (the form snnTorch, Norse or sinabs import correctly).
 """
 
 from __future__ import annotations
@@ -62,6 +65,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_nir_import_options(parser)
 
 
+def _check_dst(dst: Path, fout: str, force: bool) -> None:
+    """Refuse an existing ``dst`` without ``force``, or one of the wrong kind (file vs directory)."""
+    if not dst.exists():
+        return
+    if not force:
+        raise FileExistsError(str(dst))
+    if fout in _FILE_FORMATS and dst.is_dir():
+        raise NetworkError(
+            f"{dst}: is a directory; a {fout} network is one file (remove it or pick another name)"
+        )
+    if fout not in _FILE_FORMATS and dst.is_file() and not dst.name.endswith((".tsv", ".tsv.gz")):
+        raise NetworkError(
+            f"{dst}: is a file; a {fout} network is a directory (remove it or pick another name)"
+        )
+
+
 def convert(
     src: str | Path,
     dst: str | Path,
@@ -108,21 +127,7 @@ def convert(
             raise NetworkError(
                 f"unknown {role} format {name!r}; expected one of {', '.join(FORMATS)}"
             )
-    if dst.exists():
-        if not force:
-            raise FileExistsError(str(dst))
-        if fout in _FILE_FORMATS and dst.is_dir():
-            raise NetworkError(
-                f"{dst}: is a directory; a {fout} network is one file (remove it or pick another name)"
-            )
-        if (
-            fout not in _FILE_FORMATS
-            and dst.is_file()
-            and not dst.name.endswith((".tsv", ".tsv.gz"))
-        ):
-            raise NetworkError(
-                f"{dst}: is a file; a {fout} network is a directory (remove it or pick another name)"
-            )
+    _check_dst(dst, fout, force)
     options = dict(nir_options or {}) if fin == "nir" else {}
     if n_layers is not None:
         if fin != "graph_challenge":
