@@ -406,14 +406,15 @@ def _min_frac(network: Network, inputs: np.ndarray, quantized: Any, integer: boo
     return _smallest(ok, 0, 60)
 
 
-def precision_report(mapped: Any, inputs: np.ndarray) -> PrecisionReport:
+def precision_report(mapped: Any, inputs: np.ndarray, *, search: bool = True) -> PrecisionReport:
     """Precision of ``mapped`` (a MappedNetwork on an integer-weight chip) on static ``inputs``.
 
     Uses the fractions the chip backend chooses (``choose_frac_bits`` on the
     hardware network with the reduced integer weights), then searches the
     minimum fraction / state / accumulator bits with the profile's weights and
-    the minimum weight bits at a 60-bit fraction. Cost: about a dozen exact
-    runs of the network on ``inputs``.
+    the minimum weight bits at a 60-bit fraction. Cost: about 20 exact runs
+    of the network on ``inputs``; ``search=False`` skips the searches (one
+    run; the minimum fields are then None).
     """
     from neurosim.sim.chip import integer_weights
 
@@ -444,6 +445,11 @@ def precision_report(mapped: Any, inputs: np.ndarray) -> PrecisionReport:
     layers, guaranteed = error_bounds(hw, x, frac, quantized=quant)
     guaranteed = guaranteed and _fits(hw, x, quant, frac, layers, state_bits, acc_bits)
     first = next((lp.name for lp in layers if lp.at_risk), None)
+    if not search:
+        return PrecisionReport(
+            prof.name, state_bits, acc_bits, int(prof.get("weights.bits")), tuple(layers),
+            guaranteed, None if guaranteed else first, None, None, None, None,
+        )  # fmt: skip
     wide = _uniform_frac(hw, 60, integer)
     w_min = next(
         (b for b in range(2, 17) if error_bounds(hw, x, wide, quantized=_quantized_at(hw, b))[1]),
