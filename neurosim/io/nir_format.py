@@ -140,7 +140,7 @@ def read_nir(path: str | Path, **options: Any) -> Network:
     nodes, edges, meta = nodes_from_dict(where, data)
     try:
         return to_network(where, nodes, edges, meta, path.stem, opts)
-    except (ValueError, TypeError, IndexError, KeyError, AttributeError, ZeroDivisionError) as exc:
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError, ZeroDivisionError, RecursionError) as exc:
         # safety net: nir node objects accept arbitrary field contents
         raise NetworkError(f"{path}: malformed NIR file ({one_line(exc)})") from None
     except MemoryError:

@@ -80,10 +80,12 @@ class Builder:
         return lambda msg: self.err(name, msg)
 
     # ---------------------------------------------------------- populations
-    def _feeds_weight(self, name: str) -> bool:
+    def _feeds_weight(self, name: str, seen: frozenset[str] = frozenset()) -> bool:
         """Whether ``name`` feeds a weight node, through reshapes."""
         for s in self.succs[name]:
-            if self.kind[s] in _WEIGHTS or (self.kind[s] == "Flatten" and not self.is_pop(s) and self._feeds_weight(s)):
+            if self.kind[s] in _WEIGHTS:
+                return True
+            if self.kind[s] == "Flatten" and s not in seen and self._feeds_weight(s, seen | {name}):
                 return True
         return False
 
