@@ -233,12 +233,15 @@ def error_bounds(
                 conv = 0.0 if f >= f_pre else 2.0 ** -(f + 1)
             e += conv
             rounding = rounding + conv
-        cap = float(np.max(pop.model.param("cap"))) if pop.model.kind == "relu" else np.inf
-        lo = 0.0 if pop.model.kind == "relu" else -np.inf
+        relu = pop.model.kind == "relu"
+        cap = np.broadcast_to(pop.model.param("cap"), (pop.size,)) if relu else np.inf
+        cap_err = _rounded(np.where(np.isfinite(cap), cap, 0.0), f) if relu else 0.0
+        lo = 0.0 if relu else -np.inf
         margin = np.minimum(np.abs(z - lo), np.abs(z - cap))
-        clipped = ((z < lo) | (z > cap)) & (margin > e)
+        below = (z < lo) & (margin > e)  # outputs exactly 0
+        above = (z > cap) & (margin > e)  # outputs exactly the rounded cap
         y[name] = np.clip(z, lo, cap)
-        err[name] = np.where(clipped, 0.0, e)
+        err[name] = np.where(below, 0.0, np.where(above, cap_err, e + cap_err))
         layers.append(
             LayerPrecision(
                 name,
