@@ -137,3 +137,29 @@ def test_nir_output_is_refused_before_training(tmp_path, capsys):
     rc = main(["train", "dense", "--data", "iris", "--out", str(tmp_path / "net.nir")])
     assert rc == 2
     assert "ReLU" in capsys.readouterr().err
+
+
+def test_train_for_a_chip_reports_the_rate_code(tmp_path, capsys):
+    out = tmp_path / "tn.npz"
+    args = ["train", "dense", "--data", "digits", "--hidden", "16", "--epochs", "3"]
+    rc = main([*args, "--chip", "truenorth", "--chip-epochs", "1", "--out", str(out), "--json"])
+    assert rc == 0 and out.is_file()
+    s = json.loads(capsys.readouterr().out)
+    assert s["info"]["chip"]["chip"] == "truenorth" and s["info"]["chip"]["n_axon_types"] == 4
+    assert sorted(int(t) for t in s["accuracy_vs_steps"]) == [8, 16, 32, 64]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--chip", "dynapse2"], "neuron.models = lif"),
+        (["--chip", "loihi2", "--n-connections", "20"], "at least one synapse per neuron"),
+    ],
+)
+def test_bad_chip_combinations_exit_2_without_output(tmp_path, capsys, extra, message):
+    out = tmp_path / "bad.npz"
+    method = "deep_r" if "--n-connections" in extra else "dense"
+    rc = main(["train", method, "--data", "digits", "--hidden", "32", *extra, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
