@@ -84,7 +84,7 @@ def _paper_table(rows: list[dict[str, Any]]) -> None:
                 continue
             val = r["val_accuracy"] if r["val_accuracy"] is not None else r["test_accuracy"]
             n_layers = 2 if name.startswith("iris") else 3
-            bits = 32 * r["n_possible"] if name == base else 2 * r["n_possible"] + 32 * n_layers
+            bits = 64 * r["n_possible"] if name == base else 2 * r["n_possible"] + 32 * n_layers
             lines.append(
                 f"| {name} | {100 * (1 - r['train_accuracy']):.2f}% | {100 * (1 - val):.2f}% "
                 f"| {100 * (1 - r['test_accuracy']):.2f}% | {bits:,} "
