@@ -281,6 +281,8 @@ def plot_placement(report: Any) -> Any:
         ax.set_ylim(mesh_h - 0.5, -0.5)  # row 0 on top
         ax.set_aspect("equal", adjustable="box")
         ax.set_title(f"chip {chip}: {on.size} cores on a {mesh_w}x{mesh_h} mesh")
+        if on.size and max(mesh_w, mesh_h) > 48:  # a zoom on the used cores of a large mesh
+            _placement_inset(ax, pl, on, value, sc)
     for k in range(len(chips), nrow * ncol):
         axes[k // ncol][k % ncol].set_visible(False)
     if sc is not None:
@@ -294,6 +296,25 @@ def plot_placement(report: Any) -> Any:
         title += f"\n{cross:.3g} packets/step cross chips (not drawn)"
     fig.suptitle(title, fontsize=10, y=1.0, va="bottom")
     return fig
+
+
+def _placement_inset(ax: Any, pl: Any, on: np.ndarray, value: np.ndarray, sc: Any) -> None:
+    """Inset of the used part of a large mesh; the whole mesh stays drawn around it."""
+    from neurosim.plots.axes import integer_ticks
+
+    x0, x1 = int(pl.x[on].min()), int(pl.x[on].max())
+    y0, y1 = int(pl.y[on].min()), int(pl.y[on].max())
+    side = max(x1 - x0, y1 - y0) + 3
+    ins = ax.inset_axes([0.45, 0.45, 0.52, 0.52])
+    ins.scatter(pl.x[on], pl.y[on], c=value[on], cmap=sc.get_cmap(), norm=sc.norm, s=80, marker="s",
+                edgecolors="k", linewidths=0.3)  # fmt: skip
+    ins.set_xlim(x0 - 1.5, x0 - 1.5 + side)
+    ins.set_ylim(y0 - 1.5 + side, y0 - 1.5)  # row 0 on top, as the mesh
+    integer_ticks(ins.xaxis, x0 + side, max_ticks=5)
+    integer_ticks(ins.yaxis, y0 + side, max_ticks=5)
+    ins.tick_params(labelsize=7)
+    ins.set_facecolor("0.93")
+    ax.indicate_inset_zoom(ins, edgecolor="tab:orange")
 
 
 def plot_sweep(rows: Sequence[Mapping[str, Any]], fields: Sequence[str], *, title: str = "") -> Any:
