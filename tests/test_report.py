@@ -27,7 +27,17 @@ from neurosim.sim.result import SimResult
 from neurosim.sim.simulate import simulate
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "report.md"
-EVENTS = ("synop", "neuron_update", "spike_out", "hop", "chip_hop", "static")
+EVENTS = (
+    "synop",
+    "neuron_update",
+    "neuron_active",
+    "spike_out",
+    "packet",
+    "hop",
+    "chip_hop",
+    "host_packet",
+    "static",
+)
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,23 @@ A pure function of a mapping, the event counts of a simulation
     E = sum over event types t and cores c of count[t][c] * energy.<t>_pj
         + energy.static_power_w * n_chips_used * run_time_s
 
-with ``synop``, ``neuron_update``, ``spike_out``, ``hop`` (mesh hops) and
-``chip_hop`` (chip-to-chip crossings). A ``packet`` has no figure of its own:
-it costs its hops (and its chip crossings). Run time is the latency model's
-time per inference times the number of inputs
+Event types (:data:`ENERGY_FIGURES`; docs/energy.md):
+
+``synop``           one per synaptic event (a spike reaching a stored synapse);
+``neuron_update``   every neuron of every core, every step (reading its state);
+``neuron_active``   neurons whose state changes in a step (the backend's count
+                    when it reports one; otherwise every update: an upper bound);
+``spike_out``       one per spike generated;
+``packet``          one message per spike and target core, the own core included
+                    (:mod:`neurosim.cost.traffic`);
+``hop``             mesh hops of the packets to other cores;
+``chip_hop``        packets crossing chips;
+``host_packet``     input spikes the host delivers to a core (charged to no core).
+
+``neuron_active``, ``packet`` and ``host_packet`` figures are optional in a
+profile: left out (null), the cost is *not modelled*; it is charged 0 and the
+report has a line for it (:attr:`EnergyReport.unmodelled`, ``notes``). Run
+time is the latency model's time per inference times the number of inputs
 (:func:`~neurosim.cost.latency.latency_model`).
 
 Split and relay overhead is the part of the dynamic energy spent on the
@@ -42,7 +55,9 @@ from neurosim.sim.result import SimResult
 
 __all__ = [
     "ENERGY_FIGURES",
+    "OPTIONAL",
     "EnergyReport",
+    "energy_counts",
     "EventEnergy",
     "energy_model",
 ]
@@ -51,10 +66,15 @@ __all__ = [
 ENERGY_FIGURES: dict[str, str] = {
     "synop": "energy.synop_pj",
     "neuron_update": "energy.neuron_update_pj",
+    "neuron_active": "energy.neuron_active_pj",
     "spike_out": "energy.spike_out_pj",
+    "packet": "energy.packet_pj",
     "hop": "energy.hop_pj",
     "chip_hop": "energy.chip_hop_pj",
+    "host_packet": "energy.host_packet_pj",
 }
+#: figures a profile may leave out (null): the cost is then not modelled (0, with a note)
+OPTIONAL = frozenset({"energy.neuron_active_pj", "energy.packet_pj", "energy.host_packet_pj"})
 
 _ROLES = ("neuron", "split", "relay")
 
@@ -109,6 +129,16 @@ class EnergyReport:
     split_pj: float | None = None
     relay_pj: float | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    counts: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def unmodelled(self) -> tuple[str, ...]:
+        """Optional profile fields left out (null) although their events occurred."""
+        return tuple(
+            e.field
+            for e in self.by_event.values()
+            if e.figure is None and e.field in OPTIONAL and e.count > 0
+        )
 
     @property
     def unknown(self) -> tuple[str, ...]:
@@ -165,6 +195,7 @@ class EnergyReport:
             "static_pj": self.static_pj,
             "known_pj": self.known_pj,
             "unknown": list(self.unknown),
+            "unmodelled": list(self.unmodelled),
             "estimated": list(self.estimated),
             "n_inputs": self.n_inputs,
             "split_overhead_pj": _num(self.split_pj),
@@ -188,29 +219,64 @@ def _shares(load: LoadTable, group: tuple[str, str], kind: str) -> np.ndarray:
     return np.where(load.synapses > 0, s_share, n_share)
 
 
+def energy_counts(
+    mapped: MappedNetwork, result: SimResult, load: LoadTable
+) -> dict[str, np.ndarray]:
+    """Events per core of every kind of :data:`ENERGY_FIGURES` (whole run).
+
+    ``packet`` counts one message per spike and target core, the own core
+    included; ``host_packet`` the input spikes the host delivers, by receiving
+    core (:mod:`neurosim.cost.traffic`; without spike counts: the packets of
+    the event counts and ``info["host_packets"]`` on no core). ``neuron_active``
+    is the backend's count when it reports one, else every neuron update (every
+    neuron taken as active: an upper bound).
+    """
+    from neurosim.cost.traffic import traffic
+
+    ev = load.events or {}
+    zero = np.zeros(load.n_cores)
+    out = {k: np.asarray(ev.get(k, zero), dtype=np.float64) for k in ENERGY_FIGURES}
+    if "neuron_active" not in ev:
+        out["neuron_active"] = out["neuron_update"].copy()
+    tr = traffic(mapped, result) if result.spike_counts else None
+    if tr is not None and tr.complete:
+        out["packet"] = out["packet"] + tr.local
+        out["host_packet"] = tr.host
+    return out
+
+
 def _dynamic(
-    profile: ChipProfile, load: LoadTable
-) -> tuple[dict[str, EventEnergy], dict[str, np.ndarray]]:
-    """Energy of each event type, in total and per core (NaN where the figure is unknown)."""
-    events = load.events or {}
+    profile: ChipProfile, load: LoadTable, counts: Mapping[str, np.ndarray], host_total: float
+) -> tuple[dict[str, EventEnergy], dict[str, np.ndarray], list[str]]:
+    """Energy of each event type, in total and per core (NaN where the figure is unknown).
+
+    Host packets are charged to no core (they enter from outside the mesh).
+    """
     by_event: dict[str, EventEnergy] = {}
     per_type_core: dict[str, np.ndarray] = {}
+    notes: list[str] = []
     for kind, path in ENERGY_FIGURES.items():
-        raw = events.get(kind)
-        counts = np.zeros(load.n_cores) if raw is None else raw
+        per_count = counts[kind]
+        total_f = host_total if kind == "host_packet" and not per_count.any() else per_count.sum()
+        total = int(round(float(total_f)))
         fig = profile.figure(path)
-        total = int(round(counts.sum()))
         if fig.value is None:
-            energy = None if total else 0.0
-            per_core = np.where(counts > 0, np.nan, 0.0)
+            optional = path in OPTIONAL
+            energy = 0.0 if (optional or not total) else None
+            per_core = np.where(per_count > 0, 0.0 if optional else np.nan, 0.0)
+            if optional and total:
+                notes.append(
+                    f"not modelled by this profile: {kind} ({path}), {total} events charged 0"
+                )
         else:
-            per_core = counts * float(fig.value)
-            energy = float(per_core.sum())
-        per_type_core[kind] = per_core
+            per_core = per_count * float(fig.value)
+            energy = float(total_f) * float(fig.value)
+        if kind != "host_packet":
+            per_type_core[kind] = per_core
         by_event[kind] = EventEnergy(
             total, fig.value, "pJ", path, energy, fig.provenance, fig.source
         )
-    return by_event, per_type_core
+    return by_event, per_type_core, notes
 
 
 def _static(
@@ -298,9 +364,12 @@ def energy_model(
     """
     n_cores = len(mapped.cores)
     load = with_events(core_loads(mapped) if load is None else load, result)
-    by_event, per_type_core = _dynamic(mapped.profile, load)
+    counts = energy_counts(mapped, result, load)
+    host_total = float(result.info.get("host_packets", 0)) if result.info else 0.0
+    by_event, per_type_core, unmodelled = _dynamic(mapped.profile, load, counts, host_total)
     n_chips = max(int(mapped.n_chips_used), 1) if n_cores else 0
     by_event["static"], notes = _static(mapped.profile, n_chips, run_time_s)
+    notes = unmodelled + notes
     per_core_pj = np.sum(np.stack(list(per_type_core.values())), axis=0) if n_cores else np.zeros(0)
     rows, role_totals = _by_layer(mapped, load, per_type_core)
     exact = load.single_group_cores()
@@ -319,4 +388,5 @@ def energy_model(
         split_pj=role_totals["split"],
         relay_pj=role_totals["relay"],
         notes=tuple(notes),
+        counts=counts,
     )

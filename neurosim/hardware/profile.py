@@ -147,6 +147,28 @@ Bits = _figure_type("int", minimum=1, maximum=64, nullable=False)
 BitsOrNone = _figure_type("int", minimum=1, maximum=64)
 FlagFigure = _figure_type("bool", nullable=False)
 
+
+class BarrierNs(Figure):
+    """End-of-step barrier (ns): a number, or a table ``{cores in use: ns}`` read as a step
+    function (the entry of the largest key not above the cores in use)."""
+
+    @field_validator("value")
+    @classmethod
+    def _check(cls, v: Any) -> Any:
+        if v is None:
+            return v
+        table = v if isinstance(v, dict) else {1: v}
+        out = {}
+        for k, x in table.items():
+            key = int(k) if not isinstance(k, bool) and str(k).isdigit() else None
+            ok = isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+            if key is None or key < 1 or not ok or not 0 <= x <= MAX_EVENT_NS:
+                raise ValueError(
+                    f"expected a number of ns or a table of cores (>= 1) to ns, got {v!r}"
+                )
+            out[key] = float(x)
+        return out if isinstance(v, dict) else float(v)
+
 SYNAPSE_ENCODINGS = ("crossbar", "sparse", "dense", "per_neuron_slots")
 WEIGHT_KINDS = ("float", "int", "ternary", "binary", "axon_type")
 WEIGHT_SCALES = ("none", "per_layer", "per_core", "exponent")
@@ -229,25 +251,55 @@ class NeuronSection(_Section):
     )
 
 
+def _unmodelled(what: str) -> str:
+    return f"not modelled by this profile: {what}"
+
+
 class EnergySection(_Section):
-    """Energy per event (pJ) and static power (W)."""
+    """Energy per event (pJ) and static power (W).
+
+    ``neuron_update_pj`` is paid by every neuron every step (reading its
+    state); ``neuron_active_pj``, ``packet_pj`` and ``host_packet_pj`` are
+    optional in a file (null when absent: the cost is not modelled, and the
+    energy report says so in a line of its own).
+    """
 
     synop_pj: NonNegative
     neuron_update_pj: NonNegative
+    neuron_active_pj: NonNegative = NonNegative(
+        value=None, note=_unmodelled("no extra energy for a neuron whose state changes")
+    )
     spike_out_pj: NonNegative
+    packet_pj: NonNegative = NonNegative(
+        value=None, note=_unmodelled("a message costs only its hops")
+    )
     hop_pj: NonNegative
     chip_hop_pj: NonNegative
+    host_packet_pj: NonNegative = NonNegative(
+        value=None, note=_unmodelled("input spikes from the host are free")
+    )
     static_power_w: PowerW
 
 
 class LatencySection(_Section):
-    """Latency per event (ns)."""
+    """Latency per event (ns); ``neuron_active_ns``, ``packet_ns``, ``message_in_ns``
+    and ``barrier_ns`` are optional in a file (null: not modelled)."""
 
     synop_ns: EventNs
     neuron_update_ns: EventNs
+    neuron_active_ns: EventNs = EventNs(
+        value=None, note=_unmodelled("no extra time for a neuron whose state changes")
+    )
     spike_out_ns: EventNs
+    packet_ns: EventNs = EventNs(value=None, note=_unmodelled("sending a message takes no time"))
+    message_in_ns: EventNs = EventNs(
+        value=None, note=_unmodelled("receiving a message takes only its synapses' time")
+    )
     hop_ns: EventNs
     chip_hop_ns: EventNs
+    barrier_ns: BarrierNs = BarrierNs(
+        value=None, note=_unmodelled("a time step ends without a synchronisation cost")
+    )
 
 
 CONV_STORAGES = ("shared_kernel", "unrolled")

@@ -164,7 +164,8 @@ def test_result_without_events_is_refused(tiny, hw):
             16 * 26.0,
             "measured",
         ),  # 26 pJ per synaptic event; other events 0 pJ (folded in)
-        ("loihi", 16 * 23.6 + 8 * 52.0 + 5 * 1.7 + 3 * 1.8, "simulated"),
+        # SANA-FE's figures: synop, access + active update per neuron, spike, packet, hop
+        ("loihi", 16 * 33.6 + 8 * (51.2 + 21.6) + 5 * 69.3 + 3 * 111.0 + 3 * 1.8, "simulated"),
         ("dynapse2", 16 * 30.0 + 5 * 900.0 + 3 * 400.0, "estimated"),
         ("tianjic", 16 * 3.0 + 8 * 5.0 + 5 * 3.0 + 3 * 4.0, "estimated"),
     ],
@@ -194,9 +195,77 @@ def test_energy_is_linear_in_the_counts(tiny, hw, synop, upd, spk, hop, k):
     events = {"synop": synop, "neuron_update": upd, "spike_out": spk, "hop": hop}
     e = energy_model(mapped, hw.sim_result(events))
     expected = sum(sum(v) * profile.get(f"energy.{kind}_pj") for kind, v in events.items())
+    expected += sum(upd) * profile.get("energy.neuron_active_pj")  # every neuron taken as active
     assert e.dynamic_pj == pytest.approx(expected)
     assert float(np.sum(e.per_core_pj)) == pytest.approx(expected)
     scaled = energy_model(
         mapped, hw.sim_result({kind: [k * c for c in v] for kind, v in events.items()})
     )
     assert scaled.dynamic_pj == pytest.approx(k * expected)
+
+
+# ------------------------------------------- messages, host inputs, unmodelled costs
+def _with_spikes(hw, events, spikes, host=0):
+    res = hw.sim_result(events)
+    counts = {k: np.asarray(v, dtype=np.int64)[None, :] for k, v in spikes.items()}
+    return type(res)(**{**res.__dict__, "spike_counts": counts, "info": {"host_packets": host}})
+
+
+def test_packets_local_messages_and_host_inputs_from_spikes(hw):
+    """A recurrent layer on one core: its spikes to its own core are messages too."""
+    import scipy.sparse as sp
+
+    from neurosim.network import Network, Population, Projection
+    from neurosim.neurons import NeuronModel
+
+    lif = NeuronModel("if")
+    net = Network(
+        [
+            Population("input", 2, NeuronModel("input")),
+            Population("a", 2, lif),
+            Population("b", 1, lif),
+        ],
+        [
+            Projection("input", "a", sp.csr_matrix(np.array([[1.0, 1.0], [0.0, 1.0]])), name="ia"),
+            Projection("a", "a", sp.csr_matrix(np.array([[0.0, 1.0], [0.0, 0.0]])), name="aa"),
+            Projection("a", "b", sp.csr_matrix(np.array([[1.0], [1.0]])), name="ab"),
+        ],
+        ("input",),
+        ("b",),
+    )
+    p = load_profile("generic", {"energy.packet_pj": 10.0, "energy.host_packet_pj": 7.0})
+    mapped = hw.build_mapped(p, net, {"input": [-1, -1], "a": [0, 0], "b": [1]}, [(0, 0), (1, 0)])
+    # spikes: input 3 and 4, a 5 and 2, b 1
+    # messages: a0 -> core 0 (own, via aa) and core 1: 5 + 5; a1 -> core 1: 2; b: none
+    # host: input0 -> core 0 (3), input1 -> core 0 (4) = 7 messages
+    events = {"synop": [0, 0], "neuron_update": [0, 0], "spike_out": [7, 1], "packet": [7, 0]}
+    res = _with_spikes(hw, events, {"input": [3, 4], "a": [5, 2], "b": [1]}, host=7)
+    e = energy_model(mapped, res)
+    assert e.counts["packet"].tolist() == [12, 0]  # 7 to other cores + 5 to its own
+    assert e.by_event["packet"].energy_pj == pytest.approx(12 * 10.0)
+    assert e.counts["host_packet"].tolist() == [7, 0]
+    assert e.by_event["host_packet"].energy_pj == pytest.approx(7 * 7.0)
+    # host inputs enter from outside the mesh: on no core
+    assert float(np.sum(e.per_core_pj)) == pytest.approx(e.dynamic_pj - 49.0)
+
+
+def test_every_unmodelled_cost_gets_a_report_line(tiny, hw):
+    e = energy_model(tiny(load_profile("generic")), hw.sim_result(EVENTS))
+    # generic states no figure for an active neuron (8 updates) nor for a packet (3)
+    assert e.unmodelled == ("energy.neuron_active_pj", "energy.packet_pj")
+    assert any("packet (energy.packet_pj), 3 events" in n for n in e.notes)
+    assert e.by_event["packet"].energy_pj == 0.0 and e.total_pj is not None
+    assert "energy.packet_pj" in e.to_dict()["unmodelled"]
+    # with the figure stated, no line
+    stated = load_profile("generic", {"energy.packet_pj": 5.0})
+    e2 = energy_model(tiny(stated), hw.sim_result(EVENTS))
+    assert e2.unmodelled == ("energy.neuron_active_pj",)
+    assert e2.by_event["packet"].energy_pj == pytest.approx(15.0)
+
+
+def test_backend_count_of_active_neurons_is_used(tiny, hw):
+    p = load_profile("generic", {"energy.neuron_active_pj": 10.0})
+    all_active = energy_model(tiny(p), hw.sim_result(EVENTS))
+    assert all_active.by_event["neuron_active"].count == 8  # every update counted active
+    some = energy_model(tiny(p), hw.sim_result({**EVENTS, "neuron_active": [1, 2]}))
+    assert some.by_event["neuron_active"].energy_pj == pytest.approx(30.0)
