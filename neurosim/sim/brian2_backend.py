@@ -107,6 +107,122 @@ def _tile(values: np.ndarray, n: int, batch: int) -> np.ndarray:
     return np.tile(np.broadcast_to(np.asarray(values, dtype=np.float64), (n,)), batch)
 
 
+def _make_group(b2: Any, req: SimRequest, name: str, k: int, codeobj: Any, dt: Any) -> Any:
+    """The ``NeuronGroup`` of population ``name`` (position ``k``), initialised and scheduled."""
+    hw, inp = req.mapped.hw_network, req.inputs
+    batch, n_steps = inp.n_inputs, inp.n_steps
+    pop = hw.population(name)
+    m = pop.model
+    n = pop.size * batch
+    kind = m.kind
+    namespace: dict[str, Any] = {}
+    if kind == "input":
+        start_col = sum(size for _, size in inp.sizes[: list(hw.inputs).index(name)])
+        if inp.per_step:
+            vals = inp.values[:, :, start_col : start_col + pop.size].reshape(n_steps, n)
+            namespace["stim"] = b2.TimedArray(np.ascontiguousarray(vals), dt=dt, name=f"stim{k}_*")
+    if kind in SPIKING_KINDS:
+        reset = "v = v_reset\n" if m.reset == "zero" else "v = v - vth\n"
+        if kind == "threshold":  # stateless: v is this step's input, recomputed
+            reset = ""
+        threshold, reset = "v >= vth", reset + "nz += 1"
+    else:
+        threshold, reset = "y != 0", ""
+    g = b2.NeuronGroup(
+        n,
+        _MODEL[kind],
+        threshold=threshold,
+        reset=reset,
+        dt=dt,
+        codeobj_class=codeobj,
+        name=f"pop{k}_*",
+        namespace=namespace,
+    )
+    if kind == "input":
+        if inp.per_step:
+            code = "y = stim(t, i)\nnz += int(y != 0)"
+        else:
+            g.y = inp.values[:, start_col : start_col + pop.size].reshape(n)
+            code = "nz += int(y != 0)"
+        g.run_regularly(code, dt=dt, when="groups", order=4 * k, codeobj_class=codeobj)
+    else:
+        _set_parameters(g, req, name)
+        g.run_regularly(_UPDATE[kind], dt=dt, when="groups", order=4 * k, codeobj_class=codeobj)
+    if "spike" in g.thresholder:
+        g.thresholder["spike"].when = "groups"
+        g.thresholder["spike"].order = 4 * k + 1
+    if kind in SPIKING_KINDS:
+        g.resetter["spike"].when = "groups"
+        g.resetter["spike"].order = 4 * k + 2
+    return g
+
+
+def _set_parameters(g: Any, req: SimRequest, name: str) -> None:
+    """Bias, model parameters and initial potential of a non-input group."""
+    pop = req.mapped.hw_network.population(name)
+    batch = req.inputs.n_inputs
+    g.b = _tile(pop.bias, pop.size, batch)
+    for key, value in pop.model.params.items():
+        attr = {"threshold": "vth"}.get(key, key)
+        if key in ("tau_mem_s", "tau_syn_s"):
+            setattr(
+                g,
+                "alpha" if key == "tau_mem_s" else "alpha_syn",
+                _tile(req.dt_s / np.broadcast_to(value, (pop.size,)), pop.size, batch),
+            )
+        elif key == "cap":
+            g.cap = _tile(np.minimum(value, np.finfo(np.float64).max), pop.size, batch)
+        else:
+            setattr(g, attr, _tile(value, pop.size, batch))
+    if pop.model.kind in SPIKING_KINDS:
+        g.v = _tile(req.v0_for(name, pop.size), pop.size, batch)
+
+
+def _make_synapses(
+    b2: Any, req: SimRequest, groups: dict[str, Any], codeobj: Any, dt: Any
+) -> list[Any]:
+    """One ``Synapses`` object per projection with synapses, in CSR order, replicated per input."""
+    mapped = req.mapped
+    hw = mapped.hw_network
+    batch = req.inputs.n_inputs
+    objects = []
+    for k, name in enumerate(hw.order()):
+        src = hw.population(name)
+        for pr in hw.projections_from(name):
+            q = mapped.quantized[pr.name]
+            w = (
+                integer_weights(q)
+                .multiply(np.asarray(q.scale, dtype=np.float64)[np.newaxis, :])
+                .tocsr()
+            )
+            w.sort_indices()
+            coo = w.tocoo()
+            if not coo.nnz:  # Brian2 refuses Synapses without synapses; nothing to deliver
+                continue
+            n_pre, n_post = w.shape
+            on_pre = "I_post += w" if src.model.kind in SPIKING_KINDS else "I_post += w * y_pre"
+            s = b2.Synapses(
+                groups[name],
+                groups[pr.post],
+                "w : 1",
+                on_pre=on_pre,
+                dt=dt,
+                codeobj_class=codeobj,
+                name=f"syn{k}_*",
+                namespace={},
+            )
+            offs = np.repeat(np.arange(batch), coo.nnz)
+            s.connect(
+                i=np.tile(coo.row, batch) + offs * n_pre,
+                j=np.tile(coo.col, batch) + offs * n_post,
+            )
+            s.w = np.tile(coo.data, batch)
+            s.pre.when = "groups"
+            s.pre.order = 4 * k + 3
+            objects.append(s)
+    return objects
+
+
 def run_brian2(req: SimRequest) -> SimResult:
     """Build ``req.mapped.hw_network`` in Brian2 and run it (see the module docstring).
 
@@ -122,121 +238,14 @@ def run_brian2(req: SimRequest) -> SimResult:
         raise SimulationError("backend 'brian2' needs a MappedNetwork (map the network first)")
     hw = mapped.hw_network
     target = str(req.options.get("target", "numpy"))
-    inp = req.inputs
-    batch, n_steps = inp.n_inputs, inp.n_steps
+    batch, n_steps = req.inputs.n_inputs, req.inputs.n_steps
     dt = req.dt_s * b2.second
-    order = hw.order()
     timings: dict[str, float] = {}
     with _target(target) as (codeobj, standalone_dir):
-        groups: dict[str, Any] = {}
-        objects: list[Any] = []
-        for k, name in enumerate(order):
-            pop = hw.population(name)
-            m = pop.model
-            n = pop.size * batch
-            kind = m.kind
-            namespace: dict[str, Any] = {}
-            if kind == "input":
-                start_col = sum(size for _, size in inp.sizes[: list(hw.inputs).index(name)])
-                if inp.per_step:
-                    vals = inp.values[:, :, start_col : start_col + pop.size].reshape(n_steps, n)
-                    namespace["stim"] = b2.TimedArray(
-                        np.ascontiguousarray(vals), dt=dt, name=f"stim{k}_*"
-                    )
-            if kind in SPIKING_KINDS:
-                reset = "v = v_reset\n" if m.reset == "zero" else "v = v - vth\n"
-                if kind == "threshold":  # stateless: v is this step's input, recomputed
-                    reset = ""
-                g = b2.NeuronGroup(
-                    n,
-                    _MODEL[kind],
-                    threshold="v >= vth",
-                    reset=reset + "nz += 1",
-                    dt=dt,
-                    codeobj_class=codeobj,
-                    name=f"pop{k}_*",
-                    namespace=namespace,
-                )
-            else:
-                g = b2.NeuronGroup(
-                    n,
-                    _MODEL[kind],
-                    threshold="y != 0",
-                    reset="",
-                    dt=dt,
-                    codeobj_class=codeobj,
-                    name=f"pop{k}_*",
-                    namespace=namespace,
-                )
-            if kind == "input":
-                if inp.per_step:
-                    code = "y = stim(t, i)\nnz += int(y != 0)"
-                else:
-                    g.y = inp.values[:, start_col : start_col + pop.size].reshape(n)
-                    code = "nz += int(y != 0)"
-                g.run_regularly(code, dt=dt, when="groups", order=4 * k, codeobj_class=codeobj)
-            else:
-                g.b = _tile(pop.bias, pop.size, batch)
-                for key, value in m.params.items():
-                    attr = {"threshold": "vth"}.get(key, key)
-                    if key in ("tau_mem_s", "tau_syn_s"):
-                        setattr(
-                            g,
-                            "alpha" if key == "tau_mem_s" else "alpha_syn",
-                            _tile(req.dt_s / np.broadcast_to(value, (pop.size,)), pop.size, batch),
-                        )
-                    elif key == "cap":
-                        g.cap = _tile(np.minimum(value, np.finfo(np.float64).max), pop.size, batch)
-                    else:
-                        setattr(g, attr, _tile(value, pop.size, batch))
-                if kind in SPIKING_KINDS:
-                    g.v = _tile(req.v0_for(name, pop.size), pop.size, batch)
-                g.run_regularly(
-                    _UPDATE[kind], dt=dt, when="groups", order=4 * k, codeobj_class=codeobj
-                )
-            if "spike" in g.thresholder:
-                g.thresholder["spike"].when = "groups"
-                g.thresholder["spike"].order = 4 * k + 1
-            if kind in SPIKING_KINDS:
-                g.resetter["spike"].when = "groups"
-                g.resetter["spike"].order = 4 * k + 2
-            groups[name] = g
-            objects.append(g)
-        for k, name in enumerate(order):
-            src = hw.population(name)
-            for pr in hw.projections_from(name):
-                q = mapped.quantized[pr.name]
-                w = (
-                    integer_weights(q)
-                    .multiply(np.asarray(q.scale, dtype=np.float64)[np.newaxis, :])
-                    .tocsr()
-                )
-                w.sort_indices()
-                coo = w.tocoo()
-                if not coo.nnz:  # Brian2 refuses Synapses without synapses; nothing to deliver
-                    continue
-                n_pre, n_post = w.shape
-                on_pre = "I_post += w" if src.model.kind in SPIKING_KINDS else "I_post += w * y_pre"
-                s = b2.Synapses(
-                    groups[name],
-                    groups[pr.post],
-                    "w : 1",
-                    on_pre=on_pre,
-                    dt=dt,
-                    codeobj_class=codeobj,
-                    name=f"syn{k}_*",
-                    namespace={},
-                )
-                if coo.nnz:
-                    offs = np.repeat(np.arange(batch), coo.nnz)
-                    s.connect(
-                        i=np.tile(coo.row, batch) + offs * n_pre,
-                        j=np.tile(coo.col, batch) + offs * n_post,
-                    )
-                    s.w = np.tile(coo.data, batch)
-                s.pre.when = "groups"
-                s.pre.order = 4 * k + 3
-                objects.append(s)
+        groups = {
+            name: _make_group(b2, req, name, k, codeobj, dt) for k, name in enumerate(hw.order())
+        }
+        objects = [*groups.values(), *_make_synapses(b2, req, groups, codeobj, dt)]
         net = b2.Network(*objects)
         t0 = time.perf_counter()
         profile = bool(req.options.get("profile", False))
@@ -250,10 +259,11 @@ def run_brian2(req: SimRequest) -> SimResult:
             name: np.asarray(g.nz[:], dtype=np.int64).reshape(batch, -1)
             for name, g in groups.items()
         }
-        final = {}
-        for name, g in groups.items():
-            if hw.population(name).model.kind not in SPIKING_KINDS:
-                final[name] = np.asarray(g.y[:], dtype=np.float64).reshape(batch, -1)
+        final = {
+            name: np.asarray(g.y[:], dtype=np.float64).reshape(batch, -1)
+            for name, g in groups.items()
+            if hw.population(name).model.kind not in SPIKING_KINDS
+        }
     model = event_model(hw, mapped.core_of, mapped.placement)
     events, host = model.count({n: c.sum(axis=0) for n, c in counts.items()}, batch * n_steps)
     src_names = [p.name for p in mapped.network.populations]
