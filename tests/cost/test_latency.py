@@ -173,3 +173,76 @@ def test_more_events_never_take_less_time(tiny, hw, synop, more, steps, chip):
     # the busiest core's work per step is a lower bound of the step
     work = max(synop) * p.get("latency.synop_ns") * 1e-9 / (2 * steps)
     assert base.step_s >= work * (1 - 1e-12)
+
+
+# ------------------------------------- messages from spikes: own core, host, barrier
+def test_messages_in_and_out_host_inputs_and_barrier_by_hand(hw):
+    """input (host) -> a on core 0 (recurrent a0 -> a1) -> b on core 1, one input, one step."""
+    import scipy.sparse as sp
+
+    from neurosim.network import Network, Population, Projection
+    from neurosim.neurons import NeuronModel
+    from neurosim.sim.result import SimResult
+
+    lif = NeuronModel("if")
+    net = Network(
+        [
+            Population("input", 2, NeuronModel("input")),
+            Population("a", 2, lif),
+            Population("b", 1, lif),
+        ],
+        [
+            Projection("input", "a", sp.csr_matrix(np.array([[1.0, 1.0], [0.0, 1.0]])), name="ia"),
+            Projection("a", "a", sp.csr_matrix(np.array([[0.0, 1.0], [0.0, 0.0]])), name="aa"),
+            Projection("a", "b", sp.csr_matrix(np.array([[1.0], [1.0]])), name="ab"),
+        ],
+        ("input",),
+        ("b",),
+    )
+    p = load_profile(
+        "generic",
+        {
+            **ASYNC,
+            "latency.packet_ns": 1.0,
+            "latency.message_in_ns": 2.0,
+            "latency.barrier_ns": 10.0,
+        },
+    )
+    mapped = hw.build_mapped(p, net, {"input": [-1, -1], "a": [0, 0], "b": [1]}, [(0, 0), (1, 0)])
+    events = {"synop": [15, 7], "neuron_update": [2, 1], "spike_out": [7, 1], "packet": [7, 0]}
+    spikes = {"input": [[3, 4]], "a": [[5, 2]], "b": [[1]]}
+    res = SimResult(
+        backend="chip",
+        outputs=np.zeros((1, 1)),
+        spike_counts={k: np.asarray(v) for k, v in spikes.items()},
+        events={k: np.asarray(v) for k, v in events.items()},
+        n_inputs=1,
+        n_steps=1,
+        dt_s=1e-3,
+    )
+    lat = latency_model(mapped, res)
+    # messages: a0 -> own core and core 1 (5 + 5), a1 -> core 1 (2): 12 sent by core 0;
+    # received: core 0 = 7 from the host + 5 of its own, core 1 = 7
+    assert lat.counts["packet"].tolist() == [12, 0]
+    assert lat.counts["message_in"].tolist() == [12, 7]
+    # sending G0 = 2 x 2 + 7 x 1 + 12 x 1 = 23 ns; receiving R0 = 12 x 2 + 15 = 39, R1 = 7 x 2 + 7 = 21
+    assert lat.per_core_step_s.tolist() == pytest.approx([62e-9, 24e-9])
+    # core 0: first message from the host at 7 / 7 = 1 ns: 1 + 39 = 40 ns (receiver-bound);
+    # core 1: last message at 23 + 5 = 28 ns, then one message 21 / 7 = 3 ns: 31 ns;
+    # step = max(23, 3, 40, 31) + 10 ns barrier
+    assert lat.step_s == pytest.approx(50e-9)
+    assert lat.barrier_s == pytest.approx(10e-9)
+    assert lat.unmodelled == ("latency.neuron_active_ns",)
+
+
+def test_barrier_table_is_a_step_function_of_cores_in_use(tiny, hw):
+    table = {1: 600.0, 5: 1000.0}
+    lat = latency_model(
+        tiny(load_profile("generic", {**ASYNC, "latency.barrier_ns": table})), hw.sim_result(EVENTS)
+    )
+    assert lat.barrier_s == pytest.approx(600e-9)  # 2 cores: the entry of key 1
+    assert lat.step_s == pytest.approx(13.5e-9 + 600e-9)
+    from neurosim.errors import ProfileError
+
+    with pytest.raises(ProfileError):
+        load_profile("generic", {"latency.barrier_ns": {0: 5.0}})
