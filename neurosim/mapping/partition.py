@@ -208,42 +208,7 @@ def axon_sharing(
     core = 0
     while first_free < n:
         pool = first_free + np.flatnonzero(~assigned[first_free : first_free + window])
-        sub = at[pool]
-        sub_csc = sub.tocsc()
-        fan_p = fan[pool]
-        overlap = np.zeros(pool.size, dtype=np.int64)
-        in_core = np.zeros(at.shape[1], dtype=bool)
-        taken = np.zeros(pool.size, dtype=bool)
-
-        _absorb(np.array([0]), sub, sub_csc, in_core, overlap, taken)
-        n_ax, n_m, n_syn = int(in_core.sum()), 1, int(fan_p[0])
-        while n_m < maxn:
-            cand = np.flatnonzero(~taken)
-            if cand.size == 0:
-                break
-            new = fan_p[cand] - overlap[cand]
-            slots = maxn - n_m
-            batch = min(cand.size, max(1, min(slots // 2, n_m)))
-            if batch < cand.size:
-                part = np.argpartition(new, batch - 1)[:batch]
-                # all candidates tied with the worst of the batch that cost nothing are free
-                zero = np.flatnonzero(new == 0)
-                part = np.union1d(part, zero[:slots])
-            else:
-                part = np.arange(cand.size)
-            keys = np.lexsort((cand[part], -overlap[cand[part]], new[part]))
-            part = part[keys][:slots]
-            cum_new = n_ax + np.cumsum(new[part])
-            cum_n = n_m + np.arange(1, part.size + 1)
-            cum_syn = n_syn + np.cumsum(fan_p[cand[part]])
-            ok = _fits(profile, limits, cum_new, cum_n, cum_syn)
-            take = part.size if ok.all() else int(np.argmin(ok))
-            if take == 0:
-                break
-            chosen = cand[part[:take]]
-            _absorb(chosen, sub, sub_csc, in_core, overlap, taken)
-            n_ax, n_m, n_syn = int(in_core.sum()), n_m + take, n_syn + int(fan_p[chosen].sum())
-        members = pool[taken]
+        members = pool[_fill_core(at[pool], fan[pool], profile, limits)]
         out[members] = core
         assigned[members] = True
         core += 1
@@ -261,6 +226,51 @@ def axon_sharing(
         (int(in_order.max()) + 1, total_axons(inputs, in_order)),
     )
     return in_order if theirs < mine else out
+
+
+def _fill_core(
+    sub: sp.csr_matrix, fan_p: np.ndarray, profile: ChipProfile, limits: CoreLimits
+) -> np.ndarray:
+    """Which neurons of a candidate pool (rows of ``sub``) go on one core (a mask).
+
+    Starts from the pool's first neuron and adds, batch by batch, the candidates
+    that bring the fewest new input axons while the core's limits hold.
+    """
+    maxn = limits.max_neurons
+    sub_csc = sub.tocsc()
+    overlap = np.zeros(sub.shape[0], dtype=np.int64)
+    in_core = np.zeros(sub.shape[1], dtype=bool)
+    taken = np.zeros(sub.shape[0], dtype=bool)
+
+    _absorb(np.array([0]), sub, sub_csc, in_core, overlap, taken)
+    n_ax, n_m, n_syn = int(in_core.sum()), 1, int(fan_p[0])
+    while n_m < maxn:
+        cand = np.flatnonzero(~taken)
+        if cand.size == 0:
+            break
+        new = fan_p[cand] - overlap[cand]
+        slots = maxn - n_m
+        batch = min(cand.size, max(1, min(slots // 2, n_m)))
+        if batch < cand.size:
+            part = np.argpartition(new, batch - 1)[:batch]
+            # all candidates tied with the worst of the batch that cost nothing are free
+            zero = np.flatnonzero(new == 0)
+            part = np.union1d(part, zero[:slots])
+        else:
+            part = np.arange(cand.size)
+        keys = np.lexsort((cand[part], -overlap[cand[part]], new[part]))
+        part = part[keys][:slots]
+        cum_new = n_ax + np.cumsum(new[part])
+        cum_n = n_m + np.arange(1, part.size + 1)
+        cum_syn = n_syn + np.cumsum(fan_p[cand[part]])
+        ok = _fits(profile, limits, cum_new, cum_n, cum_syn)
+        take = part.size if ok.all() else int(np.argmin(ok))
+        if take == 0:
+            break
+        chosen = cand[part[:take]]
+        _absorb(chosen, sub, sub_csc, in_core, overlap, taken)
+        n_ax, n_m, n_syn = int(in_core.sum()), n_m + take, n_syn + int(fan_p[chosen].sum())
+    return taken
 
 
 def total_axons(inputs: sp.csc_matrix, assign: np.ndarray) -> int:
