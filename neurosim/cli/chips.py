@@ -20,7 +20,7 @@ import argparse
 from collections import Counter
 from typing import Any
 
-from neurosim.cli.common import console, print_json
+from neurosim.cli.common import add_set_option, console, print_json
 
 __all__ = ["HELP", "PROVENANCE_CODES", "add_arguments", "profile_summary", "run"]
 
@@ -50,13 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "every figure of one profile (a shipped name or a YAML path)",
     )
     parser.add_argument("name", nargs="?", metavar="NAME", help="the profile to show")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="override a profile field (with `show`), e.g. --set core.max_fan_in=256 (repeatable)",
+    add_set_option(
+        parser,
+        "override a profile field (with `show`), e.g. --set core.max_fan_in=256 (repeatable)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 

@@ -12,6 +12,7 @@ __all__ = [
     "add_network_argument",
     "add_nir_import_options",
     "add_profile_options",
+    "add_set_option",
     "add_spiking_options",
     "calibration_from_args",
     "check_spiking_args",
@@ -167,19 +168,24 @@ def dataset_from_args(args: argparse.Namespace, network):
     return data
 
 
+def add_set_option(
+    parser: argparse.ArgumentParser,
+    help: str,
+    *,
+    flag: str = "--set",
+    dest: str = "overrides",
+    metavar: str = "FIELD=VALUE",
+) -> None:
+    """Add a repeatable ``FIELD=VALUE`` option (``--set`` by default) collected in a list."""
+    parser.add_argument(flag, dest=dest, action="append", default=[], metavar=metavar, help=help)
+
+
 def add_profile_options(parser: argparse.ArgumentParser, *, chip_required: bool = True) -> None:
     """Add ``--chip NAME`` and repeatable ``--set section.field=value``."""
     parser.add_argument(
         "--chip", required=chip_required, help="profile name (see `neurosim chips`) or a YAML path"
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="override a profile field, e.g. --set core.max_fan_in=256 (repeatable)",
-    )
+    add_set_option(parser, "override a profile field, e.g. --set core.max_fan_in=256 (repeatable)")
 
 
 def profile_from_args(args: argparse.Namespace):

@@ -59,7 +59,7 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from neurosim.cli.common import add_network_argument
+    from neurosim.cli.common import add_network_argument, add_set_option
 
     add_network_argument(parser)
     parser.add_argument(
@@ -69,14 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="CHIP",
         help="profile names or YAML paths, or 'all'",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="override a field on every chip, e.g. --set weights.bits=4 (repeatable)",
-    )
+    add_set_option(parser, "override a field on every chip, e.g. --set weights.bits=4 (repeatable)")
     add_data_options(parser)
     parser.add_argument(
         "--json", action="store_true", help="print the comparison as JSON instead of a table"

@@ -20,16 +20,14 @@ HELP = "run a scenario file"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from neurosim.cli.common import add_set_option
+
     parser.add_argument("scenario", help="scenario YAML file (see docs/scenarios.md)")
     parser.add_argument("--out", help="output directory (default: results/<scenario name>)")
     parser.add_argument("--force", action="store_true", help="replace an existing output directory")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="override a scenario field, e.g. --set dataset.limit=100 or "
+    add_set_option(
+        parser,
+        "override a scenario field, e.g. --set dataset.limit=100 or "
         "--set network.train.parameters.epochs=1 (repeatable)",
     )
     parser.add_argument(

@@ -25,29 +25,24 @@ HELP = "sweep hardware limits on one chip"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from neurosim.cli.common import add_execution_options, add_network_argument
+    from neurosim.cli.common import (
+        add_execution_options,
+        add_network_argument,
+        add_set_option,
+    )
     from neurosim.cli.compare import add_data_options
 
     add_network_argument(parser)
     parser.add_argument(
         "--chip", required=True, help="profile name (see `neurosim chips`) or a YAML path"
     )
-    parser.add_argument(
-        "--set",
+    add_set_option(
+        parser,
+        "a swept profile field and its values, e.g. --set core.max_fan_in=64,128,256 (repeatable)",
         dest="grid",
-        action="append",
-        default=[],
         metavar="FIELD=V1,V2,...",
-        help="a swept profile field and its values, e.g. --set core.max_fan_in=64,128,256 (repeatable)",
     )
-    parser.add_argument(
-        "--fix",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="a profile override applied to every point (repeatable)",
-    )
+    add_set_option(parser, "a profile override applied to every point (repeatable)", flag="--fix")
     add_data_options(parser)
     parser.add_argument("--out", required=True, help="output directory (created; reused to resume)")
     add_execution_options(parser)
