@@ -301,87 +301,21 @@ def exact_solution(
     n, L, C, k = int(n_neurons), int(n_layers), int(n_categories), int(fan_in)
     q8 = FixedPointFormat(8, int(frac_bits))
     q16 = FixedPointFormat(16, int(frac_bits) + 5)
-    if L < 1 or n < 1 or C < 1 or n_inputs < 1:
-        raise NetworkError(
-            "exact solution: n_neurons, n_layers, n_categories and n_inputs must be >= 1"
-        )
-    if not _is_pow2(k) or k > q8.scale:
-        raise NetworkError(
-            f"exact solution: fan_in {k} must be a power of two <= 2**frac_bits = {q8.scale}"
-        )
-    if n // C < k:
-        raise NetworkError(
-            f"exact solution: {n} neurons in {C} categories leave fewer than fan_in={k} per category"
-        )
-    check_size("exact solution", n * (L + 1) + n * int(n_inputs), n * k * L)
-    capf = Fraction(cap)
-    if (
-        capf <= 0
-        or capf * q8.scale != int(capf * q8.scale)
-        or 2 * capf > Fraction(q8.max_int, q8.scale)
-    ):
-        raise NetworkError(
-            f"exact solution: cap {cap} must be a positive multiple of 2^-{q8.frac_bits} with 2*cap <= {q8.max_value}"
-        )
+    capf = _check_exact_args(n, L, C, k, int(n_inputs), cap, q8)
     rng = np.random.default_rng(seed)
-    unit = Fraction(1, q8.scale)
     # categories of every population: a seeded deal of the neurons
     groups = tuple(rng.permutation(np.arange(n) % C) for _ in range(L + 1))
-    members = [[np.flatnonzero(g == c) for c in range(C)] for g in groups]
-    gains = [Fraction(1)] + [
-        Fraction(2) if rng.random() < 0.25 else Fraction(1) for _ in range(L - 1)
-    ]
-    # layer 1 threshold leaves room for sub-threshold noise; later ones are small multiples of 2^-f
-    betas = [4 * unit] + [int(rng.choice([1, 2, 4])) * unit for _ in range(L - 1)]
-    weights = []
-    for layer in range(1, L + 1):
-        rows, cols = [], []
-        for c in range(C):
-            pre, post = members[layer - 1][c], members[layer][c]
-            # k distinct pre neurons per post neuron: a window of a seeded shuffle
-            shuffled = rng.permutation(pre)
-            starts = rng.integers(0, pre.size, size=post.size)
-            picks = shuffled[(starts[:, None] + np.arange(k)[None, :]) % pre.size]
-            rows.append(picks.ravel())
-            cols.append(np.repeat(post, k))
-        r, cc = np.concatenate(rows), np.concatenate(cols)
-        w = float(gains[layer - 1] / k)
-        weights.append(sp.csr_matrix((np.full(r.size, w), (r, cc)), shape=(n, n)))
+    weights, gains, betas = _layers(rng, groups, n, L, C, k, q8)
     closed = ClampAffine()
     for g, b in zip(gains, betas, strict=False):
         closed = closed.then(g, -b, Fraction(0), capf)
-    # inputs: each row activates a random non-empty set of categories with values in (0, cap]
-    n_codes = int(capf * q8.scale)
-    cat_vals = np.zeros((int(n_inputs), C))
-    for row in range(int(n_inputs)):
-        active = rng.random(C) < 0.5
-        active[rng.integers(C)] = True
-        cat_vals[row, active] = rng.integers(1, n_codes + 1, size=int(active.sum())) / q8.scale
+    cat_vals = _category_values(rng, int(n_inputs), C, capf, q8)
     out_vals = np.vectorize(lambda v: float(closed(Fraction(v))), otypes=[np.float64])(cat_vals)
     inputs = cat_vals[:, groups[0]]
     expected = out_vals[:, groups[-1]]
     cats = np.flatnonzero(expected.any(axis=1)).astype(np.int64) + 1
-    net = Network.from_layers(
-        weights,
-        [-float(b) for b in betas],
-        NeuronModel("relu", {"cap": float(capf)}),
-        name=f"exact-n{n}-l{L}",
-        metadata={
-            "generator": "exact",
-            "seed": int(seed),
-            "n_categories": C,
-            "fan_in": k,
-            "gains": [str(g) for g in gains],
-            "betas": [str(b) for b in betas],
-            "cap": float(capf),
-            "fixed_point": {"8": q8.to_dict(), "16": q16.to_dict()},
-            "closed_form": closed.to_dict(),
-        },
-    )
-    for arr in (inputs, expected, cat_vals, out_vals):
-        for q in (q8, q16):
-            if not q.representable(arr):  # a construction invariant, not user input
-                raise NetworkError("exact solution: internal error, value not representable")
+    net = _exact_network(weights, gains, betas, closed, capf, (q8, q16), seed=int(seed), C=C, k=k)
+    _check_representable((inputs, expected, cat_vals, out_vals), (q8, q16))
     return ExactSolution(
         network=net,
         inputs=inputs,
@@ -397,3 +331,135 @@ def exact_solution(
         cap=capf,
         metadata=dict(net.metadata),
     )
+
+
+def _exact_network(
+    weights: list[sp.csr_matrix],
+    gains: list[Fraction],
+    betas: list[Fraction],
+    closed: ClampAffine,
+    capf: Fraction,
+    formats: tuple[FixedPointFormat, FixedPointFormat],
+    *,
+    seed: int,
+    C: int,
+    k: int,
+) -> Network:
+    """The capped-ReLU network of the layers, with the construction in its metadata."""
+    q8, q16 = formats
+    n, L = weights[0].shape[0], len(weights)
+    return Network.from_layers(
+        weights,
+        [-float(b) for b in betas],
+        NeuronModel("relu", {"cap": float(capf)}),
+        name=f"exact-n{n}-l{L}",
+        metadata={
+            "generator": "exact",
+            "seed": seed,
+            "n_categories": C,
+            "fan_in": k,
+            "gains": [str(g) for g in gains],
+            "betas": [str(b) for b in betas],
+            "cap": float(capf),
+            "fixed_point": {"8": q8.to_dict(), "16": q16.to_dict()},
+            "closed_form": closed.to_dict(),
+        },
+    )
+
+
+def _layers(
+    rng: np.random.Generator,
+    groups: tuple[np.ndarray, ...],
+    n: int,
+    L: int,
+    C: int,
+    k: int,
+    q8: FixedPointFormat,
+) -> tuple[list[sp.csr_matrix], list[Fraction], list[Fraction]]:
+    """Seeded gains and thresholds of the ``L`` layers and their category-wise weights."""
+    unit = Fraction(1, q8.scale)
+    members = [[np.flatnonzero(g == c) for c in range(C)] for g in groups]
+    gains = [Fraction(1)] + [
+        Fraction(2) if rng.random() < 0.25 else Fraction(1) for _ in range(L - 1)
+    ]
+    # layer 1 threshold leaves room for sub-threshold noise; later ones are small multiples of 2^-f
+    betas = [4 * unit] + [int(rng.choice([1, 2, 4])) * unit for _ in range(L - 1)]
+    weights = [
+        _category_layer(rng, members[layer - 1], members[layer], gains[layer - 1], k, n)
+        for layer in range(1, L + 1)
+    ]
+    return weights, gains, betas
+
+
+def _check_representable(
+    arrays: tuple[np.ndarray, ...], formats: tuple[FixedPointFormat, ...]
+) -> None:
+    """A construction invariant, not user input: every value exact in every format."""
+    for arr in arrays:
+        for q in formats:
+            if not q.representable(arr):
+                raise NetworkError("exact solution: internal error, value not representable")
+
+
+def _check_exact_args(
+    n: int, L: int, C: int, k: int, n_inputs: int, cap: float, q8: FixedPointFormat
+) -> Fraction:
+    """Validate :func:`exact_solution`'s sizes and cap; return the cap as a fraction."""
+    if L < 1 or n < 1 or C < 1 or n_inputs < 1:
+        raise NetworkError(
+            "exact solution: n_neurons, n_layers, n_categories and n_inputs must be >= 1"
+        )
+    if not _is_pow2(k) or k > q8.scale:
+        raise NetworkError(
+            f"exact solution: fan_in {k} must be a power of two <= 2**frac_bits = {q8.scale}"
+        )
+    if n // C < k:
+        raise NetworkError(
+            f"exact solution: {n} neurons in {C} categories leave fewer than fan_in={k} per category"
+        )
+    check_size("exact solution", n * (L + 1) + n * n_inputs, n * k * L)
+    capf = Fraction(cap)
+    if (
+        capf <= 0
+        or capf * q8.scale != int(capf * q8.scale)
+        or 2 * capf > Fraction(q8.max_int, q8.scale)
+    ):
+        raise NetworkError(
+            f"exact solution: cap {cap} must be a positive multiple of 2^-{q8.frac_bits} with 2*cap <= {q8.max_value}"
+        )
+    return capf
+
+
+def _category_layer(
+    rng: np.random.Generator,
+    pre_members: list[np.ndarray],
+    post_members: list[np.ndarray],
+    gain: Fraction,
+    k: int,
+    n: int,
+) -> sp.csr_matrix:
+    """One layer's weights: each post neuron averages ``k`` pre neurons of its category, times ``gain``."""
+    rows, cols = [], []
+    for pre, post in zip(pre_members, post_members, strict=True):
+        # k distinct pre neurons per post neuron: a window of a seeded shuffle
+        shuffled = rng.permutation(pre)
+        starts = rng.integers(0, pre.size, size=post.size)
+        picks = shuffled[(starts[:, None] + np.arange(k)[None, :]) % pre.size]
+        rows.append(picks.ravel())
+        cols.append(np.repeat(post, k))
+    r, cc = np.concatenate(rows), np.concatenate(cols)
+    w = float(gain / k)
+    return sp.csr_matrix((np.full(r.size, w), (r, cc)), shape=(n, n))
+
+
+def _category_values(
+    rng: np.random.Generator, n_inputs: int, C: int, capf: Fraction, q8: FixedPointFormat
+) -> np.ndarray:
+    """Per input row, a random non-empty set of active categories with values in (0, cap]."""
+    n_codes = int(capf * q8.scale)
+    cat_vals = np.zeros((n_inputs, C))
+    for row in range(n_inputs):
+        active = rng.random(C) < 0.5
+        active[rng.integers(C)] = True
+        cat_vals[row, active] = rng.integers(1, n_codes + 1, size=int(active.sum())) / q8.scale
+    return cat_vals
