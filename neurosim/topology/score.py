@@ -78,6 +78,57 @@ def _masks_of(layers: Network | Sequence[Any]) -> list[sp.csr_matrix]:
     return masks
 
 
+def _walk_scores(masks: list[sp.csr_matrix], max_inputs: int, seed: int) -> tuple[float, float]:
+    """Reachability and path uniformity of a random walk from a seeded sample of inputs."""
+    n_in = masks[0].shape[0]
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(n_in, size=min(n_in, max_inputs), replace=False))
+    walk = np.zeros((rows.size, n_in))
+    walk[np.arange(rows.size), rows] = 1.0
+    reach = walk > 0
+    for m in masks:
+        out_deg = np.asarray(m.sum(axis=1)).ravel()
+        step = sp.diags(np.divide(1.0, out_deg, out=np.zeros_like(out_deg), where=out_deg > 0)) @ m
+        walk = np.asarray(walk @ step)
+        reach = (
+            np.asarray((sp.csr_matrix(reach, dtype=np.float32) @ m.astype(np.float32)).toarray())
+            > 0
+        )
+    n_out = masks[-1].shape[1]
+    reachability = float(reach.mean())
+    mass = walk.sum(axis=1, keepdims=True)
+    dist = np.divide(walk, mass, out=np.zeros_like(walk), where=mass > 0)
+    tv = 0.5 * np.abs(dist - 1.0 / n_out).sum(axis=1)
+    tv[mass.ravel() == 0] = 1.0
+    return reachability, float(1.0 - tv.mean())
+
+
+def _edge_loads(masks: list[sp.csr_matrix]) -> tuple[float, list[int]]:
+    """Edge-load imbalance (path counts through every edge) and on-path widths of hidden layers."""
+    n_in, n_out = masks[0].shape[0], masks[-1].shape[1]
+    # path counts through every edge, renormalised per layer
+    fwd = [np.ones(n_in)]
+    for m in masks:
+        v = m.T @ fwd[-1]
+        fwd.append(v / v.max() if v.max() > 0 else v)
+    bwd = [np.ones(n_out)]
+    for m in reversed(masks):
+        v = m @ bwd[-1]
+        bwd.append(v / v.max() if v.max() > 0 else v)
+    bwd.reverse()
+    imbalance = 1.0
+    on_path = []
+    for k, m in enumerate(masks):
+        coo = m.tocoo()
+        load = fwd[k][coo.row] * bwd[k + 1][coo.col]
+        used = load[load > 0]
+        if used.size:
+            imbalance = max(imbalance, float(used.max() / used.mean()))
+        if k > 0:
+            on_path.append(int(np.count_nonzero((fwd[k] > 0) & (bwd[k] > 0))))
+    return imbalance, on_path
+
+
 def score_topology(
     layers: Network | Sequence[Any], *, max_inputs: int = 256, seed: int = 0
 ) -> TopologyScore:
@@ -105,48 +156,9 @@ def score_topology(
     (1.0, 1.0, 1.0)
     """
     masks = _masks_of(layers)
-    n_in = masks[0].shape[0]
-    rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(n_in, size=min(n_in, int(max_inputs)), replace=False))
-    # random-walk distribution and reachability from the sampled inputs
-    walk = np.zeros((rows.size, n_in))
-    walk[np.arange(rows.size), rows] = 1.0
-    reach = walk > 0
-    for m in masks:
-        out_deg = np.asarray(m.sum(axis=1)).ravel()
-        step = sp.diags(np.divide(1.0, out_deg, out=np.zeros_like(out_deg), where=out_deg > 0)) @ m
-        walk = np.asarray(walk @ step)
-        reach = (
-            np.asarray((sp.csr_matrix(reach, dtype=np.float32) @ m.astype(np.float32)).toarray())
-            > 0
-        )
-    n_out = masks[-1].shape[1]
-    reachability = float(reach.mean())
-    mass = walk.sum(axis=1, keepdims=True)
-    dist = np.divide(walk, mass, out=np.zeros_like(walk), where=mass > 0)
-    tv = 0.5 * np.abs(dist - 1.0 / n_out).sum(axis=1)
-    tv[mass.ravel() == 0] = 1.0
-    uniformity = float(1.0 - tv.mean())
-    # path counts through every edge, renormalised per layer
-    fwd = [np.ones(n_in)]
-    for m in masks:
-        v = m.T @ fwd[-1]
-        fwd.append(v / v.max() if v.max() > 0 else v)
-    bwd = [np.ones(n_out)]
-    for m in reversed(masks):
-        v = m @ bwd[-1]
-        bwd.append(v / v.max() if v.max() > 0 else v)
-    bwd.reverse()
-    imbalance = 1.0
-    on_path = []
-    for k, m in enumerate(masks):
-        coo = m.tocoo()
-        load = fwd[k][coo.row] * bwd[k + 1][coo.col]
-        used = load[load > 0]
-        if used.size:
-            imbalance = max(imbalance, float(used.max() / used.mean()))
-        if k > 0:
-            on_path.append(int(np.count_nonzero((fwd[k] > 0) & (bwd[k] > 0))))
+    n_in, n_out = masks[0].shape[0], masks[-1].shape[1]
+    reachability, uniformity = _walk_scores(masks, int(max_inputs), seed)
+    imbalance, on_path = _edge_loads(masks)
     widest = max([n_in] + [m.shape[1] for m in masks])
     bottleneck = (min(on_path) if on_path else min(n_in, n_out)) / widest
     score = reachability * uniformity * bottleneck / imbalance
