@@ -72,25 +72,39 @@ def _hash_ids(keys: np.ndarray, ptr: np.ndarray, n_keys: int) -> np.ndarray:
     rng = np.random.default_rng(_HASH_SEED)
     table = rng.integers(0, 2**63, size=(2, max(n_keys, 1)), dtype=np.uint64)
     n = ptr.size - 1
+    lengths = np.diff(ptr)
     sums = np.zeros((2, n), dtype=np.uint64)
-    owner = np.repeat(np.arange(n), np.diff(ptr))
-    for j in range(2):
-        np.add.at(sums[j], owner, table[j][keys])
-    sizes = np.diff(ptr).astype(np.uint64)
+    if keys.size:
+        starts = np.minimum(ptr[:-1], keys.size - 1)
+        for j in range(2):
+            sums[j] = np.add.reduceat(table[j][keys], starts)  # uint64: wraps, exact mod 2^64
+        sums[:, lengths == 0] = 0
+    sizes = lengths.astype(np.uint64)
     _, ids = np.unique(np.stack([sums[0], sums[1], sizes]), axis=1, return_inverse=True)
     return ids.ravel()
 
 
-def quotient(inputs: sp.csc_matrix) -> Quotient:
-    """Group the neurons (columns) and input rows of a population by their patterns."""
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort-based: numpy's hash-based unique is slow on large int arrays)."""
+    keys = np.sort(keys)
+    return keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if keys.size else keys
+
+
+def _columns(inputs: sp.csc_matrix) -> tuple[sp.csc_matrix, np.ndarray]:
+    """The canonical CSC matrix and the group (identical input rows) of each column."""
     a = sp.csc_matrix(inputs)
     a.sum_duplicates()
+    return a, _hash_ids(a.indices, a.indptr, a.shape[0])
+
+
+def quotient(inputs: sp.csc_matrix, columns: tuple | None = None) -> Quotient:
+    """Group the neurons (columns) and input rows of a population by their patterns."""
+    a, group_of = _columns(inputs) if columns is None else columns
     n_rows, n = a.shape
-    group_of = _hash_ids(a.indices, a.indptr, n_rows)
     n_groups = int(group_of.max()) + 1 if n else 0
     # distinct (row, group) pairs: the groups each row feeds
     cols = np.repeat(np.arange(n), np.diff(a.indptr))
-    pairs = np.unique(a.indices.astype(np.int64) * max(n_groups, 1) + group_of[cols])
+    pairs = _distinct(a.indices.astype(np.int64) * max(n_groups, 1) + group_of[cols])
     rows, groups = np.divmod(pairs, max(n_groups, 1))
     row_ptr = np.searchsorted(rows, np.arange(n_rows + 1))
     class_of_row = _hash_ids(groups, row_ptr, n_groups)
@@ -99,7 +113,7 @@ def quotient(inputs: sp.csc_matrix) -> Quotient:
     class_of_row = class_of_row.ravel() - (0 if used.all() else 1)  # class -1: unused rows
     n_classes = int(class_of_row.max()) + 1 if used.any() else 0
     class_weight = np.bincount(class_of_row[used], minlength=n_classes)
-    gc = np.unique(groups * max(n_classes, 1) + class_of_row[rows])
+    gc = _distinct(groups * max(n_classes, 1) + class_of_row[rows])
     g, c = np.divmod(gc, max(n_classes, 1))
     incidence = sp.csr_matrix((np.ones(g.size, dtype=bool), (g, c)), shape=(n_groups, n_classes))
     first = np.full(n_groups, -1, dtype=np.int64)
@@ -155,7 +169,8 @@ def _max_groups(q: Quotient, max_classes: int) -> int:
 
 
 def quotient_bound(inputs: sp.csc_matrix, limits: CoreLimits, q: Quotient | None = None) -> int:
-    """Lower bound on cores from the quotient (0 when it says nothing).
+    """Lower bound on cores from the quotient (0 when it says nothing, or when the
+    population has more than :data:`MAX_GROUPS` groups).
 
     Each core holds at most ``min(max_neurons, h x largest group)`` neurons,
     where ``h`` (:func:`_max_groups`) bounds the groups whose classes fit in
@@ -164,7 +179,11 @@ def quotient_bound(inputs: sp.csc_matrix, limits: CoreLimits, q: Quotient | None
     n = inputs.shape[1]
     if n == 0 or inputs.nnz == 0:
         return 0
-    q = quotient(inputs) if q is None else q
+    if q is None:
+        columns = _columns(inputs)
+        if int(columns[1].max()) + 1 > MAX_GROUPS:
+            return 0  # little shared structure: the counting bounds are as good, and cheaper
+        q = quotient(inputs, columns)
     if q.class_weight.size == 0:
         return 0
     max_classes = int(limits.max_axons) // int(q.class_weight.min())
@@ -291,9 +310,10 @@ def crossbar_pack(
         pack_in_order(inputs, np.arange(n), profile, limits),
         axon_sharing(inputs, profile, limits, seed=seed),
     ]
-    if n and inputs.nnz:
-        q = quotient(inputs)
-        if q.group_size.size <= MAX_GROUPS:
+    columns = _columns(inputs) if n and inputs.nnz else None
+    if columns is not None and int(columns[1].max()) + 1 <= MAX_GROUPS:
+        q = quotient(inputs, columns)
+        if q.group_size.size:
             for order in ("index", "heavy", "large"):
                 got = quotient_pack(inputs, profile, limits, order=order, q=q)
                 if got is not None:
