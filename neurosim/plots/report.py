@@ -29,11 +29,24 @@ __all__ = [
     "save_figure",
 ]
 
-_EVENT_ORDER = ("synop", "neuron_update", "spike_out", "hop", "chip_hop", "static")
+_EVENT_ORDER = (
+    "synop",
+    "neuron_update",
+    "neuron_active",
+    "spike_out",
+    "packet",
+    "hop",
+    "chip_hop",
+    "host_packet",
+    "static",
+)
 _EVENT_LABEL = {
     "synop": "synaptic ops",
     "neuron_update": "neuron updates",
+    "neuron_active": "active neurons",
     "spike_out": "spikes out",
+    "packet": "messages",
+    "host_packet": "host inputs",
     "hop": "mesh hops",
     "chip_hop": "chip-to-chip",
     "static": "static power",

@@ -244,6 +244,13 @@ def render_table(obj: Any, *, title: str | None = None) -> Any:
     )
 
 
+def _optional_energy() -> frozenset[str]:
+    """Energy fields a profile may leave out (a cost not modelled, rather than unknown)."""
+    from neurosim.cost.energy import OPTIONAL
+
+    return OPTIONAL
+
+
 def render_markdown(obj: Any) -> str:
     """Markdown: the side-by-side table, then per chip its energy, memory and latency details."""
     reports = _reports_of(obj)
@@ -265,7 +272,8 @@ def render_markdown(obj: Any) -> str:
                 "|---|---:|---:|---:|---|",
             ]
             for kind, e in rep.energy.by_event.items():
-                fig = "unknown" if e.figure is None else f"{e.figure:g} {e.unit}"
+                unset = "not modelled" if e.field in _optional_energy() else "unknown"
+                fig = unset if e.figure is None else f"{e.figure:g} {e.unit}"
                 count = "-" if kind == "static" else str(e.count)
                 lines.append(
                     f"| {kind} | {count} | {fig} | {fmt_energy_pj(e.energy_pj)} | {e.provenance or 'unknown'} |"
