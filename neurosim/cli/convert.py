@@ -56,6 +56,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="NIR output: write the form this library's NIR importer reads correctly (default nir: "
         "NIR's equations, exact round trip); see docs/formats.md",
     )
+    parser.add_argument(
+        "--target-dt",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="with --target: the time step neurosim simulates the network with, which the preset "
+        "translates to the library's (default: the network's NIR dt, else 1 ms)",
+    )
     parser.add_argument("--force", action="store_true", help="replace DST if it exists")
     parser.add_argument(
         "--json", action="store_true", help="print a JSON summary instead of one line"
@@ -91,6 +99,7 @@ def convert(
     n_layers: int | None = None,
     nir_options: dict | None = None,
     target: str | None = None,
+    target_dt: float | None = None,
 ) -> dict:
     """Read ``src`` and write it to ``dst``; return a summary dict.
 
@@ -108,6 +117,8 @@ def convert(
         ``reset``, ``fold``; NIR input only).
     target : str, optional
         NIR output preset (``nir``, ``snntorch``, ``norse``, ``sinabs``).
+    target_dt : float, optional
+        Simulation time step the preset translates (needs ``target``).
 
     Raises
     ------
@@ -135,10 +146,13 @@ def convert(
         options["n_layers"] = n_layers
     if target is not None and fout != "nir":
         raise NetworkError(f"--target applies to NIR output only; {dst} is {fout}")
+    if target_dt is not None and (target is None or not 0 < target_dt <= 10):
+        raise NetworkError(f"--target-dt {target_dt:g}: expected a time step in (0, 10] seconds, with --target")
     network = load_network(src, format=fin, **options)
     write_options = {"force": True} if fout == "graph_challenge" and force else {}
     if target is not None:
         write_options["target"] = target
+        write_options["dt_s"] = target_dt
     save_network(network, dst, format=fout, **write_options)
     stats = network.stats()
     imported = network.metadata.get("nir_import") if fin == "nir" else None
@@ -186,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
         n_layers=args.n_layers,
         nir_options=nir_options_from_args(args, fin, args.src),
         target=args.target,
+        target_dt=args.target_dt,
     )
     _print_import(summary)
     if args.json:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import nir
 import numpy as np
+import pytest
 
 from neurosim.cli import main
 from neurosim.cli.common import NIR_SOURCES
@@ -95,3 +96,14 @@ def test_export_targets(tmp_path, capsys):
     code = main(["convert", str(net_path), str(tmp_path / "s.nir"), "--reset", "zero", "--target", "sinabs"])
     err = capsys.readouterr().err
     assert code == 2 and "kind 'lif' has no sinabs form" in err
+
+
+def test_target_dt_translates_time_constants(tmp_path, capsys):
+    src = str(DATA / "norse_lifbox.nir")  # tau 10 ms, trained at 1 ms
+    assert main(["convert", src, str(tmp_path / "a.nir"), "--target", "norse"]) == 0
+    assert main(["convert", src, str(tmp_path / "b.nir"), "--target", "norse", "--target-dt", "0.0005"]) == 0
+    tau_a, tau_b = (float(np.unique(nir.read(tmp_path / f"{n}.nir").nodes["1"].tau)[0]) for n in "ab")
+    assert tau_a == pytest.approx(0.01) and tau_b == pytest.approx(0.02)  # Norse steps 1 ms: same dt/tau
+    capsys.readouterr()
+    assert main(["convert", src, str(tmp_path / "c.nir"), "--target-dt", "0.001"]) == 2
+    assert "--target-dt 0.001: expected a time step in (0, 10] seconds, with --target" in capsys.readouterr().err
