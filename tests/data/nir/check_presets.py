@@ -8,7 +8,8 @@ counts are compared with the counts the case recorded from the original
 network (which neurosim reproduces exactly: tests/io/test_nir_corpus.py).
 Results go to ``PRESETS.json``, quoted in docs/formats.md.
 
-    /work/peers-venv/bin/python tests/data/nir/check_presets.py --neurosim .venv/bin/neurosim
+    /work/peers-venv/bin/python tests/data/nir/check_presets.py \
+        --neurosim .venv/bin/neurosim --neurosim-python .venv/bin/python
 """
 
 from __future__ import annotations
