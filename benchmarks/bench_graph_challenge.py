@@ -22,10 +22,19 @@ time) through ``challenge_inference`` and reports its peak RSS
 (``resource.getrusage``), against the 4 GB budget and against the size of the
 network held in memory as CSR.
 
+Part 3 (precision, ``--part precision``, not in ``all``). The official
+network on integer-weight chips (``--chips``, default loihi2 and spinnaker2):
+``--precision-inputs`` random binary inputs at 30 % density; the chip
+backend's categories against the reference, and
+:func:`neurosim.sim.precision.precision_report` computed before the chip is
+simulated (``--precision-search`` adds the minimum-bit searches, ~20 exact
+runs per chip).
+
 Run::
 
-    .venv/bin/python benchmarks/bench_graph_challenge.py            # both parts
+    .venv/bin/python benchmarks/bench_graph_challenge.py            # parts 1 and 2
     .venv/bin/python benchmarks/bench_graph_challenge.py --part stream
+    .venv/bin/python benchmarks/bench_graph_challenge.py --part precision --precision-search
 """
 
 from __future__ import annotations
@@ -162,9 +171,53 @@ def stream(args: argparse.Namespace) -> dict:
     }
 
 
+def _data_dir(args: argparse.Namespace) -> Path:
+    return Path(
+        args.data
+        or os.environ.get(
+            "NEUROSIM_DATA", Path(__file__).resolve().parents[2] / "shared" / "datasets"
+        )
+    )
+
+
+def precision(args: argparse.Namespace) -> dict:
+    """Chip categories against the reference on the official network, and the precision report."""
+    from neurosim.hardware.profile import load_profile
+    from neurosim.mapping.mapper import map_network
+    from neurosim.sim.precision import precision_report
+    from neurosim.sim.simulate import simulate
+
+    directory = _data_dir(args) / "graph_challenge" / "neuron1024"
+    net = read_challenge_network(directory, lazy=True).to_network()
+    rng = np.random.default_rng(args.seed)
+    x = (rng.random((args.precision_inputs, 1024)) < 0.3).astype(np.float64)
+    ref = simulate(net, x, "reference").outputs.any(axis=1)
+    out = {"n_inputs": len(x), "n_categories": int(ref.sum()), "chips": {}}
+    for chip in args.chips.split(","):
+        mapped = map_network(net, load_profile(chip))
+        t = time.perf_counter()
+        rep = precision_report(mapped, x, search=args.precision_search)
+        report_s = time.perf_counter() - t
+        res = simulate(mapped, x, "chip")
+        fracs = sorted({v for k, v in res.info["frac_bits"].items() if k not in net.inputs})
+        out["chips"][chip] = {
+            "wrong_categories": int((res.outputs.any(axis=1) != ref).sum()),
+            "frac_bits": fracs,
+            "saturations": int(res.saturations),
+            "report": rep.summary(),
+            "guaranteed": rep.guaranteed,
+            "min_frac_bits": rep.min_frac_bits,
+            "report_s": report_s,
+        }
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--part", choices=["all", "throughput", "stream"], default="all")
+    p.add_argument("--part", choices=["all", "throughput", "stream", "precision"], default="all")
+    p.add_argument("--chips", default="loihi2,spinnaker2", help="chips of the precision part")
+    p.add_argument("--precision-inputs", type=int, default=500)
+    p.add_argument("--precision-search", action="store_true", help="minimum-bit searches too")
     p.add_argument(
         "--data", default=None, help="datasets folder (default NEUROSIM_DATA or ../shared/datasets)"
     )
@@ -183,6 +236,8 @@ def main() -> None:
     report = {}
     if args.part in ("all", "throughput"):
         report["throughput"] = throughput(args)
+    if args.part == "precision":
+        report["precision"] = precision(args)
     if args.part == "all":
         # a fresh process, so part 1's arrays do not count in the peak RSS
         cmd = [
@@ -220,6 +275,14 @@ def main() -> None:
             f"  speedup kernel vs scipy CSR x CSR: {r['speedup_vs_scipy']:.2f}x; outputs identical: "
             f"{r['outputs_identical']}; categories identical: {r['categories_identical']} ({r['n_categories']})"
         )
+    if "precision" in report:
+        r = report["precision"]
+        print(f"official 1024 x 120: {r['n_inputs']} inputs, {r['n_categories']} categories")
+        for chip, c in r["chips"].items():
+            print(
+                f"  {chip}: {c['wrong_categories']} wrong categories, fractions {c['frac_bits']}, "
+                f"{c['saturations']} saturations; report ({c['report_s']:.0f} s): {c['report']}"
+            )
     if "stream" in report:
         s = report["stream"]
         print(

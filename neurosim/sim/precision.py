@@ -19,9 +19,9 @@ the inputs whose last layer has a nonzero output) equal exact arithmetic:
   the weight quantization ``|W - s w_int|``) to ``sum_i |w_ij| e_i``. ReLU and
   the cap are 1-Lipschitz, and a neuron whose exact pre-activation lies
   further than its bound below zero (or above the cap) outputs exactly the
-  clip value, so its error is zero. A neuron *can* fail where the bound
-  reaches its margin (the distance of its exact pre-activation from 0 or the
-  cap). The categories are guaranteed when, on the last layer, every exact
+  clip value, so its error is zero. Exactness *can* fail where the bound of
+  such a clipped neuron reaches its margin (the distance of its exact
+  pre-activation from 0 or the cap): an exact zero may turn nonzero. The categories are guaranteed when, on the last layer, every exact
   zero row stays below zero by more than its bound and every category row
   keeps one output above its bound.
 
@@ -131,7 +131,9 @@ class LayerPrecision:
     margin : float
         Smallest distance of an exact pre-activation from 0 or the cap.
     at_risk : int
-        (input, neuron) pairs whose bound reaches their margin: where exactness can fail.
+        (input, neuron) pairs whose exact output is clipped (0, or the cap) but whose
+        bound reaches the margin: an exact zero may turn nonzero there, where
+        exactness can fail.
     peak : float
         Largest exact output magnitude.
     """
@@ -249,7 +251,7 @@ def error_bounds(
                 float(np.max(rounding)),
                 float(e.max(initial=0.0)),
                 float(margin.min(initial=np.inf)),
-                int(np.count_nonzero(margin <= e)),
+                int(np.count_nonzero(((z <= lo) | (z > cap)) & (margin <= e))),
                 float(np.abs(y[name]).max(initial=0.0)),
             )
         )
@@ -281,7 +283,9 @@ class PrecisionReport:
     guaranteed : bool
         Categories proven exact at the profile's widths on these inputs.
     first_risk : str or None
-        First population where the bound reaches a margin (exactness can fail there).
+        When not guaranteed: the first population where an exactly clipped output
+        may leave its clip (else the last population, whose outputs the categories
+        read).
     min_frac_bits : int or None
         Smallest fraction (every graded population) that guarantees the
         categories with the profile's weights; None if none up to 60.
@@ -447,7 +451,8 @@ def precision_report(mapped: Any, inputs: np.ndarray, *, search: bool = True) ->
     frac = _chip_frac(hw, x, quant, state_bits, acc_bits, partial)
     layers, guaranteed = error_bounds(hw, x, frac, quantized=quant)
     guaranteed = guaranteed and _fits(hw, x, quant, frac, layers, state_bits, acc_bits)
-    first = next((lp.name for lp in layers if lp.at_risk), None)
+    # the first population where a clipped output may leave its clip, else the outputs
+    first = next((lp.name for lp in layers if lp.at_risk), layers[-1].name if layers else None)
     if not search:
         return PrecisionReport(
             prof.name, state_bits, acc_bits, int(prof.get("weights.bits")), tuple(layers),
