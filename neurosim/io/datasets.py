@@ -242,6 +242,36 @@ def _pick_split(full: Dataset, split: str, seed: int) -> Dataset:
 
 
 # ---------------------------------------------------------------------- IDX
+def _idx_header(
+    fh: Any,
+    path: Path,
+    expected_ndim: int | None,
+    expected_dims: tuple[int | None, ...] | None,
+) -> tuple[np.dtype, tuple[int, ...]]:
+    """Read and check an IDX header: the element type and the dimension sizes."""
+    head = fh.read(4)
+    if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_DTYPES or head[3] == 0:
+        raise DataError(
+            f"{path}: bad IDX magic {head.hex() or '(empty)'}; expected 0000 then a type code "
+            f"({', '.join(f'{c:02x}' for c in _IDX_DTYPES)}) and the number of dimensions"
+        )
+    ndim = head[3]
+    if expected_ndim is not None and ndim != expected_ndim:
+        magic = struct.unpack(">i", head)[0]
+        raise DataError(
+            f"{path}: IDX magic {magic} means {ndim} dimension(s); expected {expected_ndim}"
+        )
+    raw_dims = fh.read(4 * ndim)
+    if len(raw_dims) < 4 * ndim:
+        raise DataError(f"{path}: IDX header truncated; expected {ndim} dimension sizes")
+    dims = struct.unpack(f">{ndim}I", raw_dims)
+    if expected_dims is not None:
+        for i, (got, want) in enumerate(zip(dims, expected_dims, strict=False)):
+            if want is not None and got != want:
+                raise DataError(f"{path}: IDX dimension {i} is {got}; expected {want}")
+    return np.dtype(_IDX_DTYPES[head[2]]), dims
+
+
 def read_idx(
     path: str | Path,
     *,
@@ -278,33 +308,7 @@ def read_idx(
     opener = gzip.open if path.name.endswith(".gz") else open
     try:
         with opener(path, "rb") as fh:
-            head = fh.read(4)
-            if (
-                len(head) < 4
-                or head[0] != 0
-                or head[1] != 0
-                or head[2] not in _IDX_DTYPES
-                or head[3] == 0
-            ):
-                raise DataError(
-                    f"{path}: bad IDX magic {head.hex() or '(empty)'}; expected 0000 then a type code "
-                    f"({', '.join(f'{c:02x}' for c in _IDX_DTYPES)}) and the number of dimensions"
-                )
-            ndim = head[3]
-            if expected_ndim is not None and ndim != expected_ndim:
-                magic = struct.unpack(">i", head)[0]
-                raise DataError(
-                    f"{path}: IDX magic {magic} means {ndim} dimension(s); expected {expected_ndim}"
-                )
-            raw_dims = fh.read(4 * ndim)
-            if len(raw_dims) < 4 * ndim:
-                raise DataError(f"{path}: IDX header truncated; expected {ndim} dimension sizes")
-            dims = struct.unpack(f">{ndim}I", raw_dims)
-            if expected_dims is not None:
-                for i, (got, want) in enumerate(zip(dims, expected_dims, strict=False)):
-                    if want is not None and got != want:
-                        raise DataError(f"{path}: IDX dimension {i} is {got}; expected {want}")
-            dtype = np.dtype(_IDX_DTYPES[head[2]])
+            dtype, dims = _idx_header(fh, path, expected_ndim, expected_dims)
             n = dims[0] if limit is None else min(dims[0], _check_limit(limit))
             item = int(np.prod(dims[1:], dtype=np.int64)) * dtype.itemsize
             want_bytes = n * item
