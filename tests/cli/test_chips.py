@@ -46,7 +46,7 @@ def test_table_fits_the_terminal_and_lists_every_chip(capsys, monkeypatch, colum
     }
     assert set(rows) == set(profile_names())
     assert "…" not in "".join(rows.values())  # nothing cut off
-    assert "23.6 S" in rows["loihi"] and "26 M" in rows["truenorth"]  # pJ/synop with provenance
+    assert "33.6 S" in rows["loihi"] and "26 M" in rows["truenorth"]  # pJ/synop with provenance
     assert "9b/4types" in rows["truenorth"] and "float32" in rows["generic"]
     if columns >= 120:
         assert "Intel Loihi 2" in rows["loihi2"]
@@ -82,7 +82,7 @@ def test_show_prints_every_field_with_sources_and_notes(capsys, monkeypatch):
     for dotted in load_profile("loihi").fields():
         assert dotted in out
     assert (
-        "23.6 pJ" in out and "1,048,576 bit" in out and "Sources" in out and "nengo_loihi:" in out
+        "33.6 pJ" in out and "1,048,576 bit" in out and "Sources" in out and "nengo_loihi:" in out
     )
     assert max(len(line) for line in out.splitlines()) <= 80
 
