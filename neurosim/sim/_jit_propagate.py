@@ -13,8 +13,10 @@ only through them (it imports numba).
 from __future__ import annotations
 
 import numba as nb
+import numpy as np
 
 __all__ = [
+    "graded_fixed_t",
     "graded_fused_t",
     "relu_fused",
     "scatter",
@@ -144,3 +146,52 @@ def graded_fused_t(YT, indptr, indices, data, bias, lo, cap, OT, totals, block):
                 if z != 0:
                     count += 1
             tot[j] += count
+
+
+@nb.njit(parallel=True, cache=True)
+def graded_fixed_t(
+    YT, indptr, indices, data, mult, shift, bias, cap, rectify, lo, hi, OT, totals, sat, block
+):  # fmt: skip
+    """Feature-major fixed-point graded layer (integers; no accumulator saturation possible).
+
+    ``acc = W.T @ YT`` (int64, exact in any order), then per post neuron
+    ``round(acc * mult / 2**shift) + bias``, ReLU and cap when ``rectify``, and
+    the state saturation ``[lo, hi]`` (counted in ``sat[blk]``): the engine's
+    integer operations (``_accumulate`` and ``_step_pop``) in its order.
+    """
+    n_b = YT.shape[1]
+    n_post = OT.shape[0]
+    n_blocks = (n_b + block - 1) // block
+    for blk in nb.prange(n_blocks):
+        b0 = blk * block
+        b1 = min(n_b, b0 + block)
+        tot = totals[blk]
+        for j in range(n_post):
+            for b in range(b0, b1):
+                OT[j, b] = 0
+        _block_scatter(YT, indptr, indices, data, OT, b0, b1)
+        n_sat = 0
+        for j in range(n_post):
+            m = mult[j]
+            bj = bias[j]
+            cj = cap[j]
+            count = 0
+            for b in range(b0, b1):
+                x = OT[j, b] * m
+                if shift > 0:
+                    x = (x + (np.int64(1) << (shift - 1))) >> shift
+                z = x + bj
+                if rectify:
+                    z = max(z, np.int64(0))
+                    z = min(z, cj)
+                if z > hi:
+                    z = hi
+                    n_sat += 1
+                elif z < lo:
+                    z = lo
+                    n_sat += 1
+                OT[j, b] = z
+                if z != 0:
+                    count += 1
+            tot[j] += count
+        sat[blk] = n_sat

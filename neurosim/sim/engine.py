@@ -30,7 +30,13 @@ from typing import Any
 import numpy as np
 
 from neurosim import neurons as nm
-from neurosim.sim.kernels import graded_layer, propagate, propagate_saturating
+from neurosim.sim.kernels import (
+    accumulation_fits,
+    graded_layer,
+    graded_layer_fixed,
+    propagate,
+    propagate_saturating,
+)
 
 __all__ = ["EngineOutput", "Plan", "PopPlan", "ProjPlan", "run_plan"]
 
@@ -302,6 +308,9 @@ def run_plan(
                     cap,
                     rectify=pop.kind == "relu",
                 )
+            elif _fusable_fixed(plan, pop, outs):
+                y, nz_total, s2 = _graded_fixed(plan, pop, outs)
+                n_sat += s2
             else:
                 current, s1 = _accumulate(plan, pop, outs, prev, n_inputs)
                 y, s2 = _step_pop(plan, pop, current, state)
@@ -345,4 +354,37 @@ def _fusable(plan: Plan, pop: PopPlan) -> bool:
         and pop.kind in ("relu", "linear")
         and len(pop.incoming) == 1
         and not pop.incoming[0].delayed
+    )
+
+
+def _fusable_fixed(plan: Plan, pop: PopPlan, outs: Mapping[str, np.ndarray]) -> bool:
+    """Fixed-point graded population fed by one forward projection whose accumulator
+    cannot saturate on this step's inputs: one compiled pass, the same integers."""
+    if not (
+        plan.fixed
+        and pop.kind in ("relu", "linear")
+        and len(pop.incoming) == 1
+        and not pop.incoming[0].delayed
+    ):
+        return False
+    proj = pop.incoming[0]
+    lo, hi = plan.acc_range
+    return accumulation_fits(outs[proj.pre], proj.data, proj.indices, pop.size, min(hi, -lo))
+
+
+def _graded_fixed(
+    plan: Plan, pop: PopPlan, outs: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`~neurosim.sim.kernels.graded_layer_fixed` on ``pop`` (see :func:`_fusable_fixed`)."""
+    proj = pop.incoming[0]
+    lo, hi = pop.value_range or plan.state_range
+    return graded_layer_fixed(
+        outs[proj.pre],
+        (proj.indptr, proj.indices, proj.data),
+        proj.mult,
+        proj.shift,
+        pop.params["bias"],
+        pop.params["cap"] if pop.kind == "relu" else None,
+        lo,
+        hi,
     )

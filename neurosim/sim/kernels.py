@@ -36,7 +36,9 @@ import scipy.sparse as sp
 
 __all__ = [
     "csr_arrays",
+    "accumulation_fits",
     "graded_layer",
+    "graded_layer_fixed",
     "load_compiled",
     "propagate",
     "propagate_csr_csr",
@@ -367,6 +369,75 @@ def graded_layer(
     )
     out = OT.T
     return out, totals.sum(axis=0)
+
+
+def accumulation_fits(
+    Y: np.ndarray, data: np.ndarray, indices: np.ndarray, n_post: int, reach: int
+) -> bool:
+    """No partial sum of ``Y @ W`` can exceed ``reach`` in magnitude (data-free bound
+    ``max|y| * max_j sum_i |w_ij|``, float64 with a hair of margin)."""
+    colsum = np.bincount(indices, np.abs(data), minlength=n_post)
+    top = float(np.abs(Y).max(initial=0)) * float(colsum.max(initial=0.0))
+    return top <= reach * (1 - 2**-40)
+
+
+def graded_layer_fixed(
+    Y: np.ndarray,
+    W: tuple[np.ndarray, np.ndarray, np.ndarray],
+    mult: np.ndarray,
+    shift: int,
+    bias: np.ndarray,
+    cap: np.ndarray | None,
+    lo: int,
+    hi: int,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """One fixed-point graded population fed by one projection, in one pass.
+
+    ``y = sat(min(cap, max(0, round(Y @ W * mult / 2**shift) + bias)))`` (no
+    ReLU/cap when ``cap`` is None: linear), the operations of the engine's
+    fixed-point step in its order. The caller guarantees that no accumulator
+    can saturate (:func:`accumulation_fits`): the integer sum is then exact in
+    any order, so the feature-major kernel (as :func:`graded_layer`) gives the
+    engine's bits.
+
+    Returns
+    -------
+    out : ndarray of int64 (n_inputs, n_post), F-contiguous
+    nonzero : ndarray of int64 (n_post,)
+    saturations : int
+        State saturations.
+    """
+    indptr, indices, data = W
+    n_post = bias.shape[0]
+    Y = np.asarray(Y, dtype=np.int64)
+    rectify = cap is not None
+    capv = np.ascontiguousarray(cap if rectify else np.full(n_post, hi), dtype=np.int64)
+    data = np.ascontiguousarray(data, dtype=np.int64)
+    if _small(Y.shape[0], len(data)):
+        x = _scipy_product(Y, indptr, indices, data, n_post) * mult
+        z = (x + (1 << (shift - 1))) >> shift if shift > 0 else x
+        z += bias
+        if rectify:
+            np.maximum(z, 0, out=z)
+            np.minimum(z, capv, out=z)
+        n_sat = int(np.count_nonzero((z > hi) | (z < lo)))
+        np.clip(z, lo, hi, out=z)
+        return z, np.count_nonzero(z, axis=0).astype(np.int64), n_sat
+    YT = Y.T if Y.flags.f_contiguous else np.ascontiguousarray(Y.T)
+    n_b = Y.shape[0]
+    block = _BLOCK // 2  # int64: the bytes of a float64 block
+    n_blocks = max(1, -(-n_b // block))
+    OT = np.empty((n_post, n_b), dtype=np.int64)
+    totals = np.zeros((n_blocks, n_post), dtype=np.int64)
+    sat = np.zeros(n_blocks, dtype=np.int64)
+    from neurosim.sim._jit_propagate import graded_fixed_t
+
+    graded_fixed_t(
+        YT, indptr, indices, data, np.ascontiguousarray(mult, dtype=np.int64), int(shift),
+        np.ascontiguousarray(bias, dtype=np.int64), capv, rectify, np.int64(lo), np.int64(hi),
+        OT, totals, sat, block,
+    )  # fmt: skip
+    return OT.T, totals.sum(axis=0), int(sat.sum())
 
 
 def relu_step(

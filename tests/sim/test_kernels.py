@@ -146,3 +146,37 @@ def test_small_runs_on_the_engine_give_the_kernels_results(monkeypatch, backend)
     np.testing.assert_array_equal(a.outputs, b.outputs)
     for name, counts in a.spike_counts.items():
         np.testing.assert_array_equal(counts, b.spike_counts[name])
+
+
+@pytest.mark.parametrize(
+    ("sets", "options"),
+    [([], None), (["weights.state_bits=10"], {"frac_bits": 8})],
+    ids=["loihi2", "saturating-state"],
+)
+def test_fused_fixed_graded_layers_give_the_engine_integers(monkeypatch, sets, options) -> None:
+    """The fused fixed-point graded pass (no accumulator saturation possible) equals the
+    engine's accumulate-then-step integers, state saturations included; the scipy path too."""
+    from neurosim.hardware.profile import load_profile
+    from neurosim.mapping.mapper import map_network
+    from neurosim.sim import engine, kernels
+    from neurosim.sim.simulate import simulate
+    from neurosim.topology.graph_challenge import graph_challenge_network
+
+    net = graph_challenge_network(256, 6, seed=1, bias=-0.3).to_network()
+    mapped = map_network(net, load_profile("loihi2", sets))
+    x = (np.random.default_rng(4).random((150, 256)) < 0.3).astype(np.float64)
+    calls = []
+    real = engine._fusable_fixed
+    monkeypatch.setattr(engine, "_fusable_fixed", lambda *a: calls.append(real(*a)) or calls[-1])
+    fused = simulate(mapped, x, "chip", options=options)
+    assert any(calls)  # the fused pass ran
+    monkeypatch.setattr(kernels, "_small", lambda n_rows, nnz: True)
+    small = simulate(mapped, x, "chip", options=options)
+    monkeypatch.setattr(engine, "_fusable_fixed", lambda plan, pop, outs: False)
+    step = simulate(mapped, x, "chip", options=options)
+    assert step.outputs.any()
+    for other in (fused, small):
+        np.testing.assert_array_equal(other.outputs, step.outputs)
+        assert other.saturations == step.saturations
+    if sets:
+        assert step.saturations > 0
