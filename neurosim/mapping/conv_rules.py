@@ -367,7 +367,6 @@ def conv_report(network: Network, hw: Network, core_of: Mapping[str, np.ndarray]
     for pr in network.projections:
         if pr.spec is None:
             continue
-        hp = next((q for q in hw.projections if q.name == pr.name), pr)
         post_cores = np.asarray(core_of.get(pr.post, np.zeros(pr.shape[1], dtype=np.int64)))
         c = pr.spec.out_shape[0]
         per_core = post_cores.reshape(c, -1)
@@ -375,7 +374,9 @@ def conv_report(network: Network, hw: Network, core_of: Mapping[str, np.ndarray]
         for k in np.unique(post_cores[post_cores >= 0]).tolist():
             f = int(np.unique(np.nonzero(per_core == k)[0]).size)
             shared += kernel_entries(pr.spec, f, layout) * bits
-        unrolled_bits, halo = _unrolled_memory(sp.csr_matrix(hp.weights), post_cores, profile)
+        # the source connections on the post neurons' cores (a relay or partial sum that carries
+        # some of them on the chip reaches the same cores)
+        unrolled_bits, halo = _unrolled_memory(sp.csr_matrix(pr.weights), post_cores, profile)
         out[pr.name] = {
             "kind": pr.kind, "pre": pr.pre, "post": pr.post, **pr.spec.to_dict(),
             "stored_weights": int(pr.n_params), "unrolled_synapses": int(pr.n_synapses),

@@ -30,3 +30,5 @@ def test_cnn_mnist_reduced(run_reduced, mnist_dir):
     assert result.network.population("conv1").shape == (4, 28, 28)
     assert _conv_layers(report, "speck")["conv1"]["memory_bits_shared"] == 1 * 16 * 4 * 8
     assert report["chips"]["speck"]["status"] == "ok"
+    tn = _conv_layers(report, "truenorth")["conv2"]  # fed through relays on TrueNorth: still counted
+    assert tn["memory_bits"] == tn["memory_bits_unrolled"] > tn["memory_bits_shared"] > 0
