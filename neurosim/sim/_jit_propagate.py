@@ -150,11 +150,12 @@ def graded_fused_t(YT, indptr, indices, data, bias, lo, cap, OT, totals, block):
 
 @nb.njit(parallel=True, cache=True)
 def graded_fixed_t(
-    YT, indptr, indices, data, mult, shift, bias, cap, rectify, lo, hi, OT, totals, sat, block
+    YT, indptr, indices, data, mult, shift, bias, cap, rectify, lo, hi, ACC, OT, totals, sat, block
 ):  # fmt: skip
     """Feature-major fixed-point graded layer (integers; no accumulator saturation possible).
 
-    ``acc = W.T @ YT`` (int64, exact in any order), then per post neuron
+    ``ACC = W.T @ YT`` in the dtype of ``ACC`` (int32 when the caller's bound
+    allows, else int64; exact in any order; ``ACC`` may be ``OT``), then per post neuron
     ``round(acc * mult / 2**shift) + bias``, ReLU and cap when ``rectify``, and
     the state saturation ``[lo, hi]`` (counted in ``sat[blk]``): the engine's
     integer operations (``_accumulate`` and ``_step_pop``) in its order.
@@ -166,10 +167,11 @@ def graded_fixed_t(
         b0 = blk * block
         b1 = min(n_b, b0 + block)
         tot = totals[blk]
+        zero = ACC.dtype.type(0)
         for j in range(n_post):
             for b in range(b0, b1):
-                OT[j, b] = 0
-        _block_scatter(YT, indptr, indices, data, OT, b0, b1)
+                ACC[j, b] = zero
+        _block_scatter(YT, indptr, indices, data, ACC, b0, b1)
         n_sat = 0
         for j in range(n_post):
             m = mult[j]
@@ -177,7 +179,7 @@ def graded_fixed_t(
             cj = cap[j]
             count = 0
             for b in range(b0, b1):
-                x = OT[j, b] * m
+                x = np.int64(ACC[j, b]) * m
                 if shift > 0:
                     x = (x + (np.int64(1) << (shift - 1))) >> shift
                 z = x + bj

@@ -423,19 +423,24 @@ def graded_layer_fixed(
         n_sat = int(np.count_nonzero((z > hi) | (z < lo)))
         np.clip(z, lo, hi, out=z)
         return z, np.count_nonzero(z, axis=0).astype(np.int64), n_sat
-    YT = Y.T if Y.flags.f_contiguous else np.ascontiguousarray(Y.T)
+    # int32 sums (twice the lanes per vector) when no partial sum can leave int32
+    narrow = accumulation_fits(Y, data, indices, n_post, 2**31 - 1)
+    acc_dtype = np.int32 if narrow else np.int64
+    Ya = Y.astype(acc_dtype, copy=False)
+    YT = Ya.T if Ya.flags.f_contiguous else np.ascontiguousarray(Ya.T)
     n_b = Y.shape[0]
-    block = _BLOCK // 2  # int64: the bytes of a float64 block
+    block = _BLOCK * 4 // np.dtype(acc_dtype).itemsize  # the bytes of a float32 block
     n_blocks = max(1, -(-n_b // block))
     OT = np.empty((n_post, n_b), dtype=np.int64)
+    ACC = np.empty((n_post, n_b), dtype=np.int32) if narrow else OT
     totals = np.zeros((n_blocks, n_post), dtype=np.int64)
     sat = np.zeros(n_blocks, dtype=np.int64)
     from neurosim.sim._jit_propagate import graded_fixed_t
 
     graded_fixed_t(
-        YT, indptr, indices, data, np.ascontiguousarray(mult, dtype=np.int64), int(shift),
-        np.ascontiguousarray(bias, dtype=np.int64), capv, rectify, np.int64(lo), np.int64(hi),
-        OT, totals, sat, block,
+        YT, indptr, indices, data.astype(acc_dtype), np.ascontiguousarray(mult, dtype=np.int64),
+        int(shift), np.ascontiguousarray(bias, dtype=np.int64), capv, rectify, np.int64(lo),
+        np.int64(hi), ACC, OT, totals, sat, block,
     )  # fmt: skip
     return OT.T, totals.sum(axis=0), int(sat.sum())
 
