@@ -62,6 +62,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-path", help="datasets folder for --data mnist (default: $NEUROSIM_DATA)"
     )
+    parser.add_argument(
+        "--precision",
+        action="store_true",
+        help="bound the chip's fixed-point error on the test split of --data (first --limit "
+        "inputs) and give the minimum state, accumulator and weight bits for exact categories",
+    )
+    parser.add_argument("--limit", type=int, default=None, help="with --precision: first N inputs")
     parser.add_argument("--json", action="store_true", help="print the mapping summary as JSON")
     parser.add_argument(
         "--plot", metavar="FILE", help="draw core utilization and placement to FILE (PNG, PDF, SVG)"
@@ -278,6 +285,17 @@ def _print_summary(mapped) -> None:
         print_violations(out, mapped.violations)
 
 
+def _precision(mapped, network, args: argparse.Namespace):
+    """The fixed-point precision report of ``mapped`` on the test split of ``--data``."""
+    from neurosim.io.datasets import load_dataset
+    from neurosim.sim.precision import precision_report
+
+    data = load_dataset(
+        args.data, path=args.data_path, split="test", limit=args.limit, seed=args.seed
+    )
+    return precision_report(mapped, data.x)
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -289,10 +307,14 @@ def run(args: argparse.Namespace) -> int:
         raise FileExistsError(args.plot)
     if args.save and Path(args.save).exists() and not args.force:
         raise FileExistsError(args.save)
-    if args.data and not args.spiking:
+    if args.data and not (args.spiking or args.precision):
         raise DataError(
-            f"--data {args.data}: map reads data only to calibrate --spiking; "
-            "pass --spiking or drop --data"
+            f"--data {args.data}: map reads data only to calibrate --spiking or for "
+            "--precision; pass one of them or drop --data"
+        )
+    if args.precision and not args.data:
+        raise DataError(
+            "--precision: needs --data NAME|FILE.npz (the inputs to bound the error on)"
         )
     if args.spiking and not args.data:
         raise DataError(
@@ -310,14 +332,20 @@ def run(args: argparse.Namespace) -> int:
         placement=args.placement,
         activity=args.activity,
     )
+    precision = _precision(mapped, network, args) if args.precision else None
     if args.json:
-        print_json(mapped_summary(mapped))
+        summary = mapped_summary(mapped)
+        if precision is not None:
+            summary["precision"] = precision.to_dict()
+        print_json(summary)
         if mapped.violations:
             from rich.console import Console
 
             print_violations(Console(stderr=True), mapped.violations)
     else:
         _print_summary(mapped)
+        if precision is not None:
+            print(f"precision: {precision.summary()}")
     if args.save:
         save_mapped(mapped, args.save, force=args.force)
     if args.plot:

@@ -170,3 +170,24 @@ def test_map_spiking_needs_data_one_line(tmp_path, capsys):
         err = cap.err.strip().splitlines()
         assert len(err) == 1 and words in err[0], err
         assert cap.out == ""
+
+
+def test_map_precision_reports_minimum_bits_for_exact_categories(tmp_path, capsys):
+    from neurosim.topology.graph_challenge import graph_challenge_network
+
+    net = graph_challenge_network(n_neurons=1024, n_layers=4).to_network()
+    write_npz(net, tmp_path / "gc.npz")
+    rng = np.random.default_rng(0)
+    x = (rng.random((20, 1024)) < 0.3).astype(float)
+    np.savez(tmp_path / "inp.npz", x=x, y=np.zeros(20, dtype=int))
+    args = ["map", str(tmp_path / "gc.npz"), "--chip", "loihi2", "--precision"]
+    assert main([*args, "--data", str(tmp_path / "inp.npz"), "--json"]) == 0
+    prec = json.loads(capsys.readouterr().out)["precision"]
+    assert prec["chip"] == "loihi2" and prec["state_bits"] == 24
+    assert prec["min_state_bits"] is not None and prec["min_state_bits"] <= 24
+    assert len(prec["layers"]) >= 4
+    # without inputs, or on a float chip: one line, exit 2
+    assert main(args) == 2
+    assert "--precision" in capsys.readouterr().err
+    assert main([*args[:3], "generic", "--precision", "--data", str(tmp_path / "inp.npz")]) == 2
+    assert "float" in capsys.readouterr().err
