@@ -361,6 +361,25 @@ def _write_bytes(path: Path, payload: bytes, compress: bool) -> None:
         path.write_bytes(payload)
 
 
+def _write_one_layer_tsv(
+    network: Network | LazyLayeredNetwork, path: Path, *, force: bool, fmt: str
+) -> Path:
+    """A one-layer network as a single ``.tsv`` / ``.tsv.gz`` file."""
+    layers = list(_layers_of(network))
+    if len(layers) != 1:
+        raise NetworkError(
+            f"{path}: a single .tsv file holds one layer; the network has {len(layers)} (write a directory)"
+        )
+    if path.exists() and not force:
+        raise FileExistsError(str(path))
+    w = layers[0][0].weights.tocoo()
+    with atomic_path(path) as tmp:
+        _write_bytes(
+            tmp, _format_triples(w.row + 1, w.col + 1, w.data, fmt), path.name.endswith(".gz")
+        )
+    return path
+
+
 def write_challenge_network(
     network: Network | LazyLayeredNetwork,
     path: str | Path,
@@ -396,19 +415,7 @@ def write_challenge_network(
     if isinstance(network, Network):
         _check_chain(network)
     if path.name.endswith((".tsv", ".tsv.gz")):
-        layers = list(_layers_of(network))
-        if len(layers) != 1:
-            raise NetworkError(
-                f"{path}: a single .tsv file holds one layer; the network has {len(layers)} (write a directory)"
-            )
-        if path.exists() and not force:
-            raise FileExistsError(str(path))
-        w = layers[0][0].weights.tocoo()
-        with atomic_path(path) as tmp:
-            _write_bytes(
-                tmp, _format_triples(w.row + 1, w.col + 1, w.data, fmt), path.name.endswith(".gz")
-            )
-        return path
+        return _write_one_layer_tsv(network, path, force=force, fmt=fmt)
     gz = bool(compress)
     biases: list[Any] = []
     n = None
