@@ -87,6 +87,45 @@ def _ok(reports: Sequence[Any]) -> list[Any]:
     return [r for r in reports if r.energy is not None]
 
 
+def _energy_parts(rows: Sequence[Any]) -> tuple[np.ndarray, list[list[str]]]:
+    """Energy per inference (J) by event type x chip, and per chip the event types left unknown."""
+    parts = np.zeros((len(_EVENT_ORDER), len(rows)))
+    unknown: list[list[str]] = [[] for _ in rows]
+    for j, r in enumerate(rows):
+        n = max(r.energy.n_inputs, 1)
+        for i, kind in enumerate(_EVENT_ORDER):
+            e = r.energy.by_event[kind].energy_pj
+            if e is None:
+                unknown[j].append(_EVENT_LABEL[kind])
+            else:
+                parts[i, j] = e * 1e-12 / n
+    return parts, unknown
+
+
+def _energy_totals_axis(ax2: Any, x: np.ndarray, totals: np.ndarray, names: list[str]) -> None:
+    """The bottom axis: total energy per inference, linear from zero, each bar labelled."""
+    from neurosim.report.render import fmt_si
+
+    pos = totals > 0
+    div, unit = _scale(float(totals.max()) if pos.any() else 1.0, "J")
+    # a linear axis from zero: bar heights compare as the energies do
+    ax2.bar(x[pos], totals[pos] / div, color="0.45", width=0.7)
+    for j in np.flatnonzero(pos):  # small bars stay readable by their value
+        ax2.annotate(
+            fmt_si(float(totals[j]), "J").replace(" u", " \u00b5"),
+            (x[j], totals[j] / div),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+    ax2.set_yscale("linear")
+    ax2.set_ylim(0, float(totals.max() / div) * 1.15 if pos.any() else 1.0)
+    ax2.set_ylabel(f"energy per inference ({unit})")
+    ax2.set_xticks(x, names, rotation=30, ha="right")
+
+
 def plot_energy_breakdown(reports: Sequence[Any]) -> Any:
     """Energy per inference by event type, one stacked bar per chip.
 
@@ -110,16 +149,7 @@ def plot_energy_breakdown(reports: Sequence[Any]) -> Any:
         gridspec_kw={"height_ratios": [3, 2]},
     )
     names = [r.name for r in rows]
-    parts = np.zeros((len(_EVENT_ORDER), len(rows)))
-    unknown: list[list[str]] = [[] for _ in rows]
-    for j, r in enumerate(rows):
-        n = max(r.energy.n_inputs, 1)
-        for i, kind in enumerate(_EVENT_ORDER):
-            e = r.energy.by_event[kind].energy_pj
-            if e is None:
-                unknown[j].append(_EVENT_LABEL[kind])
-            else:
-                parts[i, j] = e * 1e-12 / n
+    parts, unknown = _energy_parts(rows)
     totals = parts.sum(axis=0)
     share = np.divide(parts, totals, out=np.zeros_like(parts), where=totals > 0) * 100
     colors = plt.get_cmap("tab10").colors
@@ -146,24 +176,7 @@ def plot_energy_breakdown(reports: Sequence[Any]) -> Any:
     ax.set_ylabel("share of energy per inference (%)")
     ax.set_title("Energy per inference by event type (total above each bar)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    pos = totals > 0
-    div, unit = _scale(float(totals.max()) if pos.any() else 1.0, "J")
-    # a linear axis from zero: bar heights compare as the energies do
-    ax2.bar(x[pos], totals[pos] / div, color="0.45", width=0.7)
-    for j in np.flatnonzero(pos):  # small bars stay readable by their value
-        ax2.annotate(
-            fmt_si(float(totals[j]), "J").replace(" u", " \u00b5"),
-            (x[j], totals[j] / div),
-            xytext=(0, 2),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=8,
-        )
-    ax2.set_yscale("linear")
-    ax2.set_ylim(0, float(totals.max() / div) * 1.15 if pos.any() else 1.0)
-    ax2.set_ylabel(f"energy per inference ({unit})")
-    ax2.set_xticks(x, names, rotation=30, ha="right")
+    _energy_totals_axis(ax2, x, totals, names)
     ax2.set_xlabel("chip")
     ax2.grid(axis="y", alpha=0.3)
     notes = []
@@ -225,6 +238,51 @@ def plot_core_utilization(report: Any) -> Any:
     return fig
 
 
+def _placement_values(report: Any, pl: Any) -> tuple[np.ndarray, str]:
+    """Per-core colour values and their label: energy per inference, else neurons, else zeros."""
+    if report.energy is not None and np.isfinite(report.energy.per_core_pj).any():
+        value = report.energy.per_core_pj / max(report.energy.n_inputs, 1) * 1e-12
+        div, unit = _scale(float(np.nanmax(value)) or 1.0, "J")
+        return value / div, f"dynamic energy per inference ({unit})"
+    if report.memory is not None:
+        return report.memory.load.neurons.astype(float), "neurons on core"
+    return np.zeros(len(pl.x)), "core"
+
+
+def _draw_mesh(
+    ax: Any, pl: Any, on: np.ndarray, value: np.ndarray, mesh_w: int, mesh_h: int
+) -> Any:
+    """The whole mesh (free slots as a light grid) with the used cores ``on`` coloured on top."""
+    plt = _pyplot()
+    from neurosim.plots.axes import integer_ticks
+
+    ax.add_patch(
+        plt.Rectangle(
+            (-0.5, -0.5), mesh_w, mesh_h, facecolor="0.93", edgecolor="0.5", lw=0.8, zorder=0
+        )
+    )
+    cell = 4.2 * 72 / max(mesh_w, mesh_h)  # points per mesh slot, roughly
+    sc = ax.scatter(
+        pl.x[on],
+        pl.y[on],
+        c=value[on],
+        cmap="viridis",
+        s=max(min(cell * cell * 0.8, 120.0), 6.0),
+        marker="s",
+        zorder=2,
+        edgecolors="k",
+        linewidths=0.3,
+    )
+    ax.set_xlabel("mesh x")
+    ax.set_ylabel("mesh y")
+    integer_ticks(ax.xaxis, mesh_w)
+    integer_ticks(ax.yaxis, mesh_h)
+    ax.set_xlim(-0.5, mesh_w - 0.5)
+    ax.set_ylim(mesh_h - 0.5, -0.5)  # row 0 on top
+    ax.set_aspect("equal", adjustable="box")
+    return sc
+
+
 def plot_placement(report: Any) -> Any:
     """Cores on the chip mesh, coloured by energy, with lines for links carrying traffic.
 
@@ -232,7 +290,6 @@ def plot_placement(report: Any) -> Any:
     (``placement.traffic``: expected spikes per step, or synapse-count proxy).
     """
     plt = _pyplot()
-    from neurosim.plots.axes import integer_ticks
 
     mapped = report.mapped
     if mapped is None or mapped.placement is None:
@@ -242,14 +299,7 @@ def plot_placement(report: Any) -> Any:
     ncol = min(len(chips), 4)
     nrow = int(np.ceil(len(chips) / ncol))
     fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 4.6 * nrow), squeeze=False)
-    if report.energy is not None and np.isfinite(report.energy.per_core_pj).any():
-        value = report.energy.per_core_pj / max(report.energy.n_inputs, 1) * 1e-12
-        div, unit = _scale(float(np.nanmax(value)) or 1.0, "J")
-        value, label = value / div, f"dynamic energy per inference ({unit})"
-    elif report.memory is not None:
-        value, label = report.memory.load.neurons.astype(float), "neurons on core"
-    else:
-        value, label = np.zeros(len(pl.x)), "core"
+    value, label = _placement_values(report, pl)
     mesh_w = int(mapped.profile.get("chip.mesh_width"))
     mesh_h = int(mapped.profile.get("chip.mesh_height"))
     t = pl.traffic.tocoo()
@@ -270,29 +320,7 @@ def plot_placement(report: Any) -> Any:
                 alpha=0.6,
                 zorder=1,
             )
-        # the whole mesh: free slots as a light grid, used cores coloured on top
-        ax.add_patch(
-            plt.Rectangle((-0.5, -0.5), mesh_w, mesh_h, facecolor="0.93", edgecolor="0.5", lw=0.8, zorder=0)
-        )
-        cell = 4.2 * 72 / max(mesh_w, mesh_h)  # points per mesh slot, roughly
-        sc = ax.scatter(
-            pl.x[on],
-            pl.y[on],
-            c=value[on],
-            cmap="viridis",
-            s=max(min(cell * cell * 0.8, 120.0), 6.0),
-            marker="s",
-            zorder=2,
-            edgecolors="k",
-            linewidths=0.3,
-        )
-        ax.set_xlabel("mesh x")
-        ax.set_ylabel("mesh y")
-        integer_ticks(ax.xaxis, mesh_w)
-        integer_ticks(ax.yaxis, mesh_h)
-        ax.set_xlim(-0.5, mesh_w - 0.5)
-        ax.set_ylim(mesh_h - 0.5, -0.5)  # row 0 on top
-        ax.set_aspect("equal", adjustable="box")
+        sc = _draw_mesh(ax, pl, on, value, mesh_w, mesh_h)
         ax.set_title(f"chip {chip}: {on.size} cores on a {mesh_w}x{mesh_h} mesh")
         if on.size and max(mesh_w, mesh_h) > 48:  # a zoom on the used cores of a large mesh
             _placement_inset(ax, pl, on, value, sc)
