@@ -56,7 +56,15 @@ def _int_list(text: str) -> list[int]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
+    _add_radixnet(sub)
+    _add_graph_challenge(sub)
+    _add_exact(sub)
+    _add_random(sub)
+    _add_neurofabric(sub)
 
+
+def _add_radixnet(sub: Any) -> None:
+    """The ``radixnet`` subcommand's options."""
     p = sub.add_parser("radixnet", help="RadiX-Net (Robinett and Kepner)")
     _common(p)
     p.add_argument(
@@ -77,6 +85,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--bias", type=float, default=0.0, help="bias of every neuron (default 0)")
     p.add_argument("--cap", type=float, default=float("inf"), help="ReLU cap (default none)")
 
+
+def _add_graph_challenge(sub: Any) -> None:
+    """The ``graph-challenge`` subcommand's options."""
     p = sub.add_parser(
         "graph-challenge", help="Sparse DNN Graph Challenge network of any challenge size"
     )
@@ -95,6 +106,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--gzip", action="store_true", help="write n{N}-l{k}.tsv.gz files")
 
+
+def _add_exact(sub: Any) -> None:
+    """The ``exact`` subcommand's options."""
     p = sub.add_parser("exact", help="exact-solution network and test vectors (Kepner et al. 2018)")
     _common(p)
     p.add_argument("--neurons", type=int, default=64, help="neurons per layer (default 64)")
@@ -124,6 +138,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="test vectors .npz (default: next to --out, named <out>.vectors.npz)",
     )
 
+
+def _add_random(sub: Any) -> None:
+    """The ``random`` subcommand's options."""
     p = sub.add_parser("random", help="random fixed fan-in layers, sparse initialisation")
     _common(p)
     p.add_argument("--neurons", type=int, default=None, help="neurons per layer (with --layers)")
@@ -141,6 +158,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--fan-in", type=int, default=None, help="inputs per neuron (required)")
     p.add_argument("--cap", type=float, default=float("inf"), help="ReLU cap (default none)")
 
+
+def _add_neurofabric(sub: Any) -> None:
+    """The ``neurofabric`` subcommand's options."""
     from neurosim.topology.neurofabric import TOPOLOGIES
 
     p = sub.add_parser(
