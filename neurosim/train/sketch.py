@@ -24,7 +24,8 @@ sketched (``sketch_layers="auto"``); the others are trained as usual.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -108,6 +109,80 @@ def _which(sizes, sketch_layers, ks, L) -> list[bool]:
     return [i in chosen for i in range(n)]
 
 
+def _sketch_sizes(
+    sketch_size: int | Sequence[int], sketch_layers: str | Sequence[int], n: int
+) -> list[int]:
+    """The sketch size of each of the ``n`` layers; checks ``sketch_layers``' spelling."""
+    ks = [int(k) for k in (list(sketch_size) if np.ndim(sketch_size) else [sketch_size] * n)]
+    if len(ks) != n:
+        raise TrainingError(f"sketch_size has {len(ks)} values; expected 1 or {n}")
+    if isinstance(sketch_layers, str) and sketch_layers not in ("auto", "all"):
+        raise TrainingError(
+            f"sketch_layers {sketch_layers!r}; expected 'auto', 'all' or layer indices"
+        )
+    return ks
+
+
+def _weights(layers: list[SketchedLayer | np.ndarray]) -> list[np.ndarray]:
+    """Dense weights of every layer (a sketched layer's product of its sketches)."""
+    return [lay.weight() if isinstance(lay, SketchedLayer) else lay for lay in layers]
+
+
+def _sketch_step(
+    layers: list[SketchedLayer | np.ndarray],
+    biases: list[np.ndarray],
+    xt: np.ndarray,
+    yt: np.ndarray,
+    opt: Any,
+) -> Callable[[np.ndarray], float]:
+    """One minibatch step: backprop through the dense weights, updates of sketches in place."""
+
+    def step(idx: np.ndarray) -> float:
+        ws = _weights(layers)
+        acts = forward(ws, biases, xt[idx])
+        loss, dl = softmax_cross_entropy(acts[-1], yt[idx])
+        deltas = backward(ws, acts, dl)
+        opt.tick()
+        for i, lay in enumerate(layers):
+            dw = acts[i].T @ deltas[i]
+            if isinstance(lay, SketchedLayer):
+                g1, g2 = lay.grads(dw)
+                lay.s1 -= opt.update(3 * i, g1)
+                lay.s2 -= opt.update(3 * i + 1, g2)
+            else:
+                lay -= opt.update(3 * i, dw)
+            biases[i] -= opt.update(3 * i + 2, deltas[i].sum(axis=0))
+        return loss
+
+    return step
+
+
+def _initial_layers(
+    sizes: Sequence[int], ks: list[int], which: list[bool], n_sketches: int, seed: int
+) -> tuple[list[SketchedLayer | np.ndarray], list[np.ndarray]]:
+    """Seeded dense initial weights, the chosen layers replaced by their sketches; the biases."""
+    rng = np.random.default_rng([seed, 40])
+    w0, biases = init_dense(sizes, rng)
+    layers: list[SketchedLayer | np.ndarray] = [
+        sketch_layer(w, ks[i], n_sketches, rng) if which[i] else w for i, w in enumerate(w0)
+    ]
+    return layers, biases
+
+
+def _parameter_info(
+    layers: list[SketchedLayer | np.ndarray], sizes: Sequence[int], which: list[bool]
+) -> dict[str, Any]:
+    """Which layers are sketched, and their trainable weights against the dense counts."""
+    dense_params = [a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    params = [lay.n_parameters if isinstance(lay, SketchedLayer) else lay.size for lay in layers]
+    return {
+        "sketched_layers": [i for i in range(len(which)) if which[i]],
+        "layer_parameters": params,
+        "dense_parameters": dense_params,
+        "parameter_reduction": float(sum(dense_params) / int(sum(params))),
+    }
+
+
 def train_sketch(
     x: np.ndarray,
     y: np.ndarray,
@@ -149,70 +224,27 @@ def train_sketch(
     t0 = time.perf_counter()
     x, y, n_classes = check_training_data(x, y, n_classes)
     sizes = layer_sizes(x.shape[1], hidden, n_classes)
-    n = len(sizes) - 1
-    ks = [int(k) for k in (list(sketch_size) if np.ndim(sketch_size) else [sketch_size] * n)]
-    if len(ks) != n:
-        raise TrainingError(f"sketch_size has {len(ks)} values; expected 1 or {n}")
-    if isinstance(sketch_layers, str) and sketch_layers not in ("auto", "all"):
-        raise TrainingError(
-            f"sketch_layers {sketch_layers!r}; expected 'auto', 'all' or layer indices"
-        )
-    rng = np.random.default_rng([seed, 40])
-    w0, biases = init_dense(sizes, rng)
+    ks = _sketch_sizes(sketch_size, sketch_layers, len(sizes) - 1)
     which = _which(sizes, sketch_layers, ks, n_sketches)
-    layers: list[SketchedLayer | np.ndarray] = [
-        sketch_layer(w, ks[i], n_sketches, rng) if which[i] else w for i, w in enumerate(w0)
-    ]
+    layers, biases = _initial_layers(sizes, ks, which, n_sketches, seed)
     xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
     opt = make_optimizer(optimizer, lr, momentum)
-
-    def weights_now() -> list[np.ndarray]:
-        return [lay.weight() if isinstance(lay, SketchedLayer) else lay for lay in layers]
-
-    def step(idx: np.ndarray) -> float:
-        ws = weights_now()
-        acts = forward(ws, biases, xt[idx])
-        loss, dl = softmax_cross_entropy(acts[-1], yt[idx])
-        deltas = backward(ws, acts, dl)
-        opt.tick()
-        for i, lay in enumerate(layers):
-            dw = acts[i].T @ deltas[i]
-            if isinstance(lay, SketchedLayer):
-                g1, g2 = lay.grads(dw)
-                lay.s1 -= opt.update(3 * i, g1)
-                lay.s2 -= opt.update(3 * i + 1, g2)
-            else:
-                lay -= opt.update(3 * i, dw)
-            biases[i] -= opt.update(3 * i + 2, deltas[i].sum(axis=0))
-        return loss
-
     outcome = run_epochs(
         xt.shape[0],
         epochs=epochs,
         batch_size=batch_size,
         seed=seed,
-        step=step,
-        snapshot=lambda: ([w.copy() for w in weights_now()], [b.copy() for b in biases]),
-        validate=None if xv is None else (lambda: accuracy(weights_now(), biases, xv, yv)),
+        step=_sketch_step(layers, biases, xt, yt, opt),
+        snapshot=lambda: ([w.copy() for w in _weights(layers)], [b.copy() for b in biases]),
+        validate=None if xv is None else (lambda: accuracy(_weights(layers), biases, xv, yv)),
         patience=patience,
         progress=progress,
         label="sketch",
     )
     weights, best_biases = outcome.state
-    dense_params = [a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
-    params = [lay.n_parameters if isinstance(lay, SketchedLayer) else lay.size for lay in layers]
-    n_params = int(sum(params))
-    info = {
-        "hidden": list(hidden),
-        "sketch_size": ks,
-        "n_sketches": int(n_sketches),
-        "sketched_layers": [i for i in range(n) if which[i]],
-        "layer_parameters": params,
-        "dense_parameters": dense_params,
-        "parameter_reduction": float(sum(dense_params) / n_params),
-        "optimizer": optimizer,
-        "lr": lr,
-    }
+    info = {"hidden": list(hidden), "sketch_size": ks, "n_sketches": int(n_sketches)}
+    info.update(_parameter_info(layers, sizes, which))
+    info.update(optimizer=optimizer, lr=lr)
     return finish_training(
         "sketch",
         weights,
@@ -225,6 +257,6 @@ def train_sketch(
         t0=t0,
         seed=seed,
         info=info,
-        n_possible=int(sum(dense_params)),
-        n_parameters=n_params,
+        n_possible=int(sum(info["dense_parameters"])),
+        n_parameters=int(sum(info["layer_parameters"])),
     )
