@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from neurosim.errors import NetworkError
 
@@ -89,6 +90,33 @@ def _check_dst(dst: Path, fout: str, force: bool) -> None:
         )
 
 
+def _read_options(
+    src: Path, fin: str, n_layers: int | None, nir_options: dict | None
+) -> dict[str, Any]:
+    """``load_network`` options: the NIR options (NIR input), ``n_layers`` (Graph Challenge)."""
+    options = dict(nir_options or {}) if fin == "nir" else {}
+    if n_layers is not None:
+        if fin != "graph_challenge":
+            raise NetworkError(f"--n-layers applies to graph_challenge input only; {src} is {fin}")
+        options["n_layers"] = n_layers
+    return options
+
+
+def _write_options(
+    dst: Path, fout: str, force: bool, target: str | None, target_dt: float | None
+) -> dict[str, Any]:
+    """``save_network`` options: replace a Graph Challenge directory, the NIR preset and its dt."""
+    if target is not None and fout != "nir":
+        raise NetworkError(f"--target applies to NIR output only; {dst} is {fout}")
+    if target_dt is not None and (target is None or not 0 < target_dt <= 10):
+        raise NetworkError(f"--target-dt {target_dt:g}: expected a time step in (0, 10] seconds, with --target")
+    write_options: dict[str, Any] = {"force": True} if fout == "graph_challenge" and force else {}
+    if target is not None:
+        write_options["target"] = target
+        write_options["dt_s"] = target_dt
+    return write_options
+
+
 def convert(
     src: str | Path,
     dst: str | Path,
@@ -139,20 +167,9 @@ def convert(
                 f"unknown {role} format {name!r}; expected one of {', '.join(FORMATS)}"
             )
     _check_dst(dst, fout, force)
-    options = dict(nir_options or {}) if fin == "nir" else {}
-    if n_layers is not None:
-        if fin != "graph_challenge":
-            raise NetworkError(f"--n-layers applies to graph_challenge input only; {src} is {fin}")
-        options["n_layers"] = n_layers
-    if target is not None and fout != "nir":
-        raise NetworkError(f"--target applies to NIR output only; {dst} is {fout}")
-    if target_dt is not None and (target is None or not 0 < target_dt <= 10):
-        raise NetworkError(f"--target-dt {target_dt:g}: expected a time step in (0, 10] seconds, with --target")
+    options = _read_options(src, fin, n_layers, nir_options)
+    write_options = _write_options(dst, fout, force, target, target_dt)
     network = load_network(src, format=fin, **options)
-    write_options = {"force": True} if fout == "graph_challenge" and force else {}
-    if target is not None:
-        write_options["target"] = target
-        write_options["dt_s"] = target_dt
     save_network(network, dst, format=fout, **write_options)
     stats = network.stats()
     imported = network.metadata.get("nir_import") if fin == "nir" else None
