@@ -439,12 +439,7 @@ def run_epochs(
         ``state`` is the snapshot of the best validation epoch (or of the last
         epoch without validation).
     """
-    if epochs < 1:
-        raise TrainingError(f"epochs = {epochs}; expected >= 1")
-    if batch_size < 1:
-        raise TrainingError(f"batch_size = {batch_size}; expected >= 1")
-    if patience is not None and patience < 1:
-        raise TrainingError(f"patience = {patience}; expected >= 1")
+    _check_loop(epochs, batch_size, patience)
     rng = np.random.default_rng([seed, 2])
     t0 = time.perf_counter()
     history: list[dict[str, Any]] = []
@@ -456,12 +451,7 @@ def run_epochs(
     epoch = 0
     try:
         for epoch in range(1, epochs + 1):
-            perm = rng.permutation(n_samples)
-            losses = np.empty(n_batches)
-            for k in range(n_batches):
-                losses[k] = step(perm[k * batch_size : (k + 1) * batch_size])
-                if bar is not None:
-                    bar.advance(task)
+            losses = _one_epoch(rng.permutation(n_samples), batch_size, n_batches, step, bar, task)
             record: dict[str, Any] = {"epoch": epoch, "loss": float(np.mean(losses))}
             if end_of_epoch is not None:
                 record.update(end_of_epoch(epoch))
@@ -475,11 +465,7 @@ def run_epochs(
             record["time_s"] = time.perf_counter() - t0
             history.append(record)
             if bar is not None:
-                bar.update(
-                    task,
-                    description=f"{label} epoch {epoch} loss {record['loss']:.4f}"
-                    + (f" val {record['val_accuracy']:.4f}" if "val_accuracy" in record else ""),
-                )
+                bar.update(task, description=_describe(label, record))
             if patience is not None and validate is not None and since_best >= patience:
                 break
     finally:
@@ -487,6 +473,40 @@ def run_epochs(
             bar.stop()
     state = best_state if best_state is not None else snapshot()
     return LoopOutcome(state, tuple(history), epoch, best_acc, time.perf_counter() - t0)
+
+
+def _check_loop(epochs: int, batch_size: int, patience: int | None) -> None:
+    """The loop's counts: at least one epoch, one sample a batch, one epoch of patience."""
+    if epochs < 1:
+        raise TrainingError(f"epochs = {epochs}; expected >= 1")
+    if batch_size < 1:
+        raise TrainingError(f"batch_size = {batch_size}; expected >= 1")
+    if patience is not None and patience < 1:
+        raise TrainingError(f"patience = {patience}; expected >= 1")
+
+
+def _one_epoch(
+    perm: np.ndarray,
+    batch_size: int,
+    n_batches: int,
+    step: Callable[[np.ndarray], float],
+    bar: Any,
+    task: Any,
+) -> np.ndarray:
+    """The batch losses of one epoch over the shuffled sample order ``perm``."""
+    losses = np.empty(n_batches)
+    for k in range(n_batches):
+        losses[k] = step(perm[k * batch_size : (k + 1) * batch_size])
+        if bar is not None:
+            bar.advance(task)
+    return losses
+
+
+def _describe(label: str, record: Mapping[str, Any]) -> str:
+    """The progress bar's text after an epoch."""
+    return f"{label} epoch {record['epoch']} loss {record['loss']:.4f}" + (
+        f" val {record['val_accuracy']:.4f}" if "val_accuracy" in record else ""
+    )
 
 
 def _progress_bar(enabled: bool, label: str, total: int):
