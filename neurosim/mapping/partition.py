@@ -366,7 +366,10 @@ def lower_bound(inputs: sp.csc_matrix, profile: ChipProfile, limits: CoreLimits)
         # the least memory the synapses can take: each stored once
         one = memory_bits(profile, np.array([1]), np.array([1]), np.array([1]))[0]
         bounds.append(ceil_div(int(one) * inputs.nnz, limits.memory_bits))
-    bounds.append(quotient_bound(inputs, limits))
+    if used_rows > limits.max_axons:
+        # only a binding axon limit makes shared inputs matter; else the quotient
+        # bound is at most the neuron bound above (and costs a pass over the synapses)
+        bounds.append(quotient_bound(inputs, limits))
     return max(1, max(bounds))
 
 
