@@ -31,7 +31,7 @@ from neurosim.train.core import (
     layer_sizes,
     split_validation,
 )
-from neurosim.train.for_chip import chip_network, resolve_chip, train_for_chip
+from neurosim.train.for_chip import chip_network, chip_phase, resolve_chip
 from neurosim.train.sgd import fit_layers
 
 __all__ = [
@@ -199,12 +199,15 @@ def train_dense(
     }
     val, epochs_run, history = out.best_val_accuracy, out.epochs_run, out.history
     if target is not None:
-        ft = train_for_chip(
+        ph = chip_phase(
+            target,
             xt,
             yt,
             w,
             b,
-            *target,
+            float_val=val,
+            epochs_run=epochs_run,
+            history=history,
             x_val=xv,
             y_val=yv,
             epochs=chip_epochs,
@@ -213,10 +216,8 @@ def train_dense(
             seed=seed,
             progress=progress,
         )
-        w, b = ft.weights, ft.biases
-        info = {**info, "float_val_accuracy": val, **ft.info}
-        val, epochs_run = ft.outcome.best_val_accuracy, epochs_run + ft.outcome.epochs_run
-        history = (*history, *({**h, "phase": "chip"} for h in ft.outcome.history))
+        w, b, info = ph.weights, ph.biases, {**info, **ph.info}
+        val, epochs_run, history = ph.val_accuracy, ph.epochs_run, ph.history
     result = _result("dense", w, b, xt, yt, val, epochs_run, history, t0, sizes, info, seed=seed)
     return result if target is None else chip_network(result, target[1])
 

@@ -603,16 +603,18 @@ def train_deep_r(
     val, epochs_run, history = outcome.best_val_accuracy, outcome.epochs_run, outcome.history
     chip_info: dict = {}
     if target is not None:
-        from neurosim.train.for_chip import train_for_chip
+        from neurosim.train.for_chip import chip_phase
 
-        masks = [np.asarray(w) != 0 for w in weights]
-        ft = train_for_chip(
+        ph = chip_phase(
+            target,
             xt,
             yt,
             weights,
             biases,
-            *target,
-            masks=masks,
+            float_val=val,
+            epochs_run=epochs_run,
+            history=history,
+            masks=[np.asarray(w) != 0 for w in weights],
             x_val=xv,
             y_val=yv,
             epochs=chip_epochs,
@@ -621,10 +623,8 @@ def train_deep_r(
             seed=seed,
             progress=progress,
         )
-        weights, biases = ft.weights, ft.biases
-        chip_info = {"float_val_accuracy": val, **ft.info}
-        val, epochs_run = ft.outcome.best_val_accuracy, epochs_run + ft.outcome.epochs_run
-        history = (*history, *({**h, "phase": "chip"} for h in ft.outcome.history))
+        weights, biases, chip_info = ph.weights, ph.biases, ph.info
+        val, epochs_run, history = ph.val_accuracy, ph.epochs_run, ph.history
     counts = [int(np.count_nonzero(w)) for w in weights]
     max_fan_in = int(max(np.count_nonzero(w, axis=0).max() for w in weights))
     info = {

@@ -22,12 +22,75 @@ from neurosim.train.core import TrainResult
 from neurosim.train.qat import FinetuneResult, capped_network, finetune_for_chip
 
 __all__ = [
+    "ChipPhase",
     "chip_network",
+    "chip_phase",
     "fan_in_masks",
     "resolve_chip",
     "scenario_chip_options",
     "train_for_chip",
 ]
+
+
+@dataclasses.dataclass(frozen=True)
+class ChipPhase:
+    """A float training continued on the chip: its weights and the merged figures."""
+
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+    info: dict[str, Any]
+    val_accuracy: float | None
+    epochs_run: int
+    history: tuple[dict[str, Any], ...]
+
+
+def chip_phase(
+    target: tuple[Any, ChipConstraints],
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    *,
+    float_val: float | None,
+    epochs_run: int,
+    history: Sequence[dict[str, Any]],
+    masks: Sequence[np.ndarray | None] | None = None,
+    x_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    epochs: int = 5,
+    lr: float = 2e-3,
+    batch_size: int = 64,
+    seed: int = 0,
+    progress: bool = False,
+) -> ChipPhase:
+    """:func:`train_for_chip` after a float training, its figures merged with the float ones.
+
+    ``info`` holds ``float_val_accuracy`` (``float_val``) and the chip phase's
+    info; epochs add up; the chip epochs join ``history`` with ``phase: chip``.
+    """
+    ft = train_for_chip(
+        x,
+        y,
+        weights,
+        biases,
+        *target,
+        masks=masks,
+        x_val=x_val,
+        y_val=y_val,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        seed=seed,
+        progress=progress,
+    )
+    return ChipPhase(
+        weights=ft.weights,
+        biases=ft.biases,
+        info={"float_val_accuracy": float_val, **ft.info},
+        val_accuracy=ft.outcome.best_val_accuracy,
+        epochs_run=epochs_run + ft.outcome.epochs_run,
+        history=(*history, *({**h, "phase": "chip"} for h in ft.outcome.history)),
+    )
 
 
 def resolve_chip(
