@@ -14,6 +14,7 @@ import importlib.util
 import io
 import json
 import os
+import shutil
 import struct
 import sys
 import tempfile
@@ -370,6 +371,7 @@ def test_graph_challenge_random_tsv(workdir, layers, names, sidecar, raw):
     single = d / "n4-l1.tsv.gz"
     single.write_bytes(raw)
     _only_neurosim_errors(lambda: load_network(single, format="graph_challenge"), d)
+    shutil.rmtree(d)  # 1000 examples must not leave 1000 folders for later listings
 
 
 # ------------------------------------------------------------------ profile
@@ -385,7 +387,9 @@ def test_profile_random_yaml(workdir, data, text):
     base = _generic_profile()
     path = data.draw(st.sampled_from(_paths(base)))
     mutated = _mutate(data.draw(_json), base, list(path))
-    p = workdir / "fuzz_profile.yaml"
+    sub = workdir / "profile"  # its own folder: the listing check stays small
+    sub.mkdir(exist_ok=True)
+    p = sub / "fuzz_profile.yaml"
     p.write_text(yaml.safe_dump(mutated, allow_unicode=True))
     _only_neurosim_errors(lambda: load_profile(p), p.parent)
     p.write_text(text)
@@ -431,6 +435,7 @@ def test_mnist_random_idx(workdir, images, labels, gz, cut, split):
         lambda: load_dataset("mnist", path=root, split=split, limit=3 if cut % 2 else None),
         root,
     )
+    shutil.rmtree(root)
 
 
 @fuzzed(
@@ -443,7 +448,9 @@ def test_mnist_random_idx(workdir, images, labels, gz, cut, split):
     raw=st.binary(max_size=100),
 )
 def test_dataset_random_npz(workdir, arrays, split, raw):
-    p = workdir / "data.npz"
+    sub = workdir / "dataset"
+    sub.mkdir(exist_ok=True)
+    p = sub / "data.npz"
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     p.write_bytes(buf.getvalue())
