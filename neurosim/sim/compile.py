@@ -148,6 +148,60 @@ def _exact_conversion_limit(f_pre: int, scale: np.ndarray, accumulator_bits: int
     return f_pre + 62 - 2 * accumulator_bits - int(math.frexp(float(s.max()))[1])
 
 
+def _given_frac_bits(
+    network: Network,
+    state_bits: int,
+    given: int | Mapping[str, int] | None,
+    partial_sums: Collection[str],
+) -> dict[str, int]:
+    """Fractions fixed in advance: ``given``, else the network's own fixed-point format."""
+    if given is None:
+        fp = dict(network.metadata.get("fixed_point", {}) or {})
+        given = fp.get("frac_bits")
+        width = _format_width(fp, state_bits)
+        if given is None and width is not None:
+            graded = int(fp[str(width)]["frac_bits"])
+            given = {
+                p.name: graded
+                for p in network.populations
+                if p.model.kind not in SPIKING_KINDS and p.name not in partial_sums
+            }
+    if isinstance(given, (int, np.integer)):
+        given = {p.name: int(given) for p in network.populations}
+    return dict(given or {})
+
+
+def _value_bound(
+    network: Network, name: str, bound: Mapping[str, float], input_bound: float
+) -> float:
+    """Largest magnitude population ``name`` holds, from its sources' bounds (``bound``)."""
+    pop = network.population(name)
+    m = pop.model
+    if m.kind == "input":
+        return float(input_bound)
+    if m.kind in SPIKING_KINDS:
+        pot = [m.param(k) for k in ("threshold", "v_reset", "v_leak") if k in m.params]
+        b = 4.0 * max(float(np.max(np.abs(x))) for x in pot)
+        if m.kind in ("cuba_lif", "threshold"):
+            # threshold compares I + bias; cuba_lif's u = r * i_syn is an average of
+            # r * w_in * (I + bias): bound both by that drive
+            drive = np.abs(np.broadcast_to(pop.bias, (pop.size,))).astype(np.float64)
+            for pr in network.projections_into(name):
+                colsum = np.asarray(abs(pr.weights).sum(axis=0)).ravel()
+                drive = drive + bound.get(pr.pre, 1.0) * colsum
+            drive = drive * np.abs(_input_gain(m, pop.size))
+            b = max(b, float(drive.max()) if drive.size else 0.0)
+        return b
+    total = float(np.max(np.abs(pop.bias))) if pop.size else 0.0
+    for pr in network.projections_into(name):
+        src = bound.get(pr.pre, 1.0)
+        colsum = np.asarray(abs(pr.weights).sum(axis=0)).ravel()
+        total += src * (float(colsum.max()) if colsum.size else 0.0)
+    if m.kind == "relu":
+        total = min(total, float(np.max(m.param("cap"))))
+    return total
+
+
 def choose_frac_bits(
     network: Network,
     state_bits: int,
@@ -168,48 +222,12 @@ def choose_frac_bits(
     """
     if quantized is not None:  # smallest integer levels: the accumulator's bits go furthest
         quantized = reduced_quantized(quantized)
-    if given is None:
-        fp = dict(network.metadata.get("fixed_point", {}) or {})
-        given = fp.get("frac_bits")
-        width = _format_width(fp, state_bits)
-        if given is None and width is not None:
-            graded = int(fp[str(width)]["frac_bits"])
-            given = {
-                p.name: graded
-                for p in network.populations
-                if p.model.kind not in SPIKING_KINDS and p.name not in partial_sums
-            }
-    if isinstance(given, (int, np.integer)):
-        given = {p.name: int(given) for p in network.populations}
-    given = dict(given or {})
+    given = _given_frac_bits(network, state_bits, given, partial_sums)
     bound: dict[str, float] = {}
     frac: dict[str, int] = {}
     for name in network.order():
-        pop = network.population(name)
-        m = pop.model
-        if m.kind == "input":
-            b = float(input_bound)
-        elif m.kind in SPIKING_KINDS:
-            pot = [m.param(k) for k in ("threshold", "v_reset", "v_leak") if k in m.params]
-            b = 4.0 * max(float(np.max(np.abs(x))) for x in pot)
-            if m.kind in ("cuba_lif", "threshold"):
-                # threshold compares I + bias; cuba_lif's u = r * i_syn is an average of
-                # r * w_in * (I + bias): bound both by that drive
-                drive = np.abs(np.broadcast_to(pop.bias, (pop.size,))).astype(np.float64)
-                for pr in network.projections_into(name):
-                    colsum = np.asarray(abs(pr.weights).sum(axis=0)).ravel()
-                    drive = drive + bound.get(pr.pre, 1.0) * colsum
-                drive = drive * np.abs(_input_gain(m, pop.size))
-                b = max(b, float(drive.max()) if drive.size else 0.0)
-        else:
-            total = float(np.max(np.abs(pop.bias))) if pop.size else 0.0
-            for pr in network.projections_into(name):
-                src = bound.get(pr.pre, 1.0)
-                colsum = np.asarray(abs(pr.weights).sum(axis=0)).ravel()
-                total += src * (float(colsum.max()) if colsum.size else 0.0)
-            if m.kind == "relu":
-                total = min(total, float(np.max(m.param("cap"))))
-            b = total
+        m = network.population(name).model
+        b = _value_bound(network, name, bound, input_bound)
         bound[name] = 1.0 if m.kind in SPIKING_KINDS else b
         if name in given:
             frac[name] = int(given[name])
