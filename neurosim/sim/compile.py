@@ -270,6 +270,51 @@ def _input_gain(model: Any, n: int) -> np.ndarray:
     return np.ones(n)
 
 
+def _fixed_projection(
+    pr: Any, q: Any, gain: np.ndarray, delayed: bool, accumulator_bits: int
+) -> ProjPlan:
+    """A projection's integer plan: CSR levels and the per-post multiplier and shift.
+
+    ``gain`` is the input gain times ``2^(f_post - f_pre)``, the change of fixed point.
+    """
+    w = sp.csr_matrix(q.weights)
+    if w.nnz and not np.array_equal(w.data, np.round(w.data)):
+        raise SimulationError(
+            f"chip backend: projection {pr.name}: quantized weights are not integers"
+        )
+    indptr, indices, data = csr_arrays(w, np.int64)
+    factor = np.asarray(q.scale, dtype=np.float64) * gain
+    top = float(np.max(np.abs(factor))) if factor.size else 0.0
+    shift = 62 - accumulator_bits - (math.frexp(top)[1] if top > 0 else 0)
+    shift = int(min(max(shift, 0), 60))
+    mult = np.round(factor * 2.0**shift).astype(np.int64)
+    return ProjPlan(pr.name, pr.pre, delayed, indptr, indices, data, mult, shift)
+
+
+def _fixed_params(pop: Any, r: np.ndarray, scale: float, dt_s: float) -> dict[str, Any]:
+    """A population's integer parameters at its fixed point (``scale = 2^f``)."""
+    m, n = pop.model, pop.size
+    params: dict[str, Any] = {}
+    if m.kind != "input":
+        params["bias"] = np.round(np.broadcast_to(pop.bias * r, (n,)) * scale).astype(np.int64)
+    if m.kind == "relu":
+        cap = np.broadcast_to(m.param("cap"), (n,)) * scale
+        params["cap"] = np.where(
+            np.isfinite(cap), np.round(np.minimum(cap, 2.0**62)), 2**62
+        ).astype(np.int64)
+    if m.kind in SPIKING_KINDS:
+        for key in [k for k in ("threshold", "v_reset", "v_leak") if k in m.params]:
+            params[key] = np.round(np.broadcast_to(m.param(key), (n,)) * scale).astype(np.int64)
+    if m.kind in ("lif", "cuba_lif"):
+        alpha = dt_s / np.broadcast_to(m.param("tau_mem_s"), (n,))
+        params["alpha_q"] = np.round(alpha * 2**ALPHA_SHIFT).astype(np.int64)
+        params["alpha_shift"] = ALPHA_SHIFT
+    if m.kind == "cuba_lif":
+        alpha_syn = dt_s / np.broadcast_to(m.param("tau_syn_s"), (n,))
+        params["alpha_syn_q"] = np.round(alpha_syn * 2**ALPHA_SHIFT).astype(np.int64)
+    return params
+
+
 def fixed_plan(
     network: Network,
     quantized: Mapping[str, Any],
@@ -299,52 +344,18 @@ def fixed_plan(
         n = pop.size
         f_post = int(frac_bits[name])
         r = _input_gain(m, n)
-        incoming = []
-        for pr in network.projections_into(name):
-            q = quantized[pr.name]
-            w = sp.csr_matrix(q.weights)
-            if w.nnz and not np.array_equal(w.data, np.round(w.data)):
-                raise SimulationError(
-                    f"chip backend: projection {pr.name}: quantized weights are not integers"
-                )
-            indptr, indices, data = csr_arrays(w, np.int64)
-            factor = np.asarray(q.scale, dtype=np.float64) * r * 2.0 ** (f_post - out_frac[pr.pre])
-            top = float(np.max(np.abs(factor))) if factor.size else 0.0
-            shift = 62 - accumulator_bits - (math.frexp(top)[1] if top > 0 else 0)
-            shift = int(min(max(shift, 0), 60))
-            mult = np.round(factor * 2.0**shift).astype(np.int64)
-            incoming.append(
-                ProjPlan(
-                    pr.name,
-                    pr.pre,
-                    _is_delayed(order, pr.pre, name),
-                    indptr,
-                    indices,
-                    data,
-                    mult,
-                    shift,
-                )
+        incoming = [
+            _fixed_projection(
+                pr,
+                quantized[pr.name],
+                r * 2.0 ** (f_post - out_frac[pr.pre]),
+                _is_delayed(order, pr.pre, name),
+                accumulator_bits,
             )
+            for pr in network.projections_into(name)
+        ]
         incoming.sort(key=lambda p: order[p.pre])
-        scale = 2.0**f_post
-        params: dict[str, Any] = {}
-        if m.kind != "input":
-            params["bias"] = np.round(np.broadcast_to(pop.bias * r, (n,)) * scale).astype(np.int64)
-        if m.kind == "relu":
-            cap = np.broadcast_to(m.param("cap"), (n,)) * scale
-            params["cap"] = np.where(
-                np.isfinite(cap), np.round(np.minimum(cap, 2.0**62)), 2**62
-            ).astype(np.int64)
-        if m.kind in SPIKING_KINDS:
-            for key in [k for k in ("threshold", "v_reset", "v_leak") if k in m.params]:
-                params[key] = np.round(np.broadcast_to(m.param(key), (n,)) * scale).astype(np.int64)
-        if m.kind in ("lif", "cuba_lif"):
-            alpha = dt_s / np.broadcast_to(m.param("tau_mem_s"), (n,))
-            params["alpha_q"] = np.round(alpha * 2**ALPHA_SHIFT).astype(np.int64)
-            params["alpha_shift"] = ALPHA_SHIFT
-        if m.kind == "cuba_lif":
-            alpha_syn = dt_s / np.broadcast_to(m.param("tau_syn_s"), (n,))
-            params["alpha_syn_q"] = np.round(alpha_syn * 2**ALPHA_SHIFT).astype(np.int64)
+        params = _fixed_params(pop, r, 2.0**f_post, dt_s)
         value_range = (
             (-(2 ** (accumulator_bits - 1)), 2 ** (accumulator_bits - 1) - 1)
             if name in partial_sums
