@@ -25,7 +25,7 @@ threshold-balancing conversion sees scales of 1 and keeps the weights.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -304,6 +304,58 @@ class FinetuneResult:
     info: dict[str, Any]
 
 
+def _masked_copies(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    masks: Sequence[np.ndarray | None] | None,
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray | None]]:
+    """Float copies of the start, weights outside the masks zeroed; the masks as floats."""
+    ws = [np.array(w, dtype=DTYPE, copy=True) for w in weights]
+    bs = [np.array(b, dtype=DTYPE, copy=True) for b in biases]
+    ms = (
+        [None] * len(ws)
+        if masks is None
+        else [None if m is None else m.astype(DTYPE) for m in masks]
+    )
+    for w, m in zip(ws, ms, strict=True):
+        if m is not None:
+            w *= m
+    return ws, bs, ms
+
+
+def _qat_step(
+    ws: list[np.ndarray],
+    bs: list[np.ndarray],
+    ms: list[np.ndarray | None],
+    quant: Any,
+    opt: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    steps: int | None,
+) -> Callable[[np.ndarray], float]:
+    """One step through the chip's quantizer (and rate code); updates ``ws``, ``bs`` in place."""
+    n = len(ws)
+
+    def step(idx: np.ndarray) -> float:
+        eff = [quant(i, w) for i, w in enumerate(ws)]
+        acts, grads = chip_forward(eff, bs, x[idx], steps=steps)
+        loss, dlogits = softmax_cross_entropy(acts[-1], y[idx])
+        if steps is not None:
+            dlogits = dlogits * OUTPUT_GAIN
+        deltas = _backward(eff, acts, grads, dlogits)
+        opt.tick()
+        for i in range(n):
+            g = acts[i].T @ deltas[i]
+            quant.update_table(i, g, eff[i], opt)
+            if ms[i] is not None:
+                g *= ms[i]
+            ws[i] -= opt.update(i, g)
+            bs[i] -= opt.update(n + i, deltas[i].sum(axis=0))
+        return loss
+
+    return step
+
+
 def finetune_for_chip(
     x: np.ndarray,
     y: np.ndarray,
@@ -343,47 +395,16 @@ def finetune_for_chip(
         ``weights`` are exactly the chip's values (the mapper's quantizer maps
         them onto themselves).
     """
-    ws = [np.array(w, dtype=DTYPE, copy=True) for w in weights]
-    bs = [np.array(b, dtype=DTYPE, copy=True) for b in biases]
-    ms = (
-        [None] * len(ws)
-        if masks is None
-        else [None if m is None else m.astype(DTYPE) for m in masks]
-    )
-    for w, m in zip(ws, ms, strict=True):
-        if m is not None:
-            w *= m
+    ws, bs, ms = _masked_copies(weights, biases, masks)
     steps = constraints.steps if constraints.spiking else None
     if steps is not None:
         ws, bs = balance_layers(ws, bs, x[:1024])
     cores = mapper_partition(ws, bs, profile, strategy=strategy, seed=seed)
     quant = ChipQuantizer(profile, cores, refit_every=refit_every, type_start=type_start, seed=seed)
     opt = make_optimizer("adam", lr)
-    n = len(ws)
-
-    def step(idx: np.ndarray) -> float:
-        eff = [quant(i, w) for i, w in enumerate(ws)]
-        acts, grads = chip_forward(eff, bs, x[idx], steps=steps)
-        loss, dlogits = softmax_cross_entropy(acts[-1], y[idx])
-        if steps is not None:
-            dlogits = dlogits * OUTPUT_GAIN
-        deltas = _backward(eff, acts, grads, dlogits)
-        opt.tick()
-        for i in range(n):
-            g = acts[i].T @ deltas[i]
-            quant.update_table(i, g, eff[i], opt)
-            if ms[i] is not None:
-                g *= ms[i]
-            ws[i] -= opt.update(i, g)
-            bs[i] -= opt.update(n + i, deltas[i].sum(axis=0))
-        return loss
 
     def snapshot() -> tuple[list[np.ndarray], list[np.ndarray]]:
         return [quant.final(i, w) for i, w in enumerate(ws)], [b.copy() for b in bs]
-
-    def validate() -> float:
-        eff, b = snapshot()
-        return chip_accuracy(eff, b, x_val, y_val, steps=steps)
 
     def decay(epoch: int) -> dict[str, float]:
         opt.lr = lr * lr_factor("cosine", epoch, epochs)
@@ -395,9 +416,11 @@ def finetune_for_chip(
         epochs=epochs,
         batch_size=batch_size,
         seed=seed,
-        step=step,
+        step=_qat_step(ws, bs, ms, quant, opt, x, y, steps),
         snapshot=snapshot,
-        validate=None if x_val is None else validate,
+        validate=None
+        if x_val is None
+        else lambda: chip_accuracy(*snapshot(), x_val, y_val, steps=steps),
         progress=progress,
         label=f"chip-aware ({constraints.chip})",
         end_of_epoch=decay,
