@@ -265,6 +265,8 @@ def _idx_header(
     if len(raw_dims) < 4 * ndim:
         raise DataError(f"{path}: IDX header truncated; expected {ndim} dimension sizes")
     dims = struct.unpack(f">{ndim}I", raw_dims)
+    if 0 in dims:
+        raise DataError(f"{path}: IDX dimension sizes {dims}; expected every size >= 1")
     if expected_dims is not None:
         for i, (got, want) in enumerate(zip(dims, expected_dims, strict=False)):
             if want is not None and got != want:
