@@ -172,24 +172,18 @@ def train_dense(
         None if chip is None else resolve_chip("dense", chip, chip_overrides, sizes, steps, spiking)
     )
     xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
-    w, b, out = fit_layers(
-        xt,
-        yt,
-        w0,
-        b0,
-        optimizer=optimizer,
-        lr=lr,
-        momentum=momentum,
-        weight_decay=weight_decay,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        x_val=xv,
-        y_val=yv,
-        patience=patience,
-        progress=progress,
-        label="dense",
-    )
+    fit = {
+        "optimizer": optimizer,
+        "lr": lr,
+        "momentum": momentum,
+        "weight_decay": weight_decay,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seed": seed,
+        "patience": patience,
+        "progress": progress,
+    }
+    w, b, out = fit_layers(xt, yt, w0, b0, x_val=xv, y_val=yv, label="dense", **fit)
     info = {
         "hidden": list(hidden),
         "optimizer": optimizer,
@@ -199,27 +193,36 @@ def train_dense(
     }
     val, epochs_run, history = out.best_val_accuracy, out.epochs_run, out.history
     if target is not None:
-        ph = chip_phase(
-            target,
-            xt,
-            yt,
-            w,
-            b,
-            float_val=val,
-            epochs_run=epochs_run,
-            history=history,
-            x_val=xv,
-            y_val=yv,
-            epochs=chip_epochs,
-            lr=chip_lr,
-            batch_size=batch_size,
-            seed=seed,
-            progress=progress,
+        chip_fit = {"epochs": chip_epochs, "lr": chip_lr, "batch_size": batch_size, "seed": seed}
+        w, b, info, val, epochs_run, history = _dense_chip_phase(
+            target, xt, yt, xv, yv, w, b, info, val, epochs_run, history, progress, chip_fit
         )
-        w, b, info = ph.weights, ph.biases, {**info, **ph.info}
-        val, epochs_run, history = ph.val_accuracy, ph.epochs_run, ph.history
     result = _result("dense", w, b, xt, yt, val, epochs_run, history, t0, sizes, info, seed=seed)
     return result if target is None else chip_network(result, target[1])
+
+
+def _dense_chip_phase(target, xt, yt, xv, yv, w, b, info, val, epochs_run, history, progress, fit):
+    """The chip phase of :func:`train_dense`: fine-tune the float result through ``target``.
+
+    ``fit`` holds ``epochs``, ``lr``, ``batch_size`` and ``seed`` of
+    :func:`~neurosim.train.for_chip.chip_phase`.  Returns ``(weights, biases,
+    info, val_accuracy, epochs_run, history)``.
+    """
+    ph = chip_phase(
+        target,
+        xt,
+        yt,
+        w,
+        b,
+        float_val=val,
+        epochs_run=epochs_run,
+        history=history,
+        x_val=xv,
+        y_val=yv,
+        progress=progress,
+        **fit,
+    )
+    return ph.weights, ph.biases, {**info, **ph.info}, ph.val_accuracy, ph.epochs_run, ph.history
 
 
 def magnitude_masks(
