@@ -285,53 +285,28 @@ def train_pruned(
     )
     xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
     history: list[dict[str, Any]] = []
-    w0, b0, dense_history = _pretrain_dense(
-        xt,
-        yt,
-        xv,
-        yv,
-        w0,
-        b0,
-        init,
-        optimizer=optimizer,
-        lr=lr,
-        momentum=momentum,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        patience=patience,
-        progress=progress,
-    )
+    fit = {
+        "optimizer": optimizer,
+        "lr": lr,
+        "momentum": momentum,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seed": seed,
+        "patience": patience,
+        "progress": progress,
+    }
+    w0, b0, dense_history = _pretrain_dense(xt, yt, xv, yv, w0, b0, init, **fit)
     history += [{"phase": "dense", **h} for h in dense_history]
     dense_val = None if xv is None else accuracy(w0, b0, xv, yv)
     masks = magnitude_masks(w0, budgets, cap)
-    pruned_val = (
-        None
-        if xv is None
-        else accuracy([w * m for w, m in zip(w0, masks, strict=True)], b0, xv, yv)
-    )
-    val = pruned_val
-    epochs_run = 0
     w, b = [w * m for w, m in zip(w0, masks, strict=True)], b0
+    pruned_val = None if xv is None else accuracy(w, b, xv, yv)
+    val, epochs_run = pruned_val, 0
     if finetune_epochs > 0:
-        w, b, out = fit_layers(
-            xt,
-            yt,
-            w0,
-            b0,
-            masks=masks,
-            optimizer=optimizer,
-            lr=lr if finetune_lr is None else finetune_lr,
-            momentum=momentum,
-            epochs=finetune_epochs,
-            batch_size=batch_size,
-            seed=seed + 1,
-            x_val=xv,
-            y_val=yv,
-            patience=patience,
-            progress=progress,
-            label="fine-tune",
+        fit.update(
+            lr=lr if finetune_lr is None else finetune_lr, epochs=finetune_epochs, seed=seed + 1
         )
+        w, b, out = _finetune_masked(xt, yt, xv, yv, w0, b0, masks, fit)
         history += [{"phase": "finetune", **h} for h in out.history]
         val, epochs_run = out.best_val_accuracy, out.epochs_run
     info = {
@@ -345,6 +320,15 @@ def train_pruned(
         "from_init": init is not None,
     }
     return _result("prune", w, b, xt, yt, val, epochs_run, history, t0, sizes, info, seed=seed)
+
+
+def _finetune_masked(xt, yt, xv, yv, w0, b0, masks, fit):
+    """Fine-tune ``w0, b0`` with ``masks`` fixed (the fine-tune stage of :func:`train_pruned`).
+
+    ``fit`` holds the keyword options of :func:`~neurosim.train.sgd.fit_layers`.
+    Returns ``fit_layers``' ``(weights, biases, outcome)``.
+    """
+    return fit_layers(xt, yt, w0, b0, masks=masks, x_val=xv, y_val=yv, label="fine-tune", **fit)
 
 
 def twn_quantize(w: np.ndarray, threshold_factor: float = 0.7) -> tuple[np.ndarray, float, float]:
