@@ -328,21 +328,7 @@ def train_cnn(
     if len(channels) != 2 or min(channels) < 1:
         raise TrainingError(f"cnn: channels {tuple(channels)}; expected two positive integers")
     rng = np.random.default_rng(seed)
-    factory = kernel_factory or PlainKernel
-    c_prev, size = shape[0], (shape[1], shape[2])
-    geoms, kernel_of = [], []
-    for c in channels:
-        geoms.append(ConvGeometry.make(c_prev, int(c), size))
-        kernel_of.append(factory(int(c), c_prev, 3, rng))
-        c_prev, size = int(c), (size[0] // 2, size[1] // 2)
-    n_flat = c_prev * size[0] * size[1]
-    params = {
-        "biases": [np.zeros(int(c), dtype=_F) for c in channels],
-        "dense": [
-            (rng.standard_normal((n_flat, k)) * np.sqrt(1.0 / n_flat)).astype(_F),
-            np.zeros(k, dtype=_F),
-        ],
-    }
+    geoms, kernel_of, params = _init_cnn(shape, channels, k, kernel_factory or PlainKernel, rng)
     flat_params = [p for kp in kernel_of for p in kp.params] + params["biases"] + params["dense"]
     opt = _Adam(flat_params, lr)
     history = []
@@ -358,6 +344,62 @@ def train_cnn(
         (_predict(xs[sub], geoms, kernels, params["biases"], *params["dense"]) == ys[sub]).mean()
     )
     n_params = sum(kp.n_parameters for kp in kernel_of) + int(params["dense"][0].size)
+    return _cnn_result(
+        shape,
+        channels,
+        kernels,
+        params,
+        train_acc,
+        n_params,
+        history,
+        t0,
+        method=method,
+        seed=seed,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+    )
+
+
+def _init_cnn(shape, channels, k, factory, rng):
+    """Conv geometries, kernel parametrisations and ``{"biases", "dense"}`` of a new CNN.
+
+    Draws from ``rng`` in a fixed order: each conv kernel, then the dense weights.
+    """
+    c_prev, size = shape[0], (shape[1], shape[2])
+    geoms, kernel_of = [], []
+    for c in channels:
+        geoms.append(ConvGeometry.make(c_prev, int(c), size))
+        kernel_of.append(factory(int(c), c_prev, 3, rng))
+        c_prev, size = int(c), (size[0] // 2, size[1] // 2)
+    n_flat = c_prev * size[0] * size[1]
+    params = {
+        "biases": [np.zeros(int(c), dtype=_F) for c in channels],
+        "dense": [
+            (rng.standard_normal((n_flat, k)) * np.sqrt(1.0 / n_flat)).astype(_F),
+            np.zeros(k, dtype=_F),
+        ],
+    }
+    return geoms, kernel_of, params
+
+
+def _cnn_result(
+    shape,
+    channels,
+    kernels,
+    params,
+    train_acc,
+    n_params,
+    history,
+    t0,
+    *,
+    method,
+    seed,
+    epochs,
+    batch_size,
+    lr,
+):
+    """Assemble the :class:`TrainResult` of :func:`train_cnn` (network, info, counts)."""
     info = {
         "channels": [int(c) for c in channels],
         "image_shape": list(shape),
