@@ -109,6 +109,63 @@ def train_fixed_topology(
         not the feature count, or an unknown ``readout``.
     """
     t0 = time.perf_counter()
+    _check_request(init, readout)
+    x, y, n_classes = check_training_data(x, y, n_classes)
+    ws, bs, masks, n_topology, add_readout = _topology_start(
+        init, x.shape[1], n_classes, readout, seed
+    )
+    xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
+    fit = {
+        "optimizer": optimizer,
+        "lr": lr,
+        "momentum": momentum,
+        "weight_decay": weight_decay,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seed": seed,
+        "patience": patience,
+        "progress": progress,
+    }
+    w0 = [np.asarray(m, dtype=DTYPE) for m in ws]
+    w, b, out = fit_layers(
+        xt, yt, w0, bs, masks=masks, x_val=xv, y_val=yv, label="fixed topology", **fit
+    )
+    _keep_zero_synapses(w, masks)
+    head = {"init": init.name, "topology_layers": n_topology}
+    head["readout"] = "dense" if add_readout else "none"
+    return _fixed_result(w, b, out, xt, yt, x.shape[1], t0, head, fit)
+
+
+def _fixed_result(w, b, out, xt, yt, n_features, t0, head, fit) -> TrainResult:
+    """Assemble :func:`train_fixed_topology`'s result; ``head`` starts its ``info``."""
+    sizes = (n_features, *(m.shape[1] for m in w))
+    info = {
+        **head,
+        "optimizer": fit["optimizer"],
+        "lr": fit["lr"],
+        "batch_size": fit["batch_size"],
+        "epochs": fit["epochs"],
+        "max_fan_in": int(max(int(np.count_nonzero(m, axis=0).max()) for m in w)),
+    }
+    val, epochs_run = out.best_val_accuracy, out.epochs_run
+    return _result(
+        "fixed_topology",
+        w,
+        b,
+        xt,
+        yt,
+        val,
+        epochs_run,
+        out.history,
+        t0,
+        sizes,
+        info,
+        seed=fit["seed"],
+    )
+
+
+def _check_request(init: Network | None, readout: str) -> None:
+    """Raise :class:`TrainingError` for a missing ``init`` or an unknown ``readout``."""
     if init is None:
         raise TrainingError(
             "training method fixed_topology: needs init, the network whose topology is kept "
@@ -116,8 +173,14 @@ def train_fixed_topology(
         )
     if readout not in READOUTS:
         raise TrainingError(f"readout = {readout!r}; expected one of {', '.join(READOUTS)}")
-    x, y, n_classes = check_training_data(x, y, n_classes)
-    ws, bs = _init_layers(init, x.shape[1])
+
+
+def _topology_start(init: Network, n_features: int, n_classes: int, readout: str, seed: int):
+    """``(weights, biases, masks, n_topology_layers, add_readout)`` to start training from.
+
+    Appends the He-normal dense readout (mask ``None``) when ``readout`` asks for one.
+    """
+    ws, bs = _init_layers(init, n_features)
     n_topology = len(ws)
     n_out = ws[-1].shape[1]
     add_readout = readout == "dense" or (readout == "auto" and n_out != n_classes)
@@ -132,52 +195,12 @@ def train_fixed_topology(
         ws.append(rng.standard_normal((n_out, n_classes)) * np.sqrt(2.0 / n_out))
         bs.append(np.zeros(n_classes, dtype=DTYPE))
         masks.append(None)
-    xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
-    w, b, out = fit_layers(
-        xt,
-        yt,
-        [np.asarray(m, dtype=DTYPE) for m in ws],
-        bs,
-        masks=masks,
-        optimizer=optimizer,
-        lr=lr,
-        momentum=momentum,
-        weight_decay=weight_decay,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        x_val=xv,
-        y_val=yv,
-        patience=patience,
-        progress=progress,
-        label="fixed topology",
-    )
+    return ws, bs, masks, n_topology, add_readout
+
+
+def _keep_zero_synapses(w: list[np.ndarray], masks: list[np.ndarray | None]) -> None:
+    """Set kept weights that trained to exactly 0 to the smallest float, in place."""
     tiny = np.finfo(DTYPE).tiny
     for wl, m in zip(w, masks, strict=True):
         if m is not None:  # a kept weight that trained to exactly 0 keeps its synapse
             wl[m & (wl == 0)] = tiny
-    sizes = (x.shape[1], *(m.shape[1] for m in w))
-    info = {
-        "init": init.name,
-        "topology_layers": n_topology,
-        "readout": "dense" if add_readout else "none",
-        "optimizer": optimizer,
-        "lr": lr,
-        "batch_size": batch_size,
-        "epochs": epochs,
-        "max_fan_in": int(max(int(np.count_nonzero(m, axis=0).max()) for m in w)),
-    }
-    return _result(
-        "fixed_topology",
-        w,
-        b,
-        xt,
-        yt,
-        out.best_val_accuracy,
-        out.epochs_run,
-        out.history,
-        t0,
-        sizes,
-        info,
-        seed=seed,
-    )
