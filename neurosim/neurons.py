@@ -336,6 +336,15 @@ def round_shift(x: np.ndarray, shift: int) -> np.ndarray:
     return (x + (1 << (shift - 1))) >> shift
 
 
+def _saturate_fire(
+    v: np.ndarray, threshold: np.ndarray, v_reset: np.ndarray, reset: str, lo: int, hi: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Saturate ``v`` to ``[lo, hi]`` in place, then fire and reset: ``(v_after_reset, spikes, n_saturated)``."""
+    v, n_sat = saturate(v, lo, hi, out=v)
+    v, spikes = _fire(v, threshold, v_reset, reset)
+    return v, spikes, n_sat
+
+
 def if_step_fixed(
     v: np.ndarray,
     J: np.ndarray,
@@ -349,10 +358,7 @@ def if_step_fixed(
 
     Returns ``(v_after_reset, spikes, n_saturated)``.
     """
-    v = v + J
-    v, n_sat = saturate(v, lo, hi, out=v)
-    v, spikes = _fire(v, threshold, v_reset, reset)
-    return v, spikes, n_sat
+    return _saturate_fire(v + J, threshold, v_reset, reset, lo, hi)
 
 
 def lif_step_fixed(
@@ -373,9 +379,7 @@ def lif_step_fixed(
     ``r (current + bias)`` in v's fixed point. Returns ``(v_after_reset, spikes, n_saturated)``.
     """
     v = v + round_shift(alpha_q * (v_leak - v + J), alpha_shift)
-    v, n_sat = saturate(v, lo, hi, out=v)
-    v, spikes = _fire(v, threshold, v_reset, reset)
-    return v, spikes, n_sat
+    return _saturate_fire(v, threshold, v_reset, reset, lo, hi)
 
 
 def cuba_lif_step_fixed(
@@ -405,9 +409,9 @@ def cuba_lif_step_fixed(
     """
     u = u + round_shift(alpha_syn_q * (J - u), alpha_shift)
     u, n_sat_u = saturate(u, lo, hi, out=u)
-    v = v + round_shift(alpha_q * (v_leak - v + u), alpha_shift)
-    v, n_sat_v = saturate(v, lo, hi, out=v)
-    v, spikes = _fire(v, threshold, v_reset, reset)
+    # the membrane step is the plain LIF step driven by u
+    fire = (threshold, v_reset, reset, lo, hi)
+    v, spikes, n_sat_v = lif_step_fixed(v, u, alpha_q, alpha_shift, v_leak, *fire)
     return v, u, spikes, n_sat_u + n_sat_v
 
 
