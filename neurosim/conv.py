@@ -80,6 +80,14 @@ def _shape(value: Any, ndim: int, where: str, name: str) -> tuple[int, ...]:
     return out
 
 
+def _store(spec: Any, where: str, out: tuple[int, ...], **fields: Any) -> None:
+    """Check ``spec.out_shape`` (when given) against the computed ``out``, then store ``out`` and the normalised fields."""
+    if spec.out_shape is not None and _shape(spec.out_shape, len(out), where, "out_shape") != out:
+        raise NetworkError(f"{where}: out_shape {tuple(spec.out_shape)} is inconsistent; expected {out}")
+    for name, value in {**fields, "out_shape": out}.items():
+        object.__setattr__(spec, name, value)
+
+
 def conv_output_shape(
     size: tuple[int, ...],
     kernel: tuple[int, ...],
@@ -112,8 +120,23 @@ def _resolve_padding(padding: Any, ksize: tuple[int, ...], dilation: tuple[int, 
     raise NetworkError(f"{where}: padding {padding!r}; expected integers, 'same' or 'valid'")
 
 
+class _Sized:
+    """The neuron counts of a projection kind with ``in_shape`` and ``out_shape``."""
+
+    in_shape: Any
+    out_shape: Any
+
+    @property
+    def n_pre(self) -> int:
+        return int(np.prod(self.in_shape))
+
+    @property
+    def n_post(self) -> int:
+        return int(np.prod(self.out_shape))  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True, eq=False)
-class ConvSpec:
+class ConvSpec(_Sized):
     """A 1-D or 2-D (or n-D) convolution, stored as its kernel.
 
     Parameters
@@ -179,11 +202,8 @@ class ConvSpec:
                 f"{tuple(n + 2 * p for n, p in zip(in_shape[1:], padding, strict=True))}"
             )
         out = (c_out, *conv_output_shape(in_shape[1:], k.shape[2:], stride, padding, dilation))
-        if self.out_shape is not None and _shape(self.out_shape, nd + 1, where, "out_shape") != out:
-            raise NetworkError(f"{where}: out_shape {tuple(self.out_shape)} is inconsistent; expected {out}")
-        for name, value in (("kernel", k), ("in_shape", in_shape), ("out_shape", out), ("stride", stride),
-                            ("padding", padding), ("dilation", dilation), ("groups", groups)):
-            object.__setattr__(self, name, value)
+        _store(self, where, out, kernel=k, in_shape=in_shape, stride=stride, padding=padding,
+               dilation=dilation, groups=groups)
 
     @property
     def kind(self) -> str:
@@ -198,14 +218,6 @@ class ConvSpec:
     @property
     def kernel_size(self) -> tuple[int, ...]:
         return tuple(self.kernel.shape[2:])
-
-    @property
-    def n_pre(self) -> int:
-        return int(np.prod(self.in_shape))
-
-    @property
-    def n_post(self) -> int:
-        return int(np.prod(self.out_shape))  # type: ignore[arg-type]
 
     @property
     def n_params(self) -> int:
@@ -234,7 +246,7 @@ class ConvSpec:
 
 
 @dataclass(frozen=True, eq=False)
-class PoolSpec:
+class PoolSpec(_Sized):
     """Sum or average pooling over windows of each channel (2-D, or 1-D).
 
     Parameters
@@ -293,27 +305,15 @@ class PoolSpec:
                     f"(padding {padding})"
                 )
         out = (in_shape[0], *conv_output_shape(in_shape[1:], window, stride, padding, (1,) * nd))
-        if self.out_shape is not None and _shape(self.out_shape, nd + 1, where, "out_shape") != out:
-            raise NetworkError(f"{where}: out_shape {tuple(self.out_shape)} is inconsistent; expected {out}")
         gain = float(self.gain)
         if not np.isfinite(gain) or gain == 0:
             raise NetworkError(f"{where}: gain {self.gain!r}; expected a finite nonzero number")
-        for name, value in (("in_shape", in_shape), ("out_shape", out), ("window", window),
-                            ("stride", stride), ("padding", padding), ("gain", gain)):
-            object.__setattr__(self, name, value)
+        _store(self, where, out, in_shape=in_shape, window=window, stride=stride, padding=padding, gain=gain)
 
     @property
     def kind(self) -> str:
         """``"pool"``."""
         return "pool"
-
-    @property
-    def n_pre(self) -> int:
-        return int(np.prod(self.in_shape))
-
-    @property
-    def n_post(self) -> int:
-        return int(np.prod(self.out_shape))  # type: ignore[arg-type]
 
     @property
     def weight(self) -> float:
