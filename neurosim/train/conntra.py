@@ -48,6 +48,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -55,6 +57,7 @@ import numpy as np
 from neurosim.errors import TrainingError
 from neurosim.network import Network
 from neurosim.train.core import (
+    LoopOutcome,
     TrainResult,
     accuracy,
     backward,
@@ -326,6 +329,216 @@ def _warm_start(init: Network, n_inputs: int, n_classes: int):
     return codes, scales, [b.astype(np.float64) for b in bs]
 
 
+def _check_options(
+    mode: str, block: float, max_block: float, beta: float, scale_search: str
+) -> None:
+    """Reject CoNNTrA options outside their ranges (one line each)."""
+    if mode not in CONNTRA_MODES:
+        raise TrainingError(f"CoNNTrA mode {mode!r}; expected one of {', '.join(CONNTRA_MODES)}")
+    if not 0 < block <= 1:
+        raise TrainingError(f"CoNNTrA block = {block}; expected a fraction in (0, 1]")
+    if not block <= max_block <= 1:
+        raise TrainingError(f"CoNNTrA max_block = {max_block}; expected a fraction in [block, 1]")
+    if not 0 <= beta < 1:
+        raise TrainingError(f"CoNNTrA beta = {beta}; expected a number in [0, 1)")
+    if scale_search not in ("auto", "epoch", "end", "none"):
+        raise TrainingError(
+            f"CoNNTrA scale_search {scale_search!r}; expected auto, epoch, end or none"
+        )
+
+
+def _start_codes(
+    n_inputs: int,
+    n_classes: int,
+    hidden: Sequence[int],
+    init: Network | None,
+    rng: np.random.Generator,
+) -> tuple[list[np.ndarray], list[float], list[np.ndarray], tuple[int, ...]]:
+    """Initial ``(codes, scales, biases, sizes)``: random ternary, or a TWN warm start from ``init``."""
+    if init is not None:
+        codes, scales, biases = _warm_start(init, n_inputs, n_classes)
+        return codes, scales, biases, tuple([n_inputs] + [c.shape[1] for c in codes])
+    sizes = layer_sizes(n_inputs, hidden, n_classes)
+    codes, scales = _init_codes(sizes, rng)
+    return codes, scales, [np.zeros(s) for s in sizes[1:]], sizes
+
+
+@dataclass
+class _CoordinateRun:
+    """The working state of one CoNNTrA run; its methods are the epoch loop's callbacks.
+
+    ``codes``, ``scales`` and ``biases`` change in place; ``x``, ``y`` are the
+    training samples in the run's dtype (float64 in ``exact`` mode, float32 in
+    ``block`` mode), ``scale_idx`` the samples of the scale search, ``block``
+    the current block fraction and ``options`` the block-step options
+    (``beta``, ``bias_lr``, ``max_block``).
+    """
+
+    codes: list[np.ndarray]
+    scales: list[float]
+    biases: list[np.ndarray]
+    x: np.ndarray
+    y: np.ndarray
+    rng: np.random.Generator
+    scale_idx: np.ndarray
+    mode: str
+    scale_search: str
+    block: float = 1e-3
+    options: dict[str, float] = field(default_factory=dict)
+    changed: int = 0
+    steps: int = 0
+    rejected: int = 0
+    ema: list[np.ndarray] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ema = [np.zeros(c.shape, dtype=c.dtype) for c in self.codes]
+
+    def exact_step(self, n_per_sweep: int, idx: np.ndarray) -> float:
+        """One exact sweep on ``n_per_sweep`` random training samples (``idx`` unused)."""
+        sub = np.sort(self.rng.permutation(self.x.shape[0])[:n_per_sweep])
+        loss, k = exact_sweep(
+            self.codes, self.scales, self.biases, self.x[sub], self.y[sub], self.rng
+        )
+        self.changed += k
+        self.steps += 1
+        return loss
+
+    def block_step(self, idx: np.ndarray) -> float:
+        """One block coordinate step on the minibatch ``idx``."""
+        _, after, self.block, k = block_step(
+            self.codes,
+            self.scales,
+            self.biases,
+            self.ema,
+            self.x[idx],
+            self.y[idx],
+            self.block,
+            **self.options,
+        )
+        self.changed += k
+        self.steps += 1
+        self.rejected += int(k == 0)
+        return after
+
+    def snapshot(self) -> tuple[list[np.ndarray], list[np.ndarray], list[float]]:
+        """Copies of ``(codes, biases, scales)``."""
+        return [c.copy() for c in self.codes], [b.copy() for b in self.biases], list(self.scales)
+
+    def validate(self, x_val: np.ndarray, y_val: np.ndarray) -> float:
+        """Accuracy of the current ternary network on ``(x_val, y_val)``."""
+        dtype = self.codes[0].dtype.type
+        weights = [dtype(s) * c for s, c in zip(self.scales, self.codes, strict=True)]
+        return accuracy(weights, self.biases, x_val, y_val)
+
+    def search_scales(self, codes, scales, biases) -> float:
+        """The scale search (in place on ``scales``) on the run's scale samples."""
+        return _scale_search(codes, scales, biases, self.x[self.scale_idx], self.y[self.scale_idx])
+
+    def end_of_epoch(self, epoch: int) -> dict[str, Any]:
+        """The history record's extra figures (and the per-epoch scale search)."""
+        out: dict[str, Any] = {"changed": self.changed, "scales": list(self.scales)}
+        if self.scale_search == "epoch":
+            out["scale_loss"] = self.search_scales(self.codes, self.scales, self.biases)
+        return out
+
+    def loop_args(
+        self, batch_size: int, x_val: np.ndarray | None, y_val: np.ndarray | None
+    ) -> dict[str, Any]:
+        """The :func:`run_epochs` arguments of this run's mode (one exact sweep, or minibatches)."""
+        exact = self.mode == "exact"
+        n = self.x.shape[0]
+        return {
+            "n_samples": 1 if exact else n,
+            "batch_size": 1 if exact else batch_size,
+            "step": partial(self.exact_step, min(batch_size, n)) if exact else self.block_step,
+            "snapshot": self.snapshot,
+            "validate": None
+            if x_val is None
+            else partial(self.validate, x_val.astype(self.x.dtype), y_val),
+            "label": f"CoNNTrA ({self.mode})",
+            "end_of_epoch": self.end_of_epoch,
+        }
+
+    def counts(self) -> dict[str, int]:
+        """Accepted changes, steps and rejected blocks so far."""
+        return {"changed": self.changed, "steps": self.steps, "rejected_blocks": self.rejected}
+
+
+def _start_run(
+    codes: list[np.ndarray],
+    scales: list[float],
+    biases: list[np.ndarray],
+    xt: np.ndarray,
+    yt: np.ndarray,
+    rng: np.random.Generator,
+    mode: str,
+    scale_search: str,
+    scale_samples: int,
+) -> _CoordinateRun:
+    """The run's state: ``auto`` modes resolved, arrays in the mode's dtype, scale samples drawn."""
+    n_weights = int(sum(c.size for c in codes))
+    if mode == "auto":
+        mode = "exact" if n_weights <= 20_000 else "block"
+    if scale_search == "auto":
+        scale_search = "epoch" if mode == "exact" else "end"
+    dtype = np.float64 if mode == "exact" else np.float32
+    return _CoordinateRun(
+        codes=[c.astype(dtype) for c in codes],
+        scales=scales,
+        biases=[b.astype(dtype) for b in biases],
+        x=xt.astype(dtype),
+        y=yt,
+        rng=rng,
+        scale_idx=rng.permutation(xt.shape[0])[:scale_samples],
+        mode=mode,
+        scale_search=scale_search,
+    )
+
+
+def _conntra_result(
+    run: _CoordinateRun,
+    outcome: LoopOutcome,
+    sizes: Sequence[int],
+    facts: dict[str, Any],
+    *,
+    t0: float,
+    seed: int,
+) -> TrainResult:
+    """The result of the best epoch (after the end-of-run scale search, if any)."""
+    best_codes, best_biases, best_scales = outcome.state
+    if run.scale_search == "end":
+        run.search_scales(best_codes, best_scales, best_biases)
+    dtype = run.x.dtype.type
+    weights = [dtype(sc) * c for sc, c in zip(best_scales, best_codes, strict=True)]
+    n_weights = int(sum(c.size for c in best_codes))
+    info = {
+        "mode": run.mode,
+        "scale_search": run.scale_search,
+        "hidden": [int(s) for s in sizes[1:-1]],
+        "scales": [float(s) for s in best_scales],
+        "weight_values": [-1, 0, 1],
+        **facts,
+        **run.counts(),
+        "zero_fraction": 1.0 - int(sum(np.count_nonzero(w) for w in weights)) / n_weights,
+        "memory": ternary_memory(n_weights, len(best_codes)),
+    }
+    return finish_training(
+        "conntra",
+        weights,
+        best_biases,
+        run.x,
+        run.y,
+        val_accuracy=outcome.best_val_accuracy,
+        epochs_run=outcome.epochs_run,
+        history=outcome.history,
+        t0=t0,
+        seed=seed,
+        info=info,
+        n_possible=n_weights,
+        n_parameters=n_weights,
+    )
+
+
 def train_conntra(
     x: np.ndarray,
     y: np.ndarray,
@@ -373,129 +586,18 @@ def train_conntra(
     """
     t0 = time.perf_counter()
     x, y, n_classes = check_training_data(x, y, n_classes)
-    if mode not in CONNTRA_MODES:
-        raise TrainingError(f"CoNNTrA mode {mode!r}; expected one of {', '.join(CONNTRA_MODES)}")
-    if not 0 < block <= 1:
-        raise TrainingError(f"CoNNTrA block = {block}; expected a fraction in (0, 1]")
-    if not block <= max_block <= 1:
-        raise TrainingError(f"CoNNTrA max_block = {max_block}; expected a fraction in [block, 1]")
-    if not 0 <= beta < 1:
-        raise TrainingError(f"CoNNTrA beta = {beta}; expected a number in [0, 1)")
+    _check_options(mode, block, max_block, beta, scale_search)
     xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
     rng = np.random.default_rng([seed, 30])
-    if init is not None:
-        codes, scales, biases = _warm_start(init, x.shape[1], n_classes)
-        sizes = tuple([x.shape[1]] + [c.shape[1] for c in codes])
-    else:
-        sizes = layer_sizes(x.shape[1], hidden, n_classes)
-        codes, scales = _init_codes(sizes, rng)
-        biases = [np.zeros(s) for s in sizes[1:]]
-    n_weights = int(sum(c.size for c in codes))
-    if mode == "auto":
-        mode = "exact" if n_weights <= 20_000 else "block"
-    if scale_search not in ("auto", "epoch", "end", "none"):
-        raise TrainingError(
-            f"CoNNTrA scale_search {scale_search!r}; expected auto, epoch, end or none"
-        )
-    if scale_search == "auto":
-        scale_search = "epoch" if mode == "exact" else "end"
-    dtype = np.float64 if mode == "exact" else np.float32
-    codes = [c.astype(dtype) for c in codes]
-    biases = [b.astype(dtype) for b in biases]
-    xt_d = xt.astype(dtype)
-    xv_d = None if xv is None else xv.astype(dtype)
-    scale_idx = rng.permutation(xt.shape[0])[:scale_samples]
-    counters = {"changed": 0, "rejected": 0, "steps": 0}
-    state_block = [block]
-    ema = [np.zeros(c.shape, dtype=dtype) for c in codes]
-
-    def weights_now() -> list[np.ndarray]:
-        return [dtype(s) * c for s, c in zip(scales, codes, strict=True)]
-
-    if mode == "exact":
-        n_per_sweep = min(batch_size, xt.shape[0])
-
-        def step(idx: np.ndarray) -> float:
-            sub = np.sort(rng.permutation(xt.shape[0])[:n_per_sweep])
-            loss, k = exact_sweep(codes, scales, biases, xt_d[sub], yt[sub], rng)
-            counters["changed"] += k
-            counters["steps"] += 1
-            return loss
-
-        n_loop, loop_batch = 1, 1
-    else:
-
-        def step(idx: np.ndarray) -> float:
-            before, after, state_block[0], k = block_step(
-                codes,
-                scales,
-                biases,
-                ema,
-                xt_d[idx],
-                yt[idx],
-                state_block[0],
-                beta=beta,
-                bias_lr=bias_lr,
-                max_block=max_block,
-            )
-            counters["changed"] += k
-            counters["steps"] += 1
-            counters["rejected"] += int(k == 0)
-            return after
-
-        n_loop, loop_batch = xt.shape[0], batch_size
-
-    def end_of_epoch(epoch: int) -> dict:
-        out = {"changed": counters["changed"], "scales": list(scales)}
-        if scale_search == "epoch":
-            out["scale_loss"] = _scale_search(codes, scales, biases, xt_d[scale_idx], yt[scale_idx])
-        return out
-
+    codes, scales, biases, sizes = _start_codes(x.shape[1], n_classes, hidden, init, rng)
+    run = _start_run(codes, scales, biases, xt, yt, rng, mode, scale_search, scale_samples)
+    run.block, run.options = block, {"beta": beta, "bias_lr": bias_lr, "max_block": max_block}
     outcome = run_epochs(
-        n_loop,
+        **run.loop_args(batch_size, xv, yv),
         epochs=epochs,
-        batch_size=loop_batch,
         seed=seed,
-        step=step,
-        snapshot=lambda: ([c.copy() for c in codes], [b.copy() for b in biases], list(scales)),
-        validate=None if xv is None else (lambda: accuracy(weights_now(), biases, xv_d, yv)),
         patience=patience,
         progress=progress,
-        label=f"CoNNTrA ({mode})",
-        end_of_epoch=end_of_epoch,
     )
-    best_codes, best_biases, best_scales = outcome.state
-    if scale_search == "end":
-        _scale_search(best_codes, best_scales, best_biases, xt_d[scale_idx], yt[scale_idx])
-    weights = [dtype(sc) * c for sc, c in zip(best_scales, best_codes, strict=True)]
-    n_nonzero = int(sum(np.count_nonzero(w) for w in weights))
-    info = {
-        "mode": mode,
-        "scale_search": scale_search,
-        "hidden": [int(s) for s in sizes[1:-1]],
-        "scales": [float(s) for s in best_scales],
-        "weight_values": [-1, 0, 1],
-        "warm_start": init is not None,
-        "batch_size": batch_size,
-        "max_block": max_block,
-        "changed": counters["changed"],
-        "steps": counters["steps"],
-        "rejected_blocks": counters["rejected"],
-        "zero_fraction": 1.0 - n_nonzero / n_weights,
-        "memory": ternary_memory(n_weights, len(codes)),
-    }
-    return finish_training(
-        "conntra",
-        weights,
-        best_biases,
-        xt_d,
-        yt,
-        val_accuracy=outcome.best_val_accuracy,
-        epochs_run=outcome.epochs_run,
-        history=outcome.history,
-        t0=t0,
-        seed=seed,
-        info=info,
-        n_possible=n_weights,
-        n_parameters=n_weights,
-    )
+    facts = {"warm_start": init is not None, "batch_size": batch_size, "max_block": max_block}
+    return _conntra_result(run, outcome, sizes, facts, t0=t0, seed=seed)
