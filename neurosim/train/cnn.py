@@ -344,21 +344,9 @@ def train_cnn(
         (_predict(xs[sub], geoms, kernels, params["biases"], *params["dense"]) == ys[sub]).mean()
     )
     n_params = sum(kp.n_parameters for kp in kernel_of) + int(params["dense"][0].size)
-    return _cnn_result(
-        shape,
-        channels,
-        kernels,
-        params,
-        train_acc,
-        n_params,
-        history,
-        t0,
-        method=method,
-        seed=seed,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-    )
+    fit = {"method": method, "seed": seed, "channels": channels, "epochs": epochs,
+           "batch_size": batch_size, "lr": lr}
+    return _cnn_result(shape, kernels, params, fit, (train_acc, n_params, tuple(history), t0))
 
 
 def _init_cnn(shape, channels, k, factory, rng):
@@ -383,29 +371,20 @@ def _init_cnn(shape, channels, k, factory, rng):
     return geoms, kernel_of, params
 
 
-def _cnn_result(
-    shape,
-    channels,
-    kernels,
-    params,
-    train_acc,
-    n_params,
-    history,
-    t0,
-    *,
-    method,
-    seed,
-    epochs,
-    batch_size,
-    lr,
-):
-    """Assemble the :class:`TrainResult` of :func:`train_cnn` (network, info, counts)."""
+def _cnn_result(shape, kernels, params, fit, outcome):
+    """Assemble the :class:`TrainResult` of :func:`train_cnn` (network, info, counts).
+
+    ``fit``: method, seed, channels, epochs, batch_size, lr; ``outcome``:
+    (training accuracy, trained parameters, history, start time).
+    """
+    train_acc, n_params, history, t0 = outcome
+    method, seed, epochs = fit["method"], fit["seed"], fit["epochs"]
     info = {
-        "channels": [int(c) for c in channels],
+        "channels": [int(c) for c in fit["channels"]],
         "image_shape": list(shape),
         "epochs": int(epochs),
-        "batch_size": int(batch_size),
-        "lr": lr,
+        "batch_size": int(fit["batch_size"]),
+        "lr": fit["lr"],
     }
     meta = {"training": {"method": method, "seed": int(seed), **info}}
     net = cnn_network(
@@ -427,6 +406,6 @@ def _cnn_result(
         n_parameters=n_params,
         wall_time_s=time.perf_counter() - t0,
         epochs_run=int(epochs),
-        history=tuple(history),
+        history=history,
         info=info,
     )

@@ -26,7 +26,7 @@ whose kernel entries are reported as ``factored_entries``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
 from typing import Any
 
 import numpy as np
@@ -89,12 +89,7 @@ def train_conv_sketch(
     rank: int = 2,
     copies: int = 1,
     min_channels: int = 4,
-    channels: Sequence[int] = (16, 32),
-    image_shape: Sequence[int] | None = None,
-    epochs: int = 3,
-    batch_size: int = 64,
-    lr: float = 2e-3,
-    seed: int = 0,
+    **cnn_options: Any,
 ) -> TrainResult:
     """Train the CNN of :mod:`neurosim.train.cnn` with sketched conv kernels.
 
@@ -106,8 +101,10 @@ def train_conv_sketch(
         Independent sketch pairs ``l``.
     min_channels : int
         Conv layers with fewer input channels stay dense.
-    channels, image_shape, epochs, batch_size, lr, seed
-        As in :func:`~neurosim.train.cnn.train_cnn`.
+    **cnn_options
+        ``channels``, ``image_shape``, ``epochs``, ``batch_size``, ``lr``,
+        ``seed``: as in :func:`~neurosim.train.cnn.train_cnn`, with its
+        defaults (the signature lists them).
 
     Returns
     -------
@@ -116,6 +113,12 @@ def train_conv_sketch(
         dense layer); ``info["layers"]`` gives per conv layer its kernel
         entries, trained parameters, reduction factor and factored entries.
     """
+    unknown = sorted(set(cnn_options) - set(_CNN_OPTIONS))
+    if unknown:
+        raise TrainingError(
+            f"conv_sketch: unknown option {unknown[0]!r}; expected some of rank, copies, min_channels, "
+            f"{', '.join(_CNN_OPTIONS)}"
+        )
     if int(rank) < 1 or int(copies) < 1:
         raise TrainingError(f"conv_sketch: rank {rank} and copies {copies}; expected integers >= 1")
     made: list[Any] = []
@@ -126,8 +129,7 @@ def train_conv_sketch(
         made.append(kern)
         return kern
 
-    result = train_cnn(x, y, n_classes=n_classes, channels=channels, image_shape=image_shape, epochs=epochs,
-                       batch_size=batch_size, lr=lr, seed=seed, kernel_factory=factory, method="conv_sketch")
+    result = train_cnn(x, y, n_classes=n_classes, kernel_factory=factory, method="conv_sketch", **cnn_options)
     layers = []
     for i, kern in enumerate(made, start=1):
         entries = int(np.prod(kern.params[0].shape)) if isinstance(kern, PlainKernel) else int(np.prod(kern.shape))
@@ -147,3 +149,19 @@ def train_conv_sketch(
         n_parameters=result.n_parameters, wall_time_s=result.wall_time_s, epochs_run=result.epochs_run,
         history=result.history, info=info,
     )
+
+
+#: train_cnn's own options, which train_conv_sketch passes through
+_CNN_OPTIONS = tuple(
+    p for p in inspect.signature(train_cnn).parameters if p not in ("x", "y", "n_classes", "kernel_factory", "method")
+)
+
+
+def _signature() -> inspect.Signature:
+    """train_conv_sketch's parameters, then train_cnn's pass-through ones (for introspection)."""
+    own = [p for p in inspect.signature(train_conv_sketch).parameters.values() if p.kind != p.VAR_KEYWORD]
+    cnn = inspect.signature(train_cnn).parameters
+    return inspect.signature(train_conv_sketch).replace(parameters=own + [cnn[p] for p in _CNN_OPTIONS])
+
+
+train_conv_sketch.__signature__ = _signature()  # type: ignore[attr-defined]
