@@ -196,11 +196,15 @@ def profile_from_args(args: argparse.Namespace):
 
 
 def _spiking_defaults() -> tuple[float, int]:
-    """``(percentile, calibration)`` defaults of a scenario's ``network.spiking``."""
-    from neurosim.scenario.schema import SpikingSpec
+    """``(percentile, calibration)`` defaults of a scenario's ``network.spiking``.
 
-    fields = SpikingSpec.model_fields
-    return float(fields["percentile"].default), int(fields["calibration"].default)
+    Read from :mod:`neurosim.sim.conversion` (the scenario schema's defaults are the
+    same; a test checks it), not from the schema: that would load pydantic's
+    scenario models on every ``simulate``/``map`` start.
+    """
+    from neurosim.sim.conversion import DEFAULT_CALIBRATION, DEFAULT_PERCENTILE
+
+    return float(DEFAULT_PERCENTILE), int(DEFAULT_CALIBRATION)
 
 
 def add_spiking_options(parser: argparse.ArgumentParser, *, simulates: bool = True) -> None:

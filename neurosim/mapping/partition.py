@@ -355,8 +355,6 @@ def lower_bound(inputs: sp.csc_matrix, profile: ChipProfile, limits: CoreLimits)
     ``core.synapse_memory_bits``; and the neurons one core can host given
     which inputs they share (:func:`neurosim.mapping.crossbar.quotient_bound`).
     """
-    from neurosim.mapping.crossbar import quotient_bound
-
     n = inputs.shape[1]
     if n == 0:
         return 0
@@ -368,7 +366,10 @@ def lower_bound(inputs: sp.csc_matrix, profile: ChipProfile, limits: CoreLimits)
         bounds.append(ceil_div(int(one) * inputs.nnz, limits.memory_bits))
     if used_rows > limits.max_axons:
         # only a binding axon limit makes shared inputs matter; else the quotient
-        # bound is at most the neuron bound above (and costs a pass over the synapses)
+        # bound is at most the neuron bound above (and costs a pass over the synapses);
+        # imported here: crossbar loads scipy.sparse.csgraph (~0.1 s)
+        from neurosim.mapping.crossbar import quotient_bound
+
         bounds.append(quotient_bound(inputs, limits))
     return max(1, max(bounds))
 

@@ -26,7 +26,19 @@ from neurosim.errors import SimulationError
 from neurosim.network import Network, Population
 from neurosim.neurons import NeuronModel
 
-__all__ = ["ConversionResult", "accuracy_vs_steps", "convert_to_spiking"]
+__all__ = [
+    "DEFAULT_CALIBRATION",
+    "DEFAULT_PERCENTILE",
+    "ConversionResult",
+    "accuracy_vs_steps",
+    "convert_to_spiking",
+]
+
+#: default percentile of the positive calibration activations taken as a layer's maximum rate
+DEFAULT_PERCENTILE = 99.9
+#: default number of calibration samples (the CLI's ``--calibration``, a scenario's
+#: ``network.spiking.calibration``)
+DEFAULT_CALIBRATION = 256
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,7 +63,7 @@ def convert_to_spiking(
     network: Network,
     calibration: np.ndarray,
     *,
-    percentile: float = 99.9,
+    percentile: float = DEFAULT_PERCENTILE,
     reset: str = "subtract",
 ) -> ConversionResult:
     """Convert a feed-forward ReLU (or linear) network to IF neurons by threshold balancing.
