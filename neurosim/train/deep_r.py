@@ -42,8 +42,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -52,6 +53,7 @@ from neurosim.errors import TrainingError
 from neurosim.train.constraints import BUDGET_MODES, layer_budgets
 from neurosim.train.core import (
     DTYPE,
+    LoopOutcome,
     TrainResult,
     accuracy,
     backward,
@@ -439,6 +441,276 @@ def soft_deep_r_step(
 
 
 # ------------------------------------------------------------------ train
+def _check_rates(lr: float, l1: float, temperature: float) -> None:
+    """``lr`` finite and > 0, ``l1`` and ``temperature`` finite and >= 0."""
+    for name, v in (("lr", lr), ("l1", l1), ("temperature", temperature)):
+        if not np.isfinite(v) or v < 0 or (name == "lr" and v == 0):
+            raise TrainingError(
+                f"DEEP R: {name} = {v}; expected a finite number {'> 0' if name == 'lr' else '>= 0'}"
+            )
+
+
+def _check_variant(soft: bool, cap: int | None, matmul: str, theta_min: float) -> None:
+    """The soft variant takes no cap and a negative ``theta_min``; ``matmul`` is dense or sparse."""
+    if soft and cap is not None:
+        raise TrainingError(
+            "soft DEEP R has no hard budget, so it cannot enforce a fan-in cap; drop --soft or the cap"
+        )
+    if matmul not in ("dense", "sparse"):
+        raise TrainingError(f"DEEP R: matmul {matmul!r}; expected 'dense' or 'sparse'")
+    if soft and theta_min >= 0:
+        raise TrainingError(f"soft DEEP R: theta_min = {theta_min}; expected < 0")
+
+
+def _resolve_budgets(
+    sizes: Sequence[int],
+    connectivity: float | Sequence[float] | None,
+    n_connections: int | Sequence[int] | None,
+    fan_in_cap: int | None,
+    chip: str | None,
+    chip_overrides: Sequence[str],
+    steps: int | None,
+    spiking: bool | None,
+) -> tuple[int | None, list[int], tuple | None]:
+    """``(fan-in cap, per-layer budgets, chip target or None)`` of a DEEP R request."""
+    from neurosim.train.constraints import resolve_fan_in_cap
+
+    cap = resolve_fan_in_cap(fan_in_cap, chip, chip_overrides)
+    budgets = layer_budgets(
+        sizes, connectivity=connectivity, n_connections=n_connections, fan_in_cap=cap
+    )
+    if chip is None:
+        return cap, budgets, None
+    from neurosim.train.chip import check_budget
+    from neurosim.train.for_chip import resolve_chip
+
+    target = resolve_chip("deep_r", chip, chip_overrides, sizes, steps, spiking)
+    check_budget(sizes, budgets)
+    return cap, budgets, target
+
+
+def _init_state(
+    sizes: Sequence[int],
+    budgets: Sequence[int],
+    seed: int,
+    soft: bool,
+    budget: str,
+    cap: int | None,
+    theta_min: float,
+) -> RewiringState | _SoftState:
+    """The initial state of a hard (``budget``, ``cap``) or soft (``theta_min``) run."""
+    if soft:
+        return _init_soft(sizes, budgets, seed, theta_min)
+    return init_rewiring(sizes, budgets, budget=budget, fan_in_cap=cap, seed=seed)
+
+
+@dataclass
+class _RewiringRun:
+    """One DEEP R run (hard or soft); its methods are the epoch loop's callbacks.
+
+    ``matmul`` is the hard variant's matrix kind (``dense`` or ``sparse``),
+    ``seed`` seeds the noise and the rewiring draws;
+    :meth:`set_rates` sets the base ``lr``, ``l1``, ``temperature``,
+    ``theta_min`` and the learning-rate schedule; ``rate`` is the current
+    learning rate and ``rewired`` the rewirings so far.
+    """
+
+    state: RewiringState | _SoftState
+    matmul: str
+    opt: Any
+    seed: int
+    x: np.ndarray
+    y: np.ndarray
+    lr: float = 0.05
+    l1: float = 0.0
+    temperature: float = 0.0
+    theta_min: float = -1e-3
+    lr_schedule: str = "constant"
+    epochs: int = 1
+    rate: float = 0.05
+    rewired: int = 0
+    rng: np.random.Generator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = np.random.default_rng([self.seed, 12])
+
+    @property
+    def soft(self) -> bool:
+        return isinstance(self.state, _SoftState)
+
+    def set_rates(
+        self,
+        lr: float,
+        l1: float,
+        temperature: float,
+        theta_min: float,
+        lr_schedule: str,
+        epochs: int,
+    ) -> None:
+        """The step's base rates and the learning-rate schedule (checked here)."""
+        lr_factor(lr_schedule, 0, epochs)
+        self.lr, self.l1, self.temperature, self.theta_min = lr, l1, temperature, theta_min
+        self.lr_schedule, self.epochs, self.rate = lr_schedule, epochs, float(lr)
+
+    def step(self, idx: np.ndarray) -> float:
+        """One DEEP R step on the minibatch ``idx``."""
+        rates = {"lr": self.rate, "l1": self.l1, "temperature": self.temperature}
+        xb, yb = self.x[idx], self.y[idx]
+        if self.soft:
+            loss, k = soft_deep_r_step(
+                self.state, xb, yb, self.opt, theta_min=self.theta_min, rng=self.rng, **rates
+            )
+        else:
+            sparse = self.matmul == "sparse"
+            loss, k = deep_r_step(
+                self.state, xb, yb, self.opt, rng=self.rng, sparse=sparse, **rates
+            )
+        self.rewired += k
+        return loss
+
+    def current(self) -> tuple[list, list]:
+        """Copies of the current dense weights and biases."""
+        if self.soft:
+            weights = self.state.weights()
+        else:
+            weights = rewiring_weights(self.state, sparse=False)
+        return weights, [b.copy() for b in self.state.biases]
+
+    def validate(self, x_val: np.ndarray, y_val: np.ndarray) -> float:
+        """Accuracy of the current network on ``(x_val, y_val)``."""
+        w, b = self.current()
+        return accuracy(w, b, x_val, y_val)
+
+    def record(self, epoch: int) -> dict[str, Any]:
+        """The history record's extra figures; then the rate of the next epoch."""
+        w, _ = self.current()
+        out = {
+            "n_active": int(sum(np.count_nonzero(m) for m in w)),
+            "rewired": self.rewired,
+            "lr": self.rate,
+        }
+        self.rate = self.lr * lr_factor(self.lr_schedule, epoch, self.epochs)
+        self.opt.lr = self.rate
+        return out
+
+    def loop_args(
+        self, batch_size: int, x_val: np.ndarray | None, y_val: np.ndarray | None
+    ) -> dict[str, Any]:
+        """The :func:`run_epochs` arguments of this run."""
+        return {
+            "n_samples": self.x.shape[0],
+            "batch_size": batch_size,
+            "step": self.step,
+            "snapshot": self.current,
+            "validate": None if x_val is None else partial(self.validate, x_val, y_val),
+            "label": "soft DEEP R" if self.soft else "DEEP R",
+            "end_of_epoch": self.record,
+        }
+
+
+def _deep_r_chip_phase(
+    target: tuple | None,
+    outcome: LoopOutcome,
+    data: tuple,
+    progress: bool,
+    fit: dict[str, Any],
+) -> tuple[list, list, dict[str, Any], float | None, int, tuple]:
+    """``(weights, biases, chip info, val accuracy, epochs run, history)`` after the chip phase.
+
+    Without a ``target`` the rewired network as it is; with one, fine-tuned on
+    its final connectivity (:func:`~neurosim.train.for_chip.chip_phase` on
+    ``data = (x_train, y_train, x_val, y_val)``; ``fit`` holds its ``epochs``,
+    ``lr``, ``batch_size`` and ``seed``).
+    """
+    weights, biases = outcome.state
+    if target is None:
+        return weights, biases, {}, outcome.best_val_accuracy, outcome.epochs_run, outcome.history
+    from neurosim.train.for_chip import chip_phase
+
+    xt, yt, xv, yv = data
+    ph = chip_phase(
+        target,
+        xt,
+        yt,
+        weights,
+        biases,
+        float_val=outcome.best_val_accuracy,
+        epochs_run=outcome.epochs_run,
+        history=outcome.history,
+        masks=[np.asarray(w) != 0 for w in weights],
+        x_val=xv,
+        y_val=yv,
+        progress=progress,
+        **fit,
+    )
+    return ph.weights, ph.biases, ph.info, ph.val_accuracy, ph.epochs_run, ph.history
+
+
+def _deep_r_info(
+    soft: bool,
+    budget: str,
+    budgets: Sequence[int],
+    cap: int | None,
+    chip: str | None,
+    run: _RewiringRun,
+    optimizer: str,
+    batch_size: int,
+) -> dict[str, Any]:
+    """The run's facts for ``info``; :func:`_deep_r_result` fills the connection counts."""
+    return {
+        "variant": "soft" if soft else "hard",
+        "budget": "none" if soft else budget,
+        "budgets": list(budgets),
+        "layer_connections": None,
+        "fan_in_cap": cap,
+        "chip": chip,
+        "max_fan_in": None,
+        "lr": run.lr,
+        "optimizer": optimizer,
+        "lr_schedule": run.lr_schedule,
+        "l1": run.l1,
+        "temperature": run.temperature,
+        "batch_size": batch_size,
+        "rewired": run.rewired,
+    }
+
+
+def _deep_r_result(
+    trained: tuple,
+    info: dict[str, Any],
+    target: tuple | None,
+    sizes: Sequence[int],
+    hidden: Sequence[int],
+    train: tuple[np.ndarray, np.ndarray],
+    *,
+    t0: float,
+    seed: int,
+) -> TrainResult:
+    """The :class:`TrainResult`; fills ``info``'s per-layer counts and largest fan-in."""
+    weights, biases, chip_info, val, epochs_run, history = trained
+    info["layer_connections"] = [int(np.count_nonzero(w)) for w in weights]
+    info["max_fan_in"] = int(max(np.count_nonzero(w, axis=0).max() for w in weights))
+    result = finish_training(
+        "deep_r",
+        weights,
+        biases,
+        *train,
+        val_accuracy=val,
+        epochs_run=epochs_run,
+        history=history,
+        t0=t0,
+        seed=seed,
+        info={**info, **chip_info},
+        n_possible=sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)),
+        metadata={"hidden": list(hidden)},
+    )
+    if target is None:
+        return result
+    from neurosim.train.for_chip import chip_network
+
+    return chip_network(result, target[1])
+
+
 def train_deep_r(
     x: np.ndarray,
     y: np.ndarray,
@@ -475,192 +747,45 @@ def train_deep_r(
 
     Parameters
     ----------
-    x, y : training inputs (n, n_features) and integer labels
-    n_classes : int, optional (default: ``max(y) + 1``)
+    x, y : training inputs (n, n_features) and integer labels; ``n_classes`` (default ``max(y) + 1``)
     hidden : hidden layer sizes
     seed : seed of the mask, signs, initial values, noise and shuffles
     epochs, batch_size : training length and minibatch size
-    connectivity : fraction of possible connections, one for all layers or one per layer
-    n_connections : exact budget, one for all layers or one per layer (overrides ``connectivity``)
-    budget : {"per_layer", "global"}
-        Keep each layer's count constant, or only the total.
-    fan_in_cap : int, optional
-        At most this many active inputs per neuron, at all times.
-    chip : str, optional
-        Chip profile name or path whose per-neuron fan-in limit is used as the cap
-        (the smaller of it and ``fan_in_cap``); ``chip_overrides`` as ``--set``.
-        The rewired network is then fine-tuned on its final connectivity for
-        ``chip_epochs`` epochs at ``chip_lr`` through the chip's quantizer and,
-        on spiking chips, the ``steps``-step rate code
-        (:func:`neurosim.train.for_chip.train_for_chip`); the budget must give
-        every neuron at least one synapse.
-    lr : learning rate ``eta``
-    lr_schedule : {"constant", "cosine"}
-        Per-epoch decay of ``eta`` (applies to the gradient, L1 and noise terms alike).
-    optimizer : {"sgd", "adam"} and ``momentum`` (SGD only) for the gradient term
-    l1 : L1 shrinkage ``alpha`` per step (times ``eta``)
-    temperature : noise temperature ``T``
-    soft : bool
-        Soft-DEEP R (no fixed budget; dormant parameters random-walk above ``theta_min``).
-    matmul : {"dense", "sparse"}
-        Dense or CSR matrices for the forward/backward passes. At LeNet-300-100
-        size and 1.3% density dense was ~10% faster per step (0.83 vs 0.93 ms,
-        batch 32, one thread); CSR wins on larger or sparser layers.
-    val_fraction, patience : validation split and early stopping
-    progress : show a rich progress bar
+    connectivity, n_connections : the budget, as a fraction of the possible connections or
+        an exact count (which wins), one for all layers or one per layer
+    budget : {"per_layer", "global"}: keep each layer's count constant, or only the total
+    fan_in_cap : at most this many active inputs per neuron, at all times
+    chip, chip_overrides, chip_epochs, chip_lr, steps, spiking : as :func:`train_dense`;
+        the chip's fan-in limit also caps the fan-in, and the fine-tuning keeps the
+        rewired network's final connectivity
+    lr, lr_schedule : learning rate ``eta`` and its per-epoch decay ({"constant", "cosine"};
+        applies to the gradient, L1 and noise terms alike)
+    optimizer, momentum : {"sgd", "adam"} for the gradient term; momentum is SGD's
+    l1, temperature : L1 shrinkage ``alpha`` per step (times ``eta``) and noise temperature ``T``
+    soft, theta_min : soft-DEEP R (no fixed budget; dormant parameters above ``theta_min``)
+    matmul : {"dense", "sparse"}: dense or CSR matrices for the forward/backward passes
+    val_fraction, patience, progress : validation split, early stopping, rich progress bar
 
     Returns
     -------
     TrainResult
-        ``info`` holds the budgets, the per-layer counts, the cap, the largest
-        fan-in of the trained network and the number of rewirings.
+        ``info`` holds the budgets, the per-layer counts, the cap, the largest fan-in and the rewirings.
     """
-    from neurosim.train.constraints import resolve_fan_in_cap
-
     t0 = time.perf_counter()
     x, y, n_classes = check_training_data(x, y, n_classes)
-    for name, v in (("lr", lr), ("l1", l1), ("temperature", temperature)):
-        if not np.isfinite(v) or v < 0 or (name == "lr" and v == 0):
-            raise TrainingError(
-                f"DEEP R: {name} = {v}; expected a finite number {'> 0' if name == 'lr' else '>= 0'}"
-            )
-    cap = resolve_fan_in_cap(fan_in_cap, chip, chip_overrides)
+    _check_rates(lr, l1, temperature)
     sizes = layer_sizes(x.shape[1], hidden, n_classes)
-    budgets = layer_budgets(
-        sizes, connectivity=connectivity, n_connections=n_connections, fan_in_cap=cap
+    cap, budgets, target = _resolve_budgets(
+        sizes, connectivity, n_connections, fan_in_cap, chip, chip_overrides, steps, spiking
     )
-    target = None
-    if chip is not None:
-        from neurosim.train.chip import check_budget
-        from neurosim.train.for_chip import resolve_chip
-
-        target = resolve_chip("deep_r", chip, chip_overrides, sizes, steps, spiking)
-        check_budget(sizes, budgets)
-    if soft and cap is not None:
-        raise TrainingError(
-            "soft DEEP R has no hard budget, so it cannot enforce a fan-in cap; drop --soft or the cap"
-        )
-    if matmul not in ("dense", "sparse"):
-        raise TrainingError(f"DEEP R: matmul {matmul!r}; expected 'dense' or 'sparse'")
-    if soft and theta_min >= 0:
-        raise TrainingError(f"soft DEEP R: theta_min = {theta_min}; expected < 0")
+    _check_variant(soft, cap, matmul, theta_min)
     xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
-    rng = np.random.default_rng([seed, 12])
-    opt = make_optimizer(optimizer, lr, momentum)
-    lr_factor(lr_schedule, 0, epochs)
-    rewired = [0]
-    rate = [float(lr)]
-
-    if soft:
-        state = _init_soft(sizes, budgets, seed, theta_min)
-        advance = partial(soft_deep_r_step, theta_min=theta_min)
-
-        def current() -> tuple[list, list]:
-            return state.weights(), [b.copy() for b in state.biases]
-    else:
-        state = init_rewiring(sizes, budgets, budget=budget, fan_in_cap=cap, seed=seed)
-        advance = partial(deep_r_step, sparse=matmul == "sparse")
-
-        def current() -> tuple[list, list]:
-            return rewiring_weights(state, sparse=False), [b.copy() for b in state.biases]
-
-    def step(idx: np.ndarray) -> float:
-        loss, k = advance(
-            state, xt[idx], yt[idx], opt, lr=rate[0], l1=l1, temperature=temperature, rng=rng
-        )
-        rewired[0] += k
-        return loss
-
-    def validate() -> float:
-        w, b = current()
-        return accuracy(w, b, xv, yv)
-
-    def record(epoch: int) -> dict:
-        w, _ = current()
-        out = {
-            "n_active": int(sum(np.count_nonzero(m) for m in w)),
-            "rewired": rewired[0],
-            "lr": rate[0],
-        }
-        rate[0] = lr * lr_factor(lr_schedule, epoch, epochs)
-        opt.lr = rate[0]
-        return out
-
-    outcome = run_epochs(
-        xt.shape[0],
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        step=step,
-        snapshot=current,
-        validate=None if xv is None else validate,
-        patience=patience,
-        progress=progress,
-        label="soft DEEP R" if soft else "DEEP R",
-        end_of_epoch=record,
-    )
-    weights, biases = outcome.state
-    val, epochs_run, history = outcome.best_val_accuracy, outcome.epochs_run, outcome.history
-    chip_info: dict = {}
-    if target is not None:
-        from neurosim.train.for_chip import chip_phase
-
-        ph = chip_phase(
-            target,
-            xt,
-            yt,
-            weights,
-            biases,
-            float_val=val,
-            epochs_run=epochs_run,
-            history=history,
-            masks=[np.asarray(w) != 0 for w in weights],
-            x_val=xv,
-            y_val=yv,
-            epochs=chip_epochs,
-            lr=chip_lr,
-            batch_size=batch_size,
-            seed=seed,
-            progress=progress,
-        )
-        weights, biases, chip_info = ph.weights, ph.biases, ph.info
-        val, epochs_run, history = ph.val_accuracy, ph.epochs_run, ph.history
-    counts = [int(np.count_nonzero(w)) for w in weights]
-    max_fan_in = int(max(np.count_nonzero(w, axis=0).max() for w in weights))
-    info = {
-        "variant": "soft" if soft else "hard",
-        "budget": "none" if soft else budget,
-        "budgets": list(budgets),
-        "layer_connections": counts,
-        "fan_in_cap": cap,
-        "chip": chip,
-        "max_fan_in": max_fan_in,
-        "lr": lr,
-        "optimizer": optimizer,
-        "lr_schedule": lr_schedule,
-        "l1": l1,
-        "temperature": temperature,
-        "batch_size": batch_size,
-        "rewired": rewired[0],
-        **chip_info,
-    }
-    result = finish_training(
-        "deep_r",
-        weights,
-        biases,
-        xt,
-        yt,
-        val_accuracy=val,
-        epochs_run=epochs_run,
-        history=history,
-        t0=t0,
-        seed=seed,
-        info=info,
-        n_possible=sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)),
-        metadata={"hidden": list(hidden)},
-    )
-    if target is None:
-        return result
-    from neurosim.train.for_chip import chip_network
-
-    return chip_network(result, target[1])
+    state = _init_state(sizes, budgets, seed, soft, budget, cap, theta_min)
+    run = _RewiringRun(state, matmul, make_optimizer(optimizer, lr, momentum), seed, xt, yt)
+    run.set_rates(lr, l1, temperature, theta_min, lr_schedule, epochs)
+    loop = {"epochs": epochs, "seed": seed, "patience": patience, "progress": progress}
+    outcome = run_epochs(**run.loop_args(batch_size, xv, yv), **loop)
+    fit = {"epochs": chip_epochs, "lr": chip_lr, "batch_size": batch_size, "seed": seed}
+    trained = _deep_r_chip_phase(target, outcome, (xt, yt, xv, yv), progress, fit)
+    info = _deep_r_info(soft, budget, budgets, cap, chip, run, optimizer, batch_size)
+    return _deep_r_result(trained, info, target, sizes, hidden, (xt, yt), t0=t0, seed=seed)
