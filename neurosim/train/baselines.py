@@ -31,7 +31,7 @@ from neurosim.train.core import (
     layer_sizes,
     split_validation,
 )
-from neurosim.train.for_chip import chip_network, chip_phase, resolve_chip
+from neurosim.train.for_chip import chip_network, continue_on_chip, resolve_chip
 from neurosim.train.sgd import fit_layers
 
 __all__ = [
@@ -191,38 +191,14 @@ def train_dense(
         "batch_size": batch_size,
         "epochs": epochs,
     }
-    val, epochs_run, history = out.best_val_accuracy, out.epochs_run, out.history
-    if target is not None:
-        chip_fit = {"epochs": chip_epochs, "lr": chip_lr, "batch_size": batch_size, "seed": seed}
-        w, b, info, val, epochs_run, history = _dense_chip_phase(
-            target, xt, yt, xv, yv, w, b, info, val, epochs_run, history, progress, chip_fit
-        )
+    chip_fit = dict(epochs=chip_epochs, lr=chip_lr, batch_size=batch_size, seed=seed)
+    chip_fit["progress"] = progress
+    w, b, chip_info, val, epochs_run, history = continue_on_chip(
+        target, w, b, out, (xt, yt, xv, yv), chip_fit
+    )
+    info = {**info, **chip_info}
     result = _result("dense", w, b, xt, yt, val, epochs_run, history, t0, sizes, info, seed=seed)
     return result if target is None else chip_network(result, target[1])
-
-
-def _dense_chip_phase(target, xt, yt, xv, yv, w, b, info, val, epochs_run, history, progress, fit):
-    """The chip phase of :func:`train_dense`: fine-tune the float result through ``target``.
-
-    ``fit`` holds ``epochs``, ``lr``, ``batch_size`` and ``seed`` of
-    :func:`~neurosim.train.for_chip.chip_phase`.  Returns ``(weights, biases,
-    info, val_accuracy, epochs_run, history)``.
-    """
-    ph = chip_phase(
-        target,
-        xt,
-        yt,
-        w,
-        b,
-        float_val=val,
-        epochs_run=epochs_run,
-        history=history,
-        x_val=xv,
-        y_val=yv,
-        progress=progress,
-        **fit,
-    )
-    return ph.weights, ph.biases, {**info, **ph.info}, ph.val_accuracy, ph.epochs_run, ph.history
 
 
 def magnitude_masks(

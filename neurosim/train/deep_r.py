@@ -53,7 +53,6 @@ from neurosim.errors import TrainingError
 from neurosim.train.constraints import BUDGET_MODES, layer_budgets
 from neurosim.train.core import (
     DTYPE,
-    LoopOutcome,
     TrainResult,
     accuracy,
     backward,
@@ -67,6 +66,7 @@ from neurosim.train.core import (
     softmax_cross_entropy,
     split_validation,
 )
+from neurosim.train.for_chip import continue_on_chip
 
 __all__ = [
     "RewiringState",
@@ -608,44 +608,6 @@ class _RewiringRun:
         }
 
 
-def _deep_r_chip_phase(
-    target: tuple | None,
-    outcome: LoopOutcome,
-    data: tuple,
-    progress: bool,
-    fit: dict[str, Any],
-) -> tuple[list, list, dict[str, Any], float | None, int, tuple]:
-    """``(weights, biases, chip info, val accuracy, epochs run, history)`` after the chip phase.
-
-    Without a ``target`` the rewired network as it is; with one, fine-tuned on
-    its final connectivity (:func:`~neurosim.train.for_chip.chip_phase` on
-    ``data = (x_train, y_train, x_val, y_val)``; ``fit`` holds its ``epochs``,
-    ``lr``, ``batch_size`` and ``seed``).
-    """
-    weights, biases = outcome.state
-    if target is None:
-        return weights, biases, {}, outcome.best_val_accuracy, outcome.epochs_run, outcome.history
-    from neurosim.train.for_chip import chip_phase
-
-    xt, yt, xv, yv = data
-    ph = chip_phase(
-        target,
-        xt,
-        yt,
-        weights,
-        biases,
-        float_val=outcome.best_val_accuracy,
-        epochs_run=outcome.epochs_run,
-        history=outcome.history,
-        masks=[np.asarray(w) != 0 for w in weights],
-        x_val=xv,
-        y_val=yv,
-        progress=progress,
-        **fit,
-    )
-    return ph.weights, ph.biases, ph.info, ph.val_accuracy, ph.epochs_run, ph.history
-
-
 def _deep_r_info(
     soft: bool,
     budget: str,
@@ -785,7 +747,8 @@ def train_deep_r(
     run.set_rates(lr, l1, temperature, theta_min, lr_schedule, epochs)
     loop = {"epochs": epochs, "seed": seed, "patience": patience, "progress": progress}
     outcome = run_epochs(**run.loop_args(batch_size, xv, yv), **loop)
-    fit = {"epochs": chip_epochs, "lr": chip_lr, "batch_size": batch_size, "seed": seed}
-    trained = _deep_r_chip_phase(target, outcome, (xt, yt, xv, yv), progress, fit)
+    fit = dict(epochs=chip_epochs, lr=chip_lr, batch_size=batch_size, seed=seed, progress=progress)
+    data = (xt, yt, xv, yv)
+    trained = continue_on_chip(target, *outcome.state, outcome, data, fit, keep_topology=True)
     info = _deep_r_info(soft, budget, budgets, cap, chip, run, optimizer, batch_size)
     return _deep_r_result(trained, info, target, sizes, hidden, (xt, yt), t0=t0, seed=seed)

@@ -25,6 +25,7 @@ __all__ = [
     "ChipPhase",
     "chip_network",
     "chip_phase",
+    "continue_on_chip",
     "fan_in_masks",
     "resolve_chip",
     "scenario_chip_options",
@@ -91,6 +92,47 @@ def chip_phase(
         epochs_run=epochs_run + ft.outcome.epochs_run,
         history=(*history, *({**h, "phase": "chip"} for h in ft.outcome.history)),
     )
+
+
+def continue_on_chip(
+    target: tuple[Any, ChipConstraints] | None,
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    outcome: Any,
+    data: tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None],
+    fit: dict[str, Any],
+    *,
+    keep_topology: bool = False,
+) -> tuple[list, list, dict[str, Any], float | None, int, tuple]:
+    """A float training's end, continued on the chip when there is a ``target``.
+
+    ``outcome`` is the float loop's outcome (``best_val_accuracy``,
+    ``epochs_run``, ``history``), ``data`` is ``(x_train, y_train, x_val,
+    y_val)`` and ``fit`` holds :func:`chip_phase`'s ``epochs``, ``lr``,
+    ``batch_size``, ``seed`` and ``progress``. Returns ``(weights, biases, chip info,
+    val_accuracy, epochs_run, history)``; without a target, the float
+    figures and an empty info. With ``keep_topology`` the chip phase trains
+    only the nonzero weights (no connection is added).
+    """
+    val, epochs_run, history = outcome.best_val_accuracy, outcome.epochs_run, outcome.history
+    if target is None:
+        return list(weights), list(biases), {}, val, epochs_run, history
+    xt, yt, xv, yv = data
+    ph = chip_phase(
+        target,
+        xt,
+        yt,
+        weights,
+        biases,
+        float_val=val,
+        epochs_run=epochs_run,
+        history=history,
+        masks=[np.asarray(w) != 0 for w in weights] if keep_topology else None,
+        x_val=xv,
+        y_val=yv,
+        **fit,
+    )
+    return ph.weights, ph.biases, ph.info, ph.val_accuracy, ph.epochs_run, ph.history
 
 
 def resolve_chip(
