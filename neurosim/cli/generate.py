@@ -200,10 +200,16 @@ def _save(network: Any, out: Path, fmt: str | None, force: bool, compress: bool 
     return name
 
 
+def _generate(generator: str, args: argparse.Namespace, flags: dict[str, str], **given: Any) -> Any:
+    """``generate(generator, ...)`` with each keyword in ``flags`` taken from its ``args`` attribute."""
+    from neurosim.topology import generate
+
+    return generate(generator, **{key: getattr(args, attr) for key, attr in flags.items()}, **given)
+
+
 def _build(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     """The generated network (or lazy network) and extra summary fields."""
     from neurosim.errors import NetworkError
-    from neurosim.topology import generate
 
     if args.kind == "radixnet":
         radices = [_int_list(s) for s in args.radices.split(";") if s.strip()]
@@ -212,24 +218,11 @@ def _build(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
             kron = _int_list(args.kron)
             if len(kron) == 1:
                 kron = kron * (sum(len(s) for s in radices) + 1)
-        net = generate(
-            "radixnet",
-            radices=radices,
-            kron_sizes=kron,
-            weight=args.weight,
-            bias=args.bias,
-            cap=args.cap,
-        )
-        return net, {}
+        flags = {"weight": "weight", "bias": "bias", "cap": "cap"}
+        return _generate("radixnet", args, flags, radices=radices, kron_sizes=kron), {}
     if args.kind == "graph-challenge":
-        net = generate(
-            "graph_challenge",
-            n_neurons=args.neurons,
-            n_layers=args.layers,
-            seed=args.seed,
-            bias=args.bias,
-        )
-        return net, {}
+        flags = {"n_neurons": "neurons", "n_layers": "layers", "seed": "seed", "bias": "bias"}
+        return _generate("graph_challenge", args, flags), {}
     if args.kind == "random":
         if args.sizes:
             sizes = _int_list(args.sizes)
@@ -239,33 +232,36 @@ def _build(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
             raise NetworkError("generate random: give --neurons and --layers, or --sizes")
         if args.fan_in is None:
             raise NetworkError("generate random: --fan-in is required (inputs per neuron)")
-        return generate(
-            "random", layer_sizes=sizes, fan_in=args.fan_in, seed=args.seed, cap=args.cap
-        ), {}
+        flags = {"fan_in": "fan_in", "seed": "seed", "cap": "cap"}
+        return _generate("random", args, flags, layer_sizes=sizes), {}
     if args.kind == "neurofabric":
-        params = {
-            k: getattr(args, k)
-            for k in ("fan_in", "radix", "parallel", "degree", "group")
-            if getattr(args, k) is not None
-        }
-        net = generate(
-            "neurofabric",
-            topology=args.topology,
-            width=args.width,
-            depth=args.layers,
-            seed=args.seed,
-            cap=args.cap,
-            **params,
-        )
-        extra = {}
-        if args.score:
-            from neurosim.topology.score import score_topology
-
-            extra["score"] = score_topology(net, seed=args.seed).to_dict()
-        return net, extra
+        return _build_neurofabric(args)
     raise NetworkError(
         f"generate: unknown kind {args.kind!r}"
     )  # pragma: no cover - argparse restricts
+
+
+def _build_neurofabric(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """A NeuroFabric network and, with ``--score``, its topology score."""
+    params = {
+        k: getattr(args, k)
+        for k in ("fan_in", "radix", "parallel", "degree", "group")
+        if getattr(args, k) is not None
+    }
+    flags = {
+        "topology": "topology",
+        "width": "width",
+        "depth": "layers",
+        "seed": "seed",
+        "cap": "cap",
+    }
+    net = _generate("neurofabric", args, flags, **params)
+    extra = {}
+    if args.score:
+        from neurosim.topology.score import score_topology
+
+        extra["score"] = score_topology(net, seed=args.seed).to_dict()
+    return net, extra
 
 
 def _vectors_path(out: Path, given: str | None) -> Path:
@@ -294,41 +290,63 @@ def _write_vectors(sol: Any, path: Path) -> None:
             np.savez_compressed(fh, **arrays)
 
 
+def _build_exact(args: argparse.Namespace, out: Path) -> tuple[Any, str, dict[str, Any]]:
+    """Generate an exact-solution network, save it and its test vectors: ``(network, format, extra)``."""
+    vectors = _vectors_path(out, args.vectors)
+    _check_out(vectors, args.force)
+    flags = {
+        "n_neurons": "neurons",
+        "n_layers": "layers",
+        "n_categories": "categories",
+        "fan_in": "fan_in",
+        "n_inputs": "inputs",
+        "cap": "cap",
+        "frac_bits": "frac_bits",
+        "seed": "seed",
+    }
+    sol = _generate("exact", args, flags)
+    if args.perturb != "none":
+        sol = sol.perturbed(args.perturb, seed=args.seed)
+    fmt = _save(sol.network, out, args.format, args.force)
+    _write_vectors(sol, vectors)
+    extra = {
+        "vectors": str(vectors),
+        "n_inputs": int(sol.inputs.shape[0]),
+        "n_categories_detected": int(sol.categories.size),
+        "fixed_point": {str(k): v.to_dict() for k, v in sol.fixed_point.items()},
+        "perturbation": sol.perturbation,
+    }
+    return sol.network, fmt, extra
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    """The one-line summary (and the vectors and score lines when there are any)."""
+    syn = f", {summary['n_synapses']} synapses" if summary["n_synapses"] is not None else ""
+    print(
+        f"wrote {summary['out']} ({summary['format']}): {summary['name']}, {summary['n_layers']} layers, "
+        f"{summary['n_neurons']} neurons{syn}"
+    )
+    if "vectors" in summary:
+        print(
+            f"wrote {summary['vectors']}: {summary['n_inputs']} test inputs, fixed point {summary['fixed_point']}"
+        )
+    if "score" in summary:
+        print(
+            "score {score:.4f}: reachability {reachability:.3f}, path uniformity {path_uniformity:.3f}, "
+            "edge load imbalance {edge_load_imbalance:.3f}, bottleneck width {bottleneck_width:.3f}".format(
+                **summary["score"]
+            )
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``neurosim generate``."""
     from neurosim.cli.common import print_json
 
     out = Path(args.out)
     _check_out(out, args.force)
-    extra: dict[str, Any] = {}
     if args.kind == "exact":
-        from neurosim.topology import generate
-
-        vectors = _vectors_path(out, args.vectors)
-        _check_out(vectors, args.force)
-        sol = generate(
-            "exact",
-            n_neurons=args.neurons,
-            n_layers=args.layers,
-            n_categories=args.categories,
-            fan_in=args.fan_in,
-            n_inputs=args.inputs,
-            cap=args.cap,
-            frac_bits=args.frac_bits,
-            seed=args.seed,
-        )
-        if args.perturb != "none":
-            sol = sol.perturbed(args.perturb, seed=args.seed)
-        network = sol.network
-        fmt = _save(network, out, args.format, args.force)
-        _write_vectors(sol, vectors)
-        extra = {
-            "vectors": str(vectors),
-            "n_inputs": int(sol.inputs.shape[0]),
-            "n_categories_detected": int(sol.categories.size),
-            "fixed_point": {str(k): v.to_dict() for k, v in sol.fixed_point.items()},
-            "perturbation": sol.perturbation,
-        }
+        network, fmt, extra = _build_exact(args, out)
     else:
         network, extra = _build(args)
         fmt = _save(
@@ -351,20 +369,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        syn = f", {n_syn} synapses" if n_syn is not None else ""
-        print(
-            f"wrote {out} ({fmt}): {network.name}, {n_layers} layers, {network.n_neurons} neurons{syn}"
-        )
-        if "vectors" in extra:
-            print(
-                f"wrote {extra['vectors']}: {extra['n_inputs']} test inputs, fixed point {extra['fixed_point']}"
-            )
-        if "score" in extra:
-            s = extra["score"]
-            print(
-                "score {score:.4f}: reachability {reachability:.3f}, path uniformity {path_uniformity:.3f}, "
-                "edge load imbalance {edge_load_imbalance:.3f}, bottleneck width {bottleneck_width:.3f}".format(
-                    **s
-                )
-            )
+        _print_summary(summary)
     return 0
