@@ -22,76 +22,13 @@ from neurosim.train.core import TrainResult
 from neurosim.train.qat import FinetuneResult, capped_network, finetune_for_chip
 
 __all__ = [
-    "ChipPhase",
     "chip_network",
-    "chip_phase",
     "continue_on_chip",
     "fan_in_masks",
     "resolve_chip",
     "scenario_chip_options",
     "train_for_chip",
 ]
-
-
-@dataclasses.dataclass(frozen=True)
-class ChipPhase:
-    """A float training continued on the chip: its weights and the merged figures."""
-
-    weights: list[np.ndarray]
-    biases: list[np.ndarray]
-    info: dict[str, Any]
-    val_accuracy: float | None
-    epochs_run: int
-    history: tuple[dict[str, Any], ...]
-
-
-def chip_phase(
-    target: tuple[Any, ChipConstraints],
-    x: np.ndarray,
-    y: np.ndarray,
-    weights: Sequence[np.ndarray],
-    biases: Sequence[np.ndarray],
-    *,
-    float_val: float | None,
-    epochs_run: int,
-    history: Sequence[dict[str, Any]],
-    masks: Sequence[np.ndarray | None] | None = None,
-    x_val: np.ndarray | None = None,
-    y_val: np.ndarray | None = None,
-    epochs: int = 5,
-    lr: float = 2e-3,
-    batch_size: int = 64,
-    seed: int = 0,
-    progress: bool = False,
-) -> ChipPhase:
-    """:func:`train_for_chip` after a float training, its figures merged with the float ones.
-
-    ``info`` holds ``float_val_accuracy`` (``float_val``) and the chip phase's
-    info; epochs add up; the chip epochs join ``history`` with ``phase: chip``.
-    """
-    ft = train_for_chip(
-        x,
-        y,
-        weights,
-        biases,
-        *target,
-        masks=masks,
-        x_val=x_val,
-        y_val=y_val,
-        epochs=epochs,
-        lr=lr,
-        batch_size=batch_size,
-        seed=seed,
-        progress=progress,
-    )
-    return ChipPhase(
-        weights=ft.weights,
-        biases=ft.biases,
-        info={"float_val_accuracy": float_val, **ft.info},
-        val_accuracy=ft.outcome.best_val_accuracy,
-        epochs_run=epochs_run + ft.outcome.epochs_run,
-        history=(*history, *({**h, "phase": "chip"} for h in ft.outcome.history)),
-    )
 
 
 def continue_on_chip(
@@ -108,31 +45,31 @@ def continue_on_chip(
 
     ``outcome`` is the float loop's outcome (``best_val_accuracy``,
     ``epochs_run``, ``history``), ``data`` is ``(x_train, y_train, x_val,
-    y_val)`` and ``fit`` holds :func:`chip_phase`'s ``epochs``, ``lr``,
-    ``batch_size``, ``seed`` and ``progress``. Returns ``(weights, biases, chip info,
-    val_accuracy, epochs_run, history)``; without a target, the float
-    figures and an empty info. With ``keep_topology`` the chip phase trains
-    only the nonzero weights (no connection is added).
+    y_val)`` and ``fit`` holds :func:`train_for_chip`'s ``epochs``, ``lr``,
+    ``batch_size``, ``seed`` and ``progress``. With ``keep_topology`` the chip
+    phase trains only the nonzero weights (no connection is added).
+
+    Returns
+    -------
+    (weights, biases, info, val_accuracy, epochs_run, history)
+        Without a target, the float figures and an empty info. With one,
+        ``info`` holds ``float_val_accuracy`` and the chip phase's info, the
+        epochs add up and the chip epochs join ``history`` with ``phase: chip``.
     """
     val, epochs_run, history = outcome.best_val_accuracy, outcome.epochs_run, outcome.history
     if target is None:
         return list(weights), list(biases), {}, val, epochs_run, history
     xt, yt, xv, yv = data
-    ph = chip_phase(
-        target,
-        xt,
-        yt,
-        weights,
-        biases,
-        float_val=val,
-        epochs_run=epochs_run,
-        history=history,
-        masks=[np.asarray(w) != 0 for w in weights] if keep_topology else None,
-        x_val=xv,
-        y_val=yv,
-        **fit,
+    masks = [np.asarray(w) != 0 for w in weights] if keep_topology else None
+    ft = train_for_chip(xt, yt, weights, biases, *target, masks=masks, x_val=xv, y_val=yv, **fit)
+    return (
+        ft.weights,
+        ft.biases,
+        {"float_val_accuracy": val, **ft.info},
+        ft.outcome.best_val_accuracy,
+        epochs_run + ft.outcome.epochs_run,
+        (*history, *({**h, "phase": "chip"} for h in ft.outcome.history)),
     )
-    return ph.weights, ph.biases, ph.info, ph.val_accuracy, ph.epochs_run, ph.history
 
 
 def resolve_chip(
