@@ -41,11 +41,13 @@ from neurosim.errors import NeurosimError
 
 __all__ = [
     "ENV_SCHEDULER",
+    "WORKER_THREAD_LIMITS",
     "Execution",
     "ExecutionError",
     "local_cluster",
     "merge_results",
     "open_client",
+    "prepare_workers",
     "resolve_scheduler",
     "run_points",
     "simulate_blocks",
@@ -56,6 +58,7 @@ ENV_SCHEDULER = "DASK_SCHEDULER_ADDRESS"
 
 PointFn = Callable[..., Mapping[str, Any]]
 OnDone = Callable[[str, Mapping[str, Any]], None]
+Prepare = Callable[[], Any]
 
 
 class ExecutionError(NeurosimError):
@@ -116,30 +119,58 @@ def _local_size(execution: Execution, n_tasks: int | None) -> int:
     return max(1, min(n, n_tasks)) if n_tasks else n
 
 
-def _worker_environ() -> dict[str, Any]:
-    """Dask's environment for new worker processes, without ``MALLOC_TRIM_THRESHOLD_``.
+#: thread pools a local worker limits to one thread: a worker is one process per
+#: core, so a point must not spread over the other workers' cores (two workers
+#: each running two numba or BLAS threads on two cores oversubscribe them)
+WORKER_THREAD_LIMITS: dict[str, str] = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+}
 
-    Setting that variable (Dask sets 65536) turns off glibc's dynamic mmap
-    threshold: every large temporary array is then a fresh ``mmap`` whose
-    pages fault in one by one. One point of benchmarks/bench_sweep.py's
-    sweep on a one-worker cluster took 1.36 s with it and 0.90 s without
-    (a loaded 2-core machine; cProfile showed numpy-only functions such as
-    ``hilbert_order`` ten times slower in the worker than in the client).
+
+def _worker_environ() -> dict[str, Any]:
+    """The environment of new local worker processes: one thread per library, no malloc trim.
+
+    Dask's own settings (``distributed.nanny.pre-spawn-environ``) with
+    :data:`WORKER_THREAD_LIMITS` (Dask limits OMP, MKL and OpenBLAS, not
+    numba, whose ``prange`` kernels would start a thread per core in every
+    worker), and without ``MALLOC_TRIM_THRESHOLD_``: setting that variable
+    (Dask sets 65536) turns off glibc's dynamic mmap threshold: every large
+    temporary array is then a fresh ``mmap`` whose pages fault in one by one.
+    One point of benchmarks/bench_sweep.py's sweep on a one-worker cluster
+    took 1.36 s with it and 0.90 s without (a loaded 2-core machine; cProfile
+    showed numpy-only functions such as ``hilbert_order`` ten times slower in
+    the worker than in the client).
     """
     import dask
     import distributed  # noqa: F401  (loads Dask's defaults for distributed.*)
 
     env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
     env.pop("MALLOC_TRIM_THRESHOLD_", None)
+    env.update(WORKER_THREAD_LIMITS)
     return env
 
 
 def local_cluster(n_workers: int) -> Any:
-    """A LocalCluster of ``n_workers`` processes, one thread each (see :func:`_worker_environ`)."""
+    """A LocalCluster of ``n_workers`` processes, one thread each.
+
+    The workers' environment is :func:`_worker_environ`'s. The scheduler runs
+    without the active memory manager: its ``ReduceReplicas`` policy drops
+    the copies of the shared values that :func:`run_points` broadcasts
+    whenever fewer points wait than workers hold a copy (for instance between
+    the scatter and the submission of the points), and a worker that then
+    gets a point fetches and unpickles the network again.
+    """
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": _worker_environ()}):
+    settings = {
+        "distributed.nanny.pre-spawn-environ": _worker_environ(),
+        "distributed.scheduler.active-memory-manager.start": False,
+    }
+    with dask.config.set(settings):
         return LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
@@ -202,6 +233,14 @@ def _run_serial(
         on_done(key, record)
 
 
+def prepare_workers(client: Any, prepare: Prepare | None) -> float:
+    """Run ``prepare()`` once in every worker (imports, compiled kernels); its wall time in s."""
+    t0 = time.perf_counter()
+    if prepare is not None:
+        client.run(prepare)
+    return time.perf_counter() - t0
+
+
 def _run_cluster(
     client: Any,
     fn: PointFn,
@@ -212,6 +251,7 @@ def _run_cluster(
     from distributed import as_completed
 
     scattered = {k: client.scatter(v, broadcast=True, hash=False) for k, v in shared.items()}
+    # Dask starts tasks of one priority in submission order: the caller's order
     futures = {
         client.submit(fn, point_key=key, point=arg, pure=False, **scattered): key
         for key, arg in points
@@ -238,6 +278,7 @@ def run_points(
     execution: Execution | None = None,
     *,
     say: Callable[[str], None] | None = None,
+    prepare: Prepare | None = None,
 ) -> None:
     """Compute ``fn(point_key=key, point=point, **shared)`` for every point; ``on_done`` each as it finishes.
 
@@ -249,7 +290,8 @@ def run_points(
     shared : mapping
         Values every point reads (network, inputs, ...): scattered once.
     points : sequence of (key, point)
-        The per-point argument is the only thing sent per task.
+        The per-point argument is the only thing sent per task. Points start
+        in this order (a worker that frees up takes the next one).
     on_done : callable
         ``on_done(key, record)`` in this process as each point finishes; a
         point that raised gives ``{"key": key, "error": "Type: message"}``.
@@ -257,6 +299,10 @@ def run_points(
         Default: ``Execution()`` (``$DASK_SCHEDULER_ADDRESS`` or a LocalCluster).
     say : callable, optional
         Receives the scheduler and dashboard line.
+    prepare : callable, optional
+        A module-level function run once in every worker before the first
+        point (and once here when serial): imports and compiled kernels that
+        every point would otherwise load on its worker's first point.
     """
     execution = execution or Execution()
     if not points:
@@ -268,8 +314,11 @@ def run_points(
         execution = Execution("serial")  # one worker: a cluster would only add its start-up
     with open_client(execution, len(points), say) as client:
         if client is None:
+            if prepare is not None:
+                prepare()
             _run_serial(fn, shared, points, on_done)
         else:
+            prepare_workers(client, prepare)
             _run_cluster(client, fn, shared, points, on_done)
 
 

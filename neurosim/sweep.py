@@ -44,6 +44,7 @@ __all__ = [
     "network_fingerprint",
     "parse_grid",
     "point_key",
+    "prepare_worker",
     "run_sweep",
     "sweep_point",
 ]
@@ -220,6 +221,38 @@ def sweep_point(
     chip = apply_overrides(ChipProfile.model_validate(dict(profile)), dict(point))
     result = evaluate(network, chip, data, options, reference=reference)
     return _record(point_key, point, result.report)
+
+
+def prepare_worker() -> None:
+    """Load what every point uses (run once per worker before the first point).
+
+    The evaluation modules, the compiled simulation kernels (numba and its
+    on-disk cache) and the code paths a point takes the first time (each
+    kernel signature read from the cache, scipy and pydantic set-up): one
+    small network (16-8-4, 8 inputs) is evaluated on the generic profile,
+    float and integer weights. Without this the first point on each worker
+    pays for them (about a second), and points on a worker that has not
+    loaded numba yet take the scipy paths for their small products.
+    """
+    from neurosim.evaluate import EvalInputs, EvalOptions, evaluate
+    from neurosim.hardware.profile import apply_overrides, load_profile
+    from neurosim.network import Network
+    from neurosim.neurons import NeuronModel
+    from neurosim.sim.kernels import load_compiled
+
+    load_compiled()
+    rng = np.random.default_rng(0)
+    net = Network.from_layers(
+        [rng.normal(size=(16, 8)), rng.normal(size=(8, 4))],
+        [0.0, 0.0],
+        [NeuronModel("relu"), NeuronModel("linear")],
+        name="warm-up",
+    )
+    data = EvalInputs(rng.random((8, 16)), rng.integers(0, 4, 8))
+    generic = load_profile("generic")
+    for bits in (None, 8):
+        chip = generic if bits is None else apply_overrides(generic, {"weights.bits": bits})
+        evaluate(net, chip, data, EvalOptions())
 
 
 def _raised_record(
@@ -456,7 +489,7 @@ def _compute(
         computed[key] = dict(record)
         report(key, record)
 
-    run_points(sweep_point, shared, list(todo), on_done, execution, say=say)
+    run_points(sweep_point, shared, list(todo), on_done, execution, say=say, prepare=prepare_worker)
     return computed
 
 

@@ -67,13 +67,28 @@ def cluster():
 
 
 # ------------------------------------------------------------------ settings
-def test_local_workers_keep_glibc_s_dynamic_mmap_threshold(cluster):
+def worker_settings() -> dict:
+    import numba
+
+    names = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+    return {**{k: os.environ.get(k) for k in names}, "numba_threads": numba.get_num_threads()}
+
+
+def test_local_workers_run_one_thread_each_and_keep_malloc_s_mmap_threshold(cluster):
     from distributed import Client
 
     with Client(cluster.scheduler_address) as client:
-        env = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
-        threads = client.run(lambda: os.environ.get("OMP_NUM_THREADS"))
-    assert set(env.values()) == {None} and set(threads.values()) == {"1"}
+        settings = list(client.run(worker_settings).values())
+        amm_running = client.amm.running()
+    assert len(settings) == 2
+    for got in settings:
+        assert got == {
+            "MALLOC_TRIM_THRESHOLD_": None,
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "numba_threads": 1,
+        }
+    assert not amm_running  # it would drop the broadcast copies of the shared values
 
 
 def test_scheduler_settings(monkeypatch):
@@ -287,6 +302,36 @@ def test_scenario_simulations_split_over_the_scheduler(cluster, tmp_path):
         np.testing.assert_array_equal(split.results["generic"][backend].outputs, sim.outputs)
     a, b = without_timings(report_dict(one)), without_timings(report_dict(split))
     assert a["chips"] == b["chips"]
+
+
+def test_cli_run_prints_the_dashboard_line_once(net, cluster, tmp_path, capsys):
+    """A scenario sweep on Dask: the sweep and the row-block simulations share one scheduler,
+    whose dashboard line ``neurosim run`` prints once (stderr), and not at all with --quiet."""
+    import yaml
+
+    from neurosim.cli import main
+    from neurosim.io.npz import write_npz
+
+    write_npz(net, tmp_path / "net.npz")
+    scenario = {
+        "name": "tiny_sweep",
+        "dataset": {"name": "npz", "path": "data.npz"},
+        "network": {"load": {"path": "net.npz"}},
+        "chips": ["generic"],
+        "sweep": {"grid": {"core.max_fan_in": [2, 8]}},
+    }
+    rng = np.random.default_rng(4)
+    np.savez(tmp_path / "data.npz", x=rng.random((8, 6)), y=rng.integers(0, 3, 8))
+    path = tmp_path / "tiny_sweep.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+    run = ["run", str(path), "--scheduler", cluster.scheduler_address]
+    assert main([*run, "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("dask:")]
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"dask: {cluster.scheduler_address} (2 workers), dashboard http")
+    assert main([*run, "--out", str(tmp_path / "q"), "--quiet"]) == 0
+    assert "dask:" not in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ dask scheduler + dask worker

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +73,11 @@ def run(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     # a bar only on a terminal: on a pipe its last frame would stay before an error line
     show = not (args.no_progress or args.quiet) and err.is_terminal
+    notes = _notes_once(err, args.quiet)
     if show:
-        result = _run_with_bar(scenario, err)
+        result = _run_with_bar(scenario, err, notes)
     else:
-        result = run_scenario(scenario)
+        result = run_scenario(scenario, notes=notes)
         if not (args.no_progress or args.quiet):  # a pipe: one line once finished, none before
             err.print(f"{scenario.name}: done ({count_steps(scenario)} steps)", highlight=False)
     written = write_results(result, out, force=args.force)
@@ -91,7 +93,26 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_with_bar(scenario: Any, err: Any) -> Any:
+def _notes_once(err: Any, quiet: bool) -> Callable[[str], None]:
+    """Lines that are not steps (the Dask scheduler and dashboard line) on stderr, each once.
+
+    The sweep and the simulations of one scenario may connect to the same
+    scheduler; its line is printed the first time only.
+    """
+    from rich.text import Text
+
+    seen: set[str] = set()
+
+    def note(line: str) -> None:
+        if quiet or line in seen:
+            return
+        seen.add(line)
+        err.print(Text(line, style="dim"))
+
+    return note
+
+
+def _run_with_bar(scenario: Any, err: Any, notes: Callable[[str], None]) -> Any:
     """``run_scenario`` with a rich bar of its steps (:func:`count_steps` of them)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -115,6 +136,6 @@ def _run_with_bar(scenario: Any, err: Any) -> Any:
             started[0] += 1
             bar.update(task, completed=done, description=f"{scenario.name}: {description}")
 
-        result = run_scenario(scenario, progress=step)
+        result = run_scenario(scenario, progress=step, notes=notes)
         bar.update(task, completed=total, description=f"{scenario.name}: done")
     return result
