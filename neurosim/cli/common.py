@@ -159,13 +159,19 @@ def dataset_from_args(args: argparse.Namespace, network):
         limit=args.limit,
         seed=args.seed,
     )
+    _check_width(network, data, f"--data {args.data}: samples have")
+    return data
+
+
+def _check_width(network: Any, data: Any, what: str) -> None:
+    """Raise DataError unless ``data`` has one feature per input neuron; ``what`` starts the message."""
+    from neurosim.errors import DataError
+
     n_in = sum(network.population(p).size for p in network.inputs)
     if data.x.shape[1] != n_in:
         raise DataError(
-            f"--data {args.data}: samples have {data.x.shape[1]} features; "
-            f"network {network.name} expects {n_in} inputs"
+            f"{what} {data.x.shape[1]} features; network {network.name} expects {n_in} inputs"
         )
-    return data
 
 
 def add_set_option(
@@ -307,12 +313,7 @@ def calibration_from_args(args: argparse.Namespace, network: Any) -> Any:
         raise DataError(
             f"--spiking: calibration from the training split of --data {args.data}: {exc}"
         ) from None
-    n_in = sum(network.population(p).size for p in network.inputs)
-    if data.x.shape[1] != n_in:
-        raise DataError(
-            f"--spiking: calibration data {data.name} has {data.x.shape[1]} features; "
-            f"network {network.name} expects {n_in} inputs"
-        )
+    _check_width(network, data, f"--spiking: calibration data {data.name} has")
     return data
 
 
