@@ -101,9 +101,10 @@ def pack_in_order(
 ) -> np.ndarray:
     """Fill cores with neurons in the given order, closing a core at the first limit.
 
-    One ``np.unique`` per core gives the distinct axons of every prefix of the
-    core's candidate range at once (first occurrence of each input row), so
-    the cost is ``O(nnz log)`` overall.
+    One pass per core gives the distinct axons of every prefix of the core's
+    candidate range at once: the first column of each input row
+    (``np.minimum.at`` into a scratch array, reset after the core), so the
+    cost is ``O(nnz)`` overall.
 
     Returns
     -------
@@ -113,18 +114,24 @@ def pack_in_order(
     n = inputs.shape[1]
     a = inputs[:, order] if not np.array_equal(order, np.arange(n)) else inputs
     a = sp.csc_matrix(a)
+    if not a.has_canonical_format:  # a row twice in one column would count twice below
+        a = a.copy()
+        a.sum_duplicates()
     indptr, indices = a.indptr, a.indices
     out = np.empty(n, dtype=np.int64)
     start, core = 0, 0
     maxn = limits.max_neurons
+    first = np.full(a.shape[0], maxn, dtype=np.int64)  # first column of each row; maxn = none
     while start < n:
         stop = min(n, start + maxn)
         k = stop - start
         lo, hi = indptr[start], indptr[stop]
         if hi > lo:
-            _, first = np.unique(indices[lo:hi], return_index=True)
-            first_col = np.searchsorted(indptr[start : stop + 1], first + lo, side="right") - 1
-            axons = np.cumsum(np.bincount(first_col, minlength=k))
+            rows = indices[lo:hi]
+            cols = np.repeat(np.arange(k, dtype=np.int64), np.diff(indptr[start : stop + 1]))
+            np.minimum.at(first, rows, cols)
+            axons = np.cumsum(np.bincount(cols[first[rows] == cols], minlength=k))
+            first[rows] = maxn
         else:
             axons = np.zeros(k, dtype=np.int64)
         neurons = np.arange(1, k + 1)
