@@ -594,7 +594,7 @@ def _execution(scenario: Scenario) -> Any:
 
 
 @contextmanager
-def _simulator(scenario: Scenario) -> Iterator[Any]:
+def _simulator(scenario: Scenario, note: Progress | None = None) -> Iterator[Any]:
     """``simulate``, or block-split batch inference when the scenario names a scheduler."""
     from neurosim.sim.simulate import simulate
 
@@ -604,11 +604,13 @@ def _simulator(scenario: Scenario) -> Iterator[Any]:
         return
     from neurosim.execute import open_client, simulate_blocks
 
-    with open_client(_execution(scenario)) as client:
+    with open_client(_execution(scenario), say=note) as client:
         yield functools.partial(simulate_blocks, client, block_rows=spec.block_rows)
 
 
-def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> ScenarioResult:
+def run_scenario(
+    scenario: Scenario, *, progress: Progress | None = None, notes: Progress | None = None
+) -> ScenarioResult:
     """Run every stage of ``scenario`` and return the values it produced.
 
     Parameters
@@ -618,6 +620,9 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Sce
     progress : callable, optional
         Called with a short description at the start of each step
         (:func:`count_steps` of them), e.g. to drive a progress bar.
+    notes : callable, optional
+        Called with lines that are not steps: the Dask scheduler and
+        dashboard line of each client the sweep or the simulations open.
 
     Returns
     -------
@@ -635,7 +640,7 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Sce
     data, network, network_info = _data_and_network(scenario, say, timings)
     network_info = _scored(scenario, network, network_info)
     inputs = _encoded(scenario, network, data)
-    with _simulator(scenario) as simulator:
+    with _simulator(scenario, notes) as simulator:
         reference = _reference_run(scenario, network, inputs, simulator, timings)
         chips = _run_chips(scenario, network, data, inputs, reference, say, simulator)
     timings["chips"] = chips.times
@@ -643,7 +648,7 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Sce
     from neurosim.report import compare_reports
 
     comparison = compare_reports(list(chips.reports.values()))
-    sweep = _sweep(scenario, network, inputs, data.y, chips.profiles, say, timings)
+    sweep = _sweep(scenario, network, inputs, data.y, chips.profiles, say, timings, notes)
     timings["total_s"] = time.perf_counter() - t_all
     return ScenarioResult(
         scenario=scenario,
@@ -669,6 +674,7 @@ def _sweep(
     profiles: Mapping[str, Any],
     say: Progress,
     timings: dict[str, Any],
+    note: Progress | None = None,
 ) -> Any:
     """Stage sweep: profile-field or scenario-field sweep (None without a sweep)."""
     kind = sweep_kind(scenario)
@@ -677,21 +683,23 @@ def _sweep(
     t0 = time.perf_counter()
     try:
         if kind == "profile":
-            sweep = _profile_sweep(scenario, network, inputs, labels, profiles, say)
+            sweep = _profile_sweep(scenario, network, inputs, labels, profiles, say, note)
         else:
-            sweep = _scenario_sweep(scenario, say)
+            sweep = _scenario_sweep(scenario, say, note)
     except NeurosimError as exc:
         raise _context(scenario, "sweep", exc) from None
     timings["sweep_s"] = time.perf_counter() - t0
     return sweep
 
 
-def _progress_lines(say: Progress) -> Progress:
-    """Sweep lines as progress steps (the scheduler line is not a step)."""
+def _progress_lines(say: Progress, note: Progress | None = None) -> Progress:
+    """Sweep lines as progress steps; the scheduler line is not a step: it goes to ``note``."""
 
     def line(text: str) -> None:
         if not text.startswith("dask:"):
             say(f"sweep {text}")
+        elif note is not None:
+            note(text)
 
     return line
 
@@ -703,6 +711,7 @@ def _profile_sweep(
     labels: np.ndarray | None,
     profiles: Mapping[str, Any],
     say: Progress,
+    note: Progress | None = None,
 ) -> Any:
     """``run_sweep`` over the grid of profile fields on the sweep chip."""
     from neurosim.sweep import run_sweep
@@ -720,7 +729,7 @@ def _profile_sweep(
         seed=scenario.seed,
         n_steps=_steps(scenario),
         execution=_execution(scenario),
-        progress=_progress_lines(say),
+        progress=_progress_lines(say, note),
     )
 
 
@@ -747,7 +756,9 @@ def scenario_point(
     return row
 
 
-def _scenario_sweep(scenario: Scenario, say: Progress) -> list[dict[str, Any]]:
+def _scenario_sweep(
+    scenario: Scenario, say: Progress, note: Progress | None = None
+) -> list[dict[str, Any]]:
     """The scenario without its sweep, run once per grid point of scenario fields (on the executor)."""
     from neurosim.execute import run_points
     from neurosim.sweep import expand_grid, point_key
@@ -766,5 +777,5 @@ def _scenario_sweep(scenario: Scenario, say: Progress) -> list[dict[str, Any]]:
         rows[key] = dict(row)
 
     shared = {"base": base, "where": str(scenario.path or scenario.name)}
-    run_points(scenario_point, shared, points, done, _execution(scenario), say=lambda _l: None)
+    run_points(scenario_point, shared, points, done, _execution(scenario), say=note)
     return [rows[k] for k, _ in points]
