@@ -29,6 +29,7 @@ from neurosim.train.core import (
     finish_training,
     init_dense,
     layer_sizes,
+    possible_connections,
     split_validation,
 )
 from neurosim.train.for_chip import chip_network, continue_on_chip, resolve_chip
@@ -99,7 +100,7 @@ def _result(
         t0=t0,
         seed=seed,
         info=info,
-        n_possible=sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)),
+        n_possible=possible_connections(sizes),
         n_parameters=n_parameters,
     )
     counts = [int(np.count_nonzero(w)) for w in weights]

@@ -47,6 +47,7 @@ __all__ = [
     "make_optimizer",
     "network_accuracy",
     "network_logits",
+    "possible_connections",
     "predict_logits",
     "run_epochs",
     "softmax_cross_entropy",
@@ -173,6 +174,11 @@ def split_validation(
     perm = np.random.default_rng([seed, 1]).permutation(n)
     val, tr = np.sort(perm[:n_val]), np.sort(perm[n_val:])
     return x[tr], y[tr], x[val], y[val]
+
+
+def possible_connections(sizes: Sequence[int]) -> int:
+    """Weights of the fully connected network of layer ``sizes``."""
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
 
 def layer_sizes(n_inputs: int, hidden: Sequence[int], n_classes: int) -> tuple[int, ...]:
@@ -553,13 +559,14 @@ def finish_training(
     x_train: np.ndarray,
     y_train: np.ndarray,
     *,
-    val_accuracy: float | None,
-    epochs_run: int,
-    history: Sequence[Mapping[str, Any]],
     t0: float,
     seed: int,
     info: Mapping[str, Any],
     n_possible: int,
+    outcome: LoopOutcome | None = None,
+    val_accuracy: float | None = None,
+    epochs_run: int | None = None,
+    history: Sequence[Mapping[str, Any]] = (),
     n_parameters: int | None = None,
     metadata: Mapping[str, Any] | None = None,
 ) -> TrainResult:
@@ -575,7 +582,8 @@ def finish_training(
     method : registry name of the method
     weights, biases : the trained layers
     x_train, y_train : the samples the gradient steps used
-    val_accuracy, epochs_run, history : from the training loop
+    outcome : the training loop's :class:`LoopOutcome`, or its figures
+        ``val_accuracy``, ``epochs_run`` and ``history`` given one by one
     t0 : ``time.perf_counter()`` at the start of the training call
     seed : the method's seed
     info : method-specific facts (also recorded in the network metadata)
@@ -583,6 +591,13 @@ def finish_training(
     n_parameters : trainable parameters (default: the nonzero weights)
     metadata : extra training metadata, placed before ``info``
     """
+    if outcome is not None:
+        val_accuracy, epochs_run = outcome.best_val_accuracy, outcome.epochs_run
+        history = outcome.history
+    if epochs_run is None:
+        raise TrainingError(
+            f"training method {method}: finish_training needs outcome or epochs_run"
+        )
     n_connections = int(sum(np.count_nonzero(w) for w in weights))
     meta = {"method": method, "seed": seed, **(metadata or {}), **info}
     network = to_network(weights, biases, name=method, metadata={"training": meta})

@@ -62,6 +62,7 @@ from neurosim.train.core import (
     layer_sizes,
     lr_factor,
     make_optimizer,
+    possible_connections,
     run_epochs,
     softmax_cross_entropy,
     split_validation,
@@ -663,7 +664,7 @@ def _deep_r_result(
         t0=t0,
         seed=seed,
         info={**info, **chip_info},
-        n_possible=sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)),
+        n_possible=possible_connections(sizes),
         metadata={"hidden": list(hidden)},
     )
     if target is None:
