@@ -34,21 +34,10 @@ from neurosim.sim.backends import SimRequest
 from neurosim.sim.compile import choose_frac_bits, fixed_plan, float_plan
 from neurosim.sim.engine import run_plan
 from neurosim.sim.events import event_model
+from neurosim.sim.levels import integer_weights
 from neurosim.sim.result import SimResult
 
 __all__ = ["integer_weights", "run_chip"]
-
-
-def integer_weights(q: Any) -> sp.csr_matrix:
-    """The integer weight matrix of a quantized projection (expanding axon types)."""
-    w = sp.csr_matrix(q.weights)
-    if q.axon_types is None or q.type_weights is None:
-        return w
-    coo = w.tocoo()
-    data = np.asarray(q.type_weights)[np.asarray(q.axon_types)[coo.row], coo.col]
-    out = sp.csr_matrix((data, (coo.row, coo.col)), shape=w.shape)
-    out.eliminate_zeros()
-    return out
 
 
 class _IntQ:

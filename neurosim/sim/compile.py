@@ -53,7 +53,7 @@ from neurosim.network import Network
 from neurosim.neurons import SPIKING_KINDS
 from neurosim.sim.engine import Plan, PopPlan, ProjPlan
 from neurosim.sim.kernels import csr_arrays
-from neurosim.sim.precision import reduced_quantized
+from neurosim.sim.levels import reduced_quantized
 
 __all__ = ["ALPHA_SHIFT", "choose_frac_bits", "fixed_plan", "float_plan"]
 

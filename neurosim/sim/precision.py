@@ -44,6 +44,8 @@ import scipy.sparse as sp
 
 from neurosim.errors import SimulationError
 from neurosim.network import Network
+from neurosim.sim.compile import choose_frac_bits
+from neurosim.sim.levels import Reduced, integer_weights, reduce_levels, reduced_quantized
 
 __all__ = [
     "LayerPrecision",
@@ -53,67 +55,6 @@ __all__ = [
     "reduce_levels",
     "reduced_quantized",
 ]
-
-
-def reduce_levels(weights: sp.spmatrix, scale: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Integer weights divided per post neuron (column) by their gcd; scales multiplied by it.
-
-    ``levels[i, j] * scale[j]`` is unchanged for every synapse. Columns
-    without synapses keep their scale.
-
-    Examples
-    --------
-    >>> w, s = reduce_levels(sp.csr_matrix([[127.0, 0.0], [127.0, 6.0]]), np.array([0.5, 1.0]))
-    >>> w.toarray().tolist(), s.tolist()
-    ([[1.0, 0.0], [1.0, 1.0]], [63.5, 6.0])
-    """
-    csc = sp.csc_matrix(weights, dtype=np.float64, copy=True)
-    csc.sum_duplicates()
-    csc.eliminate_zeros()
-    scale = np.broadcast_to(np.asarray(scale, dtype=np.float64), (csc.shape[1],)).copy()
-    if not csc.nnz:
-        return csc.tocsr(), scale
-    levels = np.abs(csc.data).astype(np.int64)
-    starts = csc.indptr[:-1]
-    filled = np.flatnonzero(np.diff(csc.indptr) > 0)
-    g = np.ones(csc.shape[1], dtype=np.int64)
-    g[filled] = np.gcd.reduceat(levels, starts[filled])
-    g = np.maximum(g, 1)
-    csc.data = csc.data / np.repeat(g, np.diff(csc.indptr))
-    return csc.tocsr(), scale * g
-
-
-@dataclass(frozen=True)
-class _Reduced:
-    weights: sp.csr_matrix
-    scale: np.ndarray
-
-
-class _ReducedMapping(Mapping):
-    """``quantized`` with every projection's levels reduced (computed on first use)."""
-
-    def __init__(self, quantized: Mapping[str, Any]) -> None:
-        self._q = quantized
-        self._done: dict[str, _Reduced] = {}
-
-    def __getitem__(self, name: str) -> _Reduced:
-        if name not in self._done:
-            q = self._q[name]
-            self._done[name] = _Reduced(*reduce_levels(q.weights, np.asarray(q.scale)))
-        return self._done[name]
-
-    def __iter__(self):
-        return iter(self._q)
-
-    def __len__(self) -> int:
-        return len(self._q)
-
-
-def reduced_quantized(quantized: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A view of ``quantized`` (name -> ``weights``, ``scale``) through :func:`reduce_levels`."""
-    if isinstance(quantized, _ReducedMapping):
-        return quantized
-    return _ReducedMapping(quantized)
 
 
 @dataclass(frozen=True)
@@ -375,8 +316,6 @@ def _chip_frac(
     hw: Network, x: np.ndarray, quant: Mapping, state: int, acc: int, partial: Any
 ) -> dict[str, int]:
     """The fractions the chip backend chooses at these widths (integer inputs: 0)."""
-    from neurosim.sim.compile import choose_frac_bits
-
     frac = choose_frac_bits(
         hw,
         state,
@@ -390,7 +329,7 @@ def _chip_frac(
     return frac
 
 
-def _quantized_at(network: Network, bits: int) -> dict[str, _Reduced]:
+def _quantized_at(network: Network, bits: int) -> dict[str, Reduced]:
     from neurosim.mapping.quantize import quantize_weights
 
     out = {}
@@ -399,7 +338,7 @@ def _quantized_at(network: Network, bits: int) -> dict[str, _Reduced]:
         levels, scale, _ = quantize_weights(w.data, bits, "per_layer")
         lw = sp.csr_matrix((levels, w.indices, w.indptr), shape=w.shape)
         s = float(scale[0]) if scale.size else 1.0
-        out[pr.name] = _Reduced(*reduce_levels(lw, np.full(w.shape[1], s)))
+        out[pr.name] = Reduced(*reduce_levels(lw, np.full(w.shape[1], s)))
     return out
 
 
@@ -423,8 +362,6 @@ def precision_report(mapped: Any, inputs: np.ndarray, *, search: bool = True) ->
     of the network on ``inputs``; ``search=False`` skips the searches (one
     run; the minimum fields are then None).
     """
-    from neurosim.sim.chip import integer_weights
-
     prof = mapped.profile
     if prof.get("weights.kind") == "float":
         raise SimulationError(f"precision: chip {prof.name} computes in float; no fixed point")
@@ -434,7 +371,7 @@ def precision_report(mapped: Any, inputs: np.ndarray, *, search: bool = True) ->
     acc_bits = int(prof.get("weights.accumulator_bits"))
     state_bits = int(prof.get("weights.state_bits"))
     quant = {
-        pr.name: _Reduced(
+        pr.name: Reduced(
             *reduce_levels(
                 integer_weights(mapped.quantized[pr.name]), mapped.quantized[pr.name].scale
             )
