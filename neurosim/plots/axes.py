@@ -1,4 +1,4 @@
-"""Axis helpers shared by the plots: integer ticks on integer axes."""
+"""Axis helpers shared by the plots: integer ticks on integer axes, the per-core x axis."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["integer_ticks"]
+__all__ = ["core_axis", "integer_ticks"]
 
 
 def integer_ticks(axis: Any, n: int, max_ticks: int = 10) -> None:
@@ -26,3 +26,10 @@ def integer_ticks(axis: Any, n: int, max_ticks: int = 10) -> None:
             break
     axis.set_major_locator(FixedLocator(np.arange(0, n, step)))
     axis.set_minor_locator(NullLocator())
+
+
+def core_axis(ax: Any, n: int) -> None:
+    """The x axis of a per-core plot: ``n`` whole-number core slots; the y axis starts at 0."""
+    integer_ticks(ax.xaxis, n)
+    ax.set_xlim(-0.5, max(n, 1) - 0.5)
+    ax.set_ylim(bottom=0)

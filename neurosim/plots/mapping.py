@@ -31,7 +31,7 @@ def core_utilization(mapped: MappedNetwork) -> dict[str, tuple[np.ndarray, float
 
 def _draw_utilization(ax_u: Any, mapped: MappedNetwork) -> None:
     """Used / capacity of every limited resource of every core, in percent."""
-    from neurosim.plots.axes import integer_ticks
+    from neurosim.plots.axes import core_axis
     from neurosim.util.numfmt import fmt_count
 
     n = len(mapped.cores)
@@ -47,9 +47,7 @@ def _draw_utilization(ax_u: Any, mapped: MappedNetwork) -> None:
         )
         drawn = True
     ax_u.axhline(100.0, color="k", ls="--", lw=1)
-    integer_ticks(ax_u.xaxis, n)  # cores are whole numbers
-    ax_u.set_xlim(-0.5, max(n, 1) - 0.5)
-    ax_u.set_ylim(bottom=0)
+    core_axis(ax_u, n)
     ax_u.set_xlabel("core index")
     ax_u.set_ylabel("utilization (% of per-core capacity)")
     ax_u.set_title(f"Core utilization: {n} cores (lower bound {mapped.lower_bound_cores})")

@@ -219,11 +219,9 @@ def plot_core_utilization(report: Any) -> Any:
         for label, values in series.items():
             ax.step(cores, values * 100, where="mid", label=label)
     ax.axhline(100, color="red", lw=1, ls="--", label="capacity")
-    from neurosim.plots.axes import integer_ticks
+    from neurosim.plots.axes import core_axis
 
-    integer_ticks(ax.xaxis, n)  # cores are whole numbers
-    ax.set_xlim(-0.5, max(n, 1) - 0.5)
-    ax.set_ylim(bottom=0)
+    core_axis(ax, n)
     ax.set_xlabel("core")
     ax.set_ylabel("utilization (% of capacity)")
     ax.set_title(f"{report.name}: per-core utilization ({n} cores, {m.encoding} synapses)")
