@@ -204,46 +204,32 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _table(profiles: list[Any]) -> None:
-    from rich import box
-    from rich.table import Table
+#: (header, justify) of the table's columns on a wide and on a narrow terminal
+_WIDE_COLUMNS = (
+    ("chip", "left"),
+    ("title", "left"),
+    ("cores", "right"),
+    ("neurons\nper core", "right"),
+    ("core\nfan-in", "right"),
+    ("synapse\nmem/core", "right"),
+    ("weights", "left"),
+    ("pJ per\nsynop", "right"),
+    ("provenance\nof figures", "left"),
+)
+_NARROW_COLUMNS = (
+    ("chip", "left"),
+    ("cores", "right"),
+    ("neurons\n/core", "right"),
+    ("core\nfan-in", "right"),
+    ("syn mem\n/core", "right"),
+    ("weights", "left"),
+    ("pJ/\nsynop", "right"),
+    ("provenance\nof figures", "left"),
+)
 
-    out = console()
-    wide = out.width >= _WIDE
-    table = Table(
-        box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False, show_edge=False
-    )
-    if wide:
-        columns = [
-            ("chip", "left"),
-            ("title", "left"),
-            ("cores", "right"),
-            ("neurons\nper core", "right"),
-            ("core\nfan-in", "right"),
-            ("synapse\nmem/core", "right"),
-            ("weights", "left"),
-            ("pJ per\nsynop", "right"),
-            ("provenance\nof figures", "left"),
-        ]
-    else:
-        columns = [
-            ("chip", "left"),
-            ("cores", "right"),
-            ("neurons\n/core", "right"),
-            ("core\nfan-in", "right"),
-            ("syn mem\n/core", "right"),
-            ("weights", "left"),
-            ("pJ/\nsynop", "right"),
-            ("provenance\nof figures", "left"),
-        ]
-    for header, justify in columns:
-        table.add_column(
-            header,
-            justify=justify,
-            no_wrap=True,  # type: ignore[arg-type]
-            overflow="ellipsis",
-            max_width=30 if header == "title" else None,
-        )
+
+def _rows(profiles: list[Any], wide: bool) -> list[list[str]]:
+    """The table's cells, one row per profile, each number column in one format."""
     from neurosim.util.numfmt import format_column
 
     summaries = [profile_summary(p) for p in profiles]
@@ -252,6 +238,7 @@ def _table(profiles: list[Any]) -> None:
         key: format_column([s[key] for s in summaries])
         for key in ("cores", "neurons_per_core", "core_fan_in", "synop_pj")
     }
+    rows = []
     for k, (p, s) in enumerate(zip(profiles, summaries, strict=True)):
         synop = numbers["synop_pj"][k] if s["synop_pj"] is not None else "unknown"
         if s["synop_pj"] is not None:
@@ -269,6 +256,28 @@ def _table(profiles: list[Any]) -> None:
         ]
         if wide:
             row.insert(1, s["title"])
+        rows.append(row)
+    return rows
+
+
+def _table(profiles: list[Any]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    out = console()
+    wide = out.width >= _WIDE
+    table = Table(
+        box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False, show_edge=False
+    )
+    for header, justify in _WIDE_COLUMNS if wide else _NARROW_COLUMNS:
+        table.add_column(
+            header,
+            justify=justify,
+            no_wrap=True,  # type: ignore[arg-type]
+            overflow="ellipsis",
+            max_width=30 if header == "title" else None,
+        )
+    for row in _rows(profiles, wide):
         table.add_row(*row)
     out.print(table)
     legend = ", ".join(
