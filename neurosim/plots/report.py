@@ -381,45 +381,14 @@ def plot_sweep(rows: Sequence[Mapping[str, Any]], fields: Sequence[str], *, titl
     for key, pts in sorted(groups.items(), key=lambda kv: tuple(map(_sort_key, kv[0]))):
         pts = sorted(pts, key=lambda r: _sort_key(r[x_field]))
         label = ", ".join(f"{f}={v}" for f, v in zip(others, key, strict=True)) or None
-        ok = [r for r in pts if r.get("status") == "ok"]
-        acc = [
-            (pos[r[x_field]], r["chip_top1"] * 100) for r in ok if r.get("chip_top1") is not None
-        ]
-        en = [
-            (pos[r[x_field]], r["energy_per_inference_pj"] * 1e-12 / div)
-            for r in ok
-            if r.get("energy_per_inference_pj") is not None
-        ]
-        line = None
-        if acc:
-            (line,) = ax1.plot(*zip(*acc, strict=True), marker="o", label=label)
-        if en:
-            ax2.plot(
-                *zip(*en, strict=True),
-                marker="o",
-                label=label,
-                color=None if line is None else line.get_color(),
-            )
-        bad = [pos[r[x_field]] for r in pts if r.get("status") != "ok"]
-        if bad:
-            ax1.plot(
-                bad, [0] * len(bad), "x", color="red" if line is None else line.get_color(), ms=9
-            )
+        _draw_sweep_group((ax1, ax2), [(pos[r[x_field]], r) for r in pts], label, div)
     refs = [r["reference_top1"] for r in rows if r.get("reference_top1") is not None]
     if refs:
         ax1.axhline(
             float(np.mean(refs)) * 100, color="k", ls="--", lw=1, label="reference (float64)"
         )
     for ax in (ax1, ax2):
-        ax.set_xlabel(x_field)
-        if numeric and len(xs_all) > 2 and min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 16:
-            ax.set_xscale("log", base=2)
-            ax.minorticks_off()
-        if numeric:
-            ax.set_xticks(xs_all, [f"{v:g}" for v in xs_all])
-        else:
-            ax.set_xticks(range(len(xs_all)), [str(v) for v in xs_all])
-        ax.grid(alpha=0.3)
+        _sweep_x_axis(ax, x_field, xs_all, numeric)
     ax1.set_ylabel("top-1 accuracy on chip (%)")
     ax1.set_ylim(0, 105)
     # a linear axis from zero: 10.36 and 10.45 nJ look alike, as they are
@@ -435,6 +404,49 @@ def plot_sweep(rows: Sequence[Mapping[str, Any]], fields: Sequence[str], *, titl
         fig.suptitle(title, fontsize=10, y=1.0, va="bottom")
     fig.tight_layout()
     return fig
+
+
+def _draw_sweep_group(
+    axes: tuple[Any, Any], pts: list[tuple[Any, Mapping[str, Any]]], label: str | None, div: float
+) -> None:
+    """One line of the sweep plot: accuracy and energy of the points that ran, x at 0 % for the others.
+
+    ``pts`` holds ``(x position, row)`` pairs in x order; energies are divided by ``div`` (J).
+    """
+    ax1, ax2 = axes
+    ok = [(x, r) for x, r in pts if r.get("status") == "ok"]
+    acc = [(x, r["chip_top1"] * 100) for x, r in ok if r.get("chip_top1") is not None]
+    en = [
+        (x, r["energy_per_inference_pj"] * 1e-12 / div)
+        for x, r in ok
+        if r.get("energy_per_inference_pj") is not None
+    ]
+    line = None
+    if acc:
+        (line,) = ax1.plot(*zip(*acc, strict=True), marker="o", label=label)
+    if en:
+        ax2.plot(
+            *zip(*en, strict=True),
+            marker="o",
+            label=label,
+            color=None if line is None else line.get_color(),
+        )
+    bad = [x for x, r in pts if r.get("status") != "ok"]
+    if bad:
+        ax1.plot(bad, [0] * len(bad), "x", color="red" if line is None else line.get_color(), ms=9)
+
+
+def _sweep_x_axis(ax: Any, x_field: str, xs_all: list[Any], numeric: bool) -> None:
+    """The swept field's axis: every value a tick, log2 for a numeric range of 16x or more."""
+    ax.set_xlabel(x_field)
+    if numeric and len(xs_all) > 2 and min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 16:
+        ax.set_xscale("log", base=2)
+        ax.minorticks_off()
+    if numeric:
+        ax.set_xticks(xs_all, [f"{v:g}" for v in xs_all])
+    else:
+        ax.set_xticks(range(len(xs_all)), [str(v) for v in xs_all])
+    ax.grid(alpha=0.3)
 
 
 def _sort_key(v: Any) -> tuple:
