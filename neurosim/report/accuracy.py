@@ -295,6 +295,41 @@ class AccuracyReport:
         }
 
 
+def _agreement(chip_res: Any, ref_res: Any) -> tuple[float | None, float | None, float | None]:
+    """``(agreement, max_abs_diff, mean_abs_diff)`` of the chip and reference outputs (None when not comparable)."""
+    if chip_res is None or ref_res is None:
+        return None, None, None
+    a, b = (
+        np.asarray(chip_res.outputs, dtype=np.float64),
+        np.asarray(ref_res.outputs, dtype=np.float64),
+    )
+    if a.shape != b.shape or not a.size:
+        return None, None, None
+    pa, pb = predictions(a), predictions(b)
+    agreement = float(np.mean(pa == pb))  # two ties agree: neither predicts
+    diff = np.abs(a - b)
+    return agreement, float(diff.max()), float(diff.mean())
+
+
+def _silent_counts(chip_res: Any, ref_res: Any, network: Any) -> tuple[int | None, int | None]:
+    """``(silent, newly_silent)``: neurons silent in the chip run, and of those, active in the reference."""
+    s_chip = _silent(chip_res, network) if chip_res is not None else None
+    if not s_chip:
+        return None, None
+    silent = int(sum(int(v.sum()) for v in s_chip.values()))
+    s_ref = _silent(ref_res, network) if ref_res is not None else None
+    if not s_ref:
+        return silent, None
+    newly = int(
+        sum(
+            int((v & ~s_ref[k]).sum())
+            for k, v in s_chip.items()
+            if k in s_ref and s_ref[k].shape == v.shape
+        )
+    )
+    return silent, newly
+
+
 def accuracy_report(
     mapped: Any,
     results: Mapping[str, Any],
@@ -327,32 +362,8 @@ def accuracy_report(
     chip_top1 = scores.get(chip)
     ref_top1 = scores.get(reference)
     drop = ref_top1 - chip_top1 if chip_top1 is not None and ref_top1 is not None else None
-    agreement = max_diff = mean_diff = None
-    silent = newly = None
-    if chip_res is not None and ref_res is not None:
-        a, b = (
-            np.asarray(chip_res.outputs, dtype=np.float64),
-            np.asarray(ref_res.outputs, dtype=np.float64),
-        )
-        if a.shape == b.shape and a.size:
-            pa, pb = predictions(a), predictions(b)
-            agreement = float(np.mean(pa == pb))  # two ties agree: neither predicts
-            diff = np.abs(a - b)
-            max_diff, mean_diff = float(diff.max()), float(diff.mean())
-    if chip_res is not None:
-        s_chip = _silent(chip_res, mapped.network)
-        if s_chip:
-            silent = int(sum(int(v.sum()) for v in s_chip.values()))
-            if ref_res is not None:
-                s_ref = _silent(ref_res, mapped.network)
-                if s_ref:
-                    newly = int(
-                        sum(
-                            int((v & ~s_ref[k]).sum())
-                            for k, v in s_chip.items()
-                            if k in s_ref and s_ref[k].shape == v.shape
-                        )
-                    )
+    agreement, max_diff, mean_diff = _agreement(chip_res, ref_res)
+    silent, newly = _silent_counts(chip_res, ref_res, mapped.network)
     return AccuracyReport(
         n_inputs=n_inputs,
         labelled=labelled,

@@ -263,70 +263,78 @@ def render_markdown(obj: Any) -> str:
     if any(r.summary()["estimated"] for r in reports):
         lines += ["", "\\" + _FOOTNOTE]
     for rep in reports:
-        lines += ["", f"## {rep.name}", ""]
-        if rep.reason:
-            lines += [f"Status: {rep.status}. {rep.reason}", ""]
-        if rep.energy is not None:
-            lines += [
-                "| event | count | per event | energy | provenance |",
-                "|---|---:|---:|---:|---|",
-            ]
-            for kind, e in rep.energy.by_event.items():
-                unset = "not modelled" if e.field in _optional_energy() else "unknown"
-                fig = unset if e.figure is None else f"{e.figure:g} {e.unit}"
-                count = "-" if kind == "static" else str(e.count)
-                lines.append(
-                    f"| {kind} | {count} | {fig} | {fmt_energy_pj(e.energy_pj)} | {e.provenance or 'unknown'} |"
-                )
-            lines.append(
-                f"\nTotal {fmt_energy_pj(rep.energy.total_pj)} over {rep.energy.n_inputs} inputs "
-                f"({fmt_energy_pj(rep.energy.per_inference_pj)} per inference); split overhead "
-                f"{fmt_energy_pj(rep.energy.split_pj)}, relay overhead {fmt_energy_pj(rep.energy.relay_pj)}; "
-                f"per-layer attribution {rep.energy.attribution}."
-            )
-        if rep.memory is not None:
-            m = rep.memory.to_dict()
-            sv = m["saving_vs"]
-            ws = m["weight_storage_saving"]
-            lines.append(
-                f"\nMemory ({m['encoding']}, {m['weight_bits']}-bit weights): synapses {fmt_bits(m['synapse_bits'])}, "
-                f"neuron state {fmt_bits(m['state_bits_total'])}; max core utilization "
-                f"{fmt_fraction(m['utilization_max'])}. Saving against dense float32 "
-                f"{_x(sv['dense_float32'])}, dense float64 {_x(sv['dense_float64'])}, CSR float32 "
-                f"{_x(sv['csr_float32'])}; weight storage against float64 {_x(ws['dense_float64'])}."
-            )
-        if rep.latency is not None:
-            lat = rep.latency
-            lines.append(
-                f"\nLatency: step {fmt_time_s(lat.step_s)} (bound: {lat.bound}; busiest core {lat.busiest_core}, "
-                f"route {fmt_time_s(lat.route_s)} over {lat.max_hops} hops), "
-                f"{fmt_time_s(lat.time_per_inference_s)} per inference, {fmt_si(lat.inferences_per_s, '/s')}."
-            )
-        if rep.accuracy is not None:
-            q = rep.accuracy.quantization
-            lines.append(
-                f"\nQuantization: {q.get('n_clipped', 0)} weights clipped, {q.get('n_zeroed', 0)} zeroed, "
-                f"{q.get('silent_neurons', 0)} neurons left without input; run: "
-                f"{rep.accuracy.saturations} saturations, {rep.accuracy.silent_in_run} silent neurons "
-                f"({rep.accuracy.newly_silent} active in the reference); agreement with the reference "
-                f"{fmt_fraction(rep.accuracy.agreement)}."
-            )
-            from neurosim.report.accuracy import explain_accuracy
-
-            why = explain_accuracy(rep.accuracy)
-            if why:
-                lines.append(f"\n{why}")
-        if rep.estimated:
-            lines.append(
-                "\nEstimated profile figures used: "
-                + ", ".join(f"`{f}`" for f in rep.estimated)
-                + "."
-            )
-        if rep.unknown:
-            lines.append(
-                "\nUnknown profile figures: " + ", ".join(f"`{f}`" for f in rep.unknown) + "."
-            )
+        lines += _chip_markdown(rep)
     return "\n".join(lines) + "\n"
+
+
+def _energy_markdown(energy: Any) -> list[str]:
+    """The energy table of one chip and its total line."""
+    lines = [
+        "| event | count | per event | energy | provenance |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for kind, e in energy.by_event.items():
+        unset = "not modelled" if e.field in _optional_energy() else "unknown"
+        fig = unset if e.figure is None else f"{e.figure:g} {e.unit}"
+        count = "-" if kind == "static" else str(e.count)
+        lines.append(
+            f"| {kind} | {count} | {fig} | {fmt_energy_pj(e.energy_pj)} | {e.provenance or 'unknown'} |"
+        )
+    lines.append(
+        f"\nTotal {fmt_energy_pj(energy.total_pj)} over {energy.n_inputs} inputs "
+        f"({fmt_energy_pj(energy.per_inference_pj)} per inference); split overhead "
+        f"{fmt_energy_pj(energy.split_pj)}, relay overhead {fmt_energy_pj(energy.relay_pj)}; "
+        f"per-layer attribution {energy.attribution}."
+    )
+    return lines
+
+
+def _chip_markdown(rep: Any) -> list[str]:
+    """One chip's section: status, energy, memory, latency, accuracy and the figures' provenance."""
+    lines = ["", f"## {rep.name}", ""]
+    if rep.reason:
+        lines += [f"Status: {rep.status}. {rep.reason}", ""]
+    if rep.energy is not None:
+        lines += _energy_markdown(rep.energy)
+    if rep.memory is not None:
+        m = rep.memory.to_dict()
+        sv = m["saving_vs"]
+        ws = m["weight_storage_saving"]
+        lines.append(
+            f"\nMemory ({m['encoding']}, {m['weight_bits']}-bit weights): synapses {fmt_bits(m['synapse_bits'])}, "
+            f"neuron state {fmt_bits(m['state_bits_total'])}; max core utilization "
+            f"{fmt_fraction(m['utilization_max'])}. Saving against dense float32 "
+            f"{_x(sv['dense_float32'])}, dense float64 {_x(sv['dense_float64'])}, CSR float32 "
+            f"{_x(sv['csr_float32'])}; weight storage against float64 {_x(ws['dense_float64'])}."
+        )
+    if rep.latency is not None:
+        lat = rep.latency
+        lines.append(
+            f"\nLatency: step {fmt_time_s(lat.step_s)} (bound: {lat.bound}; busiest core {lat.busiest_core}, "
+            f"route {fmt_time_s(lat.route_s)} over {lat.max_hops} hops), "
+            f"{fmt_time_s(lat.time_per_inference_s)} per inference, {fmt_si(lat.inferences_per_s, '/s')}."
+        )
+    if rep.accuracy is not None:
+        q = rep.accuracy.quantization
+        lines.append(
+            f"\nQuantization: {q.get('n_clipped', 0)} weights clipped, {q.get('n_zeroed', 0)} zeroed, "
+            f"{q.get('silent_neurons', 0)} neurons left without input; run: "
+            f"{rep.accuracy.saturations} saturations, {rep.accuracy.silent_in_run} silent neurons "
+            f"({rep.accuracy.newly_silent} active in the reference); agreement with the reference "
+            f"{fmt_fraction(rep.accuracy.agreement)}."
+        )
+        from neurosim.report.accuracy import explain_accuracy
+
+        why = explain_accuracy(rep.accuracy)
+        if why:
+            lines.append(f"\n{why}")
+    if rep.estimated:
+        lines.append(
+            "\nEstimated profile figures used: " + ", ".join(f"`{f}`" for f in rep.estimated) + "."
+        )
+    if rep.unknown:
+        lines.append("\nUnknown profile figures: " + ", ".join(f"`{f}`" for f in rep.unknown) + ".")
+    return lines
 
 
 def _x(v: float | None) -> str:

@@ -273,6 +273,23 @@ def _mapping_summary(mapped: Any) -> dict[str, Any]:
     }
 
 
+def _run_costs(
+    mapped: Any, results: Mapping[str, Any], chip_backend: str, load: Any
+) -> tuple[Any, Any, list[str]]:
+    """``(energy, latency, notes)`` of the chip run (or the first result with event counts)."""
+    run = results.get(chip_backend)
+    if run is None or not run.events:
+        run = next((r for r in results.values() if r.events), None)
+    if run is None:
+        return None, None, ["no result with event counts: energy and latency not computed"]
+    latency = latency_model(mapped, run, load=load)
+    t = latency.time_per_inference_s
+    energy = energy_model(
+        mapped, run, run_time_s=None if t is None else t * run.n_inputs, load=load
+    )
+    return energy, latency, list(energy.notes)
+
+
 def make_report(
     mapped: Any,
     results: Mapping[str, Any] | Any | None = None,
@@ -309,32 +326,19 @@ def make_report(
     results = dict(results or {})
     load = core_loads(mapped)
     memory = memory_model(mapped, load)
-    status = "ok" if mapped.fits else "does_not_fit"
-    reason = None if mapped.fits else fit_reason(mapped.violations)
     accuracy = energy = latency = None
     notes: list[str] = []
     if results:
         accuracy = accuracy_report(
             mapped, results, labels, chip=chip_backend, reference=reference_backend
         )
-        run = results.get(chip_backend)
-        if run is None or not run.events:
-            run = next((r for r in results.values() if r.events), None)
-        if run is None:
-            notes.append("no result with event counts: energy and latency not computed")
-        else:
-            latency = latency_model(mapped, run, load=load)
-            t = latency.time_per_inference_s
-            energy = energy_model(
-                mapped, run, run_time_s=None if t is None else t * run.n_inputs, load=load
-            )
-            notes.extend(energy.notes)
+        energy, latency, notes = _run_costs(mapped, results, chip_backend, load)
     return Report(
         chip=profile.name,
         chip_title=profile.title,
         network=mapped.network.name,
-        status=status,
-        reason=reason,
+        status="ok" if mapped.fits else "does_not_fit",
+        reason=None if mapped.fits else fit_reason(mapped.violations),
         label=label or "",
         overrides=_overrides(profile),
         mapping=_mapping_summary(mapped),
