@@ -303,6 +303,76 @@ def run_plan_compiled(
     )
 
 
+def _slots(plan: Plan) -> dict[str, Any]:
+    """One accumulator per (projection, post neuron): the slots of the fixed-point kernel.
+
+    Returns ``slot_of`` (projection -> first slot), ``n_slots``, ``arrays``
+    (per population: first and end projection index; per projection: first
+    slot and shift) and ``mult`` (per slot: the conversion multiplier).
+    """
+    q_slot, q_shift, pop_q_lo, pop_q_hi, mult_parts = [], [], [], [], []
+    slot_of: dict[str, int] = {}
+    n_slots = 0
+    for pop in plan.pops:
+        pop_q_lo.append(len(q_slot))
+        for pr in pop.incoming:
+            slot_of[pr.name] = n_slots
+            q_slot.append(n_slots)
+            q_shift.append(pr.shift)
+            mult_parts.append(np.asarray(pr.mult, dtype=np.int64))
+            n_slots += pop.size
+        pop_q_hi.append(len(q_slot))
+    arrays = tuple(np.array(a, dtype=np.int64) for a in (pop_q_lo, pop_q_hi, q_slot, q_shift))
+    mult = np.concatenate(mult_parts) if mult_parts else np.zeros(0, dtype=np.int64)
+    return {"slot_of": slot_of, "n_slots": n_slots, "arrays": arrays, "mult": mult}
+
+
+def _slot_csr(
+    plan: Plan, offsets: dict[str, int], n: int, slot_of: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Global CSR over pre neurons whose targets are slots (int64; rows in pre-neuron order)."""
+    counts_e = np.zeros(n, dtype=np.int64)
+    rows, cols, vals = [], [], []
+    for pop in plan.pops:
+        for pr in pop.incoming:
+            w = sp.csr_matrix(
+                (pr.data, pr.indices, pr.indptr), shape=(len(pr.indptr) - 1, pop.size)
+            ).tocoo()
+            rows.append(w.row.astype(np.int64) + offsets[pr.pre])
+            cols.append(w.col.astype(np.int64) + slot_of[pr.name])
+            vals.append(w.data.astype(np.int64))
+    if rows:
+        r, c_, d = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+        order = np.argsort(r, kind="stable")
+        r, c_, d = r[order], c_[order], d[order]
+        counts_e = np.bincount(r, minlength=n)
+    else:
+        c_ = np.zeros(0, dtype=np.int64)
+        d = np.zeros(0, dtype=np.int64)
+    fi = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts_e, out=fi[1:])
+    return fi, np.ascontiguousarray(c_, dtype=np.int64), np.ascontiguousarray(d, dtype=np.int64)
+
+
+def _fixed_params(plan: Plan, offsets: dict[str, int], n: int) -> tuple:
+    """The fixed-point kernel's neuron parameters (global index space) and the LIF decay shift."""
+
+    def gather(key: str, default: int) -> np.ndarray:
+        return _gather(plan, offsets, n, key, default, np.int64)
+
+    alpha_shifts = {int(p.params["alpha_shift"]) for p in plan.pops if "alpha_shift" in p.params}
+    alpha_shift = alpha_shifts.pop() if alpha_shifts else 0
+    return (
+        gather("bias", 0),
+        gather("cap", 2**62),
+        gather("v_leak", 0),
+        gather("threshold", 2**62),
+        gather("v_reset", 0),
+        gather("alpha_q", 0),
+        np.int64(alpha_shift),
+    )
+
+
 def run_fixed_plan_compiled(
     plan: Plan,
     Xq: np.ndarray,
@@ -332,49 +402,9 @@ def run_fixed_plan_compiled(
         return _run_on_engine(
             plan, Xs, per_step_inputs, n_steps, input_columns, v0, per_step, record
         )
-    # slots: one accumulator per (projection, post neuron)
-    q_slot, q_shift, pop_q_lo, pop_q_hi, mult_parts = [], [], [], [], []
-    slot_of: dict[str, int] = {}
-    n_slots = 0
-    for pop in plan.pops:
-        pop_q_lo.append(len(q_slot))
-        for pr in pop.incoming:
-            slot_of[pr.name] = n_slots
-            q_slot.append(n_slots)
-            q_shift.append(pr.shift)
-            mult_parts.append(np.asarray(pr.mult, dtype=np.int64))
-            n_slots += pop.size
-        pop_q_hi.append(len(q_slot))
-    # global CSR over pre neurons: targets are slots
-    counts_e = np.zeros(n, dtype=np.int64)
-    rows, cols, vals = [], [], []
-    for pop in plan.pops:
-        for pr in pop.incoming:
-            w = sp.csr_matrix(
-                (pr.data, pr.indices, pr.indptr), shape=(len(pr.indptr) - 1, pop.size)
-            ).tocoo()
-            rows.append(w.row.astype(np.int64) + offsets[pr.pre])
-            cols.append(w.col.astype(np.int64) + slot_of[pr.name])
-            vals.append(w.data.astype(np.int64))
-    if rows:
-        r, c_, d = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
-        order = np.argsort(r, kind="stable")
-        r, c_, d = r[order], c_[order], d[order]
-        counts_e = np.bincount(r, minlength=n)
-    else:
-        c_ = np.zeros(0, dtype=np.int64)
-        d = np.zeros(0, dtype=np.int64)
-    fi = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts_e, out=fi[1:])
+    slots = _slots(plan)
+    fi, fx, fd = _slot_csr(plan, offsets, n, slots["slot_of"])
 
-    def gather(key: str, default: int) -> np.ndarray:
-        return _gather(plan, offsets, n, key, default, np.int64)
-
-    v0_arr = _initial_v(plan, offsets, n, v0, np.int64)
-    alpha_shifts = {int(p.params["alpha_shift"]) for p in plan.pops if "alpha_shift" in p.params}
-    alpha_shift = alpha_shifts.pop() if alpha_shifts else 0
-    s_lo, s_hi = plan.state_range
-    a_lo, a_hi = plan.acc_range
     n_chunks, counts, final, nz, rec, raster = _outputs(n_b, n, n_steps, per_step, record, np.int64)
     sat = np.zeros(n_chunks, dtype=np.int64)
     kernel = _kernel_fixed()
@@ -386,26 +416,14 @@ def run_fixed_plan_compiled(
         *_pop_arrays(plan, offsets, input_columns),
         np.array([(p.value_range or plan.state_range)[0] for p in plan.pops], dtype=np.int64),
         np.array([(p.value_range or plan.state_range)[1] for p in plan.pops], dtype=np.int64),
-        np.array(pop_q_lo, dtype=np.int64),
-        np.array(pop_q_hi, dtype=np.int64),
-        np.array(q_slot, dtype=np.int64),
-        np.array(q_shift, dtype=np.int64),
+        *slots["arrays"],
         fi,
-        np.ascontiguousarray(c_, dtype=np.int64),
-        np.ascontiguousarray(d, dtype=np.int64),
-        np.concatenate(mult_parts) if mult_parts else np.zeros(0, dtype=np.int64),
-        np.int64(a_lo),
-        np.int64(a_hi),
-        np.int64(s_lo),
-        np.int64(s_hi),
-        gather("bias", 0),
-        gather("cap", 2**62),
-        gather("v_leak", 0),
-        gather("threshold", 2**62),
-        gather("v_reset", 0),
-        gather("alpha_q", 0),
-        np.int64(alpha_shift),
-        v0_arr,
+        fx,
+        fd,
+        slots["mult"],
+        *(np.int64(b) for b in (*plan.acc_range, *plan.state_range)),
+        *_fixed_params(plan, offsets, n),
+        _initial_v(plan, offsets, n, v0, np.int64),
         n_chunks,
         counts,
         final,
@@ -414,7 +432,7 @@ def run_fixed_plan_compiled(
         raster,
         rec,
         sat,
-        int(n_slots),
+        int(slots["n_slots"]),
     )
     loop_s = time.perf_counter() - t0
     return _engine_output(
