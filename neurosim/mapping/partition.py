@@ -165,8 +165,8 @@ def _absorb(
 ) -> None:
     """Add pool rows ``members`` to the growing core; update axon mask and overlaps in place."""
     taken[members] = True
-    new_axons = np.unique(_gather(sub.indptr, sub.indices, members))
-    new_axons = new_axons[~in_core[new_axons]]
+    rows = _gather(sub.indptr, sub.indices, members)
+    new_axons = np.unique(rows[~in_core[rows]])  # drop axons already in the core before sorting
     in_core[new_axons] = True
     if new_axons.size:
         hit_rows = _gather(sub_csc.indptr, sub_csc.indices, new_axons)
