@@ -5,10 +5,16 @@
    spikes (checked), wall time of ``simulate`` for each (Brian2's includes its
    network construction, as a user pays it; its code generation target is
    ``numpy`` unless ``--brian2-target`` says otherwise).
-2. Graded conv inference of one layer: the reference backend (unrolled CSR),
-   scipy.sparse CSR product ``x @ unroll(spec)``, scipy.signal.correlate per
-   output channel, and neurosim.conv.conv_forward (im2col + BLAS); outputs
-   checked equal.
+2. Graded conv inference of one layer: the reference backend (compact conv
+   by im2col, its default; and on the unrolled CSR, ``options={"unrolled":
+   True}``), scipy.sparse CSR product ``x @ unroll(spec)``,
+   scipy.signal.correlate per output channel, and neurosim.conv.conv_forward
+   (im2col + BLAS); outputs checked equal.
+3. Spiking reference runs of the IF CNN of 1. (conv 16 -> pool -> conv 32 as
+   in ``train/cnn.py``): the reference backend with compact conv (im2col per
+   step on the whole batch) against the same backend on the unrolled CSR
+   (the compiled whole-run kernel); spike counts checked equal, outputs to 1e-9.
+   CPU time (user + sys) is printed beside wall time.
 
 Usage::
 
@@ -18,6 +24,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 
 import numpy as np
@@ -107,6 +114,7 @@ def bench_graded(batch: int, repeats: int) -> dict:
     times, outs = {}, {}
     for name, fn in (
         ("reference_backend", lambda: simulate(net, x, "reference").outputs),
+        ("reference_unrolled", lambda: simulate(net, x, "reference", options={"unrolled": True}).outputs),
         ("scipy_csr", lambda: np.asarray(x @ w)),
         ("scipy_correlate", lambda: _correlate(spec, x)),
         ("im2col_blas", lambda: conv_forward(spec, x)),
@@ -118,6 +126,32 @@ def bench_graded(batch: int, repeats: int) -> dict:
     return {"batch": batch, "layer": "16x14x14 -> 32x14x14, 3x3, padding 1", "unrolled_synapses": int(w.nnz),
             **{f"{k}_s": v for k, v in times.items()},
             **{f"{k}_gmacs": macs / v / 1e9 for k, v in times.items()}}
+
+
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def bench_reference_spiking(batch: int, steps: int) -> dict:
+    """Reference backend on the IF CNN (16/32 channels): compact conv vs unrolled CSR, same run."""
+    from neurosim.sim.simulate import simulate
+
+    net = if_cnn(c1=16, c2=32)
+    x = np.random.default_rng(3).random((batch, net.population("in").size))
+    for opt in ({}, {"unrolled": True}):  # compile / warm up once, outside the timing
+        simulate(net, x[:2], "reference", n_steps=2, options=opt)
+    out: dict = {"batch": batch, "steps": steps, "unrolled_synapses": net.n_synapses}
+    runs = {}
+    for name, opt in (("compact", {}), ("unrolled", {"unrolled": True})):
+        c, t = _cpu_s(), time.perf_counter()
+        runs[name] = simulate(net, x, "reference", n_steps=steps, options=opt)
+        out[f"{name}_wall_s"], out[f"{name}_cpu_s"] = time.perf_counter() - t, _cpu_s() - c
+    a, b = runs["compact"], runs["unrolled"]
+    out["identical_spikes"] = all(np.array_equal(a.spike_counts[k], b.spike_counts[k]) for k in a.spike_counts)
+    out["max_abs_output_diff"] = float(np.abs(a.outputs - b.outputs).max())
+    out["cpu_ratio_unrolled_over_compact"] = out["unrolled_cpu_s"] / out["compact_cpu_s"]
+    return out
 
 
 def main() -> None:
@@ -138,7 +172,12 @@ def main() -> None:
         print(f"  {k}: {v:.4g}" if isinstance(v, float) else f"  {k}: {v}")
     print(f"  im2col+BLAS vs scipy CSR: {gr['scipy_csr_s'] / gr['im2col_blas_s']:.2f}x; "
           f"vs correlate: {gr['scipy_correlate_s'] / gr['im2col_blas_s']:.2f}x; "
-          f"reference backend vs im2col: {gr['reference_backend_s'] / gr['im2col_blas_s']:.2f}x")
+          f"reference backend vs im2col: {gr['reference_backend_s'] / gr['im2col_blas_s']:.2f}x; "
+          f"reference unrolled / compact: {gr['reference_unrolled_s'] / gr['reference_backend_s']:.2f}x")
+    ref = bench_reference_spiking(batch=20 if args.quick else args.batch, steps=8 if args.quick else 32)
+    print("spiking reference backend, IF CNN conv 16 -> pool -> conv 32 -> dense 10, compact vs unrolled:")
+    for k, v in ref.items():
+        print(f"  {k}: {v:.4g}" if isinstance(v, float) else f"  {k}: {v}")
 
 
 if __name__ == "__main__":

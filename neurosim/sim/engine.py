@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from neurosim import neurons as nm
+from neurosim.conv import conv_forward
 from neurosim.sim.kernels import (
     accumulation_fits,
     graded_layer,
@@ -48,7 +49,9 @@ class ProjPlan:
     ``indptr, indices, data``: CSR of the weights (float data in float mode,
     integer ``w_int`` in fixed mode). ``mult``/``shift`` (fixed mode): the
     accumulator of post neuron ``j`` is converted to the post population's
-    fixed point as ``round(acc * mult[j] / 2**shift)``.
+    fixed point as ``round(acc * mult[j] / 2**shift)``. ``spec`` (float mode): a
+    :class:`~neurosim.conv.ConvSpec` or :class:`~neurosim.conv.PoolSpec` applied by
+    im2col (:func:`~neurosim.conv.conv_forward`) instead of the CSR arrays.
     """
 
     name: str
@@ -59,6 +62,7 @@ class ProjPlan:
     data: np.ndarray
     mult: np.ndarray | None = None
     shift: int = 0
+    spec: Any = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,7 +141,10 @@ def _accumulate(
     for proj in ordered:
         y = prev[proj.pre] if proj.delayed else outs[proj.pre]
         if not plan.fixed:
-            propagate(y, (proj.indptr, proj.indices, proj.data), out=current)
+            if proj.spec is not None:
+                current += conv_forward(proj.spec, y)
+            else:
+                propagate(y, (proj.indptr, proj.indices, proj.data), out=current)
             continue
         lo, hi = plan.acc_range
         acc, sat = propagate_saturating(
@@ -354,6 +361,7 @@ def _fusable(plan: Plan, pop: PopPlan) -> bool:
         and pop.kind in ("relu", "linear")
         and len(pop.incoming) == 1
         and not pop.incoming[0].delayed
+        and pop.incoming[0].spec is None
     )
 
 

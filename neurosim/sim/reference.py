@@ -3,21 +3,52 @@
 It runs the *source* network (``mapped.network``, or a plain network) with
 unquantized weights and no limits, on the engine schedule of
 :mod:`neurosim.sim.engine`. It runs no mapping, so its ``events`` are empty.
+
+Convolution and pooling projections stay compact: the engine applies them
+by im2col + BLAS (:func:`neurosim.conv.conv_forward`) to the whole batch of a
+step, not through their unrolled matrix (the same sums up to rounding: the
+GEMM adds in another order). ``options={"unrolled": True}`` multiplies the
+unrolled CSR instead (with the compiled whole-run kernel when it applies),
+for cross-checks.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
 
+from neurosim.network import Network
 from neurosim.neurons import SPIKING_KINDS
 from neurosim.sim._common import assemble_outputs, progress_bar, run_float_plan
 from neurosim.sim.backends import SimRequest
 from neurosim.sim.compile import float_plan
+from neurosim.sim.engine import Plan
 from neurosim.sim.result import SimResult
 
-__all__ = ["run_reference"]
+__all__ = ["compact_plan", "run_reference"]
+
+
+def compact_plan(plan: Plan, network: Network) -> Plan:
+    """``plan`` with its conv and pool projections applied by their spec (im2col), not their CSR."""
+    specs = {pr.name: pr.spec for pr in network.projections if pr.spec is not None}
+    if not specs:
+        return plan
+    empty = np.zeros(0, dtype=np.int64)
+    pops = tuple(
+        dataclasses.replace(
+            pop,
+            incoming=tuple(
+                dataclasses.replace(pr, spec=specs[pr.name], indptr=empty, indices=empty,
+                                    data=np.zeros(0, dtype=plan.dtype))
+                if pr.name in specs else pr
+                for pr in pop.incoming
+            ),
+        )
+        for pop in plan.pops
+    )
+    return dataclasses.replace(plan, pops=pops)
 
 
 def run_reference(req: SimRequest) -> SimResult:
@@ -25,6 +56,9 @@ def run_reference(req: SimRequest) -> SimResult:
     start = time.perf_counter()
     net = req.network
     plan = float_plan(net, dtype=np.float64, dt_s=req.dt_s)
+    if not req.options.get("unrolled", False):
+        plan = compact_plan(plan, net)
+    compact = any(pr.spec is not None for p in plan.pops for pr in p.incoming)
     v0 = {
         p.name: req.v0_for(p.name, p.size) for p in net.populations if p.model.kind in SPIKING_KINDS
     }
@@ -38,7 +72,7 @@ def run_reference(req: SimRequest) -> SimResult:
             record=req.record,
             progress=tick,
             convert=lambda x: np.ascontiguousarray(x, dtype=np.float64),
-            force_engine=bool(req.options.get("engine", False)),
+            force_engine=compact or bool(req.options.get("engine", False)),
             keep=req.kept(),
             final_of=tuple(req.network.outputs),
         )
