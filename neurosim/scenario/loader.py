@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from neurosim.errors import DataError, ScenarioError
 from neurosim.scenario.checks import check_names, check_sweep
 from neurosim.scenario.locate import at_field, fmt_loc, line_of
-from neurosim.scenario.schema import Scenario
+from neurosim.scenario.schema import Scenario, variant_network
 from neurosim.util.yamlsafe import load_yaml
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "load_scenario",
     "parse_scenario_override",
     "scenario_from_dict",
+    "variant_scenario",
 ]
 
 #: dict fields whose keys are dotted profile paths (``core.max_fan_in``): an
@@ -340,9 +341,22 @@ def scenario_from_dict(
     scenario = Scenario.model_validate(resolved)
     if check:
         check_names(scenario, where, text)
+        if scenario.variants:
+            for i, variant in enumerate(scenario.variants):  # methods and parameters exist
+                check_names(variant_scenario(scenario, variant), f"{where}: variants[{i}] ({variant.name})")
         if scenario.sweep is not None:
             check_sweep(scenario, where, text, rebuild=scenario_from_dict)
     return scenario
+
+
+def variant_scenario(scenario: Scenario, variant: Any) -> Scenario:
+    """The scenario with the variant's network and chips, without variants, sweep or reduced block."""
+    data = scenario.model_dump(mode="python")
+    data.update(network=variant_network(scenario.network, variant), variants=[], sweep=None, reduced={})
+    if variant.chips is not None:
+        data["chips"] = [c for c in data["chips"] if (c["label"] or c["name"]) in variant.chips]
+    where = f"{scenario.path or scenario.name} (variant {variant.name})"
+    return scenario_from_dict(data, where=where, check=False)
 
 
 def load_scenario(

@@ -28,6 +28,7 @@ __all__ = [
     "resolved_yaml",
     "summary_tables",
     "to_plain",
+    "variants_markdown",
     "without_timings",
     "write_results",
 ]
@@ -110,6 +111,8 @@ def report_dict(result: Any) -> dict[str, Any]:
     }
     if result.checks:
         body["test_vectors"] = to_plain(result.checks)
+    if getattr(result, "variants", None):
+        body["variants"] = to_plain(result.variants)
     if result.sweep is not None:
         body["sweep"] = to_plain(result.sweep)
     found: dict[str, Any] = {}
@@ -273,6 +276,8 @@ def write_results(result: Any, out_dir: str | Path, *, force: bool = False) -> P
         md += _unfit_markdown(result.reports)
         if result.checks:
             md += "\n" + _checks_markdown(result.checks)
+        if getattr(result, "variants", None):
+            md += "\n" + variants_markdown(result.variants)
         if result.sweep is not None:
             md += "\n" + _sweep_markdown(result.sweep)
         (tmp / "report.md").write_text(md)
@@ -284,6 +289,33 @@ def write_results(result: Any, out_dir: str | Path, *, force: bool = False) -> P
         _write_plots(result, tmp)
         _write_sweep(result, tmp)
     return out_dir
+
+
+def variants_markdown(rows: list[dict[str, Any]]) -> str:
+    """The network variants (:func:`neurosim.scenario.runner.network_row` rows) as a Markdown table."""
+    from neurosim.report.render import fmt_energy_pj, fmt_fraction
+
+    chips = list(dict.fromkeys(c for r in rows for c in r["chips"]))
+    head = ["network", "method", "trained parameters", "stored weights", "synapses", "train acc."]
+    head += [f"{c}: top-1 (ref.) / synapse memory / energy per inf." for c in chips]
+    lines = ["## Network variants", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        n_par = r.get("trained_parameters")
+        cells = [r["name"], str(r.get("method") or r.get("source") or "-"),
+                 "-" if n_par is None else f"{n_par:,}", f"{r['stored_weights']:,}",
+                 f"{r['n_synapses']:,}", fmt_fraction(r.get("train_accuracy"))]
+        for c in chips:
+            s = r["chips"].get(c)
+            if s is None:
+                cells.append("not run")
+                continue
+            mem = s.get("synapse_memory_bits")
+            cells.append(
+                f"{fmt_fraction(s.get('chip_top1'))} ({fmt_fraction(s.get('reference_top1'))}) / "
+                f"{'-' if mem is None else f'{mem:,.0f} bit'} / {fmt_energy_pj(s.get('energy_per_inference_pj'))}"
+            )
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _unfit_markdown(reports: Mapping[str, Any]) -> str:

@@ -47,6 +47,7 @@ __all__ = [
     "ScenarioResult",
     "count_steps",
     "eval_options",
+    "network_row",
     "run_scenario",
     "scenario_point",
 ]
@@ -112,6 +113,11 @@ class ScenarioResult:
     sweep : SweepResult, list of dict, or None
         Profile-field sweeps give ``run_sweep``'s result; scenario-field
         sweeps give one summary row per point.
+    variants : list of dict or None
+        With ``variants:`` in the scenario, one row per network (the
+        scenario's own first, then each variant): how it was obtained, its
+        trained parameters, stored weights and synapses, and every chip's
+        report summary (:func:`network_row`).
     timings : mapping
         Wall times in seconds (kept apart: they differ from run to run).
     """
@@ -127,6 +133,7 @@ class ScenarioResult:
     comparison: Any
     checks: Mapping[str, Any] = field(default_factory=dict)
     sweep: Any = None
+    variants: list[dict[str, Any]] | None = None
     timings: Mapping[str, Any] = field(default_factory=dict)
 
     def summary_tables(self) -> list[Any]:
@@ -160,6 +167,8 @@ def count_steps(scenario: Scenario) -> int:
     n_chips = len(scenario.chips)
     n_backends = len(scenario.simulation.backends)
     n = 2 + n_chips * (1 + n_backends) + 1
+    for v in scenario.variants:  # each runs the stages data, network, chips, comparison again
+        n += 3 + len(v.chips or scenario.chips) * (1 + n_backends)
     if scenario.sweep is not None:
         from neurosim.sweep import expand_grid
 
@@ -546,6 +555,19 @@ class _Chips:
     times: dict[str, Any] = field(default_factory=dict)
 
 
+def _chip_inputs(
+    chip: ChipSpec, inputs: np.ndarray, y: np.ndarray | None, reference: Any
+) -> tuple[np.ndarray, np.ndarray | None, Any, str | None]:
+    """The inputs, labels and reference run of one chip, and a report note when it has a ``limit``."""
+    n = len(inputs_of(inputs))
+    if chip.limit is None or chip.limit >= n:
+        return inputs, y, reference, None
+    rows = slice(0, chip.limit)
+    x = inputs[rows] if inputs.ndim == 2 else inputs[:, rows]
+    note = f"simulated on the first {chip.limit:,} of the {n:,} evaluation inputs (chips[].limit)"
+    return x, None if y is None else y[rows], None, note  # reference rerun on those inputs
+
+
 def _run_chips(
     scenario: Scenario,
     network: Any,
@@ -565,24 +587,20 @@ def _run_chips(
             out.profiles[key] = chip_profile(chip)
         except NeurosimError as exc:
             raise _context(scenario, f"chip {key}", exc) from None
+        x, y, ref, note = _chip_inputs(chip, inputs, data.y, reference)
         ev = _evaluate_chip(
-            scenario,
-            network,
-            out.profiles[key],
-            EvalInputs(inputs, data.y),
-            reference,
-            say,
-            key,
-            simulator,
+            scenario, network, out.profiles[key], EvalInputs(x, y), ref, say, key, simulator
         )
-        rep = ev.report
+        rep = ev.report if note is None else dataclasses.replace(
+            ev.report, notes=(*ev.report.notes, note)
+        )
         if rep.chip != key:  # a labelled chip (one profile listed twice): name it by its label
             rep = dataclasses.replace(rep, label=key)
         if ev.mapped is not None:
             out.mapped[key] = ev.mapped
         out.results[key], out.reports[key], out.times[key] = dict(ev.results), rep, dict(ev.timings)
         if data.expected is not None and ev.results:
-            out.checks[key] = _exactness(ev.results, data.expected)
+            out.checks[key] = _exactness(ev.results, data.expected[: len(inputs_of(x))])
     return out
 
 
@@ -600,7 +618,12 @@ def _simulator(scenario: Scenario, note: Progress | None = None) -> Iterator[Any
 
     spec = scenario.execution
     if spec.scheduler is None or spec.scheduler == "serial":
-        yield simulate
+        if spec.block_rows is None:
+            yield simulate
+            return
+        from neurosim.sim.blocks import simulate_in_blocks  # memory bounded by one block
+
+        yield functools.partial(simulate_in_blocks, block_rows=spec.block_rows)
         return
     from neurosim.execute import open_client, simulate_blocks
 
@@ -648,6 +671,7 @@ def run_scenario(
     from neurosim.report import compare_reports
 
     comparison = compare_reports(list(chips.reports.values()))
+    variants = _variants(scenario, (network, network_info, chips.reports), say, timings)
     sweep = _sweep(scenario, network, inputs, data.y, chips.profiles, say, timings, notes)
     timings["total_s"] = time.perf_counter() - t_all
     return ScenarioResult(
@@ -662,6 +686,7 @@ def run_scenario(
         comparison=comparison,
         checks=chips.checks,
         sweep=sweep,
+        variants=variants,
         timings=timings,
     )
 
@@ -690,6 +715,43 @@ def _sweep(
         raise _context(scenario, "sweep", exc) from None
     timings["sweep_s"] = time.perf_counter() - t0
     return sweep
+
+
+def network_row(name: str, network: Any, info: Mapping[str, Any], reports: Mapping[str, Any]) -> dict[str, Any]:
+    """One row of the variants table: a network, how it was obtained, its size and its chips' summaries."""
+    training = info.get("training", {})
+    return {
+        "name": name,
+        "source": info.get("source"),
+        "method": info.get("method"),
+        "parameters": dict(info.get("parameters", {})),
+        "trained_parameters": training.get("n_parameters"),
+        "train_accuracy": training.get("train_accuracy"),
+        "stored_weights": int(network.stats().n_params),
+        "n_synapses": int(network.n_synapses),
+        "layers": info.get("info", {}).get("layers"),
+        "chips": {k: rep.summary() for k, rep in reports.items()},
+    }
+
+
+def _variants(
+    scenario: Scenario, main: tuple[Any, Mapping[str, Any], Mapping[str, Any]], say: Progress,
+    timings: dict[str, Any],
+) -> list[dict[str, Any]] | None:
+    """Stage variants: the scenario run again per network variant, one row each (None without)."""
+    if not scenario.variants:
+        return None
+    t0 = time.perf_counter()
+    from neurosim.scenario.loader import variant_scenario
+
+    rows = [network_row("(scenario network)", *main)]
+    for variant in scenario.variants:
+        sub = variant_scenario(scenario, variant)
+        res = run_scenario(sub, progress=lambda msg, v=variant.name: say(f"variant {v}: {msg}"))
+        row = network_row(variant.name, res.network, res.network_info, res.reports)
+        rows.append({**row, "overrides": dict(variant.network), "wall_time_s": res.timings.get("total_s")})
+    timings["variants_s"] = time.perf_counter() - t0
+    return rows
 
 
 def _progress_lines(say: Progress, note: Progress | None = None) -> Progress:

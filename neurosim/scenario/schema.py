@@ -37,6 +37,8 @@ __all__ = [
     "SpikingSpec",
     "SweepSpec",
     "TrainSpec",
+    "VariantSpec",
+    "variant_network",
 ]
 
 #: Datasets a scenario may name (``dataset.name``).
@@ -156,12 +158,38 @@ class NetworkSpec(_OneSource):
     spiking: SpikingSpec | None = None
 
 
+class VariantSpec(_Strict):
+    """A variant of the scenario's network, evaluated beside it in the same report.
+
+    ``network`` holds only what differs: its fields are merged over the
+    scenario's ``network`` (nested mappings merged key by key; naming another
+    source, e.g. ``load`` instead of ``train``, replaces the source). ``chips``
+    picks some of the scenario's chips (by key; default all of them).
+    """
+
+    name: str
+    network: dict[str, Any] = Field(min_length=1)
+    chips: list[str] | None = Field(default=None, min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v or not all(c.isalnum() or c in "_-" for c in v):
+            raise ValueError(f"expected a name of letters, digits, '_' or '-', got {v!r}")
+        return v
+
+
 class ChipSpec(_Strict):
-    """A chip profile (shipped name or YAML path) with optional field overrides."""
+    """A chip profile (shipped name or YAML path) with optional field overrides.
+
+    ``limit`` simulates this chip on the first ``limit`` evaluation inputs only
+    (its report says so; the reference run is then repeated on those inputs).
+    """
 
     name: str
     overrides: dict[str, Any] = Field(default_factory=dict)
     label: str | None = None
+    limit: int | None = Field(default=None, ge=1)
 
     @field_validator("name")
     @classmethod
@@ -247,7 +275,10 @@ class ExecutionSpec(_Strict):
     """Where the work runs (see ``docs/distributed.md``): ``scheduler`` null (sweeps on
     ``$DASK_SCHEDULER_ADDRESS`` or a LocalCluster; simulations here), ``serial``,
     ``local`` or ``tcp://HOST:8786`` (then simulations too are split into row blocks
-    of ``block_rows`` inputs over the workers)."""
+    of ``block_rows`` inputs over the workers). With ``scheduler`` null or ``serial``,
+    ``block_rows`` runs simulations here one block after the other, keeping per-input
+    spike counts of the output populations only (memory bounded by one block;
+    :func:`neurosim.sim.blocks.simulate_in_blocks`)."""
 
     scheduler: str | None = None
     workers: int | None = Field(default=None, ge=1)
@@ -282,6 +313,7 @@ class Scenario(_Strict):
     sweep: SweepSpec | None = None
     faults: FaultsSection | None = None  # fault campaign (neurosim.faults; `neurosim faults --scenario`)
     execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
+    variants: list[VariantSpec] = Field(default_factory=list)
     reduced: dict[str, Any] = Field(default_factory=dict)
     path: str | None = None
 
@@ -320,10 +352,51 @@ class Scenario(_Strict):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _variants_valid(self) -> Scenario:
+        keys = [c.key for c in self.chip_specs]
+        names = [v.name for v in self.variants]
+        for v in self.variants:
+            if names.count(v.name) > 1:
+                raise ValueError(f"variant {v.name!r} is listed twice; give each a distinct name")
+            unknown = [c for c in v.chips or () if c not in keys]
+            if unknown:
+                raise ValueError(
+                    f"variant {v.name!r}: chip {unknown[0]!r} is not one of the scenario's chips "
+                    f"({', '.join(keys)})"
+                )
+            try:
+                NetworkSpec.model_validate(variant_network(self.network, v))
+            except ValueError as exc:
+                first = exc.errors()[0] if hasattr(exc, "errors") else {"msg": str(exc), "loc": ()}
+                where = ".".join(str(p) for p in first.get("loc", ()))
+                raise ValueError(
+                    f"variant {v.name!r}: network{'.' + where if where else ''}: {first['msg']}"
+                ) from None
+        return self
+
     @property
     def chip_specs(self) -> list[ChipSpec]:
         """The chips, each as a :class:`ChipSpec`."""
         return [c if isinstance(c, ChipSpec) else ChipSpec(name=c) for c in self.chips]
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def variant_network(network: NetworkSpec, variant: VariantSpec) -> dict[str, Any]:
+    """The network section of ``variant``: its fields merged over ``network`` (see :class:`VariantSpec`)."""
+    base = network.model_dump(mode="python", exclude_none=True)
+    if any(src in variant.network for src in _SOURCES):
+        base = {k: v for k, v in base.items() if k not in _SOURCES or k in variant.network}
+    return _merged(base, dict(variant.network))
 
 
 TrainSpec.model_rebuild()

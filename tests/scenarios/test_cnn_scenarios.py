@@ -32,3 +32,15 @@ def test_cnn_mnist_reduced(run_reduced, mnist_dir):
     assert report["chips"]["speck"]["status"] == "ok"
     tn = _conv_layers(report, "truenorth")["conv2"]  # fed through relays on TrueNorth: still counted
     assert tn["memory_bits"] == tn["memory_bits_unrolled"] > tn["memory_bits_shared"] > 0
+    rows = {r["name"]: r for r in report["variants"]}  # the sketched CNNs, in the same report
+    assert list(rows) == ["(scenario network)", "sketch_r4", "sketch_r2", "sketch_r1"]
+    base = rows["(scenario network)"]
+    for name in ("sketch_r4", "sketch_r2", "sketch_r1"):
+        r = rows[name]
+        assert r["method"] == "conv_sketch" and r["parameters"]["channels"] == [4, 8]  # inherited
+        assert r["layers"][1]["sketched"] and not r["layers"][0]["sketched"]  # conv2 only
+        assert r["stored_weights"] == base["stored_weights"]  # the expanded kernel is deployed
+        assert set(r["chips"]) == {"speck"} and r["chips"]["speck"]["synapse_memory_bits"] > 0
+        assert r["chips"]["speck"]["reference_top1"] is not None
+    params = [rows[n]["layers"][1]["parameters"] for n in ("sketch_r4", "sketch_r2", "sketch_r1")]
+    assert params[0] > params[1] > params[2]  # rank 4, 2, 1
