@@ -117,6 +117,57 @@ def _rounded(x: np.ndarray, f: int) -> np.ndarray:
     return np.abs(x - np.round(x * 2.0**f) / 2.0**f)
 
 
+def _exact_inputs(
+    network: Network, inputs: np.ndarray, frac_bits: Mapping[str, int]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Exact values and rounding errors of the input populations."""
+    y: dict[str, np.ndarray] = {}
+    err: dict[str, np.ndarray] = {}
+    col = 0
+    for name in network.inputs:
+        size = network.population(name).size
+        x = np.asarray(inputs[:, col : col + size], dtype=np.float64)
+        y[name] = x
+        err[name] = _rounded(x, int(frac_bits[name]))
+        col += size
+    return y, err
+
+
+def _pre_activation(
+    network: Network,
+    name: str,
+    y: Mapping[str, np.ndarray],
+    err: Mapping[str, np.ndarray],
+    frac_bits: Mapping[str, int],
+    quantized: Mapping[str, Any] | None,
+    n_inputs: int,
+) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Exact pre-activation ``z`` of population ``name``, its error bound ``e`` and the
+    rounding the population adds itself (bias, conversions)."""
+    pop = network.population(name)
+    f = int(frac_bits[name])
+    bias = np.broadcast_to(np.asarray(pop.bias, dtype=np.float64), (pop.size,))
+    z = np.zeros((n_inputs, pop.size)) + bias
+    rounding = _rounded(bias, f)
+    e = np.zeros_like(z) + rounding
+    for pr in network.projections_into(name):
+        w = sp.csr_matrix(pr.weights)
+        z += y[pr.pre] @ w
+        e += err[pr.pre] @ abs(w)
+        f_pre = int(frac_bits[pr.pre])
+        if quantized is not None:
+            q = quantized[pr.name]
+            scale = np.asarray(q.scale, dtype=np.float64)
+            real = sp.csr_matrix(q.weights).multiply(scale[np.newaxis, :]).tocsr()
+            e += np.abs(y[pr.pre]) @ abs(w - real)
+            conv = _conversion_error(scale, f_pre, f)
+        else:
+            conv = 0.0 if f >= f_pre else 2.0 ** -(f + 1)
+        e += conv
+        rounding = rounding + conv
+    return z, e, rounding
+
+
 def error_bounds(
     network: Network,
     inputs: np.ndarray,
@@ -144,38 +195,14 @@ def error_bounds(
     guaranteed : bool
         The outputs' zero/nonzero pattern per input (the categories) equals the exact one.
     """
-    y: dict[str, np.ndarray] = {}
-    err: dict[str, np.ndarray] = {}
-    col = 0
-    for name in network.inputs:
-        size = network.population(name).size
-        x = np.asarray(inputs[:, col : col + size], dtype=np.float64)
-        y[name] = x
-        err[name] = _rounded(x, int(frac_bits[name]))
-        col += size
+    y, err = _exact_inputs(network, inputs, frac_bits)
     layers = []
     for name in _order_graded(network):
         pop = network.population(name)
         f = int(frac_bits[name])
-        bias = np.broadcast_to(np.asarray(pop.bias, dtype=np.float64), (pop.size,))
-        z = np.zeros((inputs.shape[0], pop.size)) + bias
-        rounding = _rounded(bias, f)
-        e = np.zeros_like(z) + rounding
-        for pr in network.projections_into(name):
-            w = sp.csr_matrix(pr.weights)
-            z += y[pr.pre] @ w
-            e += err[pr.pre] @ abs(w)
-            f_pre = int(frac_bits[pr.pre])
-            if quantized is not None:
-                q = quantized[pr.name]
-                scale = np.asarray(q.scale, dtype=np.float64)
-                real = sp.csr_matrix(q.weights).multiply(scale[np.newaxis, :]).tocsr()
-                e += np.abs(y[pr.pre]) @ abs(w - real)
-                conv = _conversion_error(scale, f_pre, f)
-            else:
-                conv = 0.0 if f >= f_pre else 2.0 ** -(f + 1)
-            e += conv
-            rounding = rounding + conv
+        z, e, rounding = _pre_activation(
+            network, name, y, err, frac_bits, quantized, inputs.shape[0]
+        )
         relu = pop.model.kind == "relu"
         cap = np.broadcast_to(pop.model.param("cap"), (pop.size,)) if relu else np.inf
         cap_err = _rounded(np.where(np.isfinite(cap), cap, 0.0), f) if relu else 0.0
