@@ -7,7 +7,7 @@ generated binary 32 x 32 "images" of random thick strokes (1024 features,
 about 22 % of the pixels on, like MNIST digits), keeping those whose activity
 survives all 120 layers. The same inputs run through
 
-* ``challenge_inference`` (dense activations, the simulator's compiled
+* ``challenge_inference`` in float64 and in float32 (dense activations, the simulator's compiled
   fused graded kernel ``neurosim.sim.kernels.graded_layer`` that skips zero
   activations), and
 * ``challenge_inference_scipy``, the straightforward scipy.sparse baseline
@@ -112,13 +112,20 @@ def throughput(args: argparse.Namespace) -> dict:
     y0 = surviving_inputs(layers, args.inputs, side=32, bias=bias, seed=args.seed, width=2.0)
     timings = {}
     results = {}
-    for name, fn in (("kernel", challenge_inference), ("scipy_csr_csr", challenge_inference_scipy)):
-        best = np.inf
+    cpu = {}
+    runs = (
+        ("kernel", challenge_inference, {}),
+        ("kernel_float32", challenge_inference, {"dtype": np.float32}),
+        ("scipy_csr_csr", challenge_inference_scipy, {}),
+    )
+    for name, fn, kw in runs:
+        best, best_cpu = np.inf, np.inf
         for _ in range(args.repeat):
-            t = time.perf_counter()
-            res = fn(layers, y0, bias=bias)
+            t, c = time.perf_counter(), time.process_time()
+            res = fn(layers, y0, bias=bias, **kw)
             best = min(best, time.perf_counter() - t)
-        timings[name], results[name] = best, res
+            best_cpu = min(best_cpu, time.process_time() - c)
+        timings[name], cpu[name], results[name] = best, best_cpu, res
     same = bool(np.array_equal(results["kernel"].outputs, results["scipy_csr_csr"].outputs))
     same_cats = bool(
         np.array_equal(results["kernel"].categories, results["scipy_csr_csr"].categories)
@@ -132,6 +139,12 @@ def throughput(args: argparse.Namespace) -> dict:
         "n_categories": int(results["kernel"].categories.size),
         "load_s": load_s,
         "seconds": timings,
+        "cpu_seconds": cpu,
+        "float32_categories_identical": bool(
+            np.array_equal(
+                results["kernel_float32"].categories, results["scipy_csr_csr"].categories
+            )
+        ),
         "edges_per_s": {k: y0.shape[0] * n_edges / v for k, v in timings.items()},
         "speedup_vs_scipy": timings["scipy_csr_csr"] / timings["kernel"],
         "outputs_identical": same,
@@ -270,7 +283,12 @@ def main() -> None:
             f"{r['n_edges']:,} edges, read in {r['load_s']:.1f} s"
         )
         for k, v in r["seconds"].items():
-            print(f"  {k:14s} {v:8.2f} s  {r['edges_per_s'][k]:.3e} edges/s")
+            print(
+                f"  {k:14s} {v:8.2f} s (CPU {r['cpu_seconds'][k]:.2f} s)  {r['edges_per_s'][k]:.3e} edges/s"
+            )
+        print(
+            f"  float32 kernel categories identical to scipy: {r['float32_categories_identical']}"
+        )
         print(
             f"  speedup kernel vs scipy CSR x CSR: {r['speedup_vs_scipy']:.2f}x; outputs identical: "
             f"{r['outputs_identical']}; categories identical: {r['categories_identical']} ({r['n_categories']})"
