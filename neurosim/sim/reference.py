@@ -18,6 +18,7 @@ import dataclasses
 import time
 
 import numpy as np
+import scipy.sparse as sp
 
 from neurosim.network import Network
 from neurosim.neurons import SPIKING_KINDS
@@ -55,9 +56,14 @@ def run_reference(req: SimRequest) -> SimResult:
     """Run ``req.network`` in float64 (see the module docstring)."""
     start = time.perf_counter()
     net = req.network
-    plan = float_plan(net, dtype=np.float64, dt_s=req.dt_s)
-    if not req.options.get("unrolled", False):
-        plan = compact_plan(plan, net)
+    if req.options.get("unrolled", False):
+        plan = float_plan(net, dtype=np.float64, dt_s=req.dt_s)
+    else:  # conv and pool never unrolled: an empty matrix stands in until compact_plan
+        weights = {
+            pr.name: sp.csr_matrix(pr.shape) if pr.spec is not None else pr.weights
+            for pr in net.projections
+        }
+        plan = compact_plan(float_plan(net, weights, dtype=np.float64, dt_s=req.dt_s), net)
     compact = any(pr.spec is not None for p in plan.pops for pr in p.incoming)
     v0 = {
         p.name: req.v0_for(p.name, p.size) for p in net.populations if p.model.kind in SPIKING_KINDS
