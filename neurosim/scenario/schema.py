@@ -51,6 +51,13 @@ REPORT_FORMATS = ("json", "md", "csv")
 _SOURCES = ("generate", "train", "load")
 
 
+def _plain_name(v: str) -> str:
+    """``v`` when it is a non-empty name of letters, digits, '_' and '-' (scenario and variant names)."""
+    if not v or not all(c.isalnum() or c in "_-" for c in v):
+        raise ValueError(f"expected a name of letters, digits, '_' or '-', got {v!r}")
+    return v
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -174,9 +181,7 @@ class VariantSpec(_Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not v or not all(c.isalnum() or c in "_-" for c in v):
-            raise ValueError(f"expected a name of letters, digits, '_' or '-', got {v!r}")
-        return v
+        return _plain_name(v)
 
 
 class ChipSpec(_Strict):
@@ -320,9 +325,7 @@ class Scenario(_Strict):
     @field_validator("name")
     @classmethod
     def _snake(cls, v: str) -> str:
-        if not v or not all(c.isalnum() or c in "_-" for c in v):
-            raise ValueError(f"expected a name of letters, digits, '_' or '-', got {v!r}")
-        return v
+        return _plain_name(v)
 
     @field_validator("chips")
     @classmethod
