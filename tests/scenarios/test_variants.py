@@ -70,3 +70,9 @@ def test_bad_variants_are_one_line_errors(variants, pattern):
     with pytest.raises(ScenarioError, match=pattern) as info:
         scenario_from_dict({**BASE, "variants": variants})
     assert "\n" not in str(info.value)
+
+
+def test_bad_chip_limit_is_a_one_line_error():
+    with pytest.raises(ScenarioError, match=r"chips.1.limit") as info:
+        scenario_from_dict({**BASE, "chips": ["generic", {"name": "loihi", "limit": 0}]})
+    assert "\n" not in str(info.value)
