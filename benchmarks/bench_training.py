@@ -38,6 +38,7 @@ RUNS = (
     "prune",
     "ternary",
     "conntra",
+    "conntra_ranked",
     "sketch",
     "iris",
 )
@@ -65,7 +66,10 @@ def _row(name: str, result: Any, test_acc: float, cpu_s: float, **extra: Any) ->
 
 
 #: (backprop run, CoNNTrA runs) compared the way the CoNNTrA paper does
-_PAIRS = (("dense", ("conntra", "conntra_warm")), ("iris_dense", ("iris_conntra",)))
+_PAIRS = (
+    ("dense", ("conntra", "conntra_ranked", "conntra_warm")),
+    ("iris_dense", ("iris_conntra",)),
+)
 
 
 def _paper_table(rows: list[dict[str, Any]]) -> None:
@@ -133,9 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     nets: dict[str, Any] = {}
 
-    def run(name: str, method: str, data=train, hidden=(300, 100), **options: Any):
+    def run(name: str, method: Any, data=train, hidden=(300, 100), **options: Any):
         c0 = _cpu()
-        r = train_network(method, data, hidden=hidden, seed=args.seed, **options)
+        if callable(method):  # a library function outside the registry
+            r = method(data.x, data.y, hidden=hidden, seed=args.seed, **options)
+        else:
+            r = train_network(method, data, hidden=hidden, seed=args.seed, **options)
         cpu = _cpu() - c0
         te = test if data is train else iris_test
         acc = network_accuracy(r.network, te.x, te.y)
@@ -152,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 
     iris_test = None
     dense = None
-    if only & {"dense", "prune", "ternary", "conntra"}:
+    if only & {"dense", "prune", "ternary", "conntra", "conntra_ranked"}:
         dense, _ = run("dense", "dense", epochs=q(15, 2), batch_size=64, lr=1e-3, patience=3)
     if "deep_r" in only:
         run(
@@ -241,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
                 batch_size=256,
             )
             row.update(memory=r.info["memory"])
+    if "conntra_ranked" in only:
+        from neurosim.train.conntra_ranked import train_conntra_ranked
+
+        r, row = run("conntra_ranked", train_conntra_ranked, epochs=q(15, 1), block=3e-3)
+        row.update(memory=r.info["memory"])
     if "sketch" in only:
         r, row = run(
             "sketch",
