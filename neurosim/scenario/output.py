@@ -151,7 +151,7 @@ def _outputs_arrays(result: Any) -> dict[str, np.ndarray]:
 
 
 def summary_tables(result: Any) -> list[Any]:
-    """Rich renderables: the side-by-side chip table and, if any, the sweep table."""
+    """Rich renderables: the side-by-side chip table and, if any, the variants and sweep tables."""
     from neurosim.report import render_table
 
     out = [
@@ -162,6 +162,10 @@ def summary_tables(result: Any) -> list[Any]:
     ]
     if result.checks:
         out.append(_checks_table(result.checks))
+    if getattr(result, "variants", None):
+        from rich.markdown import Markdown
+
+        out.append(Markdown(variants_markdown(result.variants)))
     if result.sweep is not None:
         out.append(
             result.sweep.table()
