@@ -257,41 +257,11 @@ def run_plan(
         activations are dropped as soon as their consumers have run, so a long
         feed-forward chain holds only a few layers at a time.
     """
-    state: dict[Any, np.ndarray] = {}
-    for pop in plan.pops:
-        if pop.kind in nm.SPIKING_KINDS:
-            init = np.zeros((n_inputs, pop.size), dtype=plan.dtype)
-            if v0 is not None and pop.name in v0:
-                init[...] = v0[pop.name]
-            state[pop.name] = init
-            if pop.kind == "cuba_lif":  # the synaptic current starts at zero
-                state[_syn_key(pop.name)] = np.zeros((n_inputs, pop.size), dtype=plan.dtype)
-    delayed_src = {pr.pre for pop in plan.pops for pr in pop.incoming if pr.delayed}
-    prev = {
-        name: np.zeros((n_inputs, plan.pop(name).size), dtype=plan.dtype) for name in delayed_src
-    }
+    state = _initial_state(plan, n_inputs, v0)
+    delayed_src, prev, last_use = _schedule(plan, n_inputs)
     keep = {p.name for p in plan.pops} if keep is None else set(keep)
     final_of = {p.name for p in plan.pops} if final_of is None else set(final_of)
-    counts = {
-        pop.name: np.zeros((n_inputs, pop.size), dtype=np.int64)
-        for pop in plan.pops
-        if pop.name in keep
-    }
-    totals = {pop.name: np.zeros(pop.size, dtype=np.int64) for pop in plan.pops}
-    last_use: dict[str, int] = {}
-    for idx, pop in enumerate(plan.pops):
-        for pr in pop.incoming:
-            last_use[pr.pre] = idx
-    nz_step = (
-        {pop.name: np.zeros((n_steps, pop.size), dtype=np.int64) for pop in plan.pops}
-        if per_step
-        else None
-    )
-    raster = (
-        {pop.name: np.zeros((n_steps, record, pop.size), dtype=bool) for pop in plan.pops}
-        if record
-        else None
-    )
+    rec = _Recorders.empty(plan, n_inputs, n_steps, keep, per_step, record)
     n_sat = 0
     outs: dict[str, np.ndarray] = {}
     final: dict[str, np.ndarray] = {}
@@ -299,41 +269,10 @@ def run_plan(
         outs = {}
         given = input_at(t)
         for idx, pop in enumerate(plan.pops):
-            nz_total = None
-            if pop.kind == "input":
-                y = given[pop.name]
-            elif _fusable(plan, pop):
-                proj = pop.incoming[0]
-                p = pop.params
-                cap = (
-                    p["cap"] if pop.kind == "relu" else np.full(pop.size, np.inf, dtype=plan.dtype)
-                )
-                y, nz_total = graded_layer(
-                    outs[proj.pre],
-                    (proj.indptr, proj.indices, proj.data),
-                    p["bias"],
-                    cap,
-                    rectify=pop.kind == "relu",
-                )
-            elif _fusable_fixed(plan, pop, outs):
-                y, nz_total, s2 = _graded_fixed(plan, pop, outs)
-                n_sat += s2
-            else:
-                current, s1 = _accumulate(plan, pop, outs, prev, n_inputs)
-                y, s2 = _step_pop(plan, pop, current, state)
-                n_sat += s1 + s2
+            y, nz_total, sat = _pop_output(plan, pop, given, outs, prev, state, n_inputs)
+            n_sat += sat
             outs[pop.name] = y
-            if nz_total is None or pop.name in counts or nz_step is not None or raster is not None:
-                nz = y != 0
-                if pop.name in counts:
-                    counts[pop.name] += nz
-                if nz_total is None:
-                    nz_total = nz.sum(axis=0)
-                if nz_step is not None:
-                    nz_step[pop.name][t] = nz_total
-                if raster is not None:
-                    raster[pop.name][t] = nz[:record]
-            totals[pop.name] += nz_total
+            rec.add(pop.name, t, y, nz_total, record)
             if t == n_steps - 1 and pop.name in final_of:
                 final[pop.name] = y
             # drop activations no later population of this step needs
@@ -346,12 +285,129 @@ def run_plan(
             progress(t)
     return EngineOutput(
         final=final,
-        counts=counts,
-        nz_per_step=nz_step,
-        raster=raster,
+        counts=rec.counts,
+        nz_per_step=rec.nz_step,
+        raster=rec.raster,
         saturations=n_sat,
-        totals=totals,
+        totals=rec.totals,
     )
+
+
+def _schedule(plan: Plan, n_inputs: int) -> tuple[set[str], dict[str, np.ndarray], dict[str, int]]:
+    """Sources of delayed projections, their previous outputs (0 at the start), and the
+    index of the last population reading each source."""
+    delayed_src = {pr.pre for pop in plan.pops for pr in pop.incoming if pr.delayed}
+    prev = {
+        name: np.zeros((n_inputs, plan.pop(name).size), dtype=plan.dtype) for name in delayed_src
+    }
+    last_use: dict[str, int] = {}
+    for idx, pop in enumerate(plan.pops):
+        for pr in pop.incoming:
+            last_use[pr.pre] = idx
+    return delayed_src, prev, last_use
+
+
+def _initial_state(
+    plan: Plan, n_inputs: int, v0: Mapping[str, np.ndarray] | None
+) -> dict[Any, np.ndarray]:
+    """Membrane potentials (``v0`` or 0) and ``cuba_lif`` synaptic currents (0), run format."""
+    state: dict[Any, np.ndarray] = {}
+    for pop in plan.pops:
+        if pop.kind in nm.SPIKING_KINDS:
+            init = np.zeros((n_inputs, pop.size), dtype=plan.dtype)
+            if v0 is not None and pop.name in v0:
+                init[...] = v0[pop.name]
+            state[pop.name] = init
+            if pop.kind == "cuba_lif":  # the synaptic current starts at zero
+                state[_syn_key(pop.name)] = np.zeros((n_inputs, pop.size), dtype=plan.dtype)
+    return state
+
+
+@dataclass
+class _Recorders:
+    """Nonzero-output counts per input (kept populations), totals, per-step counts, raster."""
+
+    counts: dict[str, np.ndarray]
+    totals: dict[str, np.ndarray]
+    nz_step: dict[str, np.ndarray] | None
+    raster: dict[str, np.ndarray] | None
+
+    @classmethod
+    def empty(
+        cls, plan: Plan, n_inputs: int, n_steps: int, keep: set[str], per_step: bool, record: int
+    ) -> _Recorders:
+        return cls(
+            counts={
+                pop.name: np.zeros((n_inputs, pop.size), dtype=np.int64)
+                for pop in plan.pops
+                if pop.name in keep
+            },
+            totals={pop.name: np.zeros(pop.size, dtype=np.int64) for pop in plan.pops},
+            nz_step=(
+                {pop.name: np.zeros((n_steps, pop.size), dtype=np.int64) for pop in plan.pops}
+                if per_step
+                else None
+            ),
+            raster=(
+                {pop.name: np.zeros((n_steps, record, pop.size), dtype=bool) for pop in plan.pops}
+                if record
+                else None
+            ),
+        )
+
+    def add(
+        self, name: str, t: int, y: np.ndarray, nz_total: np.ndarray | None, record: int
+    ) -> None:
+        """Count ``name``'s nonzero outputs ``y`` of step ``t`` (``nz_total``: precomputed totals)."""
+        if (
+            nz_total is None
+            or name in self.counts
+            or self.nz_step is not None
+            or self.raster is not None
+        ):
+            nz = y != 0
+            if name in self.counts:
+                self.counts[name] += nz
+            if nz_total is None:
+                nz_total = nz.sum(axis=0)
+            if self.nz_step is not None:
+                self.nz_step[name][t] = nz_total
+            if self.raster is not None:
+                self.raster[name][t] = nz[:record]
+        self.totals[name] += nz_total
+
+
+def _pop_output(
+    plan: Plan,
+    pop: PopPlan,
+    given: Mapping[str, np.ndarray],
+    outs: Mapping[str, np.ndarray],
+    prev: Mapping[str, np.ndarray],
+    state: dict[Any, np.ndarray],
+    n_inputs: int,
+) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """``pop``'s outputs of this step, its nonzero totals when a fused kernel counted them
+    (else None), and the saturations it caused."""
+    if pop.kind == "input":
+        return given[pop.name], None, 0
+    if _fusable(plan, pop):
+        proj = pop.incoming[0]
+        p = pop.params
+        cap = p["cap"] if pop.kind == "relu" else np.full(pop.size, np.inf, dtype=plan.dtype)
+        y, nz_total = graded_layer(
+            outs[proj.pre],
+            (proj.indptr, proj.indices, proj.data),
+            p["bias"],
+            cap,
+            rectify=pop.kind == "relu",
+        )
+        return y, nz_total, 0
+    if _fusable_fixed(plan, pop, outs):
+        y, nz_total, s2 = _graded_fixed(plan, pop, outs)
+        return y, nz_total, s2
+    current, s1 = _accumulate(plan, pop, outs, prev, n_inputs)
+    y, s2 = _step_pop(plan, pop, current, state)
+    return y, None, s1 + s2
 
 
 def _fusable(plan: Plan, pop: PopPlan) -> bool:
