@@ -99,6 +99,27 @@ def _run_on_engine(
     return out
 
 
+def _stage(
+    plan: Plan,
+    X: np.ndarray,
+    per_step_inputs: bool,
+    n_steps: int,
+    input_columns: dict[str, int],
+    v0: dict[str, np.ndarray] | None,
+    per_step: bool,
+    record: int,
+) -> tuple[np.ndarray, EngineOutput | None]:
+    """Inputs as ``(steps, inputs, columns)`` in the plan's dtype (int64 when fixed), and
+    the run's output when the engine is cheaper (:func:`_engine_is_cheaper`), else None."""
+    dtype = np.int64 if plan.fixed else np.dtype(plan.dtype)
+    Xs = np.ascontiguousarray(X if per_step_inputs else X[np.newaxis], dtype=dtype)
+    if not _engine_is_cheaper(plan, Xs.shape[1], n_steps):
+        return Xs, None
+    return Xs, _run_on_engine(
+        plan, Xs, per_step_inputs, n_steps, input_columns, v0, per_step, record
+    )
+
+
 def _uniform(pop: Any) -> bool:
     """True when every neuron of ``pop`` has the same value of every parameter."""
     keys = ("bias", "r", "threshold", "v_leak", "alpha")
@@ -252,13 +273,11 @@ def run_plan_compiled(
     if plan.fixed:
         raise ValueError("run_plan_compiled runs float plans only")
     dtype = np.dtype(plan.dtype)
+    Xs, on_engine = _stage(plan, X, per_step_inputs, n_steps, input_columns, v0, per_step, record)
+    if on_engine is not None:
+        return on_engine
     offsets, n = _layout(plan)
-    Xs = np.ascontiguousarray(X if per_step_inputs else X[np.newaxis], dtype=dtype)
     n_b = Xs.shape[1]
-    if _engine_is_cheaper(plan, n_b, n_steps):
-        return _run_on_engine(
-            plan, Xs, per_step_inputs, n_steps, input_columns, v0, per_step, record
-        )
 
     def gather(key: str, default: float) -> np.ndarray:
         return _gather(plan, offsets, n, key, default, dtype)
@@ -395,13 +414,11 @@ def run_fixed_plan_compiled(
     """
     if not plan.fixed:
         raise ValueError("run_fixed_plan_compiled runs fixed-point plans only")
+    Xs, on_engine = _stage(plan, Xq, per_step_inputs, n_steps, input_columns, v0, per_step, record)
+    if on_engine is not None:
+        return on_engine
     offsets, n = _layout(plan)
-    Xs = np.ascontiguousarray(Xq if per_step_inputs else Xq[np.newaxis], dtype=np.int64)
     n_b = Xs.shape[1]
-    if _engine_is_cheaper(plan, n_b, n_steps):
-        return _run_on_engine(
-            plan, Xs, per_step_inputs, n_steps, input_columns, v0, per_step, record
-        )
     slots = _slots(plan)
     fi, fx, fd = _slot_csr(plan, offsets, n, slots["slot_of"])
 
