@@ -15,6 +15,7 @@ inputs; every figure a report derives is the one a single call gives.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -44,11 +45,15 @@ class BlockTotals:
 
     def add(self, part: SimResult) -> None:
         """Fold one block's result in (its per-input arrays of hidden populations are summed)."""
-        self.first = self.first or part
-        self.outputs.append(np.asarray(part.outputs))
+        if self.first is None:  # what the merged result takes from the first block, not its arrays
+            self.first = dataclasses.replace(part, outputs=np.zeros((0, 0)), spike_counts=dict.fromkeys(
+                part.spike_counts), events={}, events_per_step=None)
+        # copies: a backend's per-population counts may be views of one (inputs, all neurons)
+        # array, which a kept view would keep alive block after block
+        self.outputs.append(np.array(part.outputs))
         for name, counts in part.spike_counts.items():
             if name in self.per_input:
-                self.rows.setdefault(name, []).append(np.asarray(counts))
+                self.rows.setdefault(name, []).append(np.array(counts))
                 continue
             row = np.asarray(counts).sum(axis=0, keepdims=True)
             self.totals[name] = row if name not in self.totals else self.totals[name] + row
