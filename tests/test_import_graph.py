@@ -7,8 +7,9 @@ anywhere in the file (imports inside functions, which load on first use, and
 ``TYPE_CHECKING`` blocks included), so a deferred import cannot hide a circle.
 ``scenario/checks.py`` and ``scenario/loader.py`` once formed one at the top
 level; ``sim/precision.py``, ``sim/compile.py`` and ``sim/chip.py`` one
-through imports inside functions. ``mapping/partition.py`` and
-``mapping/crossbar.py`` still form one (listed in ``_OPEN_EDGES``).
+through imports inside functions; ``mapping/partition.py`` and
+``mapping/crossbar.py`` one until their shared packers moved to
+``mapping/packing.py``.
 """
 
 from __future__ import annotations
@@ -90,25 +91,9 @@ def test_no_module_level_import_cycle():
     assert _cycle(graph) is None, " -> ".join(_cycle(graph) or [])
 
 
-#: edges of a known circle still open (issue 12): partition's ``lower_bound`` and
-#: ``crossbar`` strategy import crossbar inside functions, and crossbar imports
-#: partition's packers; the fix moves those packers into a lower module
-_OPEN_EDGES = {("neurosim.mapping.partition", "neurosim.mapping.crossbar")}
-
-
 def test_no_import_cycle_counting_imports_inside_functions():
     graph = _graph(nested=True)
-    for a, b in _OPEN_EDGES:
-        graph[a].discard(b)
     assert _cycle(graph) is None, " -> ".join(_cycle(graph) or [])
-
-
-def test_the_open_edges_still_close_a_circle():
-    """Drop an edge from _OPEN_EDGES as soon as it no longer closes a circle."""
-    graph = _graph(nested=True)
-    for a, b in _OPEN_EDGES:
-        assert b in graph[a], f"{a} no longer imports {b}: remove it from _OPEN_EDGES"
-        assert _cycle(graph) is not None
 
 
 def test_imports_inside_functions_and_relative_ones_are_read():

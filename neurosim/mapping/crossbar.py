@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import connected_components
 
 from neurosim.hardware.profile import ChipProfile
 from neurosim.mapping.limits import CoreLimits, ceil_div
-from neurosim.mapping.partition import _fits, axon_sharing, pack_in_order, total_axons
+from neurosim.mapping.packing import _fits, axon_sharing, pack_in_order, total_axons
 
 __all__ = ["Quotient", "crossbar_pack", "quotient", "quotient_bound", "quotient_pack"]
 
