@@ -38,6 +38,7 @@ TRAINING_METHODS: Registry = Registry(
         "ternary": "neurosim.train.baselines:train_ternary",
         "deep_r": "neurosim.train.deep_r:train_deep_r",
         "conntra": "neurosim.train.conntra:train_conntra",
+        "conntra_ranked": "neurosim.train.conntra_ranked:train_conntra_ranked",
         "sketch": "neurosim.train.sketch:train_sketch",
         "fixed_topology": "neurosim.train.fixed_topology:train_fixed_topology",
         "cnn": "neurosim.train.cnn:train_cnn",

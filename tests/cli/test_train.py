@@ -30,6 +30,7 @@ from neurosim.io.npz import read_npz
             ],
         ),
         ("conntra", ["--epochs", "3"]),
+        ("conntra_ranked", ["--epochs", "3", "--batch-size", "32"]),
         ("sketch", ["--epochs", "3", "--sketch-layers", "all", "--sketch-size", "1"]),
         ("prune", ["--epochs", "3", "--connectivity", "0.5", "--finetune-epochs", "2"]),
         ("ternary", ["--epochs", "3"]),
