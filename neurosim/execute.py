@@ -129,6 +129,11 @@ WORKER_THREAD_LIMITS: dict[str, str] = {
     "NUMBA_NUM_THREADS": "1",
 }
 
+#: of those, the ones set in the worker process only: Dask's nanny also writes
+#: ``pre-spawn-environ`` into the client's own environment, and numba refuses
+#: a NUMBA_NUM_THREADS change in a process whose threads already run
+_WORKER_ONLY = ("NUMBA_NUM_THREADS",)
+
 
 def _worker_environ() -> dict[str, Any]:
     """The environment of new local worker processes: one thread per library, no malloc trim.
@@ -136,7 +141,8 @@ def _worker_environ() -> dict[str, Any]:
     Dask's own settings (``distributed.nanny.pre-spawn-environ``) with
     :data:`WORKER_THREAD_LIMITS` (Dask limits OMP, MKL and OpenBLAS, not
     numba, whose ``prange`` kernels would start a thread per core in every
-    worker), and without ``MALLOC_TRIM_THRESHOLD_``: setting that variable
+    worker; numba's limit goes in the workers' own ``env``, see
+    ``_WORKER_ONLY``), and without ``MALLOC_TRIM_THRESHOLD_``: setting that variable
     (Dask sets 65536) turns off glibc's dynamic mmap threshold: every large
     temporary array is then a fresh ``mmap`` whose pages fault in one by one.
     One point of benchmarks/bench_sweep.py's sweep on a one-worker cluster
@@ -149,7 +155,7 @@ def _worker_environ() -> dict[str, Any]:
 
     env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
     env.pop("MALLOC_TRIM_THRESHOLD_", None)
-    env.update(WORKER_THREAD_LIMITS)
+    env.update({k: v for k, v in WORKER_THREAD_LIMITS.items() if k not in _WORKER_ONLY})
     return env
 
 
@@ -177,6 +183,7 @@ def local_cluster(n_workers: int) -> Any:
             processes=True,
             dashboard_address=":0",
             silence_logs=40,
+            env={k: WORKER_THREAD_LIMITS[k] for k in _WORKER_ONLY},
         )
 
 

@@ -32,6 +32,8 @@ from neurosim.neurons import NeuronModel
 from neurosim.sweep import run_sweep
 
 SERIAL = Execution("serial")
+#: the client process's own numba thread setting, before any cluster starts
+_NUMBA_THREADS_AT_IMPORT = os.environ.get("NUMBA_NUM_THREADS")
 GRID = {"core.max_fan_in": [2, 8], "weights.bits": [2, 4, 8]}
 
 
@@ -72,6 +74,12 @@ def worker_settings() -> dict:
 
     names = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
     return {**{k: os.environ.get(k) for k in names}, "numba_threads": numba.get_num_threads()}
+
+
+def test_local_cluster_leaves_the_client_s_numba_threads_alone(cluster):
+    # Dask writes pre-spawn-environ into this process too; numba raises on a
+    # NUMBA_NUM_THREADS change once its threads run, so it must not be there
+    assert os.environ.get("NUMBA_NUM_THREADS") == _NUMBA_THREADS_AT_IMPORT
 
 
 def test_local_workers_run_one_thread_each_and_keep_malloc_s_mmap_threshold(cluster):
