@@ -87,6 +87,19 @@ def _mask(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_
     return m
 
 
+def _parallel(width: int, parallel: int, what: str) -> int:
+    """``parallel`` as an int that divides ``width`` (``what`` names the topology in the error)."""
+    p = int(parallel)
+    if p < 1 or width % p:
+        raise NetworkError(f"{what}: width {width} is not a multiple of parallel={p}")
+    return p
+
+
+def _expand(masks: list[sp.csr_matrix], p: int) -> list[sp.csr_matrix]:
+    """Each mask as ``p`` fully connected copies of itself: ``kron(J_p, mask)``."""
+    return [sp.kron(np.ones((p, p)), m, format="csr") for m in masks]
+
+
 def random_masks(width: int, depth: int, *, fan_in: int = 8, seed: int = 0) -> list[sp.csr_matrix]:
     """Erdos-Renyi layers with density ``fan_in / width`` (seeded)."""
     if not 1 <= int(fan_in) <= width:
@@ -135,25 +148,18 @@ def parallel_butterfly_masks(
     width: int, depth: int, *, radix: int = 2, parallel: int = 4
 ) -> list[sp.csr_matrix]:
     """``parallel`` butterflies fully connected to each other: ``kron(J_p, B_s)`` (fan-in ``p r``)."""
-    p = int(parallel)
-    if p < 1 or width % p:
-        raise NetworkError(f"parallel_butterfly: width {width} is not a multiple of parallel={p}")
-    return [
-        sp.kron(np.ones((p, p)), b, format="csr")
-        for b in butterfly_masks(width // p, depth, radix=radix)
-    ]
+    p = _parallel(width, parallel, "parallel_butterfly")
+    return _expand(butterfly_masks(width // p, depth, radix=radix), p)
 
 
 def radixnet_masks(
     width: int, depth: int, *, radix: int = 2, parallel: int = 1
 ) -> list[sp.csr_matrix]:
     """RadiX-Net mixed-radix layers of one radix, Kronecker-expanded by ``parallel``; stages repeat."""
-    p = int(parallel)
-    if p < 1 or width % p:
-        raise NetworkError(f"radixnet: width {width} is not a multiple of parallel={p}")
+    p = _parallel(width, parallel, "radixnet")
     m = _digits(width // p, radix, "radixnet")
     stages = mixed_radix_layers([[radix] * max(m, 1)])
-    return [sp.kron(np.ones((p, p)), stages[k % len(stages)], format="csr") for k in range(depth)]
+    return _expand([stages[k % len(stages)] for k in range(depth)], p)
 
 
 def clos_masks(width: int, depth: int, *, group: int = 8) -> list[sp.csr_matrix]:
