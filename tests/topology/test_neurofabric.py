@@ -121,3 +121,11 @@ def test_unknown_topology():
         topology_masks("butterfly", 48, 2, radix=4)
     with pytest.raises(NetworkError, match="bad parameters"):
         topology_masks("butterfly", 16, 2, fan_in=3)
+
+
+@pytest.mark.parametrize("name", ["parallel_butterfly", "radixnet"])
+def test_parallel_must_divide_width(name):
+    with pytest.raises(NetworkError, match=rf"^{name}: width 48 is not a multiple of parallel=5$"):
+        topology_masks(name, 48, 2, parallel=5)
+    with pytest.raises(NetworkError, match="parallel=0"):
+        topology_masks(name, 48, 2, parallel=0)
