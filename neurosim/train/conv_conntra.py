@@ -1,0 +1,281 @@
+"""CoNNTrA over conv kernels: ternary kernels ``{-a, 0, +a}`` trained by coordinate descent.
+
+CoNNTrA (Date, Schuman, Patton & Potok, 2020; :mod:`neurosim.train.conntra`)
+applied to the CNN of :mod:`neurosim.train.cnn`. Every kernel entry of every
+``(out_ch, in_ch)`` pair and every dense weight is ``a_l * t`` with ``t`` in
+``{-1, 0, +1}`` and one real scale ``a_l`` per layer (conv1, conv2, dense);
+biases stay real. Training never leaves the ternary set.
+
+The steps are the ranked block coordinate steps of
+:mod:`neurosim.train.conntra_ranked`, evaluated with im2col: per minibatch,
+the loss gradient of every coordinate (one backward pass of
+:mod:`neurosim.train.cnn`) updates its first and second moving moments; the
+coordinates with the largest ``|m| / sqrt(v)`` get a unit move
+``t -> clip(t - sign(m))`` (a fraction ``block`` of all coordinates, on a
+cosine schedule to 0), plus a bias step; the block is kept only if the exact
+minibatch loss drops (else it is halved, up to ``max_tries`` times), and a
+moved coordinate forgets its first moment. The layer scales are coordinates
+too, searched once at the end (``a_l * {0.8, 0.9, 1.1, 1.25}``, exact loss
+on up to ``scale_samples`` training images).
+
+The trained network stores the ternary kernels compactly (``a_l * t``); a
+kernel entry costs 2 bits plus one 32-bit scale per layer
+(:func:`~neurosim.train.conntra.ternary_memory`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from neurosim.errors import TrainingError
+from neurosim.train.conntra import _SCALE_FACTORS, _batch_losses, ternary_memory
+from neurosim.train.conntra_ranked import RankedState, _proposals
+from neurosim.train.conv_layers import ConvArchitecture, softmax_grad
+from neurosim.train.core import TrainResult, check_training_data, run_epochs, split_validation
+
+__all__ = ["conv_ternary_step", "train_conv_conntra"]
+
+_F = np.float32
+
+
+def _weights(codes: Sequence[np.ndarray], scales: Sequence[float]) -> list[np.ndarray]:
+    return [_F(s) * c for s, c in zip(scales, codes, strict=True)]
+
+
+def _loss(arch: ConvArchitecture, mats, biases, x: np.ndarray, y: np.ndarray) -> float:
+    return float(_batch_losses(arch.logits(x, mats, biases)[0][None], y)[0])
+
+
+def conv_ternary_step(
+    arch: ConvArchitecture,
+    codes: list[np.ndarray],
+    scales: list[float],
+    biases: list[np.ndarray],
+    state: RankedState,
+    xb: np.ndarray,
+    yb: np.ndarray,
+    block: float,
+    *,
+    bias_lr: float = 0.05,
+    max_tries: int = 4,
+) -> tuple[float, float, int]:
+    """One ranked block step in place; returns ``(loss_before, loss_after, n_changed)``.
+
+    ``codes`` are the layers' ternary matrices (``(C_in * 9, C_out)`` for a
+    conv, :class:`~neurosim.train.conv_layers.ConvArchitecture`); ``block``
+    the fraction of all coordinates proposed. Nothing changes when no try
+    lowers the minibatch loss.
+    """
+    mats = _weights(codes, scales)
+    logits, saved = arch.logits(xb, mats, biases, keep=True)
+    loss0, dlogits = softmax_grad(logits, yb)
+    loss0 = float(_batch_losses(logits[None], yb)[0])
+    gmats, gbias = arch.gradients(dlogits, mats, saved)
+    gain, targets = _proposals(codes, state, gmats)
+    offsets = np.r_[0, np.cumsum([c.size for c in codes])]
+    n_neg = int(np.count_nonzero(gain < 0))
+    frac = block
+    for attempt in range(max_tries):
+        k = min(int(np.ceil(frac * gain.size)), n_neg)
+        top = np.argpartition(gain, k - 1)[:k] if 0 < k < gain.size else np.arange(k)
+        sels = [top[(top >= offsets[i]) & (top < offsets[i + 1])] - offsets[i] for i in range(len(codes))]
+        trial = [c.copy() for c in codes]
+        for t, target, sel in zip(trial, targets, sels, strict=True):
+            t.ravel()[sel] = target.ravel()[sel]
+        step = _F(bias_lr * 0.5**attempt)
+        tb = [b - step * g for b, g in zip(biases, gbias, strict=True)]
+        loss1 = _loss(arch, _weights(trial, scales), tb, xb, yb)
+        if loss1 < loss0:
+            for i, sel in enumerate(sels):
+                codes[i][...] = trial[i]
+                biases[i][...] = tb[i]
+                state.m[i].ravel()[sel] = 0.0
+            return loss0, loss1, int(k)
+        frac /= 2
+    return loss0, loss0, 0
+
+
+def _scale_search(arch: ConvArchitecture, codes, scales: list[float], biases, x, y) -> float:
+    """Coordinate steps on each layer's scale (exact loss on ``x``), in place; the final loss."""
+    loss = _loss(arch, _weights(codes, scales), biases, x, y)
+    for i in range(len(codes)):
+        best = scales[i]
+        for f in _SCALE_FACTORS:
+            trial = list(scales)
+            trial[i] = scales[i] * f
+            value = _loss(arch, _weights(codes, trial), biases, x, y)
+            if value < loss:
+                loss, best = value, trial[i]
+        scales[i] = best
+    return loss
+
+
+@dataclass
+class _TernaryRun:
+    """One conv CoNNTrA run; its methods are :func:`run_epochs`'s callbacks.
+
+    ``codes``, ``scales`` and ``biases`` change in place; ``options`` holds
+    ``block``, ``bias_lr`` and ``max_tries``; ``total_steps`` sets the cosine schedule.
+    """
+
+    arch: ConvArchitecture
+    codes: list[np.ndarray]
+    scales: list[float]
+    biases: list[np.ndarray]
+    x: np.ndarray
+    y: np.ndarray
+    ranked: RankedState
+    options: dict[str, Any]
+    total_steps: int = 1
+    steps: int = 0
+    changed: int = 0
+    rejected: int = 0
+
+    def step(self, idx: np.ndarray) -> float:
+        """One ranked block step on the minibatch ``idx`` (block fraction on the cosine schedule)."""
+        progress = min(self.steps / self.total_steps, 1.0)
+        frac = self.options["block"] * 0.5 * (1.0 + np.cos(np.pi * progress))
+        _, after, k = conv_ternary_step(
+            self.arch, self.codes, self.scales, self.biases, self.ranked, self.x[idx], self.y[idx],
+            frac, bias_lr=self.options["bias_lr"], max_tries=self.options["max_tries"],
+        )
+        self.changed += k
+        self.steps += 1
+        self.rejected += int(k == 0)
+        return after
+
+    def snapshot(self) -> tuple[list[np.ndarray], list[np.ndarray], list[float]]:
+        """Copies of ``(codes, biases, scales)``."""
+        return [c.copy() for c in self.codes], [b.copy() for b in self.biases], list(self.scales)
+
+    def validate(self, x_val: np.ndarray, y_val: np.ndarray) -> float:
+        """Accuracy of the current ternary network on ``(x_val, y_val)``."""
+        return self.arch.accuracy(x_val, y_val, _weights(self.codes, self.scales), self.biases)
+
+    def record(self, epoch: int) -> dict[str, Any]:
+        """The history record's extra figures."""
+        zeros = sum(int(np.count_nonzero(c == 0)) for c in self.codes)
+        return {"changed": self.changed, "rejected_blocks": self.rejected,
+                "zero_fraction": zeros / sum(c.size for c in self.codes)}
+
+    def loop_args(self, batch_size: int, x_val: np.ndarray | None, y_val: np.ndarray | None) -> dict[str, Any]:
+        """The :func:`run_epochs` arguments of this run."""
+        return {
+            "n_samples": self.x.shape[0],
+            "batch_size": batch_size,
+            "step": self.step,
+            "snapshot": self.snapshot,
+            "validate": None if x_val is None else partial(self.validate, x_val, y_val),
+            "label": "conv CoNNTrA",
+            "end_of_epoch": self.record,
+        }
+
+
+def _start(arch: ConvArchitecture, rng: np.random.Generator) -> tuple[list, list[float], list]:
+    """Random ternary codes (uniform over ``{-1, 0, 1}``), scales of variance ``2 / n_in``, zero biases."""
+    codes = [rng.integers(-1, 2, size=s).astype(_F) for s in arch.layer_shapes]
+    scales = [float(np.sqrt(3.0 / s[0])) for s in arch.layer_shapes]  # Var(a t) = a^2 2/3 = 2 / n_in
+    return codes, scales, [np.zeros(s[1], dtype=_F) for s in arch.layer_shapes]
+
+
+def _check(block: float, beta: float, beta2: float, max_tries: int) -> None:
+    """Reject options outside their ranges (one line each)."""
+    if not 0 < block <= 1:
+        raise TrainingError(f"conntra_cnn: block = {block}; expected a fraction in (0, 1]")
+    if not (0 <= beta < 1 and 0 <= beta2 < 1):
+        raise TrainingError(f"conntra_cnn: beta, beta2 = {beta}, {beta2}; expected numbers in [0, 1)")
+    if int(max_tries) != max_tries or max_tries < 1:
+        raise TrainingError(f"conntra_cnn: max_tries = {max_tries}; expected a positive integer")
+
+
+def _result(run: _TernaryRun, outcome: Any, info: dict[str, Any], scale_idx, *, t0: float, seed: int) -> TrainResult:
+    """The result of the best epoch, after the scale search."""
+    arch = run.arch
+    codes, biases, scales = outcome.state
+    info["scale_loss"] = _scale_search(arch, codes, scales, biases, run.x[scale_idx], run.y[scale_idx])
+    mats = _weights(codes, scales)
+    n_weights = int(sum(c.size for c in codes))
+    nonzero = [int(np.count_nonzero(c)) for c in codes]
+    info.update({
+        "layers": list(arch.names), "scales": [float(s) for s in scales], "weight_values": [-1, 0, 1],
+        "layer_weights": [int(c.size) for c in codes], "layer_nonzero": nonzero,
+        "zero_fraction": 1.0 - sum(nonzero) / n_weights, "changed": run.changed, "steps": run.steps,
+        "rejected_blocks": run.rejected, "memory": ternary_memory(n_weights, len(codes)),
+    })
+    meta = {"training": {"method": "conntra_cnn", "seed": int(seed), "channels": list(arch.channels),
+                         "image_shape": list(arch.image_shape), "weight_values": [-1, 0, 1]}}
+    net = arch.network(mats, biases, name="conntra_cnn", metadata=meta)
+    sub = np.random.default_rng([seed, 31]).permutation(run.x.shape[0])[:10_000]
+    return TrainResult(
+        network=net, method="conntra_cnn",
+        train_accuracy=arch.accuracy(run.x[sub], run.y[sub], mats, biases),
+        val_accuracy=outcome.best_val_accuracy, n_connections=net.n_synapses,
+        n_possible=arch.n_possible_synapses(), n_parameters=n_weights,
+        wall_time_s=time.perf_counter() - t0, epochs_run=outcome.epochs_run, history=outcome.history,
+        info=info,
+    )
+
+
+def train_conv_conntra(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    n_classes: int | None = None,
+    channels: Sequence[int] = (16, 32),
+    image_shape: Sequence[int] | None = None,
+    seed: int = 0,
+    epochs: int = 3,
+    batch_size: int = 128,
+    block: float = 3e-3,
+    beta: float = 0.9,
+    beta2: float = 0.999,
+    bias_lr: float = 0.05,
+    max_tries: int = 4,
+    scale_samples: int = 4096,
+    val_fraction: float = 0.1,
+    patience: int | None = None,
+    progress: bool = False,
+) -> TrainResult:
+    """Train the CNN of :mod:`neurosim.train.cnn` with ternary kernels by coordinate descent.
+
+    Parameters
+    ----------
+    x, y : flat images (n, C*H*W) and integer labels; ``n_classes`` (default ``max(y) + 1``)
+    channels, image_shape : as :func:`~neurosim.train.cnn.train_cnn`
+    seed : seed of the initial codes, the scale samples, the validation split and the shuffles
+    epochs, batch_size : passes over the training set, images per block step
+    block : fraction of all coordinates proposed per step at the start of the cosine schedule
+    beta, beta2 : factors of the gradient's first and second moving moments (the ranking)
+    bias_lr : bias step size; max_tries : halvings of a rejected block
+    scale_samples : training images of the final scale search
+    val_fraction, patience, progress : validation split, early stopping, progress bar
+
+    Returns
+    -------
+    TrainResult
+        Ternary conv kernels and dense weights (``info["scales"]``,
+        ``info["layer_nonzero"]``, ``info["memory"]``); ``n_parameters`` the
+        ternary coordinates, ``n_connections`` the unrolled nonzero synapses.
+    """
+    t0 = time.perf_counter()
+    x, y, n_classes = check_training_data(x, y, n_classes)
+    _check(block, beta, beta2, max_tries)
+    arch = ConvArchitecture.make(x.shape[1], image_shape, channels, n_classes, "conntra_cnn")
+    xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
+    rng = np.random.default_rng([seed, 30])
+    codes, scales, biases = _start(arch, rng)
+    scale_idx = rng.permutation(xt.shape[0])[:scale_samples]
+    options = {"block": block, "bias_lr": bias_lr, "max_tries": int(max_tries)}
+    run = _TernaryRun(arch, codes, scales, biases, xt, yt, RankedState.zeros(codes, beta, beta2), options)
+    run.total_steps = max(1, epochs * -(-xt.shape[0] // batch_size))
+    outcome = run_epochs(**run.loop_args(batch_size, xv, yv), epochs=epochs, seed=seed, patience=patience,
+                         progress=progress)
+    info = {"channels": list(arch.channels), "image_shape": list(arch.image_shape), "batch_size": batch_size,
+            "block_schedule": f"cosine from {block}", "rank": "normalised gradient"}
+    return _result(run, outcome, info, scale_idx, t0=t0, seed=seed)

@@ -1,0 +1,420 @@
+"""DEEP R over conv kernels: a connection budget over kernel entries and dense weights.
+
+DEEP R (Bellec, Kappel, Maass & Legenstein, ICLR 2018; :mod:`neurosim.train.deep_r`)
+applied to the CNN of :mod:`neurosim.train.cnn`. A potential connection is
+one kernel tap of one ``(out_ch, in_ch)`` pair of a convolution, or one
+weight of the dense layer. Each has a fixed random sign ``s_k`` and a
+parameter ``theta_k``; it is active iff ``theta_k > 0`` and its weight is
+``s_k * theta_k``. Exactly ``K`` connections are active after every step:
+
+    theta_k <- theta_k - eta * dE/dtheta_k - eta * alpha + sqrt(2 * eta * T) * N(0, 1)
+
+on the active ones; those whose ``theta`` drops to 0 or below go dormant and
+as many dormant ones, drawn uniformly at random, become active at
+``theta = 1e-12``. The budget is global (only the total ``K`` over the conv
+and dense layers is constant; a freed kernel entry may reappear in the dense
+layer) or per layer. An active kernel entry acts at every position of the
+feature map, so one budget unit is one stored weight (what a chip that
+shares kernels stores); the unrolled synapses it stands for are reported
+too (``n_connections``).
+
+The rewiring reuses :mod:`neurosim.train.deep_r`'s state and dormant-draw
+(:class:`~neurosim.train.deep_r.RewiringState`, the uniform draw of dormant
+connections over a flat index space); the layers are the matrices of
+:class:`~neurosim.train.conv_layers.ConvArchitecture` (a conv kernel as
+``(C_in * 9, C_out)``, so a column is an output channel), and the passes are
+:mod:`neurosim.train.cnn`'s im2col forward and backward. The initial mask
+gives every output channel (conv channel, class) at least one connection,
+so a budget must hold one per output channel.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from neurosim.errors import TrainingError
+from neurosim.train.constraints import BUDGET_MODES
+from neurosim.train.conv_layers import ConvArchitecture, softmax_grad
+from neurosim.train.core import (
+    DTYPE,
+    TrainResult,
+    check_training_data,
+    lr_factor,
+    make_optimizer,
+    run_epochs,
+    split_validation,
+)
+from neurosim.train.deep_r import EPSILON, RewiringState, _check_rates, _draw_dormant, _Space
+
+__all__ = [
+    "conv_budgets",
+    "conv_deep_r_step",
+    "init_conv_rewiring",
+    "layer_matrices",
+    "train_conv_deep_r",
+]
+
+
+class _LayerSpace(_Space):
+    """DEEP R's flat index space over layers of any ``(n_in, n_out)`` (not a chain of sizes)."""
+
+    def __init__(self, shapes: Sequence[tuple[int, int]]) -> None:
+        self.n_in = np.array([s[0] for s in shapes], dtype=np.int64)
+        self.n_out = np.array([s[1] for s in shapes], dtype=np.int64)
+        self.offsets = np.r_[0, np.cumsum(self.n_in * self.n_out)]
+        self.col_offsets = np.r_[0, np.cumsum(self.n_out)]
+
+
+def _state_sizes(shapes: Sequence[tuple[int, int]]) -> tuple[int, ...]:
+    """``RewiringState.sizes`` for these layers: entry ``l + 1`` is layer ``l``'s ``n_out``.
+
+    :mod:`neurosim.train.deep_r`'s dormant draw reads ``sizes[l + 1]`` only
+    (the output neuron of a flat index); ``sizes[0]`` is the first layer's ``n_in``.
+    """
+    return (int(shapes[0][0]), *(int(s[1]) for s in shapes))
+
+
+# ------------------------------------------------------------------ budget
+def _total_allocation(total: int, shapes: Sequence[tuple[int, int]]) -> list[int]:
+    """Split a global budget: one per output channel, the rest by the layers' dormant room."""
+    floor = np.array([s[1] for s in shapes], dtype=np.int64)
+    room = np.array([s[0] * s[1] for s in shapes], dtype=np.int64) - floor
+    rest = total - int(floor.sum())
+    share = rest * room / max(int(room.sum()), 1)
+    alloc = np.floor(share).astype(np.int64)
+    order = np.argsort(-(share - alloc), kind="stable")
+    for i in order[: rest - int(alloc.sum())]:
+        alloc[i] += 1
+    return [int(v) for v in floor + np.minimum(alloc, room)]
+
+
+def conv_budgets(
+    shapes: Sequence[tuple[int, int]],
+    names: Sequence[str],
+    *,
+    connectivity: float | Sequence[float] | None = None,
+    n_connections: int | Sequence[int] | None = None,
+) -> tuple[int, ...]:
+    """Active connections of each layer at the start (and throughout, per layer).
+
+    Parameters
+    ----------
+    shapes : ``(n_in, n_out)`` of each layer (``(C_in * 9, C_out)`` for a conv)
+    names : layer names for errors
+    connectivity : fraction of all potential connections (split by the layers'
+        room), or one fraction per layer; default 0.1
+    n_connections : exact total, or one count per layer (wins over ``connectivity``)
+
+    Raises
+    ------
+    TrainingError
+        A budget below one connection per output channel, or above what a layer holds.
+    """
+    possible = [a * b for a, b in shapes]
+    value = n_connections if n_connections is not None else (0.1 if connectivity is None else connectivity)
+    what = "n_connections" if n_connections is not None else "connectivity"
+    if np.ndim(value) == 0:
+        if what == "connectivity" and not 0 < float(value) <= 1:
+            raise TrainingError(f"conv DEEP R: connectivity {value}; expected a fraction in (0, 1]")
+        total = int(value) if what == "n_connections" else int(round(float(value) * sum(possible)))
+        need = sum(s[1] for s in shapes)
+        if not need <= total <= sum(possible):
+            raise TrainingError(
+                f"conv DEEP R: budget of {total} connections; expected {need}..{sum(possible)} "
+                f"(at least one per output channel)"
+            )
+        return tuple(_total_allocation(total, shapes))
+    values = list(value)  # type: ignore[arg-type]
+    if len(values) != len(shapes):
+        raise TrainingError(f"conv DEEP R: {what} has {len(values)} values; expected 1 or {len(shapes)}")
+    counts = [int(v) if what == "n_connections" else int(round(float(v) * p)) for v, p in zip(values, possible, strict=True)]
+    for name, k, (n_in, n_out) in zip(names, counts, shapes, strict=True):
+        if not n_out <= k <= n_in * n_out:
+            raise TrainingError(
+                f"conv DEEP R: {name}: budget of {k} connections; expected {n_out}..{n_in * n_out} "
+                f"(at least one per output channel)"
+            )
+    return tuple(counts)
+
+
+# ------------------------------------------------------------------ state
+def _initial_mask(n_in: int, n_out: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """``k`` distinct flat indices of an ``n_in x n_out`` matrix: one per column, the rest at random."""
+    first = rng.integers(0, n_in, size=n_out) * n_out + np.arange(n_out)
+    free = np.ones(n_in * n_out, dtype=bool)
+    free[first] = False
+    rest = rng.permutation(np.flatnonzero(free))[: k - n_out]
+    return np.concatenate([first, rest]).astype(np.int64)
+
+
+def init_conv_rewiring(
+    shapes: Sequence[tuple[int, int]], budgets: Sequence[int], *, budget: str = "global", seed: int = 0
+) -> RewiringState:
+    """Random signs, an initial mask of ``budgets[l]`` connections per layer, initial theta.
+
+    ``theta`` starts at ``|N(0, 2 / f)|`` with ``f`` the mean active fan-in of
+    the layer's output neurons (kernel entries per output channel for a conv);
+    biases start at 0.
+    """
+    if budget not in BUDGET_MODES:
+        raise TrainingError(f"conv DEEP R: budget {budget!r}; expected one of {', '.join(BUDGET_MODES)}")
+    rng = np.random.default_rng([seed, 10])
+    signs, active, fan_in, layer, local, theta = [], [], [], [], [], []
+    for i, ((n_in, n_out), k) in enumerate(zip(shapes, budgets, strict=True)):
+        signs.append(np.where(rng.random(n_in * n_out) < 0.5, -1.0, 1.0).astype(DTYPE))
+        idx = _initial_mask(n_in, n_out, int(k), rng)
+        act = np.zeros(n_in * n_out, dtype=bool)
+        act[idx] = True
+        active.append(act)
+        fan_in.append(np.bincount(idx % n_out, minlength=n_out).astype(np.int64))
+        layer.append(np.full(idx.size, i, dtype=np.int64))
+        local.append(idx)
+        theta.append(np.abs(rng.standard_normal(idx.size)) * np.sqrt(2.0 * n_out / idx.size))
+    return RewiringState(
+        sizes=_state_sizes(shapes),
+        signs=signs,
+        slot_layer=np.concatenate(layer),
+        slot_index=np.concatenate(local),
+        theta=np.maximum(np.concatenate(theta), EPSILON).astype(DTYPE),
+        active=active,
+        fan_in=fan_in,
+        biases=[np.zeros(n_out, dtype=DTYPE) for _, n_out in shapes],
+        budgets=tuple(int(b) for b in budgets) if budget == "per_layer" else None,
+        fan_in_cap=None,
+    )
+
+
+def layer_matrices(state: RewiringState, shapes: Sequence[tuple[int, int]]) -> list[np.ndarray]:
+    """Dense float32 matrices ``sign * theta`` of the active connections, one per layer."""
+    out = []
+    for i, (n_in, n_out) in enumerate(shapes):
+        sel = state.layer_slots(i)
+        idx = state.slot_index[sel]
+        m = np.zeros(n_in * n_out, dtype=DTYPE)
+        m[idx] = state.signs[i][idx] * state.theta[sel]
+        out.append(m.reshape(n_in, n_out))
+    return out
+
+
+def _rewire(state: RewiringState, space: _LayerSpace, dead: np.ndarray, rng: np.random.Generator) -> None:
+    """Deactivate the slots ``dead``; refill them with dormant connections drawn uniformly.
+
+    Per-layer budgets draw in the dead slot's layer, a global budget anywhere.
+    """
+    for s in dead.tolist():
+        li, loc = int(state.slot_layer[s]), int(state.slot_index[s])
+        state.active[li][loc] = False
+        state.fan_in[li][loc % int(space.n_out[li])] -= 1
+    groups = (
+        [(int(space.offsets[i]), int(space.offsets[i + 1]), dead[state.slot_layer[dead] == i])
+         for i in np.unique(state.slot_layer[dead]).tolist()]
+        if state.budgets is not None
+        else [(0, space.total, dead)]
+    )
+    for lo, hi, slots in groups:
+        g = _draw_dormant(state, space, lo, hi, slots.size, rng)
+        state.slot_layer[slots], state.slot_index[slots] = space.split(g)
+    state.theta[dead] = EPSILON
+
+
+def conv_deep_r_step(
+    state: RewiringState,
+    arch: ConvArchitecture,
+    xb: np.ndarray,
+    yb: np.ndarray,
+    opt: Any,
+    *,
+    lr: float,
+    l1: float,
+    temperature: float,
+    rng: np.random.Generator,
+) -> tuple[float, int]:
+    """One DEEP R step in place; returns ``(batch loss, number of rewired connections)``."""
+    shapes = arch.layer_shapes
+    mats = layer_matrices(state, shapes)
+    logits, saved = arch.logits(xb, mats, state.biases, keep=True)
+    loss, dlogits = softmax_grad(logits, yb)
+    gmats, gbias = arch.gradients(dlogits, mats, saved)
+    grad = np.empty_like(state.theta)
+    for i, g in enumerate(gmats):
+        sel = state.layer_slots(i)
+        idx = state.slot_index[sel]
+        grad[sel] = state.signs[i][idx] * g.ravel()[idx]
+    opt.tick()
+    state.theta -= opt.update(0, grad)
+    if l1:
+        state.theta -= DTYPE(lr * l1)
+    if temperature:
+        state.theta += (np.sqrt(2.0 * lr * temperature) * rng.standard_normal(state.theta.size)).astype(DTYPE)
+    for i, g in enumerate(gbias):
+        state.biases[i] -= opt.update(1 + i, g)
+    dead = np.flatnonzero(state.theta <= 0)
+    if dead.size:
+        _rewire(state, _LayerSpace(shapes), dead, rng)
+        opt.reset(0, dead)
+    return loss, int(dead.size)
+
+
+# ------------------------------------------------------------------ train
+@dataclass
+class _ConvRewiringRun:
+    """One conv DEEP R run; its methods are :func:`run_epochs`'s callbacks.
+
+    ``rates`` holds the base ``lr``, ``l1``, ``temperature``, the schedule and
+    the number of epochs; ``rate`` is the current learning rate.
+    """
+
+    state: RewiringState
+    arch: ConvArchitecture
+    opt: Any
+    x: np.ndarray
+    y: np.ndarray
+    seed: int
+    rates: dict[str, Any]
+    rate: float = 0.0
+    rewired: int = 0
+    rng: np.random.Generator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = np.random.default_rng([self.seed, 12])
+        self.rate = float(self.rates["lr"])
+
+    def step(self, idx: np.ndarray) -> float:
+        """One DEEP R step on the minibatch ``idx``."""
+        loss, k = conv_deep_r_step(
+            self.state, self.arch, self.x[idx], self.y[idx], self.opt, lr=self.rate,
+            l1=self.rates["l1"], temperature=self.rates["temperature"], rng=self.rng,
+        )
+        self.rewired += k
+        return loss
+
+    def current(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Copies of the current matrices and biases."""
+        return layer_matrices(self.state, self.arch.layer_shapes), [b.copy() for b in self.state.biases]
+
+    def validate(self, x_val: np.ndarray, y_val: np.ndarray) -> float:
+        """Accuracy of the current network on ``(x_val, y_val)``."""
+        return self.arch.accuracy(x_val, y_val, *self.current())
+
+    def record(self, epoch: int) -> dict[str, Any]:
+        """The history record's extra figures; then the rate of the next epoch."""
+        out = {"n_active": int(self.state.theta.size), "layer_active": self.state.counts(),
+               "rewired": self.rewired, "lr": self.rate}
+        self.rate = self.rates["lr"] * lr_factor(self.rates["lr_schedule"], epoch, self.rates["epochs"])
+        self.opt.lr = self.rate
+        return out
+
+    def loop_args(self, batch_size: int, x_val: np.ndarray | None, y_val: np.ndarray | None) -> dict[str, Any]:
+        """The :func:`run_epochs` arguments of this run."""
+        return {
+            "n_samples": self.x.shape[0],
+            "batch_size": batch_size,
+            "step": self.step,
+            "snapshot": self.current,
+            "validate": None if x_val is None else partial(self.validate, x_val, y_val),
+            "label": "conv DEEP R",
+            "end_of_epoch": self.record,
+        }
+
+
+def _result(run: _ConvRewiringRun, outcome: Any, info: dict[str, Any], *, t0: float, seed: int) -> TrainResult:
+    """The :class:`TrainResult` of the best epoch; fills ``info``'s per-layer counts."""
+    arch = run.arch
+    mats, biases = outcome.state
+    active = [int(np.count_nonzero(m)) for m in mats]
+    sub = np.random.default_rng([seed, 13]).permutation(run.x.shape[0])[:10_000]
+    info.update({
+        "layers": list(arch.names),
+        "layer_connections": active,
+        "layer_possible": [a * b for a, b in arch.layer_shapes],
+        "min_channel_fan_in": [int(np.count_nonzero(m, axis=0).min()) for m in mats],
+        "rewired": run.rewired,
+    })
+    keep = ("channels", "image_shape", "budget", "n_active", "budgets")
+    meta = {"training": {"method": "deep_r_cnn", "seed": int(seed), **{k: info[k] for k in keep}}}
+    net = arch.network(mats, biases, name="deep_r_cnn", metadata=meta)
+    return TrainResult(
+        network=net,
+        method="deep_r_cnn",
+        train_accuracy=arch.accuracy(run.x[sub], run.y[sub], mats, biases),
+        val_accuracy=outcome.best_val_accuracy,
+        n_connections=net.n_synapses,
+        n_possible=arch.n_possible_synapses(),
+        n_parameters=int(sum(active)),
+        wall_time_s=time.perf_counter() - t0,
+        epochs_run=outcome.epochs_run,
+        history=outcome.history,
+        info=info,
+    )
+
+
+def train_conv_deep_r(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    n_classes: int | None = None,
+    channels: Sequence[int] = (16, 32),
+    image_shape: Sequence[int] | None = None,
+    seed: int = 0,
+    epochs: int = 3,
+    batch_size: int = 64,
+    connectivity: float | Sequence[float] | None = None,
+    n_connections: int | Sequence[int] | None = None,
+    budget: str = "global",
+    lr: float = 2e-3,
+    optimizer: str = "adam",
+    momentum: float = 0.0,
+    lr_schedule: str = "cosine",
+    l1: float = 1e-5,
+    temperature: float = 1e-10,
+    val_fraction: float = 0.1,
+    patience: int | None = None,
+    progress: bool = False,
+) -> TrainResult:
+    """Train the CNN of :mod:`neurosim.train.cnn` with DEEP R under a budget of kernel entries.
+
+    Parameters
+    ----------
+    x, y : flat images (n, C*H*W) and integer labels; ``n_classes`` (default ``max(y) + 1``)
+    channels, image_shape : as :func:`~neurosim.train.cnn.train_cnn`
+    seed : seed of the mask, signs, initial values, noise, rewiring draws and shuffles
+    epochs, batch_size : training length and minibatch size
+    connectivity, n_connections : the budget (:func:`conv_budgets`): a fraction of all
+        potential connections (kernel entries and dense weights) or an exact total,
+        or one per layer (conv1, conv2, dense)
+    budget : {"global", "per_layer"}: keep only the total constant, or each layer's count
+    lr, optimizer, momentum, lr_schedule : the gradient term (``adam`` by default, as
+        :func:`train_cnn`; ``sgd`` is the paper's); the rate follows ``lr_schedule``
+    l1, temperature : L1 shrinkage ``alpha`` (times ``eta``) and noise temperature ``T``
+    val_fraction, patience, progress : validation split, early stopping, progress bar
+
+    Returns
+    -------
+    TrainResult
+        ``n_parameters`` is the number of active connections (the budget);
+        ``n_connections`` the unrolled synapses of the trained network;
+        ``info`` holds the budgets, the per-layer counts and the rewirings.
+    """
+    t0 = time.perf_counter()
+    x, y, n_classes = check_training_data(x, y, n_classes)
+    _check_rates(lr, l1, temperature)
+    lr_factor(lr_schedule, 0, epochs)
+    arch = ConvArchitecture.make(x.shape[1], image_shape, channels, n_classes, "deep_r_cnn")
+    shapes = arch.layer_shapes
+    budgets = conv_budgets(shapes, arch.names, connectivity=connectivity, n_connections=n_connections)
+    state = init_conv_rewiring(shapes, budgets, budget=budget, seed=seed)
+    xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
+    rates = {"lr": lr, "l1": l1, "temperature": temperature, "lr_schedule": lr_schedule, "epochs": epochs}
+    run = _ConvRewiringRun(state, arch, make_optimizer(optimizer, lr, momentum), xt, yt, seed, rates)
+    outcome = run_epochs(**run.loop_args(batch_size, xv, yv), epochs=epochs, seed=seed, patience=patience,
+                         progress=progress)
+    info = {"channels": list(arch.channels), "image_shape": list(arch.image_shape), "budget": budget,
+            "n_active": int(sum(budgets)), "budgets": list(budgets), "optimizer": optimizer, "lr": lr,
+            "lr_schedule": lr_schedule, "l1": l1, "temperature": temperature, "batch_size": batch_size}
+    return _result(run, outcome, info, t0=t0, seed=seed)
