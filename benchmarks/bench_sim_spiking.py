@@ -29,7 +29,10 @@ Usage: .venv/bin/python benchmarks/bench_sim_spiking.py [--duration-steps 10000]
 from __future__ import annotations
 
 import argparse
+import contextlib
+import resource
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import scipy.sparse as sp
@@ -74,7 +77,105 @@ def layered(seed: int = 0, n: int = 1024, n_layers: int = 30, fan_in: int = 32) 
     return Network.from_layers(ws, model=model, name="layered")
 
 
-def run(name, net, x, v0, dt, targets, fixed=False):
+#: bytes the float64 whole-run kernel (``_jit_run.run_float``) loads and stores: per synaptic
+#: event the CSR target index and weight (int64 + float64, streamed) and the read-modify-write
+#: of the target's input slot; per spike the row bounds of the forward and delayed CSR and the
+#: count; per neuron update the membrane read and write, the input slot read and cleared and
+#: the threshold scan's read (uniform parameters: registers)
+BYTES_CSR_PER_EVENT = 16
+BYTES_SLOT_PER_EVENT = 16
+BYTES_PER_SPIKE = 48
+BYTES_PER_UPDATE = 40
+
+
+def bandwidths() -> dict[str, float]:
+    """Copy bandwidth (bytes read + written per second) of DRAM, L3 and L2 sized arrays."""
+    from bench_roofline import copy_bandwidth
+
+    return {
+        "DRAM": copy_bandwidth(256 << 20, 1),
+        "L3": copy_bandwidth(8 << 20, 20),
+        "L2": copy_bandwidth(256 << 10, 200),
+    }
+
+
+def roofline_line(res, loop_s: float, bw: dict[str, float] | None) -> str:
+    """Bytes per synaptic event of the loop, the bytes/s it reached and the bandwidth bounds."""
+    syn = float(res.total_events("synop"))
+    spikes = float(res.total_events("spike_out"))
+    updates = float(res.total_events("neuron_update"))
+    total = (
+        syn * (BYTES_CSR_PER_EVENT + BYTES_SLOT_PER_EVENT)
+        + spikes * BYTES_PER_SPIKE
+        + updates * BYTES_PER_UPDATE
+    )
+    line = (
+        f"  roofline (chip loop): {syn / loop_s:.3e} synaptic events/s, {updates / syn:.2f} neuron "
+        f"updates per event; bytes per synaptic event: {BYTES_CSR_PER_EVENT} streamed (CSR) + "
+        f"{BYTES_SLOT_PER_EVENT} slot, {total / syn:.1f} with spikes and updates; reached "
+        f"{syn * BYTES_CSR_PER_EVENT / loop_s / 1e9:.2f} GB/s of CSR, {total / loop_s / 1e9:.2f} "
+        "GB/s in all"
+    )
+    if bw:
+        bounds = ", ".join(
+            f"{k} copy {v / 1e9:.1f} GB/s -> {v / BYTES_CSR_PER_EVENT:.2e} events/s "
+            f"({syn / loop_s / (v / BYTES_CSR_PER_EVENT):.0%}), all bytes "
+            f"{v / (total / syn):.2e} ({syn / loop_s / (v / (total / syn)):.0%})"
+            for k, v in bw.items()
+        )
+        line += f"\n  bounds (bandwidth / bytes per event; reached): {bounds}"
+    return line
+
+
+@contextlib.contextmanager
+def _standalone_timers(reruns: int = 3) -> Iterator[dict[str, float]]:
+    """Brian2 cpp_standalone: after its build and first run, run the built binary again
+    ``reruns`` times (best of) and record its process wall and CPU time and its own
+    ``Network::run`` time (``last_run_info.txt``; profiling on)."""
+    try:
+        from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+    except ImportError:
+        yield {}
+        return
+    found: dict[str, float] = {}
+    original = CPPStandaloneDevice.build
+
+    def build(self, *args, **kwargs):
+        out = original(self, *args, **kwargs)
+        found["first_binary_s"] = float(self.timers.get("run_binary") or 0.0)
+        walls, cpus, nets = [], [], []
+        for _ in range(reruns):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t = time.perf_counter()
+            self.run(directory=self.project_dir, with_output=False)
+            walls.append(time.perf_counter() - t)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            nets.append(float(self._last_run_time))
+        found.update(binary_s=min(walls), binary_cpu_s=min(cpus), network_run_s=min(nets))
+        return out
+
+    CPPStandaloneDevice.build = build
+    try:
+        yield found
+    finally:
+        CPPStandaloneDevice.build = original
+
+
+def standalone_line(b2t: dict[str, float], chip_s: float, chip_cpu: float, chip_loop: float) -> str:
+    """neurosim's whole call against the built Brian2 program run again (per call, like for like)."""
+    return (
+        f"  brian2 cpp_standalone, built binary run again (best of 3): process {b2t['binary_s']:.3f} s "
+        f"wall, {b2t['binary_cpu_s']:.3f} s CPU; its Network::run {b2t['network_run_s']:.3f} s "
+        f"(first run {b2t['first_binary_s']:.3f} s)\n"
+        f"  per call, like for like: neurosim whole call vs Brian2 binary process "
+        f"{b2t['binary_s'] / chip_s:.2f}x wall, {b2t['binary_cpu_s'] / chip_cpu:.2f}x CPU; "
+        f"vs Brian2 Network::run {b2t['network_run_s'] / chip_s:.2f}x (target 3x); "
+        f"neurosim loop vs Brian2 Network::run {b2t['network_run_s'] / chip_loop:.2f}x"
+    )
+
+
+def run(name, net, x, v0, dt, targets, fixed=False, bandwidth=None):
     mapped = map_network(net, load_profile("generic", ["weights.bits=64"]), placement="row_major")
     t = time.perf_counter()
     chip = simulate(mapped, x, "chip", dt_s=dt, v0=v0)
@@ -116,11 +217,13 @@ def run(name, net, x, v0, dt, targets, fixed=False):
             f"({res.total_events('spike_out') / chip.total_events('spike_out') - 1:+.2%} vs float64), "
             f"saturations {res.saturations}; loop {res.info['loop_s']:.3f} s; first call {fixed_cold:.2f} s"
         )
+    print(roofline_line(chip, chip_loop, bandwidth))
     for target in targets:
         t = time.perf_counter()
-        res = simulate(
-            mapped, x, "brian2", dt_s=dt, v0=v0, options={"target": target, "profile": True}
-        )
+        with _standalone_timers() as b2t:
+            res = simulate(
+                mapped, x, "brian2", dt_s=dt, v0=v0, options={"target": target, "profile": True}
+            )
         total = time.perf_counter() - t
         same = all(
             np.array_equal(res.spike_counts[k], chip.spike_counts[k]) for k in chip.spike_counts
@@ -137,6 +240,8 @@ def run(name, net, x, v0, dt, targets, fixed=False):
             f"{total / chip_s:.1f}x, vs Brian2 loop only {loop / chip_s:.2f}x (target 3x); "
             f"loop vs loop {loop / chip_loop:.2f}x"
         )
+        if b2t:
+            print(standalone_line(b2t, chip_s, chip_cpu, chip_loop))
 
 
 def main() -> None:
@@ -153,13 +258,16 @@ def main() -> None:
     args = ap.parse_args()
     targets = [t for t in args.targets.split(",") if t]
     nets = args.networks.split(",")
+    bw = bandwidths()
+    print("copy bandwidth (read + write, best of 5): " + ", ".join(f"{k} {v / 1e9:.1f} GB/s" for k, v in bw.items()))
     if "cuba" in nets:
         net, v0 = cuba()
-        run("CUBA", net, np.zeros((args.duration_steps, 1, 1)), v0, 1e-4, targets, args.fixed)
+        x = np.zeros((args.duration_steps, 1, 1))
+        run("CUBA", net, x, v0, 1e-4, targets, args.fixed, bw)
     if "layered" in nets:
         lay = layered(n_layers=args.layers)
         x = (np.random.default_rng(1).random((100, 1, 1024)) < 0.2).astype(np.float64)
-        run(f"layered 1024x{args.layers}", lay, x, None, 1e-3, targets, args.fixed)
+        run(f"layered 1024x{args.layers}", lay, x, None, 1e-3, targets, args.fixed, bw)
 
 
 if __name__ == "__main__":

@@ -30,10 +30,11 @@ from neurosim.errors import SimulationError
 from neurosim.mapping.roles import Role
 from neurosim.neurons import SPIKING_KINDS
 from neurosim.sim._common import assemble_outputs, progress_bar, run_float_plan
+from neurosim.sim._memo import memo
 from neurosim.sim.backends import SimRequest
 from neurosim.sim.compile import choose_frac_bits, fixed_plan, float_plan
 from neurosim.sim.engine import run_plan
-from neurosim.sim.events import event_model
+from neurosim.sim.events import mapped_event_model
 from neurosim.sim.levels import integer_weights
 from neurosim.sim.result import SimResult
 
@@ -61,6 +62,16 @@ def _use_compiled_fixed(plan: Any, inp: Any, req: SimRequest) -> bool:
     return fits and (inp.n_steps > 1 or spiking or delayed)
 
 
+def _fingerprint(mapped: Any) -> tuple[int, ...]:
+    """Identity of the mapping's parts a plan is built from (the ``quantized`` dict may be edited)."""
+    return (id(mapped.hw_network), *(id(q) for q in mapped.quantized.values()))
+
+
+def _n_synapses(mapped: Any) -> int:
+    """Stored synapses of the mapping (decides whether its plan is cached)."""
+    return sum(int(q.weights.nnz) for q in mapped.quantized.values())
+
+
 @dataclass
 class _Setup:
     """A compiled plan and how to feed it: initial potentials, input conversion, run info."""
@@ -76,15 +87,20 @@ def _float_setup(mapped: Any, req: SimRequest) -> _Setup:
     """Float mode: the float-rounded weights in float32 (``bits <= 32``) or float64."""
     hw = mapped.hw_network
     dtype = np.float32 if int(mapped.profile.get("weights.bits")) <= 32 else np.float64
-    weights = {}
-    for pr in hw.projections:
-        q = mapped.quantized[pr.name]
-        weights[pr.name] = (
-            q.effective()
-            if q.axon_types is None
-            else sp.csr_matrix(integer_weights(q).multiply(np.asarray(q.scale)[np.newaxis, :]))
-        )
-    plan = float_plan(hw, weights, dtype=dtype, dt_s=req.dt_s)
+
+    def build() -> Any:
+        weights = {}
+        for pr in hw.projections:
+            q = mapped.quantized[pr.name]
+            weights[pr.name] = (
+                q.effective()
+                if q.axon_types is None
+                else sp.csr_matrix(integer_weights(q).multiply(np.asarray(q.scale)[np.newaxis, :]))
+            )
+        return float_plan(hw, weights, dtype=dtype, dt_s=req.dt_s)
+
+    key = ("float_plan", np.dtype(dtype).name, req.dt_s, _fingerprint(mapped))
+    plan = memo(mapped, key, build, size=_n_synapses(mapped))
     v0 = {
         p.name: req.v0_for(p.name, p.size).astype(dtype)
         for p in hw.populations
@@ -240,7 +256,7 @@ def run_chip(req: SimRequest) -> SimResult:
 
 def _result(mapped: Any, req: SimRequest, setup: _Setup, out: Any, wall_s: float) -> SimResult:
     """Outputs (fixed point scaled back), events per core from the placement, the SimResult."""
-    inp, info, hw = req.inputs, setup.info, mapped.hw_network
+    inp, info = req.inputs, setup.info
     final = out.final
     saturations = out.saturations
     if setup.plan.fixed:
@@ -248,7 +264,7 @@ def _result(mapped: Any, req: SimRequest, setup: _Setup, out: Any, wall_s: float
             name: y.astype(np.float64) / 2.0 ** info["frac_bits"][name] for name, y in final.items()
         }
         saturations += setup.input_saturations[0]
-    model = event_model(hw, mapped.core_of, mapped.placement)
+    model = mapped_event_model(mapped)
     events, host = model.count(out.totals, inp.n_inputs * inp.n_steps)
     events_per_step = None
     if out.nz_per_step is not None:

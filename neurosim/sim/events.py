@@ -34,11 +34,16 @@ import numpy as np
 import scipy.sparse as sp
 
 from neurosim.mapping.loads import neuron_targets
-from neurosim.mapping.mapped import Placement
+from neurosim.mapping.mapped import MappedNetwork, Placement
 from neurosim.network import Network
+from neurosim.sim._memo import memo
 from neurosim.sim.result import EVENT_TYPES
 
-__all__ = ["EventModel", "event_model"]
+__all__ = ["EventModel", "event_model", "mapped_event_model"]
+
+
+#: event kinds linear in the emitting neuron's count, in the column order of ``EventModel.matrix``
+_LINEAR = ("synop", "spike_out", "packet", "hop", "chip_hop")
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,6 +57,16 @@ class EventModel:
     patterns : mapping population -> list of (post population, CSR 0/1 pattern)
     packets, hops, chip_hops : mapping population -> ndarray per neuron
         Per nonzero output of that neuron.
+    updaters : mapping population -> ndarray per neuron (1 for neurons that update)
+    offsets : mapping population -> its first row in ``matrix``
+    matrix : csr_matrix (n_neurons, 5 * n_cores)
+        Events per nonzero output of each neuron (rows: populations in
+        ``offsets`` order), by core, for the kinds ``synop``, ``spike_out``,
+        ``packet``, ``hop`` and ``chip_hop`` side by side.
+    host : ndarray (n_neurons,)
+        Host packets per nonzero output (input neurons, core ``-1``).
+    updates : mapping population -> ndarray (n_cores,)
+        Updating neurons of the population on each core.
     """
 
     n_cores: int
@@ -61,11 +76,18 @@ class EventModel:
     hops: Mapping[str, np.ndarray]
     chip_hops: Mapping[str, np.ndarray]
     updaters: Mapping[str, np.ndarray]
+    offsets: Mapping[str, int]
+    matrix: sp.csr_matrix
+    host: np.ndarray
+    updates: Mapping[str, np.ndarray]
 
     def count(
         self, nz: Mapping[str, np.ndarray], updates_per_neuron: int
     ) -> tuple[dict[str, np.ndarray], int]:
         """Events per core from nonzero-output counts per neuron (summed over inputs).
+
+        One sparse product of the counts with :attr:`matrix`; every partial
+        sum is an integer below 2**53, so the float64 product is exact.
 
         Parameters
         ----------
@@ -79,36 +101,18 @@ class EventModel:
         host_packets : int
         """
         lead = next(iter(nz.values())).shape[:-1]
+        counts = np.zeros(lead + (self.host.size,))
+        upd = np.zeros(self.n_cores)
+        for name, c in nz.items():
+            o = self.offsets[name]
+            counts[..., o : o + c.shape[-1]] = c
+            upd += self.updates[name]
+        per = np.asarray(self.matrix.T @ counts.T).T
+        host = int(np.rint(np.sum(counts @ self.host)))
         ev = {k: np.zeros(lead + (self.n_cores,), dtype=np.int64) for k in EVENT_TYPES}
-        host = 0
-
-        def add(kind: str, cores: np.ndarray, values: np.ndarray) -> None:
-            ok = cores >= 0
-            if not ok.any():
-                return
-            if values.ndim == 1:
-                ev[kind] += np.bincount(
-                    cores[ok], weights=values[ok], minlength=self.n_cores
-                ).astype(np.int64)
-            else:
-                for t in range(values.shape[0]):
-                    ev[kind][t] += np.bincount(
-                        cores[ok], weights=values[t, ok], minlength=self.n_cores
-                    ).astype(np.int64)
-
-        for name, counts in nz.items():
-            cores = self.core_of[name]
-            counts = counts.astype(np.float64)
-            for post, pat in self.patterns.get(name, []):
-                syn = (pat.T @ counts.T).T if counts.ndim == 2 else pat.T @ counts
-                add("synop", self.core_of[post], np.asarray(syn))
-            add("spike_out", cores, counts)
-            add("packet", cores, counts * self.packets[name])
-            add("hop", cores, counts * self.hops[name])
-            add("chip_hop", cores, counts * self.chip_hops[name])
-            host += int(np.sum(counts[..., cores < 0] * self.packets[name][cores < 0]))
-            upd = self.updaters[name] * float(updates_per_neuron)
-            add("neuron_update", cores, np.broadcast_to(upd, counts.shape))
+        for i, kind in enumerate(_LINEAR):
+            ev[kind][...] = np.rint(per[..., i * self.n_cores : (i + 1) * self.n_cores])
+        ev["neuron_update"][...] = np.rint(upd * float(updates_per_neuron))
         return ev, host
 
 
@@ -141,6 +145,35 @@ def _route_counts(
     return n_pk, n_hop, n_chip
 
 
+def _matrix_rows(
+    cores: np.ndarray,
+    pats: list[tuple[np.ndarray, sp.csr_matrix]],
+    per_neuron: tuple[np.ndarray, np.ndarray, np.ndarray],
+    n_cores: int,
+) -> sp.csr_matrix:
+    """One population's rows of ``EventModel.matrix`` (see there)."""
+    n = cores.size
+    rows, cols, vals = [], [], []
+    for post_cores, pat in pats:  # synop: one per synapse, at the post neuron's core
+        coo = pat.tocoo()
+        c = post_cores[coo.col]
+        ok = c >= 0
+        rows.append(coo.row[ok].astype(np.int64))
+        cols.append(c[ok])
+        vals.append(np.ones(int(ok.sum())))
+    own = cores >= 0
+    idx = np.arange(n)[own]
+    for i, v in enumerate((np.ones(n), *per_neuron)):  # spike_out, packet, hop, chip_hop
+        rows.append(idx)
+        cols.append(cores[own] + (i + 1) * n_cores)
+        vals.append(np.asarray(v, dtype=np.float64)[own])
+    m = sp.coo_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n, len(_LINEAR) * n_cores),
+    )
+    return sp.csr_matrix(m)  # duplicates summed
+
+
 def event_model(
     network: Network, core_of: Mapping[str, np.ndarray], placement: Placement
 ) -> EventModel:
@@ -154,7 +187,8 @@ def event_model(
     cores_of = {k: np.asarray(v, dtype=np.int64) for k, v in core_of.items()}
     targets = neuron_targets(network, cores_of, n_cores)
     patterns: dict[str, list[tuple[str, sp.csr_matrix]]] = {}
-    packets, hops, chip_hops, updaters = {}, {}, {}, {}
+    packets, hops, chip_hops, updaters, updates = {}, {}, {}, {}, {}
+    offsets, blocks, host = {}, [], []
     for pop in network.populations:
         name = pop.name
         for pr in network.projections_from(name):
@@ -168,4 +202,28 @@ def event_model(
             counts = (np.zeros(pop.size), np.zeros(pop.size), np.zeros(pop.size))
         packets[name], hops[name], chip_hops[name] = counts
         updaters[name] = np.zeros(pop.size) if pop.model.kind == "input" else np.ones(pop.size)
-    return EventModel(n_cores, cores_of, patterns, packets, hops, chip_hops, updaters)
+        cores = cores_of[name]
+        updates[name] = np.bincount(
+            cores[cores >= 0], weights=updaters[name][cores >= 0], minlength=n_cores
+        )
+        offsets[name] = sum(b.shape[0] for b in blocks)
+        pats = [(cores_of[post], pat) for post, pat in patterns.get(name, [])]
+        blocks.append(_matrix_rows(cores, pats, counts, n_cores))
+        host.append(np.where(cores < 0, packets[name], 0.0))
+    matrix = sp.csr_matrix(sp.vstack(blocks)) if blocks else sp.csr_matrix((0, 5 * n_cores))
+    host_arr = np.concatenate(host) if host else np.zeros(0)
+    return EventModel(
+        n_cores, cores_of, patterns, packets, hops, chip_hops, updaters, offsets, matrix,
+        host_arr, updates,
+    )  # fmt: skip
+
+
+def mapped_event_model(mapped: MappedNetwork) -> EventModel:
+    """:func:`event_model` of a mapped network, built once per mapping (:func:`~neurosim.sim._memo.memo`)."""
+    size = sum(int(pr.weights.nnz) for pr in mapped.hw_network.projections)
+    return memo(
+        mapped,
+        ("event_model", id(mapped.hw_network), id(mapped.placement)),
+        lambda: event_model(mapped.hw_network, mapped.core_of, mapped.placement),
+        size=size,
+    )

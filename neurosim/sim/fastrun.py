@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from neurosim.sim._memo import memo
 from neurosim.sim.engine import EngineOutput, Plan
 
 __all__ = ["COMPILED_KINDS", "run_plan_compiled"]
@@ -251,6 +252,35 @@ def _global_csr(plan: Plan, offsets: dict[str, int], n: int, delayed: bool, dtyp
     return indptr, indices, np.ascontiguousarray(data, dtype=dtype)
 
 
+def _n_edges(plan: Plan) -> int:
+    """Stored synapses of a plan (decides whether its kernel layout is cached)."""
+    return sum(len(pr.data) for p in plan.pops for pr in p.incoming)
+
+
+def _float_layout(plan: Plan) -> dict[str, Any]:
+    """What the float kernel needs of a plan alone: global offsets, the forward and delayed
+    CSR, per-population uniformity and per-neuron parameters (built once per plan)."""
+    dtype = np.dtype(plan.dtype)
+    offsets, n = _layout(plan)
+
+    def gather(key: str, default: float) -> np.ndarray:
+        return _gather(plan, offsets, n, key, default, dtype)
+
+    arrays = (
+        np.array([_uniform(p) for p in plan.pops], dtype=np.bool_),
+        *_global_csr(plan, offsets, n, False, dtype),
+        *_global_csr(plan, offsets, n, True, dtype),
+        gather("bias", 0.0),
+        gather("cap", np.inf),
+        gather("r", 1.0),
+        gather("alpha", 0.0),
+        gather("v_leak", 0.0),
+        gather("threshold", np.inf),
+        gather("v_reset", 0.0),
+    )
+    return {"offsets": offsets, "n": n, "arrays": arrays}
+
+
 def run_plan_compiled(
     plan: Plan,
     X: np.ndarray,
@@ -276,16 +306,11 @@ def run_plan_compiled(
     Xs, on_engine = _stage(plan, X, per_step_inputs, n_steps, input_columns, v0, per_step, record)
     if on_engine is not None:
         return on_engine
-    offsets, n = _layout(plan)
-    n_b = Xs.shape[1]
-
-    def gather(key: str, default: float) -> np.ndarray:
-        return _gather(plan, offsets, n, key, default, dtype)
-
-    v0_arr = _initial_v(plan, offsets, n, v0, dtype)
-    fi, fx, fd = _global_csr(plan, offsets, n, False, dtype)
-    di, dx, dd = _global_csr(plan, offsets, n, True, dtype)
-    n_chunks, counts, final, nz, rec, raster = _outputs(n_b, n, n_steps, per_step, record, dtype)
+    lay = memo(plan, "float_layout", lambda: _float_layout(plan), size=_n_edges(plan))
+    offsets, n = lay["offsets"], lay["n"]
+    n_chunks, counts, final, nz, rec, raster = _outputs(
+        Xs.shape[1], n, n_steps, per_step, record, dtype
+    )
     kernel = _kernel()
     t0 = time.perf_counter()
     kernel(
@@ -293,21 +318,8 @@ def run_plan_compiled(
         Xs,
         bool(per_step_inputs),
         *_pop_arrays(plan, offsets, input_columns),
-        np.array([_uniform(p) for p in plan.pops], dtype=np.bool_),
-        fi,
-        fx,
-        fd,
-        di,
-        dx,
-        dd,
-        gather("bias", 0.0),
-        gather("cap", np.inf),
-        gather("r", 1.0),
-        gather("alpha", 0.0),
-        gather("v_leak", 0.0),
-        gather("threshold", np.inf),
-        gather("v_reset", 0.0),
-        v0_arr,
+        *lay["arrays"],
+        _initial_v(plan, offsets, n, v0, dtype),
         n_chunks,
         counts,
         final,
