@@ -701,14 +701,33 @@ def _sweep(
     timings: dict[str, Any],
     note: Progress | None = None,
 ) -> Any:
-    """Stage sweep: profile-field or scenario-field sweep (None without a sweep)."""
+    """Stage sweep (None without a sweep).
+
+    A sweep of profile fields is ``run_sweep`` of ``network`` over the grid on
+    the sweep chip; a sweep of scenario fields runs the scenario once per point.
+    """
     kind = sweep_kind(scenario)
     if kind is None:
         return None
     t0 = time.perf_counter()
+    spec = scenario.sweep
     try:
         if kind == "profile":
-            sweep = _profile_sweep(scenario, network, inputs, labels, profiles, say, note)
+            from neurosim.sweep import run_sweep
+
+            sweep = run_sweep(
+                network,
+                profiles[spec.chip or scenario.chip_specs[0].key],
+                spec.grid,
+                inputs=inputs,
+                labels=labels,
+                backends=spec.backends or scenario.simulation.backends,
+                strategy=scenario.mapping.strategy,
+                seed=scenario.seed,
+                n_steps=_steps(scenario),
+                execution=_execution(scenario),
+                progress=_progress_lines(say, note),
+            )
         else:
             sweep = _scenario_sweep(scenario, say, note)
     except NeurosimError as exc:
@@ -764,35 +783,6 @@ def _progress_lines(say: Progress, note: Progress | None = None) -> Progress:
             note(text)
 
     return line
-
-
-def _profile_sweep(
-    scenario: Scenario,
-    network: Any,
-    inputs: np.ndarray,
-    labels: np.ndarray | None,
-    profiles: Mapping[str, Any],
-    say: Progress,
-    note: Progress | None = None,
-) -> Any:
-    """``run_sweep`` over the grid of profile fields on the sweep chip."""
-    from neurosim.sweep import run_sweep
-
-    spec = scenario.sweep
-    key = spec.chip or scenario.chip_specs[0].key
-    return run_sweep(
-        network,
-        profiles[key],
-        spec.grid,
-        inputs=inputs,
-        labels=labels,
-        backends=spec.backends or scenario.simulation.backends,
-        strategy=scenario.mapping.strategy,
-        seed=scenario.seed,
-        n_steps=_steps(scenario),
-        execution=_execution(scenario),
-        progress=_progress_lines(say, note),
-    )
 
 
 def scenario_point(
