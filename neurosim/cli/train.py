@@ -49,108 +49,36 @@ def _csv_type(parse, what: str):
     return convert
 
 
-_TRAIN = "training options (passed to the method when given)"
-_BUDGET = "budgets and chip limits (deep_r, prune)"
-_CHIP = "training for a chip (dense, deep_r with --chip: the profile gives the constraints)"
+#: how a flag's value is read, by the option's ``kind`` (:func:`neurosim.train.options.option`)
+_PARSERS: dict[str, Any] = {
+    "int": int,
+    "float": float,
+    "str": str,
+    "flag": bool,
+    "floats": _csv_type(_floats, "fractions"),
+    "ints": _csv_type(_ints, "counts"),
+    "layers": str,
+    "network": str,
+}
 
-#: (group, flag, method keyword, value parser, help) of every method option
-_OPTIONS: tuple[tuple[str, str, str, Any, str], ...] = (
-    (_TRAIN, "--epochs", "epochs", int, "epochs (or sweeps)"),
-    (_TRAIN, "--batch-size", "batch_size", int, "minibatch size"),
-    (_TRAIN, "--lr", "lr", float, "learning rate"),
-    (_TRAIN, "--optimizer", "optimizer", str, "sgd or adam"),
-    (_TRAIN, "--momentum", "momentum", float, "SGD momentum"),
-    (_TRAIN, "--lr-schedule", "lr_schedule", str, "constant or cosine (deep_r)"),
-    (_TRAIN, "--weight-decay", "weight_decay", float, "L2 weight decay (dense)"),
-    (_TRAIN, "--val-fraction", "val_fraction", float, "held-out validation fraction"),
-    (
-        _TRAIN,
-        "--patience",
-        "patience",
-        int,
-        "early stopping after N epochs without a better validation accuracy",
-    ),
-    (
-        _BUDGET,
-        "--connectivity",
-        "connectivity",
-        _csv_type(_floats, "fractions"),
-        "fraction of connections kept, one or one per layer (e.g. 0.01,0.03,0.3)",
-    ),
-    (
-        _BUDGET,
-        "--n-connections",
-        "n_connections",
-        _csv_type(_ints, "counts"),
-        "exact connection budget, one or one per layer (e.g. 2352,900,300)",
-    ),
-    (_BUDGET, "--budget", "budget", str, "per_layer or global (deep_r)"),
-    (_BUDGET, "--fan-in-cap", "fan_in_cap", int, "at most N inputs per neuron"),
-    (_CHIP, "--chip-epochs", "chip_epochs", int, "epochs through the chip's quantizer (--chip)"),
-    (_CHIP, "--chip-lr", "chip_lr", float, "learning rate of the chip-aware epochs"),
-    (_CHIP, "--steps", "steps", int, "time steps of the IF rate code on spiking chips (32)"),
-    (
-        _CHIP,
-        "--spiking",
-        "spiking",
-        bool,
-        "train through the IF rate code even on a chip with ReLU",
-    ),
-    ("DEEP R", "--temperature", "temperature", float, "noise temperature T"),
-    ("DEEP R", "--l1", "l1", float, "L1 shrinkage alpha"),
-    ("DEEP R", "--soft", "soft", bool, "soft DEEP R (no hard budget)"),
-    ("DEEP R", "--theta-min", "theta_min", float, "lower bound of theta (soft DEEP R)"),
-    ("DEEP R", "--matmul", "matmul", str, "dense or sparse weight matrices in the passes"),
-    ("CoNNTrA", "--mode", "mode", str, "auto, exact or block"),
-    ("CoNNTrA", "--block", "block", float, "initial fraction of weights per block step"),
-    ("CoNNTrA", "--max-block", "max_block", float, "largest fraction of weights per block step"),
-    ("CoNNTrA", "--beta", "beta", float, "gradient moving-average factor (block mode)"),
-    ("CoNNTrA", "--bias-lr", "bias_lr", float, "bias step (block mode)"),
-    ("CoNNTrA", "--scale-search", "scale_search", str, "auto, epoch, end or none"),
-    (
-        "tensor sketching",
-        "--sketch-size",
-        "sketch_size",
-        _csv_type(_ints, "sizes"),
-        "k, one or one per layer",
-    ),
-    ("tensor sketching", "--n-sketches", "n_sketches", int, "L, sketch pairs per layer"),
-    (
-        "tensor sketching",
-        "--sketch-layers",
-        "sketch_layers",
-        str,
-        "auto, all, or layer indices like 0,1",
-    ),
-    (
-        "pruning and quantization",
-        "--init",
-        "init",
-        str,
-        "start from this trained network (.npz/.nir) instead of training a dense one (prune, ternary, conntra)",
-    ),
-    (
-        "pruning and quantization",
-        "--finetune-epochs",
-        "finetune_epochs",
-        int,
-        "fine-tuning epochs after pruning",
-    ),
-    (
-        "pruning and quantization",
-        "--finetune-lr",
-        "finetune_lr",
-        float,
-        "fine-tuning learning rate",
-    ),
-    (
-        "pruning and quantization",
-        "--threshold-factor",
-        "threshold_factor",
-        float,
-        "TWN threshold factor (0.7)",
-    ),
-)
+
+def _option_rows() -> tuple[tuple[str, str, str, str, str], ...]:
+    """``(group, flag, option, kind, help)`` of every option of every registered method.
+
+    Built from the options classes (:mod:`neurosim.train.options`): the shared
+    groups first, then each method's own fields, each option once.
+    """
+    from neurosim.train import options as opt
+    from neurosim.train.registry import TRAINING_METHODS, get_method
+
+    shared = [opt.TrainOptions, opt.OptimizerOptions, opt.WeightDecayOptions]
+    shared += [opt.BudgetOptions, opt.ChipTrainingOptions, opt.InitOptions]
+    own = [opt.options_type(get_method(m)) for m in TRAINING_METHODS]
+    classes = shared + [c for c in own if c is not None]
+    return tuple(
+        (group, "--" + name.replace("_", "-"), name, kind, help_text)
+        for group, name, kind, help_text in opt.cli_fields(classes)
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -190,42 +118,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="progress bar (default: on when stdout is a terminal)",
     )
+    from neurosim.train.options import BudgetOptions
+
     groups: dict[str, Any] = {}
-    for group, flag, key, typ, help_text in _OPTIONS:
+    for group, flag, key, kind, help_text in _option_rows():
         if group not in groups:
             groups[group] = parser.add_argument_group(group)
-            if group == _BUDGET:
+            if group == BudgetOptions.group:  # --chip and --set
                 add_profile_options(groups[group], chip_required=False)
         g = groups[group]
-        if typ is bool:
+        if kind == "flag":
             g.add_argument(
-                flag,
-                dest="opt_" + key,
-                action="store_const",
-                const=True,
-                default=None,
-                help=help_text,
+                flag, dest="opt_" + key, action="store_const", const=True, help=help_text
             )
         else:
             g.add_argument(
-                flag, dest="opt_" + key, type=typ, default=None, metavar=key.upper(), help=help_text
+                flag,
+                dest="opt_" + key,
+                type=_PARSERS[kind],
+                default=None,
+                metavar=key.upper(),
+                help=help_text,
             )
 
 
 def collect_options(args: argparse.Namespace, method: str) -> dict[str, Any]:
     """The method options given on the command line, checked against the method."""
-    from neurosim.io.formats import load_network
     from neurosim.train.registry import method_options
 
     allowed = set(method_options(method))
     given: dict[str, Any] = {}
-    for _, flag, key, _, _ in _OPTIONS:
+    for _, flag, key, kind, _ in _option_rows():
         value = getattr(args, "opt_" + key, None)
         if value is None:
             continue
         if key not in allowed:
             raise TrainingError(f"option {flag} does not apply to method {method}")
-        given[key] = value
+        given[key] = _read(flag, kind, value)
     if getattr(args, "chip", None):
         if "chip" not in allowed:
             raise TrainingError(f"option --chip does not apply to method {method}")
@@ -233,19 +162,23 @@ def collect_options(args: argparse.Namespace, method: str) -> dict[str, Any]:
         given["chip_overrides"] = tuple(args.overrides)
     elif getattr(args, "overrides", None):
         raise TrainingError("--set needs --chip (the profile whose fields it overrides)")
-    if isinstance(given.get("sketch_layers"), str) and given["sketch_layers"] not in (
-        "auto",
-        "all",
-    ):
+    return given
+
+
+def _read(flag: str, kind: str, value: Any) -> Any:
+    """A flag's value as the method takes it: layer indices parsed, a network loaded."""
+    if kind == "network":
+        from neurosim.io.formats import load_network
+
+        return load_network(value)
+    if kind == "layers" and value not in ("auto", "all"):
         try:
-            given["sketch_layers"] = _int_list(given["sketch_layers"])
+            return _int_list(value)
         except ValueError:
             raise TrainingError(
-                f"--sketch-layers {given['sketch_layers']!r}: expected auto, all or indices like 0,1"
+                f"{flag} {value!r}: expected auto, all or indices like 0,1"
             ) from None
-    if "init" in given:
-        given["init"] = load_network(given["init"])
-    return given
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

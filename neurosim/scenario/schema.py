@@ -118,6 +118,10 @@ class GenerateSpec(_Strict):
 class TrainSpec(_Strict):
     """A trained network: a training method and its parameters (trained on the dataset's train split).
 
+    ``parameters`` are the method's options: the fields of its options class
+    (:mod:`neurosim.train.options`, listed by
+    :func:`~neurosim.train.registry.method_options`) but ``seed``, which is the
+    scenario's, and ``init``, given below.
     ``init`` names a network the method starts from (its ``init`` parameter):
     a generated, trained or loaded one, e.g. DEEP R followed by ternary
     quantization (``method: ternary`` with ``init: {train: {method: deep_r}}``).

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,22 +19,37 @@ import numpy as np
 
 from neurosim.errors import TrainingError
 from neurosim.network import Network
-from neurosim.train.constraints import layer_budgets
 from neurosim.train.core import (
     DTYPE,
     TrainResult,
     accuracy,
-    check_training_data,
-    finish_training,
     init_dense,
     layer_sizes,
     possible_connections,
-    split_validation,
 )
 from neurosim.train.for_chip import chip_network, continue_on_chip, resolve_chip
+from neurosim.train.options import (
+    BudgetOptions,
+    ChipOptions,
+    ChipTrainingOptions,
+    HiddenOptions,
+    InitOptions,
+    OptimizerOptions,
+    TrainData,
+    TrainOptions,
+    WeightDecayOptions,
+    cap_and_budgets,
+    fit_kwargs,
+    option,
+    options_class,
+    trainer,
+)
 from neurosim.train.sgd import fit_layers
 
 __all__ = [
+    "DenseOptions",
+    "PruneOptions",
+    "TernaryOptions",
     "layers_of",
     "magnitude_masks",
     "train_dense",
@@ -72,133 +86,72 @@ def layers_of(
     return ws, bs
 
 
-def _result(
-    method,
-    weights,
-    biases,
-    xt,
-    yt,
-    outcome_val,
-    epochs_run,
-    history,
-    t0,
-    sizes,
-    info,
-    *,
-    n_parameters=None,
-    seed=0,
-):
-    result = finish_training(
-        method,
-        weights,
-        biases,
-        xt,
-        yt,
-        val_accuracy=outcome_val,
-        epochs_run=epochs_run,
-        history=history,
-        t0=t0,
-        seed=seed,
-        info=info,
-        n_possible=possible_connections(sizes),
-        n_parameters=n_parameters,
-    )
+def _result(method, weights, biases, d: TrainData, outcome, sizes, info, *, seed, n_parameters=None):
+    """A baseline's :class:`TrainResult`; ``outcome`` is ``(val_accuracy, epochs_run, history)``.
+
+    ``info`` gains the per-layer connection counts (not the network's metadata).
+    """
+    n_possible = possible_connections(sizes)
+    facts = {"seed": seed, "info": info, "n_possible": n_possible, "n_parameters": n_parameters}
+    result = d.finish(method, weights, biases, outcome, **facts)
     counts = [int(np.count_nonzero(w)) for w in weights]
     return dataclasses.replace(result, info={**info, "layer_connections": counts})
 
 
-def _pretrain_dense(xt, yt, xv, yv, w0, b0, init, **fit):
+def _pretrain_dense(d: TrainData, w0, b0, init, fit):
     """Train the dense start with ``fit_layers(**fit)`` unless it came from ``init``.
 
     Returns ``(weights, biases, history)``.
     """
     if init is not None:
         return w0, b0, ()
+    xt, yt, xv, yv = d.split
     w, b, out = fit_layers(xt, yt, w0, b0, x_val=xv, y_val=yv, label="dense", **fit)
     return w, b, out.history
 
 
-def _dense_start(x, y, n_classes, hidden, seed, init):
-    sizes = layer_sizes(x.shape[1], hidden, n_classes)
+def _dense_start(d: TrainData, hidden, seed, init):
+    """``(sizes, weights, biases)`` to start from: He-normal (seeded), or ``init``'s layers."""
+    sizes = layer_sizes(d.n_features, hidden, d.n_classes)
     if init is None:
         w, b = init_dense(sizes, np.random.default_rng([seed, 20]))
         return sizes, w, b
-    w, b = layers_of(init, x.shape[1], n_classes)
-    return tuple([x.shape[1]] + [m.shape[1] for m in w]), w, b
+    w, b = layers_of(init, d.n_features, d.n_classes)
+    return tuple([d.n_features] + [m.shape[1] for m in w]), w, b
 
 
-def train_dense(
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    n_classes: int | None = None,
-    hidden: Sequence[int] = (300, 100),
-    seed: int = 0,
-    epochs: int = 10,
-    batch_size: int = 64,
-    optimizer: str = "adam",
-    lr: float = 1e-3,
-    momentum: float = 0.9,
-    weight_decay: float = 0.0,
-    val_fraction: float = 0.1,
-    patience: int | None = None,
-    chip: str | None = None,
-    chip_overrides: Sequence[str] = (),
-    chip_epochs: int = 5,
-    chip_lr: float = 2e-3,
-    steps: int | None = None,
-    spiking: bool | None = None,
-    progress: bool = False,
-) -> TrainResult:
+@options_class()
+class DenseOptions(
+    TrainOptions, HiddenOptions, OptimizerOptions, WeightDecayOptions, ChipTrainingOptions
+):
+    """Options of :func:`train_dense`."""
+
+
+@trainer(DenseOptions)
+def train_dense(d: TrainData, o: DenseOptions) -> TrainResult:
     """Dense backprop baseline (every connection trained), optionally trained for a chip.
 
-    Parameters
-    ----------
-    x, y : inputs and integer labels; n_classes (default ``max(y) + 1``)
-    hidden : hidden layer sizes
-    seed : seed of initialisation, validation split and shuffles
-    epochs, batch_size, optimizer ({"sgd", "adam"}), lr, momentum, weight_decay
-    val_fraction, patience : validation split and early stopping
-    chip : str, optional
-        Chip profile (name or path; ``chip_overrides`` as ``--set``): after the
-        float training, ``chip_epochs`` epochs at ``chip_lr`` through the chip's
-        fan-in cap, quantizer and (spiking chips) ``steps``-step rate code
-        (:func:`neurosim.train.for_chip.train_for_chip`).
-    progress : rich progress bar
+    Takes ``x, y`` (inputs and integer labels), ``n_classes`` (default
+    ``max(y) + 1``) and the options of :class:`DenseOptions` (as ``options``
+    and/or keywords; see :func:`~neurosim.train.options.trainer`). With
+    ``chip``, the float training is followed by ``chip_epochs`` epochs through
+    the chip's constraints.
     """
-    t0 = time.perf_counter()
-    x, y, n_classes = check_training_data(x, y, n_classes)
-    sizes, w0, b0 = _dense_start(x, y, n_classes, hidden, seed, None)
-    target = (
-        None if chip is None else resolve_chip("dense", chip, chip_overrides, sizes, steps, spiking)
-    )
-    xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
-    fit = {
-        "optimizer": optimizer,
-        "lr": lr,
-        "momentum": momentum,
-        "weight_decay": weight_decay,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "seed": seed,
-        "patience": patience,
-        "progress": progress,
-    }
+    sizes, w0, b0 = _dense_start(d, o.hidden, o.seed, None)
+    target = None
+    if o.chip is not None:
+        target = resolve_chip("dense", o.chip, o.chip_overrides, sizes, o.steps, o.spiking)
+    xt, yt, xv, yv = d.split
+    fit = fit_kwargs(o, weight_decay=True)
     w, b, out = fit_layers(xt, yt, w0, b0, x_val=xv, y_val=yv, label="dense", **fit)
-    info = {
-        "hidden": list(hidden),
-        "optimizer": optimizer,
-        "lr": lr,
-        "batch_size": batch_size,
-        "epochs": epochs,
-    }
-    chip_fit = dict(epochs=chip_epochs, lr=chip_lr, batch_size=batch_size, seed=seed)
-    chip_fit["progress"] = progress
-    w, b, chip_info, val, epochs_run, history = continue_on_chip(
-        target, w, b, out, (xt, yt, xv, yv), chip_fit
-    )
+    info = {"hidden": list(o.hidden), "optimizer": o.optimizer, "lr": o.lr}
+    info.update(batch_size=o.batch_size, epochs=o.epochs)
+    chip_fit = dict(epochs=o.chip_epochs, lr=o.chip_lr, batch_size=o.batch_size, seed=o.seed)
+    chip_fit["progress"] = o.progress
+    trained = continue_on_chip(target, w, b, out, d.split, chip_fit)
+    w, b, chip_info, val, epochs_run, history = trained
     info = {**info, **chip_info}
-    result = _result("dense", w, b, xt, yt, val, epochs_run, history, t0, sizes, info, seed=seed)
+    result = _result("dense", w, b, d, (val, epochs_run, history), sizes, info, seed=o.seed)
     return result if target is None else chip_network(result, target[1])
 
 
@@ -220,69 +173,40 @@ def magnitude_masks(
     return masks
 
 
-def train_pruned(
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    n_classes: int | None = None,
-    hidden: Sequence[int] = (300, 100),
-    seed: int = 0,
-    epochs: int = 10,
-    finetune_epochs: int = 10,
-    batch_size: int = 64,
-    optimizer: str = "adam",
-    lr: float = 1e-3,
-    finetune_lr: float | None = None,
-    momentum: float = 0.9,
-    connectivity: float | Sequence[float] | None = None,
-    n_connections: int | Sequence[int] | None = None,
-    fan_in_cap: int | None = None,
-    chip: str | None = None,
-    chip_overrides: Sequence[str] = (),
-    init: Network | None = None,
-    val_fraction: float = 0.1,
-    patience: int | None = None,
-    progress: bool = False,
-) -> TrainResult:
+@options_class("pruning and quantization")
+class PruneOptions(
+    TrainOptions, HiddenOptions, OptimizerOptions, BudgetOptions, ChipOptions, InitOptions
+):
+    """Options of :func:`train_pruned`; ``init`` replaces the dense training."""
+
+    finetune_epochs: int = option(10, "fine-tuning epochs after pruning", "int")
+    finetune_lr: float | None = option(None, "fine-tuning learning rate (default lr)", "float")
+
+
+@trainer(PruneOptions)
+def train_pruned(d: TrainData, o: PruneOptions) -> TrainResult:
     """Magnitude pruning to a connection budget, with fine-tuning.
 
     A dense network is trained for ``epochs`` (or taken from ``init``), each
     layer keeps its ``K_l`` largest weights (under ``fan_in_cap`` if given),
     and the survivors are fine-tuned for ``finetune_epochs`` with the mask fixed.
-    Budgets are given as in :func:`~neurosim.train.deep_r.train_deep_r`.
+    Budgets are given as in :func:`~neurosim.train.deep_r.train_deep_r`; the
+    options are :class:`PruneOptions`.
     """
-    from neurosim.train.constraints import resolve_fan_in_cap
-
-    t0 = time.perf_counter()
-    x, y, n_classes = check_training_data(x, y, n_classes)
-    cap = resolve_fan_in_cap(fan_in_cap, chip, chip_overrides)
-    sizes, w0, b0 = _dense_start(x, y, n_classes, hidden, seed, init)
-    budgets = layer_budgets(
-        sizes, connectivity=connectivity, n_connections=n_connections, fan_in_cap=cap
-    )
-    xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
-    history: list[dict[str, Any]] = []
-    fit = {
-        "optimizer": optimizer,
-        "lr": lr,
-        "momentum": momentum,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "seed": seed,
-        "patience": patience,
-        "progress": progress,
-    }
-    w0, b0, dense_history = _pretrain_dense(xt, yt, xv, yv, w0, b0, init, **fit)
-    history += [{"phase": "dense", **h} for h in dense_history]
+    sizes, w0, b0 = _dense_start(d, o.hidden, o.seed, o.init)
+    cap, budgets = cap_and_budgets(o, sizes)
+    fit = fit_kwargs(o)
+    w0, b0, dense_history = _pretrain_dense(d, w0, b0, o.init, fit)
+    history: list[dict[str, Any]] = [{"phase": "dense", **h} for h in dense_history]
+    xt, yt, xv, yv = d.split
     dense_val = None if xv is None else accuracy(w0, b0, xv, yv)
     masks = magnitude_masks(w0, budgets, cap)
     w, b = [w * m for w, m in zip(w0, masks, strict=True)], b0
     pruned_val = None if xv is None else accuracy(w, b, xv, yv)
     val, epochs_run = pruned_val, 0
-    if finetune_epochs > 0:
-        fit.update(
-            lr=lr if finetune_lr is None else finetune_lr, epochs=finetune_epochs, seed=seed + 1
-        )
+    if o.finetune_epochs > 0:
+        lr = o.lr if o.finetune_lr is None else o.finetune_lr
+        fit.update(lr=lr, epochs=o.finetune_epochs, seed=o.seed + 1)
         w, b, out = _finetune_masked(xt, yt, xv, yv, w0, b0, masks, fit)
         history += [{"phase": "finetune", **h} for h in out.history]
         val, epochs_run = out.best_val_accuracy, out.epochs_run
@@ -290,13 +214,13 @@ def train_pruned(
         "hidden": [int(s) for s in sizes[1:-1]],
         "budgets": list(budgets),
         "fan_in_cap": cap,
-        "chip": chip,
+        "chip": o.chip,
         "max_fan_in": int(max(np.count_nonzero(m, axis=0).max() for m in masks)),
         "dense_val_accuracy": dense_val,
         "pruned_val_accuracy_before_finetune": pruned_val,
-        "from_init": init is not None,
+        "from_init": o.init is not None,
     }
-    return _result("prune", w, b, xt, yt, val, epochs_run, history, t0, sizes, info, seed=seed)
+    return _result("prune", w, b, d, (val, epochs_run, history), sizes, info, seed=o.seed)
 
 
 def _finetune_masked(xt, yt, xv, yv, w0, b0, masks, fit):
@@ -331,66 +255,36 @@ def twn_quantize(w: np.ndarray, threshold_factor: float = 0.7) -> tuple[np.ndarr
     return codes, scale, delta
 
 
-def train_ternary(
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    n_classes: int | None = None,
-    hidden: Sequence[int] = (300, 100),
-    seed: int = 0,
-    epochs: int = 10,
-    batch_size: int = 64,
-    optimizer: str = "adam",
-    lr: float = 1e-3,
-    momentum: float = 0.9,
-    threshold_factor: float = 0.7,
-    init: Network | None = None,
-    val_fraction: float = 0.1,
-    patience: int | None = None,
-    progress: bool = False,
-) -> TrainResult:
+@options_class("pruning and quantization")
+class TernaryOptions(TrainOptions, HiddenOptions, OptimizerOptions, InitOptions):
+    """Options of :func:`train_ternary`; ``init`` replaces the dense training."""
+
+    threshold_factor: float = option(0.7, "TWN threshold factor (0.7)", "float")
+
+
+@trainer(TernaryOptions)
+def train_ternary(d: TrainData, o: TernaryOptions) -> TrainResult:
     """Post-training ternary quantization (TWN threshold rule) of a dense network.
 
     The dense network is trained for ``epochs`` (or taken from ``init``);
     every layer becomes ``a_l * T_l`` with ``T_l`` in ``{-1, 0, +1}``; biases
-    stay real-valued.
+    stay real-valued. The options are :class:`TernaryOptions`.
     """
-    t0 = time.perf_counter()
-    x, y, n_classes = check_training_data(x, y, n_classes)
-    sizes, w0, b0 = _dense_start(x, y, n_classes, hidden, seed, init)
-    xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
-    history: list[dict[str, Any]] = []
-    w0, b0, dense_history = _pretrain_dense(
-        xt,
-        yt,
-        xv,
-        yv,
-        w0,
-        b0,
-        init,
-        optimizer=optimizer,
-        lr=lr,
-        momentum=momentum,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        patience=patience,
-        progress=progress,
-    )
-    history += list(dense_history)
+    sizes, w0, b0 = _dense_start(d, o.hidden, o.seed, o.init)
+    w0, b0, history = _pretrain_dense(d, w0, b0, o.init, fit_kwargs(o))
+    xv, yv = d.x_val, d.y_val
     dense_val = None if xv is None else accuracy(w0, b0, xv, yv)
-    quant = [twn_quantize(w, threshold_factor) for w in w0]
+    quant = [twn_quantize(w, o.threshold_factor) for w in w0]
     weights = [(q.astype(DTYPE) * DTYPE(a)) for q, a, _ in quant]
     val = None if xv is None else accuracy(weights, b0, xv, yv)
     info = {
         "hidden": [int(s) for s in sizes[1:-1]],
-        "threshold_factor": threshold_factor,
+        "threshold_factor": o.threshold_factor,
         "scales": [a for _, a, _ in quant],
-        "thresholds": [d for _, _, d in quant],
+        "thresholds": [t for _, _, t in quant],
         "weight_bits": 2,
         "dense_val_accuracy": dense_val,
-        "from_init": init is not None,
+        "from_init": o.init is not None,
     }
-    return _result(
-        "ternary", weights, b0, xt, yt, val, len(history), history, t0, sizes, info, seed=seed
-    )
+    outcome = (val, len(history), list(history))
+    return _result("ternary", weights, b0, d, outcome, sizes, info, seed=o.seed)

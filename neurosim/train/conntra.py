@@ -46,7 +46,6 @@ quantized with the TWN rule (a warm start, reported in ``info``).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -61,17 +60,27 @@ from neurosim.train.core import (
     TrainResult,
     accuracy,
     backward,
-    check_training_data,
     finish_training,
     forward,
     layer_sizes,
     run_epochs,
     softmax_cross_entropy,
-    split_validation,
+)
+from neurosim.train.options import (
+    HiddenOptions,
+    InitOptions,
+    Options,
+    TrainData,
+    TrainOptions,
+    option,
+    options_class,
+    trainer,
 )
 
 __all__ = [
     "CONNTRA_MODES",
+    "ConntraOptions",
+    "CoordinateOptions",
     "block_step",
     "exact_sweep",
     "ternary_memory",
@@ -348,17 +357,13 @@ def _check_options(
 
 
 def _start_codes(
-    n_inputs: int,
-    n_classes: int,
-    hidden: Sequence[int],
-    init: Network | None,
-    rng: np.random.Generator,
+    d: TrainData, hidden: Sequence[int], init: Network | None, rng: np.random.Generator
 ) -> tuple[list[np.ndarray], list[float], list[np.ndarray], tuple[int, ...]]:
     """Initial ``(codes, scales, biases, sizes)``: random ternary, or a TWN warm start from ``init``."""
     if init is not None:
-        codes, scales, biases = _warm_start(init, n_inputs, n_classes)
-        return codes, scales, biases, tuple([n_inputs] + [c.shape[1] for c in codes])
-    sizes = layer_sizes(n_inputs, hidden, n_classes)
+        codes, scales, biases = _warm_start(init, d.n_features, d.n_classes)
+        return codes, scales, biases, tuple([d.n_features] + [c.shape[1] for c in codes])
+    sizes = layer_sizes(d.n_features, hidden, d.n_classes)
     codes, scales = _init_codes(sizes, rng)
     return codes, scales, [np.zeros(s) for s in sizes[1:]], sizes
 
@@ -464,18 +469,13 @@ class _CoordinateRun:
         return {"changed": self.changed, "steps": self.steps, "rejected_blocks": self.rejected}
 
 
-def _start_run(
-    codes: list[np.ndarray],
-    scales: list[float],
-    biases: list[np.ndarray],
-    xt: np.ndarray,
-    yt: np.ndarray,
-    rng: np.random.Generator,
-    mode: str,
-    scale_search: str,
-    scale_samples: int,
-) -> _CoordinateRun:
-    """The run's state: ``auto`` modes resolved, arrays in the mode's dtype, scale samples drawn."""
+def _start_run(codes, scales, biases, d: TrainData, rng, mode, scale_search, scale_samples):
+    """The run's state: ``auto`` modes resolved, arrays in the mode's dtype, scale samples drawn.
+
+    ``codes, scales, biases`` are the start (:func:`_start_codes`), ``d`` the
+    training data and ``rng`` the run's generator.
+    """
+    xt, yt = d.x, d.y
     n_weights = int(sum(c.size for c in codes))
     if mode == "auto":
         mode = "exact" if n_weights <= 20_000 else "block"
@@ -522,80 +522,59 @@ def _conntra_result(
         "zero_fraction": 1.0 - int(sum(np.count_nonzero(w) for w in weights)) / n_weights,
         "memory": ternary_memory(n_weights, len(best_codes)),
     }
-    return finish_training(
-        "conntra",
-        weights,
-        best_biases,
-        run.x,
-        run.y,
-        outcome=outcome,
-        t0=t0,
-        seed=seed,
-        info=info,
-        n_possible=n_weights,
-        n_parameters=n_weights,
-    )
+    counts = {"n_possible": n_weights, "n_parameters": n_weights}
+    run_facts = {"outcome": outcome, "t0": t0, "seed": seed, "info": info}
+    # the training accuracy is measured on the run's samples, in the mode's dtype
+    return finish_training("conntra", weights, best_biases, run.x, run.y, **run_facts, **counts)
 
 
-def train_conntra(
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    n_classes: int | None = None,
-    hidden: Sequence[int] = (300, 100),
-    seed: int = 0,
-    epochs: int = 10,
-    batch_size: int = 256,
-    mode: str = "auto",
-    block: float = 1e-3,
-    max_block: float = 0.01,
-    beta: float = 0.9,
-    bias_lr: float = 0.05,
-    scale_samples: int = 4096,
-    scale_search: str = "auto",
-    init: Network | None = None,
-    val_fraction: float = 0.1,
-    patience: int | None = None,
-    progress: bool = False,
-) -> TrainResult:
+@options_class("CoNNTrA")
+class CoordinateOptions(Options):
+    """The block coordinate steps and the scale search of CoNNTrA."""
+
+    block: float = option(1e-3, "initial fraction of weights per block step", "float")
+    beta: float = option(0.9, "gradient moving-average factor ranking moves (block mode)", "float")
+    bias_lr: float = option(0.05, "bias step (block mode)", "float")
+    scale_samples: int = option(4096, "samples of the per-layer scale search", "int")
+
+
+@options_class("CoNNTrA")
+class ConntraOptions(TrainOptions, HiddenOptions, InitOptions, CoordinateOptions):
+    """Options of :func:`train_conntra`.
+
+    ``epochs`` are sweeps (``exact``) or passes over the training set
+    (``block``), ``batch_size`` the samples per exact sweep or block step.
+    ``auto`` mode is ``exact`` for networks of at most 20,000 weights, else
+    ``block``; ``auto`` scale search is ``epoch`` in exact mode and ``end`` in
+    block mode (larger scales make every unit move coarser and stall block
+    steps). ``init`` is a warm start, quantized with the TWN rule.
+    """
+
+    mode: str = option("auto", "auto, exact or block")
+    max_block: float = option(0.01, "largest fraction of weights per block step", "float")
+    scale_search: str = option("auto", "auto, epoch, end or none: when the scales are searched")
+    batch_size: int = 256
+
+
+@trainer(ConntraOptions)
+def train_conntra(d: TrainData, o: ConntraOptions) -> TrainResult:
     """Train a ternary network by coordinate descent (CoNNTrA).
 
-    Parameters
-    ----------
-    x, y : inputs and integer labels; ``n_classes`` (default ``max(y) + 1``)
-    hidden : hidden layer sizes
-    seed : seed of initial values, sweep orders, shuffles and validation split
-    epochs : sweeps (``exact``) or passes over the training set (``block``)
-    batch_size : samples per exact sweep / per block step
-    mode : {"auto", "exact", "block"}
-        ``auto`` is ``exact`` for networks of at most 20,000 weights, else ``block``.
-    block : initial fraction of weights proposed per block step
-    max_block : largest fraction of weights proposed per block step
-    beta : moving-average factor of the gradient used to rank moves (block mode)
-    bias_lr : bias step size (block mode; exact mode treats each bias as a coordinate)
-    scale_samples : samples used for the per-layer scale search
-    scale_search : {"auto", "epoch", "end", "none"}
-        When the scales are searched: after every epoch, once at the end, or
-        never. ``auto`` is ``epoch`` in exact mode and ``end`` in block mode
-        (larger scales make every unit move coarser and stall block steps).
-    init : Network, optional
-        Warm start from a trained network quantized with the TWN rule.
-    val_fraction, patience, progress : as the other methods
+    Takes ``x, y`` (inputs and integer labels), ``n_classes`` (default
+    ``max(y) + 1``) and the options of :class:`ConntraOptions` (``seed`` seeds
+    the initial values, sweep orders, shuffles and validation split).
     """
-    t0 = time.perf_counter()
-    x, y, n_classes = check_training_data(x, y, n_classes)
-    _check_options(mode, block, max_block, beta, scale_search)
-    xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
-    rng = np.random.default_rng([seed, 30])
-    codes, scales, biases, sizes = _start_codes(x.shape[1], n_classes, hidden, init, rng)
-    run = _start_run(codes, scales, biases, xt, yt, rng, mode, scale_search, scale_samples)
-    run.block, run.options = block, {"beta": beta, "bias_lr": bias_lr, "max_block": max_block}
-    outcome = run_epochs(
-        **run.loop_args(batch_size, xv, yv),
-        epochs=epochs,
-        seed=seed,
-        patience=patience,
-        progress=progress,
-    )
-    facts = {"warm_start": init is not None, "batch_size": batch_size, "max_block": max_block}
-    return _conntra_result(run, outcome, sizes, facts, t0=t0, seed=seed)
+    _check_options(o.mode, o.block, o.max_block, o.beta, o.scale_search)
+    rng = np.random.default_rng([o.seed, 30])
+    codes, scales, biases, sizes = _start_codes(d, o.hidden, o.init, rng)
+    run = _start_run(codes, scales, biases, d, rng, o.mode, o.scale_search, o.scale_samples)
+    run.block = o.block
+    run.options = {"beta": o.beta, "bias_lr": o.bias_lr, "max_block": o.max_block}
+    outcome = run_epochs(**run.loop_args(o.batch_size, d.x_val, d.y_val), **_loop(o))
+    facts = {"warm_start": o.init is not None, "batch_size": o.batch_size, "max_block": o.max_block}
+    return _conntra_result(run, outcome, sizes, facts, t0=d.t0, seed=o.seed)
+
+
+def _loop(o: TrainOptions) -> dict[str, Any]:
+    """The :func:`run_epochs` keywords of the options: epochs, seed, patience, progress."""
+    return {"epochs": o.epochs, "seed": o.seed, "patience": o.patience, "progress": o.progress}

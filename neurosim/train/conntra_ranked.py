@@ -23,7 +23,6 @@ measured on MNIST (784-300-100-10, 3-6 epochs, first 5,000 test images):
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -31,9 +30,11 @@ import numpy as np
 
 from neurosim.errors import TrainingError
 from neurosim.train.conntra import (
+    CoordinateOptions,
     _batch_losses,
     _conntra_result,
     _CoordinateRun,
+    _loop,
     _loss,
     _start_codes,
     _start_run,
@@ -41,14 +42,20 @@ from neurosim.train.conntra import (
 from neurosim.train.core import (
     TrainResult,
     backward,
-    check_training_data,
     forward,
     run_epochs,
     softmax_cross_entropy,
-    split_validation,
+)
+from neurosim.train.options import (
+    HiddenOptions,
+    TrainData,
+    TrainOptions,
+    option,
+    options_class,
+    trainer,
 )
 
-__all__ = ["RankedState", "ranked_block_step", "train_conntra_ranked"]
+__all__ = ["ConntraRankedOptions", "RankedState", "ranked_block_step", "train_conntra_ranked"]
 
 
 @dataclass
@@ -163,59 +170,47 @@ class _RankedRun(_CoordinateRun):
         return after
 
 
-def train_conntra_ranked(
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    n_classes: int | None = None,
-    hidden: Sequence[int] = (300, 100),
-    seed: int = 0,
-    epochs: int = 15,
-    batch_size: int = 256,
-    block: float = 3e-3,
-    beta: float = 0.9,
-    beta2: float = 0.999,
-    bias_lr: float = 0.05,
-    scale_samples: int = 4096,
-    val_fraction: float = 0.1,
-    patience: int | None = None,
-    progress: bool = False,
-) -> TrainResult:
+@options_class("CoNNTrA")
+class ConntraRankedOptions(TrainOptions, HiddenOptions, CoordinateOptions):
+    """Options of :func:`train_conntra_ranked`: as :class:`~neurosim.train.conntra.ConntraOptions`
+    (block mode, scale search at the end); ``block`` is the block fraction at
+    the start of the cosine schedule."""
+
+    beta2: float = option(0.999, "second-moment factor of the gradient that ranks moves", "float")
+    epochs: int = 15
+    batch_size: int = 256
+    block: float = 3e-3
+
+
+@trainer(ConntraRankedOptions)
+def train_conntra_ranked(d: TrainData, o: ConntraRankedOptions) -> TrainResult:
     """Train a ternary network from random codes by ranked block coordinate descent.
 
-    Parameters as :func:`neurosim.train.conntra.train_conntra` (block mode,
-    scale search at the end); ``block`` is the block fraction at the start of
-    the cosine schedule and ``beta``, ``beta2`` the factors of the gradient's
-    first and second moving moments that rank the moves.
+    The options are :class:`ConntraRankedOptions`; ``beta`` and ``beta2`` are
+    the factors of the gradient's first and second moving moments that rank
+    the moves.
     """
-    t0 = time.perf_counter()
-    x, y, n_classes = check_training_data(x, y, n_classes)
-    if not 0 < block <= 1:
-        raise TrainingError(f"CoNNTrA block = {block}; expected a fraction in (0, 1]")
-    if not (0 <= beta < 1 and 0 <= beta2 < 1):
-        raise TrainingError(f"CoNNTrA beta, beta2 = {beta}, {beta2}; expected numbers in [0, 1)")
-    xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
-    rng = np.random.default_rng([seed, 30])
-    codes, scales, biases, sizes = _start_codes(x.shape[1], n_classes, hidden, None, rng)
-    base = _start_run(codes, scales, biases, xt, yt, rng, "block", "end", scale_samples)
+    if not 0 < o.block <= 1:
+        raise TrainingError(f"CoNNTrA block = {o.block}; expected a fraction in (0, 1]")
+    if not (0 <= o.beta < 1 and 0 <= o.beta2 < 1):
+        raise TrainingError(
+            f"CoNNTrA beta, beta2 = {o.beta}, {o.beta2}; expected numbers in [0, 1)"
+        )
+    rng = np.random.default_rng([o.seed, 30])
+    codes, scales, biases, sizes = _start_codes(d, o.hidden, None, rng)
+    base = _start_run(codes, scales, biases, d, rng, "block", "end", o.scale_samples)
     run = _RankedRun(**{f: getattr(base, f) for f in _FIELDS})
-    run.total_steps = max(1, epochs * -(-xt.shape[0] // batch_size))
-    run.block = block
-    run.options = {"beta": beta, "beta2": beta2, "bias_lr": bias_lr}
-    outcome = run_epochs(
-        **run.loop_args(batch_size, xv, yv),
-        epochs=epochs,
-        seed=seed,
-        patience=patience,
-        progress=progress,
-    )
+    run.total_steps = max(1, o.epochs * -(-d.x.shape[0] // o.batch_size))
+    run.block = o.block
+    run.options = {"beta": o.beta, "beta2": o.beta2, "bias_lr": o.bias_lr}
+    outcome = run_epochs(**run.loop_args(o.batch_size, d.x_val, d.y_val), **_loop(o))
     facts = {
         "warm_start": False,
-        "batch_size": batch_size,
+        "batch_size": o.batch_size,
         "rank": "normalised gradient",
-        "block_schedule": f"cosine from {block}",
+        "block_schedule": f"cosine from {o.block}",
     }
-    return _conntra_result(run, outcome, sizes, facts, t0=t0, seed=seed)
+    return _conntra_result(run, outcome, sizes, facts, t0=d.t0, seed=o.seed)
 
 
 _FIELDS = ("codes", "scales", "biases", "x", "y", "rng", "scale_idx", "mode", "scale_search")

@@ -60,6 +60,11 @@ DTYPE = np.float32
 
 
 # --------------------------------------------------------------------- result
+#: the figures of :meth:`TrainResult.summary`, in order
+_SUMMARY = ("method", "train_accuracy", "val_accuracy", "n_connections", "n_possible")
+_SUMMARY += ("connectivity", "n_parameters", "wall_time_s", "epochs_run")
+
+
 @dataclass(frozen=True)
 class TrainResult:
     """What a training method returns.
@@ -110,17 +115,7 @@ class TrainResult:
 
     def summary(self) -> dict[str, Any]:
         """Plain dict of the scalar results (for JSON and network metadata)."""
-        return {
-            "method": self.method,
-            "train_accuracy": self.train_accuracy,
-            "val_accuracy": self.val_accuracy,
-            "n_connections": self.n_connections,
-            "n_possible": self.n_possible,
-            "connectivity": self.connectivity,
-            "n_parameters": self.n_parameters,
-            "wall_time_s": self.wall_time_s,
-            "epochs_run": self.epochs_run,
-        }
+        return {name: getattr(self, name) for name in _SUMMARY}
 
 
 # ------------------------------------------------------------------- data

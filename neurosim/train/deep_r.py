@@ -40,7 +40,6 @@ connection, applies L1 and noise to all of them, clips ``theta`` at
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -50,14 +49,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from neurosim.errors import TrainingError
-from neurosim.train.constraints import BUDGET_MODES, layer_budgets
+from neurosim.train.constraints import BUDGET_MODES
 from neurosim.train.core import (
     DTYPE,
     TrainResult,
     accuracy,
     backward,
-    check_training_data,
-    finish_training,
     forward,
     layer_sizes,
     lr_factor,
@@ -65,11 +62,23 @@ from neurosim.train.core import (
     possible_connections,
     run_epochs,
     softmax_cross_entropy,
-    split_validation,
 )
 from neurosim.train.for_chip import continue_on_chip
+from neurosim.train.options import (
+    BudgetOptions,
+    ChipTrainingOptions,
+    HiddenOptions,
+    OptimizerOptions,
+    TrainData,
+    TrainOptions,
+    cap_and_budgets,
+    option,
+    options_class,
+    trainer,
+)
 
 __all__ = [
+    "DeepROptions",
     "RewiringState",
     "deep_r_step",
     "init_rewiring",
@@ -464,28 +473,16 @@ def _check_variant(soft: bool, cap: int | None, matmul: str, theta_min: float) -
 
 
 def _resolve_budgets(
-    sizes: Sequence[int],
-    connectivity: float | Sequence[float] | None,
-    n_connections: int | Sequence[int] | None,
-    fan_in_cap: int | None,
-    chip: str | None,
-    chip_overrides: Sequence[str],
-    steps: int | None,
-    spiking: bool | None,
+    sizes: Sequence[int], o: DeepROptions
 ) -> tuple[int | None, list[int], tuple | None]:
     """``(fan-in cap, per-layer budgets, chip target or None)`` of a DEEP R request."""
-    from neurosim.train.constraints import resolve_fan_in_cap
-
-    cap = resolve_fan_in_cap(fan_in_cap, chip, chip_overrides)
-    budgets = layer_budgets(
-        sizes, connectivity=connectivity, n_connections=n_connections, fan_in_cap=cap
-    )
-    if chip is None:
+    cap, budgets = cap_and_budgets(o, sizes)
+    if o.chip is None:
         return cap, budgets, None
     from neurosim.train.chip import check_budget
     from neurosim.train.for_chip import resolve_chip
 
-    target = resolve_chip("deep_r", chip, chip_overrides, sizes, steps, spiking)
+    target = resolve_chip("deep_r", o.chip, o.chip_overrides, sizes, o.steps, o.spiking)
     check_budget(sizes, budgets)
     return cap, budgets, target
 
@@ -610,30 +607,23 @@ class _RewiringRun:
 
 
 def _deep_r_info(
-    soft: bool,
-    budget: str,
-    budgets: Sequence[int],
-    cap: int | None,
-    chip: str | None,
-    run: _RewiringRun,
-    optimizer: str,
-    batch_size: int,
+    o: DeepROptions, budgets: Sequence[int], cap: int | None, run: _RewiringRun
 ) -> dict[str, Any]:
     """The run's facts for ``info``; :func:`_deep_r_result` fills the connection counts."""
     return {
-        "variant": "soft" if soft else "hard",
-        "budget": "none" if soft else budget,
+        "variant": "soft" if o.soft else "hard",
+        "budget": "none" if o.soft else o.budget,
         "budgets": list(budgets),
         "layer_connections": None,
         "fan_in_cap": cap,
-        "chip": chip,
+        "chip": o.chip,
         "max_fan_in": None,
         "lr": run.lr,
-        "optimizer": optimizer,
+        "optimizer": o.optimizer,
         "lr_schedule": run.lr_schedule,
         "l1": run.l1,
         "temperature": run.temperature,
-        "batch_size": batch_size,
+        "batch_size": o.batch_size,
         "rewired": run.rewired,
     }
 
@@ -644,29 +634,18 @@ def _deep_r_result(
     target: tuple | None,
     sizes: Sequence[int],
     hidden: Sequence[int],
-    train: tuple[np.ndarray, np.ndarray],
+    d: TrainData,
     *,
-    t0: float,
     seed: int,
 ) -> TrainResult:
     """The :class:`TrainResult`; fills ``info``'s per-layer counts and largest fan-in."""
     weights, biases, chip_info, val, epochs_run, history = trained
     info["layer_connections"] = [int(np.count_nonzero(w)) for w in weights]
     info["max_fan_in"] = int(max(np.count_nonzero(w, axis=0).max() for w in weights))
-    result = finish_training(
-        "deep_r",
-        weights,
-        biases,
-        *train,
-        val_accuracy=val,
-        epochs_run=epochs_run,
-        history=history,
-        t0=t0,
-        seed=seed,
-        info={**info, **chip_info},
-        n_possible=possible_connections(sizes),
-        metadata={"hidden": list(hidden)},
-    )
+    outcome = (val, epochs_run, history)
+    sizes_facts = {"n_possible": possible_connections(sizes), "metadata": {"hidden": list(hidden)}}
+    info = {**info, **chip_info}
+    result = d.finish("deep_r", weights, biases, outcome, seed=seed, info=info, **sizes_facts)
     if target is None:
         return result
     from neurosim.train.for_chip import chip_network
@@ -674,82 +653,59 @@ def _deep_r_result(
     return chip_network(result, target[1])
 
 
-def train_deep_r(
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    n_classes: int | None = None,
-    hidden: Sequence[int] = (300, 100),
-    seed: int = 0,
-    epochs: int = 10,
-    batch_size: int = 32,
-    connectivity: float | Sequence[float] | None = None,
-    n_connections: int | Sequence[int] | None = None,
-    budget: str = "per_layer",
-    fan_in_cap: int | None = None,
-    chip: str | None = None,
-    chip_overrides: Sequence[str] = (),
-    lr: float = 0.05,
-    optimizer: str = "sgd",
-    momentum: float = 0.0,
-    lr_schedule: str = "constant",
-    l1: float = 1e-5,
-    temperature: float = 1e-10,
-    soft: bool = False,
-    theta_min: float = -1e-3,
-    matmul: str = "dense",
-    val_fraction: float = 0.1,
-    patience: int | None = None,
-    chip_epochs: int = 5,
-    chip_lr: float = 2e-3,
-    steps: int | None = None,
-    spiking: bool | None = None,
-    progress: bool = False,
-) -> TrainResult:
+@options_class("DEEP R")
+class DeepROptions(
+    TrainOptions, HiddenOptions, OptimizerOptions, BudgetOptions, ChipTrainingOptions
+):
+    """Options of :func:`train_deep_r`.
+
+    The budget is a fraction of the possible connections (``connectivity``)
+    or an exact count (``n_connections``, which wins), one for all layers or
+    one per layer; a chip's fan-in limit also caps the fan-in, and its
+    fine-tuning keeps the rewired network's final connectivity. ``lr`` is
+    ``eta``; its schedule applies to the gradient, L1 and noise terms alike;
+    ``optimizer`` and ``momentum`` drive the gradient term.
+    """
+
+    budget: str = option("per_layer", "per_layer or global: keep each layer's count, or the total")
+    lr_schedule: str = option("constant", "constant or cosine: the per-epoch decay of lr")
+    l1: float = option(1e-5, "L1 shrinkage alpha per step (times lr)", "float")
+    temperature: float = option(1e-10, "noise temperature T", "float")
+    soft: bool = option(False, "soft DEEP R (no hard budget)", "flag")
+    theta_min: float = option(-1e-3, "lower bound of theta (soft DEEP R)", "float")
+    matmul: str = option("dense", "dense or sparse weight matrices in the passes")
+    batch_size: int = 32
+    lr: float = 0.05
+    optimizer: str = "sgd"
+    momentum: float = 0.0
+
+
+@trainer(DeepROptions)
+def train_deep_r(d: TrainData, o: DeepROptions) -> TrainResult:
     """Train a fully connected network with DEEP R under a connection budget.
 
-    Parameters
-    ----------
-    x, y : training inputs (n, n_features) and integer labels; ``n_classes`` (default ``max(y) + 1``)
-    hidden : hidden layer sizes
-    seed : seed of the mask, signs, initial values, noise and shuffles
-    epochs, batch_size : training length and minibatch size
-    connectivity, n_connections : the budget, as a fraction of the possible connections or
-        an exact count (which wins), one for all layers or one per layer
-    budget : {"per_layer", "global"}: keep each layer's count constant, or only the total
-    fan_in_cap : at most this many active inputs per neuron, at all times
-    chip, chip_overrides, chip_epochs, chip_lr, steps, spiking : as :func:`train_dense`;
-        the chip's fan-in limit also caps the fan-in, and the fine-tuning keeps the
-        rewired network's final connectivity
-    lr, lr_schedule : learning rate ``eta`` and its per-epoch decay ({"constant", "cosine"};
-        applies to the gradient, L1 and noise terms alike)
-    optimizer, momentum : {"sgd", "adam"} for the gradient term; momentum is SGD's
-    l1, temperature : L1 shrinkage ``alpha`` per step (times ``eta``) and noise temperature ``T``
-    soft, theta_min : soft-DEEP R (no fixed budget; dormant parameters above ``theta_min``)
-    matmul : {"dense", "sparse"}: dense or CSR matrices for the forward/backward passes
-    val_fraction, patience, progress : validation split, early stopping, rich progress bar
+    Takes the training inputs ``x`` ``(n, n_features)`` and integer labels
+    ``y``, ``n_classes`` (default ``max(y) + 1``) and the options of
+    :class:`DeepROptions` (``seed`` seeds the mask, signs, initial values,
+    noise and shuffles).
 
     Returns
     -------
     TrainResult
         ``info`` holds the budgets, the per-layer counts, the cap, the largest fan-in and the rewirings.
     """
-    t0 = time.perf_counter()
-    x, y, n_classes = check_training_data(x, y, n_classes)
-    _check_rates(lr, l1, temperature)
-    sizes = layer_sizes(x.shape[1], hidden, n_classes)
-    cap, budgets, target = _resolve_budgets(
-        sizes, connectivity, n_connections, fan_in_cap, chip, chip_overrides, steps, spiking
-    )
-    _check_variant(soft, cap, matmul, theta_min)
-    xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
-    state = _init_state(sizes, budgets, seed, soft, budget, cap, theta_min)
-    run = _RewiringRun(state, matmul, make_optimizer(optimizer, lr, momentum), seed, xt, yt)
-    run.set_rates(lr, l1, temperature, theta_min, lr_schedule, epochs)
-    loop = {"epochs": epochs, "seed": seed, "patience": patience, "progress": progress}
-    outcome = run_epochs(**run.loop_args(batch_size, xv, yv), **loop)
-    fit = dict(epochs=chip_epochs, lr=chip_lr, batch_size=batch_size, seed=seed, progress=progress)
-    data = (xt, yt, xv, yv)
-    trained = continue_on_chip(target, *outcome.state, outcome, data, fit, keep_topology=True)
-    info = _deep_r_info(soft, budget, budgets, cap, chip, run, optimizer, batch_size)
-    return _deep_r_result(trained, info, target, sizes, hidden, (xt, yt), t0=t0, seed=seed)
+    _check_rates(o.lr, o.l1, o.temperature)
+    sizes = layer_sizes(d.n_features, o.hidden, d.n_classes)
+    cap, budgets, target = _resolve_budgets(sizes, o)
+    _check_variant(o.soft, cap, o.matmul, o.theta_min)
+    state = _init_state(sizes, budgets, o.seed, o.soft, o.budget, cap, o.theta_min)
+    opt = make_optimizer(o.optimizer, o.lr, o.momentum)
+    run = _RewiringRun(state, o.matmul, opt, o.seed, d.x, d.y)
+    run.set_rates(o.lr, o.l1, o.temperature, o.theta_min, o.lr_schedule, o.epochs)
+    loop = {"epochs": o.epochs, "seed": o.seed, "patience": o.patience, "progress": o.progress}
+    outcome = run_epochs(**run.loop_args(o.batch_size, d.x_val, d.y_val), **loop)
+    fit = dict(epochs=o.chip_epochs, lr=o.chip_lr, batch_size=o.batch_size, seed=o.seed)
+    fit["progress"] = o.progress
+    trained = continue_on_chip(target, *outcome.state, outcome, d.split, fit, keep_topology=True)
+    info = _deep_r_info(o, budgets, cap, run)
+    return _deep_r_result(trained, info, target, sizes, o.hidden, d, seed=o.seed)

@@ -20,17 +20,26 @@ connections).
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from neurosim.errors import TrainingError
 from neurosim.network import Network
 from neurosim.train.baselines import _result, layers_of
-from neurosim.train.core import DTYPE, TrainResult, check_training_data, split_validation
+from neurosim.train.core import DTYPE, TrainResult
+from neurosim.train.options import (
+    InitOptions,
+    OptimizerOptions,
+    TrainData,
+    TrainOptions,
+    WeightDecayOptions,
+    fit_kwargs,
+    option,
+    options_class,
+    trainer,
+)
 from neurosim.train.sgd import fit_layers
 
-__all__ = ["READOUTS", "train_fixed_topology", "topology_masks_of"]
+__all__ = ["READOUTS", "FixedTopologyOptions", "train_fixed_topology", "topology_masks_of"]
 
 #: values of ``readout``
 READOUTS = ("auto", "dense", "none")
@@ -57,43 +66,29 @@ def _init_layers(init: Network, n_features: int) -> tuple[list[np.ndarray], list
     return [proj.weights.toarray() for proj, _ in layers], bs
 
 
-def train_fixed_topology(
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    n_classes: int | None = None,
-    init: Network | None = None,
-    seed: int = 0,
-    readout: str = "auto",
-    epochs: int = 20,
-    batch_size: int = 32,
-    optimizer: str = "adam",
-    lr: float = 3e-3,
-    momentum: float = 0.9,
-    weight_decay: float = 0.0,
-    val_fraction: float = 0.1,
-    patience: int | None = None,
-    progress: bool = False,
-) -> TrainResult:
+@options_class("fixed topology")
+class FixedTopologyOptions(TrainOptions, OptimizerOptions, WeightDecayOptions, InitOptions):
+    """Options of :func:`train_fixed_topology`; ``init`` is required (the topology kept)."""
+
+    readout: str = option(
+        "auto",
+        "auto, dense or none: a dense linear readout after init's last layer "
+        "(auto: when that layer does not have one neuron per class)",
+    )
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 3e-3
+
+
+@trainer(FixedTopologyOptions)
+def train_fixed_topology(d: TrainData, o: FixedTopologyOptions) -> TrainResult:
     """Train ``init``'s weights with its sparsity pattern fixed.
 
-    Parameters
-    ----------
-    x, y : inputs and integer labels; n_classes (default ``max(y) + 1``)
-    init : Network
-        A layered feed-forward network with one input population of
-        ``x.shape[1]`` neurons; its nonzero weights are the connections kept
-        and its weights (e.g. ``sparse_init``'s fan-in scaled ones) the
-        starting point. Required.
-    seed : int
-        Seeds the validation split, the shuffles and the readout initialisation.
-    readout : {"auto", "dense", "none"}
-        ``auto``: append a dense linear readout layer when ``init``'s last
-        layer does not have ``n_classes`` neurons; ``dense``: always append
-        one; ``none``: never (``init`` must then end in ``n_classes`` neurons).
-    epochs, batch_size, optimizer ({"sgd", "adam"}), lr, momentum, weight_decay
-    val_fraction, patience : validation split and early stopping
-    progress : rich progress bar
+    ``init`` is a layered feed-forward network with one input population of
+    ``x.shape[1]`` neurons; its nonzero weights are the connections kept and
+    its weights (e.g. ``sparse_init``'s fan-in scaled ones) the starting
+    point. ``seed`` seeds the validation split, the shuffles and the readout
+    initialisation. The options are :class:`FixedTopologyOptions`.
 
     Returns
     -------
@@ -108,37 +103,26 @@ def train_fixed_topology(
         No ``init``, an ``init`` that is not a chain or whose input width is
         not the feature count, or an unknown ``readout``.
     """
-    t0 = time.perf_counter()
-    _check_request(init, readout)
-    x, y, n_classes = check_training_data(x, y, n_classes)
+    init = o.init
+    _check_request(init, o.readout)
     ws, bs, masks, n_topology, add_readout = _topology_start(
-        init, x.shape[1], n_classes, readout, seed
+        init, d.n_features, d.n_classes, o.readout, o.seed
     )
-    xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
-    fit = {
-        "optimizer": optimizer,
-        "lr": lr,
-        "momentum": momentum,
-        "weight_decay": weight_decay,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "seed": seed,
-        "patience": patience,
-        "progress": progress,
-    }
+    fit = fit_kwargs(o, weight_decay=True)
     w0 = [np.asarray(m, dtype=DTYPE) for m in ws]
+    xt, yt, xv, yv = d.split
     w, b, out = fit_layers(
         xt, yt, w0, bs, masks=masks, x_val=xv, y_val=yv, label="fixed topology", **fit
     )
     _keep_zero_synapses(w, masks)
     head = {"init": init.name, "topology_layers": n_topology}
     head["readout"] = "dense" if add_readout else "none"
-    return _fixed_result(w, b, out, xt, yt, x.shape[1], t0, head, fit)
+    return _fixed_result(w, b, out, d, head, fit)
 
 
-def _fixed_result(w, b, out, xt, yt, n_features, t0, head, fit) -> TrainResult:
+def _fixed_result(w, b, out, d: TrainData, head, fit) -> TrainResult:
     """Assemble :func:`train_fixed_topology`'s result; ``head`` starts its ``info``."""
-    sizes = (n_features, *(m.shape[1] for m in w))
+    sizes = (d.n_features, *(m.shape[1] for m in w))
     info = {
         **head,
         "optimizer": fit["optimizer"],
@@ -147,21 +131,8 @@ def _fixed_result(w, b, out, xt, yt, n_features, t0, head, fit) -> TrainResult:
         "epochs": fit["epochs"],
         "max_fan_in": int(max(int(np.count_nonzero(m, axis=0).max()) for m in w)),
     }
-    val, epochs_run = out.best_val_accuracy, out.epochs_run
-    return _result(
-        "fixed_topology",
-        w,
-        b,
-        xt,
-        yt,
-        val,
-        epochs_run,
-        out.history,
-        t0,
-        sizes,
-        info,
-        seed=fit["seed"],
-    )
+    outcome = (out.best_val_accuracy, out.epochs_run, out.history)
+    return _result("fixed_topology", w, b, d, outcome, sizes, info, seed=fit["seed"])
 
 
 def _check_request(init: Network | None, readout: str) -> None:

@@ -2,8 +2,9 @@
 
 :data:`TRAINING_METHODS` maps a method name to ``"module:function"``; the
 function is imported only when used. Every method function takes the
-training inputs and labels plus explicit keyword parameters, and returns a
-:class:`~neurosim.train.core.TrainResult`.
+training inputs and labels plus keyword options (the fields of its options
+class, see :mod:`neurosim.train.options`, or explicit keyword parameters), and
+returns a :class:`~neurosim.train.core.TrainResult`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from neurosim.errors import TrainingError
 from neurosim.train.core import TrainResult
+from neurosim.train.options import options_type
 from neurosim.util.registry import Registry
 
 __all__ = [
@@ -75,8 +77,16 @@ def get_method(
 
 
 def method_options(method: str | Callable[..., TrainResult]) -> tuple[str, ...]:
-    """The keyword parameters a method accepts (besides the data)."""
-    sig = inspect.signature(get_method(method))
+    """The keyword parameters a method accepts (besides the data).
+
+    The fields of its options class (:func:`~neurosim.train.options.trains_with`),
+    or else its keyword-only parameters.
+    """
+    fn = get_method(method)
+    cls = options_type(fn)
+    if cls is not None:
+        return cls.names()
+    sig = inspect.signature(fn)
     return tuple(
         p.name
         for p in sig.parameters.values()
@@ -110,6 +120,7 @@ def train_network(
     Returns
     -------
     TrainResult
+        Its network's ``metadata["training"]`` also names the data and holds the figures.
 
     Examples
     --------

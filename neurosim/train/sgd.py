@@ -58,10 +58,7 @@ def masked_step(
 
 
 def fit_layers(
-    x: np.ndarray,
-    y: np.ndarray,
-    weights: Sequence[np.ndarray],
-    biases: Sequence[np.ndarray],
+    x: np.ndarray, y: np.ndarray, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray],
     *,
     masks: Sequence[np.ndarray | None] | None = None,
     optimizer: str = "adam",

@@ -23,7 +23,6 @@ sketched (``sketch_layers="auto"``); the others are trained as usual.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,18 +34,24 @@ from neurosim.train.core import (
     TrainResult,
     accuracy,
     backward,
-    check_training_data,
-    finish_training,
     forward,
     init_dense,
     layer_sizes,
     make_optimizer,
     run_epochs,
     softmax_cross_entropy,
-    split_validation,
+)
+from neurosim.train.options import (
+    HiddenOptions,
+    OptimizerOptions,
+    TrainData,
+    TrainOptions,
+    option,
+    options_class,
+    trainer,
 )
 
-__all__ = ["SketchedLayer", "sketch_layer", "train_sketch"]
+__all__ = ["SketchOptions", "SketchedLayer", "sketch_layer", "train_sketch"]
 
 
 class SketchedLayer:
@@ -183,36 +188,24 @@ def _parameter_info(
     }
 
 
-def train_sketch(
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    n_classes: int | None = None,
-    hidden: Sequence[int] = (300, 100),
-    seed: int = 0,
-    epochs: int = 10,
-    batch_size: int = 64,
-    sketch_size: int | Sequence[int] = 20,
-    n_sketches: int = 1,
-    sketch_layers: str | Sequence[int] = "auto",
-    optimizer: str = "adam",
-    lr: float = 1e-3,
-    momentum: float = 0.9,
-    val_fraction: float = 0.1,
-    patience: int | None = None,
-    progress: bool = False,
-) -> TrainResult:
+@options_class("tensor sketching")
+class SketchOptions(TrainOptions, HiddenOptions, OptimizerOptions):
+    """Options of :func:`train_sketch`; the optimiser trains the sketches and the
+    unsketched layers. ``auto`` sketches the layers where ``L * k * (d1 + d2) < d1 * d2``."""
+
+    sketch_size: int | Sequence[int] = option(20, "k, one or one per layer", "ints")
+    n_sketches: int = option(1, "L, sketch pairs per layer", "int")
+    sketch_layers: str | Sequence[int] = option(
+        "auto", "auto, all, or layer indices like 0,1 (0 = input layer)", "layers"
+    )
+
+
+@trainer(SketchOptions)
+def train_sketch(d: TrainData, o: SketchOptions) -> TrainResult:
     """Train a network whose fully connected layers are tensor sketches.
 
-    Parameters
-    ----------
-    x, y, n_classes, hidden, seed, epochs, batch_size : as the other methods
-    sketch_size : k, rows of each projection (one for all layers or one per layer)
-    n_sketches : L, number of sketch pairs per layer
-    sketch_layers : "auto", "all", or layer indices (0 = input layer)
-        ``auto`` sketches the layers where ``L * k * (d1 + d2) < d1 * d2``.
-    optimizer, lr, momentum : optimiser of the sketches (and unsketched layers)
-    val_fraction, patience, progress : as the other methods
+    Takes ``x, y`` (inputs and integer labels), ``n_classes`` (default
+    ``max(y) + 1``) and the options of :class:`SketchOptions`.
 
     Returns
     -------
@@ -221,40 +214,28 @@ def train_sketch(
         layers); ``info["parameter_reduction"]`` is the dense weight count
         divided by it.
     """
-    t0 = time.perf_counter()
-    x, y, n_classes = check_training_data(x, y, n_classes)
-    sizes = layer_sizes(x.shape[1], hidden, n_classes)
-    ks = _sketch_sizes(sketch_size, sketch_layers, len(sizes) - 1)
-    which = _which(sizes, sketch_layers, ks, n_sketches)
-    layers, biases = _initial_layers(sizes, ks, which, n_sketches, seed)
-    xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
-    opt = make_optimizer(optimizer, lr, momentum)
+    sizes = layer_sizes(d.n_features, o.hidden, d.n_classes)
+    ks = _sketch_sizes(o.sketch_size, o.sketch_layers, len(sizes) - 1)
+    which = _which(sizes, o.sketch_layers, ks, o.n_sketches)
+    layers, biases = _initial_layers(sizes, ks, which, o.n_sketches, o.seed)
+    xt, yt, xv, yv = d.split
+    opt = make_optimizer(o.optimizer, o.lr, o.momentum)
     outcome = run_epochs(
         xt.shape[0],
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
+        epochs=o.epochs,
+        batch_size=o.batch_size,
+        seed=o.seed,
         step=_sketch_step(layers, biases, xt, yt, opt),
         snapshot=lambda: ([w.copy() for w in _weights(layers)], [b.copy() for b in biases]),
         validate=None if xv is None else (lambda: accuracy(_weights(layers), biases, xv, yv)),
-        patience=patience,
-        progress=progress,
+        patience=o.patience,
+        progress=o.progress,
         label="sketch",
     )
     weights, best_biases = outcome.state
-    info = {"hidden": list(hidden), "sketch_size": ks, "n_sketches": int(n_sketches)}
+    info = {"hidden": list(o.hidden), "sketch_size": ks, "n_sketches": int(o.n_sketches)}
     info.update(_parameter_info(layers, sizes, which))
-    info.update(optimizer=optimizer, lr=lr)
-    return finish_training(
-        "sketch",
-        weights,
-        best_biases,
-        xt,
-        yt,
-        outcome=outcome,
-        t0=t0,
-        seed=seed,
-        info=info,
-        n_possible=int(sum(info["dense_parameters"])),
-        n_parameters=int(sum(info["layer_parameters"])),
-    )
+    info.update(optimizer=o.optimizer, lr=o.lr)
+    n_possible, n_parameters = sum(info["dense_parameters"]), sum(info["layer_parameters"])
+    counts = {"n_possible": int(n_possible), "n_parameters": int(n_parameters)}
+    return d.finish("sketch", weights, best_biases, outcome, seed=o.seed, info=info, **counts)
