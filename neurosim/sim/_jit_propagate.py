@@ -19,9 +19,11 @@ __all__ = [
     "graded_fixed_t",
     "graded_fused_t",
     "relu_fused",
+    "saturate",
     "scatter",
     "scatter_row",
     "scatter_sat",
+    "scatter_sat_row",
     "scatter_serial",
 ]
 
@@ -50,6 +52,32 @@ def scatter_serial(Y, indptr, indices, data, out):
         scatter_row(Y[b], indptr, indices, data, out[b])
 
 
+@nb.njit(inline="always")
+def saturate(z, lo, hi, count):
+    """``z`` clipped to ``[lo, hi]``, and ``count`` plus one when it was clipped."""
+    if z > hi:
+        return hi, count + 1
+    if z < lo:
+        return lo, count + 1
+    return z, count
+
+
+@nb.njit(inline="always")
+def scatter_sat_row(y, k0, k1, indices, data, lo, hi, o, count):
+    """``o[indices[k]] += y * data[k]`` for ``k0 <= k < k1``, each sum saturated at
+    ``[lo, hi]`` (:func:`saturate`); returns ``count`` plus the saturations.
+
+    Shared by :func:`scatter_sat` and the fixed-point whole-run kernel
+    (:mod:`neurosim.sim._jit_run`), which inline it: after editing it, delete
+    numba's cache files of both modules (numba checks only the caller's file).
+    """
+    for k in range(k0, k1):
+        j = indices[k]
+        z, count = saturate(o[j] + y * data[k], lo, hi, count)
+        o[j] = z
+    return count
+
+
 @nb.njit(parallel=True, cache=True, fastmath=False)
 def scatter_sat(Y, indptr, indices, data, lo, hi, out, sat):
     """Integer ``out += Y @ W`` saturating at ``[lo, hi]`` after every addition."""
@@ -61,16 +89,7 @@ def scatter_sat(Y, indptr, indices, data, lo, hi, out, sat):
         for i in range(n_pre):
             y = row[i]
             if y != 0:
-                for k in range(indptr[i], indptr[i + 1]):
-                    j = indices[k]
-                    z = o[j] + y * data[k]
-                    if z > hi:
-                        z = hi
-                        count += 1
-                    elif z < lo:
-                        z = lo
-                        count += 1
-                    o[j] = z
+                count = scatter_sat_row(y, indptr[i], indptr[i + 1], indices, data, lo, hi, o, count)
         sat[b] = count
 
 
@@ -186,12 +205,7 @@ def graded_fixed_t(
                 if rectify:
                     z = max(z, np.int64(0))
                     z = min(z, cj)
-                if z > hi:
-                    z = hi
-                    n_sat += 1
-                elif z < lo:
-                    z = lo
-                    n_sat += 1
+                z, n_sat = saturate(z, lo, hi, n_sat)
                 OT[j, b] = z
                 if z != 0:
                     count += 1

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from neurosim.sim._jit_propagate import saturate, scatter_sat_row
+
 __all__ = ["run_fixed", "run_float"]
 
 
@@ -32,6 +34,29 @@ def _read_input(X, tx, b, off, lo, hi, y, active):
             active[n_act] = j
             n_act += 1
     return n_act
+
+
+@nb.njit(inline="always")
+def _chunk_buffers(n, like):
+    # one chunk's summed inputs, potentials, outputs (dtype of like) and active list
+    cur = np.zeros(n, dtype=like.dtype)
+    v = np.empty(n, dtype=like.dtype)
+    y = np.zeros(n, dtype=like.dtype)
+    active = np.empty(n, dtype=np.int64)
+    return cur, v, y, active
+
+
+@nb.njit(inline="always")
+def _pop_head(t, b, p, X, per_step, pop_lo, pop_hi, pop_kind, pop_in, y, active):
+    # population p's index range and kind, and for an input population its outputs at
+    # step t (n_act: how many are nonzero; 0 for the other kinds, computed by the caller)
+    lo = pop_lo[p]
+    hi = pop_hi[p]
+    kind = pop_kind[p]
+    n_act = 0
+    if kind == 0:
+        n_act = _read_input(X, t if per_step else 0, b, pop_in[p] - lo, lo, hi, y, active)
+    return lo, hi, kind, n_act
 
 
 @nb.njit(inline="always")
@@ -143,11 +168,8 @@ def run_float(
     zero = bias.dtype.type(0)
     one = bias.dtype.type(1)
     for c in nb.prange(n_chunks):
-        cur = np.zeros(n, dtype=bias.dtype)
+        cur, v, y, active = _chunk_buffers(n, bias)
         nxt = np.zeros(n, dtype=bias.dtype)
-        v = np.empty(n, dtype=bias.dtype)
-        y = np.zeros(n, dtype=bias.dtype)
-        active = np.empty(n, dtype=np.int64)
         for b in range((n_b * c) // n_chunks, (n_b * (c + 1)) // n_chunks):
             for j in range(n):
                 v[j] = v0[j]
@@ -155,15 +177,12 @@ def run_float(
                 nxt[j] = zero
             for t in range(n_steps):
                 for p in range(n_pops):
-                    lo = pop_lo[p]
-                    hi = pop_hi[p]
-                    kind = pop_kind[p]
-                    if kind == 0:
-                        tx = t if per_step else 0
-                        n_act = _read_input(X, tx, b, pop_in[p] - lo, lo, hi, y, active)
-                    elif kind == 1 or kind == 2:
+                    lo, hi, kind, n_act = _pop_head(
+                        t, b, p, X, per_step, pop_lo, pop_hi, pop_kind, pop_in, y, active
+                    )
+                    if kind == 1 or kind == 2:
                         n_act = _graded_float(kind, lo, hi, cur, bias, cap, y, active)
-                    else:
+                    elif kind >= 3:
                         _membrane_float(kind, pop_uniform[p], lo, hi, v, cur, bias, r, alpha, vleak)
                         n_act = _fire_float(
                             pop_uniform[p], pop_sub[p], lo, hi, v, vth, vreset, active
@@ -217,12 +236,7 @@ def _graded_fixed(kind, lo, hi, vlo, vhi, cur, bias, cap, y, active, n_sat):
         if kind == 1:
             z = max(z, np.int64(0))
             z = min(z, cap[j])
-        if z > vhi:
-            z = vhi
-            n_sat += 1
-        elif z < vlo:
-            z = vlo
-            n_sat += 1
+        z, n_sat = saturate(z, vlo, vhi, n_sat)
         y[j] = z
         if z != 0:
             active[n_act] = j
@@ -246,12 +260,7 @@ def _spiking_fixed(
             if alpha_shift > 0:
                 d = (d + (np.int64(1) << (alpha_shift - 1))) >> alpha_shift
             vv = v[j] + d
-        if vv > s_hi:
-            vv = s_hi
-            n_sat += 1
-        elif vv < s_lo:
-            vv = s_lo
-            n_sat += 1
+        vv, n_sat = saturate(vv, s_lo, s_hi, n_sat)
         if vv >= vth[j]:
             vv = vv - vth[j] if sub else vreset[j]
             y[j] = 1
@@ -276,10 +285,7 @@ def run_fixed(
     n_pops = pop_lo.shape[0]
     for c in nb.prange(n_chunks):
         acc = np.zeros(n_slots, dtype=np.int64)
-        cur = np.zeros(n, dtype=np.int64)
-        v = np.empty(n, dtype=np.int64)
-        y = np.zeros(n, dtype=np.int64)
-        active = np.empty(n, dtype=np.int64)
+        cur, v, y, active = _chunk_buffers(n, bias)
         n_sat = 0
         for b in range((n_b * c) // n_chunks, (n_b * (c + 1)) // n_chunks):
             for j in range(n):
@@ -288,13 +294,10 @@ def run_fixed(
                 acc[k] = 0
             for t in range(n_steps):
                 for p in range(n_pops):
-                    lo = pop_lo[p]
-                    hi = pop_hi[p]
-                    kind = pop_kind[p]
-                    if kind == 0:
-                        tx = t if per_step else 0
-                        n_act = _read_input(X, tx, b, pop_in[p] - lo, lo, hi, y, active)
-                    else:
+                    lo, hi, kind, n_act = _pop_head(
+                        t, b, p, X, per_step, pop_lo, pop_hi, pop_kind, pop_in, y, active
+                    )
+                    if kind != 0:
                         _convert_slots(
                             p, lo, hi, pop_q_lo, pop_q_hi, q_slot, q_shift, acc, slot_mult, cur
                         )
@@ -310,18 +313,10 @@ def run_fixed(
                             )  # fmt: skip
                     for a_ in range(n_act):
                         j = active[a_]
-                        yj = y[j]
                         _count_event(counts, nz_step, keep_step, raster, n_record, c, b, t, j)
-                        for k in range(fi[j], fi[j + 1]):
-                            s = fx[k]
-                            z = acc[s] + yj * fd[k]
-                            if z > acc_hi:
-                                z = acc_hi
-                                n_sat += 1
-                            elif z < acc_lo:
-                                z = acc_lo
-                                n_sat += 1
-                            acc[s] = z
+                        n_sat = scatter_sat_row(
+                            y[j], fi[j], fi[j + 1], fx, fd, acc_lo, acc_hi, acc, n_sat
+                        )
             for j in range(n):
                 final[b, j] = y[j]
         sat[c] = n_sat

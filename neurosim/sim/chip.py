@@ -182,14 +182,14 @@ def _fixed_setup(mapped: Any, req: SimRequest) -> _Setup:
 
 def _run_compiled_fixed(setup: _Setup, req: SimRequest, tick: Any) -> Any:
     """The compiled fixed-point kernel (multi-step, spiking or recurrent runs)."""
-    from neurosim.sim.fastrun import run_fixed_plan_compiled
+    from neurosim.sim.fastrun import run_plan_compiled
 
     inp = req.inputs
     cols, col = {}, 0
     for name, size in inp.sizes:
         cols[name] = col
         col += size
-    out = run_fixed_plan_compiled(
+    out = run_plan_compiled(
         setup.plan,
         setup.convert(inp.values),
         inp.per_step,

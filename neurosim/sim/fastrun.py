@@ -1,7 +1,8 @@
-"""A compiled whole-run kernel for float plans (spiking, recurrent or multi-step).
+"""Compiled whole-run kernels for float and fixed-point plans (spiking, recurrent or multi-step).
 
-:func:`run_plan_compiled` executes a float :class:`~neurosim.sim.engine.Plan`
-with exactly the engine's schedule and floating-point operations, but with
+:func:`run_plan_compiled` executes a :class:`~neurosim.sim.engine.Plan`
+with exactly the engine's schedule and arithmetic (floating point, or the
+fixed point's integers), but with
 the time loop inside one numba function (parallel over the inputs of the
 batch), so per-step Python overhead disappears. All populations are laid out
 in one global index space (topological order); the projections become two
@@ -24,7 +25,7 @@ import scipy.sparse as sp
 from neurosim.sim._memo import memo
 from neurosim.sim.engine import EngineOutput, Plan
 
-__all__ = ["COMPILED_KINDS", "run_plan_compiled"]
+__all__ = ["COMPILED_KINDS", "run_fixed_plan_compiled", "run_plan_compiled"]
 
 _KINDS = {"input": 0, "relu": 1, "linear": 2, "if": 3, "lif": 4}
 
@@ -67,39 +68,6 @@ def _engine_is_cheaper(plan: Plan, n_b: int, n_steps: int) -> bool:
     return est < _ENGINE_BUDGET_S
 
 
-def _run_on_engine(
-    plan: Plan,
-    Xs: np.ndarray,
-    per_step_inputs: bool,
-    n_steps: int,
-    input_columns: dict[str, int],
-    v0: dict[str, np.ndarray] | None,
-    per_step: bool,
-    record: int,
-) -> EngineOutput:
-    """The same run on :func:`neurosim.sim.engine.run_plan` (``Xs``: steps x inputs x columns)."""
-    from neurosim.sim.engine import run_plan
-
-    sizes = {p.name: p.size for p in plan.pops if p.kind == "input"}
-
-    def input_at(t: int) -> dict[str, np.ndarray]:
-        x = Xs[t if per_step_inputs else 0]
-        return {name: x[:, c : c + sizes[name]] for name, c in input_columns.items()}
-
-    t0 = time.perf_counter()
-    out = run_plan(
-        plan,
-        input_at,
-        Xs.shape[1],
-        n_steps,
-        v0=v0,
-        per_step=per_step,
-        record=min(record, Xs.shape[1]),
-    )
-    out.info.update(loop_s=time.perf_counter() - t0, engine=True)
-    return out
-
-
 def _stage(
     plan: Plan,
     X: np.ndarray,
@@ -111,14 +79,26 @@ def _stage(
     record: int,
 ) -> tuple[np.ndarray, EngineOutput | None]:
     """Inputs as ``(steps, inputs, columns)`` in the plan's dtype (int64 when fixed), and
-    the run's output when the engine is cheaper (:func:`_engine_is_cheaper`), else None."""
+    the run's output when the engine is cheaper (:func:`_engine_is_cheaper`): the same
+    run on :func:`neurosim.sim.engine.run_plan`, bit-identical; else None."""
     dtype = np.int64 if plan.fixed else np.dtype(plan.dtype)
     Xs = np.ascontiguousarray(X if per_step_inputs else X[np.newaxis], dtype=dtype)
     if not _engine_is_cheaper(plan, Xs.shape[1], n_steps):
         return Xs, None
-    return Xs, _run_on_engine(
-        plan, Xs, per_step_inputs, n_steps, input_columns, v0, per_step, record
+    from neurosim.sim.engine import run_plan
+
+    sizes = {p.name: p.size for p in plan.pops if p.kind == "input"}
+
+    def input_at(t: int) -> dict[str, np.ndarray]:
+        x = Xs[t if per_step_inputs else 0]
+        return {name: x[:, c : c + sizes[name]] for name, c in input_columns.items()}
+
+    t0 = time.perf_counter()
+    out = run_plan(
+        plan, input_at, Xs.shape[1], n_steps, v0=v0, per_step=per_step, record=min(record, Xs.shape[1])
     )
+    out.info.update(loop_s=time.perf_counter() - t0, engine=True)
+    return Xs, out
 
 
 def _uniform(pop: Any) -> bool:
@@ -281,59 +261,6 @@ def _float_layout(plan: Plan) -> dict[str, Any]:
     return {"offsets": offsets, "n": n, "arrays": arrays}
 
 
-def run_plan_compiled(
-    plan: Plan,
-    X: np.ndarray,
-    per_step_inputs: bool,
-    n_steps: int,
-    input_columns: dict[str, int],
-    *,
-    v0: dict[str, np.ndarray] | None = None,
-    per_step: bool = False,
-    record: int = 0,
-) -> EngineOutput:
-    """Run a float ``plan`` in one compiled call (see the module docstring).
-
-    Parameters
-    ----------
-    X : ndarray
-        ``(n_steps, n_inputs, n_in)`` per-step inputs or ``(n_inputs, n_in)`` static ones.
-    input_columns : mapping input population -> its first column in ``X``
-    """
-    if plan.fixed:
-        raise ValueError("run_plan_compiled runs float plans only")
-    dtype = np.dtype(plan.dtype)
-    Xs, on_engine = _stage(plan, X, per_step_inputs, n_steps, input_columns, v0, per_step, record)
-    if on_engine is not None:
-        return on_engine
-    lay = memo(plan, "float_layout", lambda: _float_layout(plan), size=_n_edges(plan))
-    offsets, n = lay["offsets"], lay["n"]
-    n_chunks, counts, final, nz, rec, raster = _outputs(
-        Xs.shape[1], n, n_steps, per_step, record, dtype
-    )
-    kernel = _kernel()
-    t0 = time.perf_counter()
-    kernel(
-        int(n_steps),
-        Xs,
-        bool(per_step_inputs),
-        *_pop_arrays(plan, offsets, input_columns),
-        *lay["arrays"],
-        _initial_v(plan, offsets, n, v0, dtype),
-        n_chunks,
-        counts,
-        final,
-        nz,
-        bool(per_step),
-        raster,
-        rec,
-    )
-    loop_s = time.perf_counter() - t0
-    return _engine_output(
-        plan, offsets, final, counts, nz, raster, per_step, rec, info={"loop_s": loop_s}
-    )
-
-
 def _slots(plan: Plan) -> dict[str, Any]:
     """One accumulator per (projection, post neuron): the slots of the fixed-point kernel.
 
@@ -404,9 +331,26 @@ def _fixed_params(plan: Plan, offsets: dict[str, int], n: int) -> tuple:
     )
 
 
-def run_fixed_plan_compiled(
+def _fixed_layout(plan: Plan) -> dict[str, Any]:
+    """What the fixed-point kernel needs of a plan alone: global offsets, per-population
+    value ranges, the slots and their CSR, the saturation bounds and per-neuron parameters."""
+    offsets, n = _layout(plan)
+    slots = _slots(plan)
+    arrays = (
+        np.array([(p.value_range or plan.state_range)[0] for p in plan.pops], dtype=np.int64),
+        np.array([(p.value_range or plan.state_range)[1] for p in plan.pops], dtype=np.int64),
+        *slots["arrays"],
+        *_slot_csr(plan, offsets, n, slots["slot_of"]),
+        slots["mult"],
+        *(np.int64(b) for b in (*plan.acc_range, *plan.state_range)),
+        *_fixed_params(plan, offsets, n),
+    )
+    return {"offsets": offsets, "n": n, "arrays": arrays, "n_slots": int(slots["n_slots"])}
+
+
+def run_plan_compiled(
     plan: Plan,
-    Xq: np.ndarray,
+    X: np.ndarray,
     per_step_inputs: bool,
     n_steps: int,
     input_columns: dict[str, int],
@@ -415,64 +359,46 @@ def run_fixed_plan_compiled(
     per_step: bool = False,
     record: int = 0,
 ) -> EngineOutput:
-    """Run a fixed-point ``plan`` in one compiled call, bit-identical to the engine.
+    """Run a float or a fixed-point ``plan`` in one compiled call (see the module docstring).
 
-    Each projection gets its own accumulator per post neuron ("slot"): synaptic
-    events add into it (saturating at the accumulator width, in pre-neuron
-    order), and the post population converts every slot to its fixed point
-    (``round(acc * m / 2**R)``) when it updates, as
-    :func:`neurosim.sim.engine.run_plan` does. ``Xq`` holds the already
-    quantized integer inputs.
+    Fixed point: each projection gets its own accumulator per post neuron
+    ("slot"): synaptic events add into it (saturating at the accumulator width,
+    in pre-neuron order), and the post population converts every slot to its
+    fixed point (``round(acc * m / 2**R)``) when it updates, as
+    :func:`neurosim.sim.engine.run_plan` does: bit-identical to the engine.
+    What depends on the plan alone (:func:`_float_layout`, :func:`_fixed_layout`)
+    is built once per plan.
+
+    Parameters
+    ----------
+    X : ndarray
+        ``(n_steps, n_inputs, n_in)`` per-step inputs or ``(n_inputs, n_in)`` static
+        ones (fixed point: already quantized integers).
+    input_columns : mapping input population -> its first column in ``X``
     """
-    if not plan.fixed:
-        raise ValueError("run_fixed_plan_compiled runs fixed-point plans only")
-    Xs, on_engine = _stage(plan, Xq, per_step_inputs, n_steps, input_columns, v0, per_step, record)
+    Xs, on_engine = _stage(plan, X, per_step_inputs, n_steps, input_columns, v0, per_step, record)
     if on_engine is not None:
         return on_engine
-    offsets, n = _layout(plan)
-    n_b = Xs.shape[1]
-    slots = _slots(plan)
-    fi, fx, fd = _slot_csr(plan, offsets, n, slots["slot_of"])
-
-    n_chunks, counts, final, nz, rec, raster = _outputs(n_b, n, n_steps, per_step, record, np.int64)
+    build = _fixed_layout if plan.fixed else _float_layout
+    lay = memo(plan, "layout", lambda: build(plan), size=_n_edges(plan))
+    offsets, n = lay["offsets"], lay["n"]
+    dtype = np.int64 if plan.fixed else np.dtype(plan.dtype)
+    n_chunks, counts, final, nz, rec, raster = _outputs(
+        Xs.shape[1], n, n_steps, per_step, record, dtype
+    )
+    head = (int(n_steps), Xs, bool(per_step_inputs), *_pop_arrays(plan, offsets, input_columns))
+    tail = (_initial_v(plan, offsets, n, v0, dtype), n_chunks, counts, final, nz, bool(per_step))
     sat = np.zeros(n_chunks, dtype=np.int64)
-    kernel = _kernel_fixed()
     t0 = time.perf_counter()
-    kernel(
-        int(n_steps),
-        Xs,
-        bool(per_step_inputs),
-        *_pop_arrays(plan, offsets, input_columns),
-        np.array([(p.value_range or plan.state_range)[0] for p in plan.pops], dtype=np.int64),
-        np.array([(p.value_range or plan.state_range)[1] for p in plan.pops], dtype=np.int64),
-        *slots["arrays"],
-        fi,
-        fx,
-        fd,
-        slots["mult"],
-        *(np.int64(b) for b in (*plan.acc_range, *plan.state_range)),
-        *_fixed_params(plan, offsets, n),
-        _initial_v(plan, offsets, n, v0, np.int64),
-        n_chunks,
-        counts,
-        final,
-        nz,
-        bool(per_step),
-        raster,
-        rec,
-        sat,
-        int(slots["n_slots"]),
-    )
-    loop_s = time.perf_counter() - t0
-    return _engine_output(
-        plan,
-        offsets,
-        final,
-        counts,
-        nz,
-        raster,
-        per_step,
-        rec,
-        saturations=int(sat.sum()),
-        info={"loop_s": loop_s},
-    )
+    if plan.fixed:
+        _kernel_fixed()(*head, *lay["arrays"], *tail, raster, rec, sat, lay["n_slots"])
+    else:
+        _kernel()(*head, *lay["arrays"], *tail, raster, rec)
+    info = {"loop_s": time.perf_counter() - t0}
+    out = _engine_output(plan, offsets, final, counts, nz, raster, per_step, rec, info=info)
+    out.saturations = int(sat.sum())
+    return out
+
+
+#: the same function: the plan says which kernel runs
+run_fixed_plan_compiled = run_plan_compiled
