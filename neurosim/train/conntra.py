@@ -420,6 +420,10 @@ class _CoordinateRun:
             self.block,
             **self.options,
         )
+        return self.tally(after, k)
+
+    def tally(self, after: float, k: int) -> float:
+        """Count a block step that changed ``k`` weights (0: rejected); returns ``after``."""
         self.changed += k
         self.steps += 1
         self.rejected += int(k == 0)

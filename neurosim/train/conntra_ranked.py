@@ -164,10 +164,7 @@ class _RankedRun(_CoordinateRun):
             frac,
             bias_lr=self.options["bias_lr"],
         )
-        self.changed += k
-        self.steps += 1
-        self.rejected += int(k == 0)
-        return after
+        return self.tally(after, k)
 
 
 @options_class("CoNNTrA")
