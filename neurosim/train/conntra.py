@@ -56,6 +56,7 @@ import numpy as np
 from neurosim.errors import TrainingError
 from neurosim.network import Network
 from neurosim.train.core import (
+    EpochRun,
     LoopOutcome,
     TrainResult,
     accuracy,
@@ -69,7 +70,6 @@ from neurosim.train.core import (
 from neurosim.train.options import (
     HiddenOptions,
     InitOptions,
-    Options,
     TrainData,
     TrainOptions,
     option,
@@ -81,6 +81,7 @@ __all__ = [
     "CONNTRA_MODES",
     "ConntraOptions",
     "CoordinateOptions",
+    "TernaryRun",
     "block_step",
     "exact_sweep",
     "ternary_memory",
@@ -368,8 +369,34 @@ def _start_codes(
     return codes, scales, [np.zeros(s) for s in sizes[1:]], sizes
 
 
+class TernaryRun(EpochRun):
+    """A run over ternary ``codes`` with per-layer ``scales`` and real ``biases`` (a mixin).
+
+    It counts accepted changes, steps and rejected blocks in ``changed``,
+    ``steps`` and ``rejected``.
+    """
+
+    codes: list[np.ndarray]
+    scales: list[float]
+    biases: list[np.ndarray]
+    changed: int
+    steps: int
+    rejected: int
+
+    def tally(self, after: float, k: int) -> float:
+        """Count a block step that changed ``k`` weights (0: rejected); returns ``after``."""
+        self.changed += k
+        self.steps += 1
+        self.rejected += int(k == 0)
+        return after
+
+    def snapshot(self) -> tuple[list[np.ndarray], list[np.ndarray], list[float]]:
+        """Copies of ``(codes, biases, scales)``."""
+        return [c.copy() for c in self.codes], [b.copy() for b in self.biases], list(self.scales)
+
+
 @dataclass
-class _CoordinateRun:
+class _CoordinateRun(TernaryRun):
     """The working state of one CoNNTrA run; its methods are the epoch loop's callbacks.
 
     ``codes``, ``scales`` and ``biases`` change in place; ``x``, ``y`` are the
@@ -421,17 +448,6 @@ class _CoordinateRun:
             **self.options,
         )
         return self.tally(after, k)
-
-    def tally(self, after: float, k: int) -> float:
-        """Count a block step that changed ``k`` weights (0: rejected); returns ``after``."""
-        self.changed += k
-        self.steps += 1
-        self.rejected += int(k == 0)
-        return after
-
-    def snapshot(self) -> tuple[list[np.ndarray], list[np.ndarray], list[float]]:
-        """Copies of ``(codes, biases, scales)``."""
-        return [c.copy() for c in self.codes], [b.copy() for b in self.biases], list(self.scales)
 
     def validate(self, x_val: np.ndarray, y_val: np.ndarray) -> float:
         """Accuracy of the current ternary network on ``(x_val, y_val)``."""
@@ -533,8 +549,8 @@ def _conntra_result(
 
 
 @options_class("CoNNTrA")
-class CoordinateOptions(Options):
-    """The block coordinate steps and the scale search of CoNNTrA."""
+class CoordinateOptions(TrainOptions, HiddenOptions):
+    """Every CoNNTrA method's options: the loop, the layers, the block steps, the scale search."""
 
     block: float = option(1e-3, "initial fraction of weights per block step", "float")
     beta: float = option(0.9, "gradient moving-average factor ranking moves (block mode)", "float")
@@ -543,7 +559,7 @@ class CoordinateOptions(Options):
 
 
 @options_class("CoNNTrA")
-class ConntraOptions(TrainOptions, HiddenOptions, InitOptions, CoordinateOptions):
+class ConntraOptions(CoordinateOptions, InitOptions):
     """Options of :func:`train_conntra`.
 
     ``epochs`` are sweeps (``exact``) or passes over the training set

@@ -23,7 +23,7 @@ measured on MNIST (784-300-100-10, 3-6 epochs, first 5,000 test images):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,16 +46,15 @@ from neurosim.train.core import (
     run_epochs,
     softmax_cross_entropy,
 )
-from neurosim.train.options import (
-    HiddenOptions,
-    TrainData,
-    TrainOptions,
-    option,
-    options_class,
-    trainer,
-)
+from neurosim.train.options import TrainData, option, options_class, trainer
 
-__all__ = ["ConntraRankedOptions", "RankedState", "ranked_block_step", "train_conntra_ranked"]
+__all__ = [
+    "ConntraRankedOptions",
+    "RankedState",
+    "ranked_block_step",
+    "train_conntra_ranked",
+    "try_ranked_block",
+]
 
 
 @dataclass
@@ -115,6 +114,38 @@ def ranked_block_step(
     loss0 = float(_batch_losses(acts[-1][None], yb)[0])
     deltas = backward(W, acts, dlogits)
     gain, targets = _proposals(codes, state, [a.T @ d for a, d in zip(acts, deltas, strict=False)])
+    proposal = (gain, targets, [d.sum(axis=0) for d in deltas])
+
+    def trial_loss(trial: list[np.ndarray], tb: list[np.ndarray]) -> float:
+        return _loss([np.float32(s) * c for s, c in zip(scales, trial, strict=True)], tb, xb, yb)
+
+    tries = {"bias_lr": bias_lr, "max_tries": max_tries}
+    return try_ranked_block(codes, biases, state, proposal, block, loss0, trial_loss, **tries)
+
+
+def try_ranked_block(
+    codes: list[np.ndarray],
+    biases: list[np.ndarray],
+    state: RankedState,
+    proposal: tuple[np.ndarray, list[np.ndarray], list[np.ndarray]],
+    block: float,
+    loss0: float,
+    trial_loss: Callable[[list[np.ndarray], list[np.ndarray]], float],
+    *,
+    bias_lr: float = 0.05,
+    max_tries: int = 4,
+) -> tuple[float, float, int]:
+    """Move the ``block`` best-ranked weights if that lowers the loss; else halve the block and retry.
+
+    ``proposal`` is ``(gain, targets, bias_grads)``: the ranked gains over all
+    layers (negative: proposed, :func:`_proposals`), the target codes and the
+    biases' gradients (a bias step of ``bias_lr``, halved with the block).
+    ``trial_loss(codes, biases)`` is the exact minibatch loss of a trial and
+    ``loss0`` that of the current state. An accepted block is written into
+    ``codes`` and ``biases`` in place and its weights forget their first moment.
+    Returns ``(loss0, loss_after, n_moved)`` (``n_moved`` 0: nothing changed).
+    """
+    gain, targets, bias_grads = proposal
     offsets = np.r_[0, np.cumsum([c.size for c in codes])]
     n_neg = int(np.count_nonzero(gain < 0))
     frac = block
@@ -129,8 +160,8 @@ def ranked_block_step(
         for t, target, sel in zip(trial, targets, sels, strict=True):
             t.ravel()[sel] = target.ravel()[sel]
         step = bias_lr * 0.5**attempt
-        tb = [b - step * d.sum(axis=0) for b, d in zip(biases, deltas, strict=True)]
-        loss1 = _loss([np.float32(s) * c for s, c in zip(scales, trial, strict=True)], tb, xb, yb)
+        tb = [b - step * g for b, g in zip(biases, bias_grads, strict=True)]
+        loss1 = trial_loss(trial, tb)
         if loss1 < loss0:
             for i, sel in enumerate(sels):
                 codes[i][...] = trial[i]
@@ -168,7 +199,7 @@ class _RankedRun(_CoordinateRun):
 
 
 @options_class("CoNNTrA")
-class ConntraRankedOptions(TrainOptions, HiddenOptions, CoordinateOptions):
+class ConntraRankedOptions(CoordinateOptions):
     """Options of :func:`train_conntra_ranked`: as :class:`~neurosim.train.conntra.ConntraOptions`
     (block mode, scale search at the end); ``block`` is the block fraction at
     the start of the cosine schedule."""

@@ -19,7 +19,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,6 +31,7 @@ from neurosim.neurons import NeuronModel
 
 __all__ = [
     "DTYPE",
+    "EpochRun",
     "LR_SCHEDULES",
     "OPTIMIZERS",
     "Adam",
@@ -474,6 +476,33 @@ def run_epochs(
             bar.stop()
     state = best_state if best_state is not None else snapshot()
     return LoopOutcome(state, tuple(history), epoch, best_acc, time.perf_counter() - t0)
+
+
+class EpochRun:
+    """A training run whose methods are :func:`run_epochs`' callbacks (a mixin).
+
+    The class has ``x`` (the training samples), ``step(idx) -> loss``,
+    ``snapshot() -> state`` (a copy, kept for the best epoch),
+    ``validate(x_val, y_val) -> accuracy``, ``record(epoch) -> dict`` (the
+    history record's extra figures) and a ``label`` for the progress bar.
+    """
+
+    label: ClassVar[str] = "training"
+
+    def loop_args(
+        self, batch_size: int, x_val: np.ndarray | None, y_val: np.ndarray | None
+    ) -> dict[str, Any]:
+        """The :func:`run_epochs` arguments of this run (validation on ``x_val`` when given)."""
+        run: Any = self
+        return {
+            "n_samples": run.x.shape[0],
+            "batch_size": batch_size,
+            "step": run.step,
+            "snapshot": run.snapshot,
+            "validate": None if x_val is None else partial(run.validate, x_val, y_val),
+            "label": run.label,
+            "end_of_epoch": run.record,
+        }
 
 
 def _check_loop(epochs: int, batch_size: int, patience: int | None) -> None:

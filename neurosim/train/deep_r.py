@@ -42,7 +42,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -52,6 +51,7 @@ from neurosim.errors import TrainingError
 from neurosim.train.constraints import BUDGET_MODES
 from neurosim.train.core import (
     DTYPE,
+    EpochRun,
     TrainResult,
     accuracy,
     backward,
@@ -503,7 +503,7 @@ def _init_state(
 
 
 @dataclass
-class _RewiringRun:
+class _RewiringRun(EpochRun):
     """One DEEP R run (hard or soft); its methods are the epoch loop's callbacks.
 
     ``matmul`` is the hard variant's matrix kind (``dense`` or ``sparse``),
@@ -566,7 +566,7 @@ class _RewiringRun:
         self.rewired += k
         return loss
 
-    def current(self) -> tuple[list, list]:
+    def snapshot(self) -> tuple[list, list]:
         """Copies of the current dense weights and biases."""
         if self.soft:
             weights = self.state.weights()
@@ -576,12 +576,12 @@ class _RewiringRun:
 
     def validate(self, x_val: np.ndarray, y_val: np.ndarray) -> float:
         """Accuracy of the current network on ``(x_val, y_val)``."""
-        w, b = self.current()
+        w, b = self.snapshot()
         return accuracy(w, b, x_val, y_val)
 
     def record(self, epoch: int) -> dict[str, Any]:
         """The history record's extra figures; then the rate of the next epoch."""
-        w, _ = self.current()
+        w, _ = self.snapshot()
         out = {
             "n_active": int(sum(np.count_nonzero(m) for m in w)),
             "rewired": self.rewired,
@@ -591,19 +591,10 @@ class _RewiringRun:
         self.opt.lr = self.rate
         return out
 
-    def loop_args(
-        self, batch_size: int, x_val: np.ndarray | None, y_val: np.ndarray | None
-    ) -> dict[str, Any]:
-        """The :func:`run_epochs` arguments of this run."""
-        return {
-            "n_samples": self.x.shape[0],
-            "batch_size": batch_size,
-            "step": self.step,
-            "snapshot": self.current,
-            "validate": None if x_val is None else partial(self.validate, x_val, y_val),
-            "label": "soft DEEP R" if self.soft else "DEEP R",
-            "end_of_epoch": self.record,
-        }
+    @property
+    def label(self) -> str:  # type: ignore[override]
+        """The progress bar's name of the run."""
+        return "soft DEEP R" if self.soft else "DEEP R"
 
 
 def _deep_r_info(
