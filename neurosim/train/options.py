@@ -97,8 +97,11 @@ def options_class(group: str | None = None) -> Callable[[type[T]], type[T]]:
 
 
 def _declaring(cls: type, name: str) -> dataclasses.Field | None:
-    """The first field ``name`` with a description in ``cls``'s bases, most basic first."""
-    for base in reversed(cls.__mro__):
+    """The field ``name`` of ``cls`` or of its nearest base that gives it a description.
+
+    A class that only changes a default (``epochs: int = 20``) keeps the base's description.
+    """
+    for base in cls.__mro__:
         f = getattr(base, "__dataclass_fields__", {}).get(name)
         if f is not None and _DOC in f.metadata:
             return f
@@ -360,8 +363,8 @@ def options_type(fn: Callable[..., Any]) -> type[Options] | None:
 def cli_fields(classes: Sequence[type[Options]]) -> Iterator[tuple[str, str, str, str]]:
     """``(group title, name, kind, description)`` of every option of ``classes`` the CLI reads.
 
-    Each name once, in the order first met; the group is that of the class that
-    first declares the field.
+    Each name once, in the order first met, described as in the first class
+    that has it; the group is that of the class that gives the description.
     """
     seen: set[str] = set()
     for cls in classes:

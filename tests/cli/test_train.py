@@ -164,3 +164,39 @@ def test_bad_chip_combinations_exit_2_without_output(tmp_path, capsys, extra, me
     err = capsys.readouterr().err
     assert rc == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_every_option_of_every_method_class_is_a_flag_with_its_description():
+    import argparse
+
+    from neurosim.cli.train import _option_rows, add_arguments
+    from neurosim.train.options import TrainOptions, cli_fields, describe, options_type
+    from neurosim.train.registry import TRAINING_METHODS, get_method
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    flags = {a.dest: a for a in parser._actions}
+    for name in TRAINING_METHODS:
+        cls = options_type(get_method(name))
+        if cls is not None:  # each option of the class is a flag
+            assert {"opt_" + row[1] for row in cli_fields([cls])} <= set(flags), name
+    for _, flag, key, _, help_text in _option_rows():  # a flag's help is the description
+        assert flags["opt_" + key].help == help_text != "" and flag == "--" + key.replace("_", "-")
+    assert flags["opt_epochs"].help == describe(TrainOptions, "epochs")
+    assert {"opt_beta2", "opt_readout", "opt_scale_samples"} <= set(flags)
+
+
+def test_method_flags_reach_the_method_and_others_are_refused(tmp_path, capsys):
+    out = tmp_path / "net.npz"
+    base = ["train", "--data", "iris", "--hidden", "4", "--epochs", "1", "--json"]
+    rc = main([base[0], "conntra_ranked", *base[1:], "--beta2", "0.99", "--out", str(out)])
+    assert rc == 0 and json.loads(capsys.readouterr().out)["method"] == "conntra_ranked"
+    rc = main([base[0], "conntra", *base[1:], "--beta2", "0.99", "--out", str(tmp_path / "b.npz")])
+    assert rc == 2
+    assert "--beta2 does not apply to method conntra" in capsys.readouterr().err
+    rc = main(
+        [base[0], "fixed_topology", *base[1:], "--init", str(out), "--readout", "dense"]
+        + ["--out", str(tmp_path / "f.npz")]
+    )
+    assert rc == 0
+    assert json.loads(capsys.readouterr().out)["info"]["readout"] == "dense"
