@@ -36,10 +36,11 @@ import numpy as np
 from neurosim.errors import TrainingError
 from neurosim.train.conntra import _SCALE_FACTORS, _batch_losses, ternary_memory
 from neurosim.train.conntra_ranked import RankedState, _proposals
-from neurosim.train.conv_layers import ConvArchitecture, softmax_grad
-from neurosim.train.core import TrainResult, check_training_data, run_epochs, split_validation
+from neurosim.train.conv_layers import ConvArchitecture, ConvShapeOptions, softmax_grad
+from neurosim.train.core import TrainResult, run_epochs
+from neurosim.train.options import TrainData, TrainOptions, option, options_class, trainer
 
-__all__ = ["conv_ternary_step", "train_conv_conntra"]
+__all__ = ["ConvConntraOptions", "conv_ternary_step", "train_conv_conntra"]
 
 _F = np.float32
 
@@ -222,39 +223,31 @@ def _result(run: _TernaryRun, outcome: Any, info: dict[str, Any], scale_idx, *, 
     )
 
 
-def train_conv_conntra(
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    n_classes: int | None = None,
-    channels: Sequence[int] = (16, 32),
-    image_shape: Sequence[int] | None = None,
-    seed: int = 0,
-    epochs: int = 3,
-    batch_size: int = 128,
-    block: float = 3e-3,
-    beta: float = 0.9,
-    beta2: float = 0.999,
-    bias_lr: float = 0.05,
-    max_tries: int = 4,
-    scale_samples: int = 4096,
-    val_fraction: float = 0.1,
-    patience: int | None = None,
-    progress: bool = False,
-) -> TrainResult:
+@options_class("conv DEEP R and conv CoNNTrA (deep_r_cnn, conntra_cnn)")
+class ConvConntraOptions(TrainOptions, ConvShapeOptions):
+    """Options of :func:`train_conv_conntra`: ``block`` is the fraction of all
+    coordinates proposed per step at the start of the cosine schedule, ``beta``
+    and ``beta2`` the factors of the gradient's moving moments that rank the
+    moves, ``max_tries`` the halvings of a rejected block."""
+
+    block: float = option(1e-2, "initial fraction of weights per block step", "float")
+    beta: float = option(0.9, "gradient moving-average factor ranking moves", "float")
+    beta2: float = option(0.999, "second-moment factor of the gradient that ranks moves", "float")
+    bias_lr: float = option(0.05, "bias step", "float")
+    max_tries: int = option(4, "halvings of a rejected block (conntra_cnn)", "int")
+    scale_samples: int = option(4096, "samples of the per-layer scale search", "int")
+    epochs: int = 3
+
+
+@trainer(ConvConntraOptions)
+def train_conv_conntra(d: TrainData, o: ConvConntraOptions) -> TrainResult:
     """Train the CNN of :mod:`neurosim.train.cnn` with ternary kernels by coordinate descent.
 
-    Parameters
-    ----------
-    x, y : flat images (n, C*H*W) and integer labels; ``n_classes`` (default ``max(y) + 1``)
-    channels, image_shape : as :func:`~neurosim.train.cnn.train_cnn`
-    seed : seed of the initial codes, the scale samples, the validation split and the shuffles
-    epochs, batch_size : passes over the training set, images per block step
-    block : fraction of all coordinates proposed per step at the start of the cosine schedule
-    beta, beta2 : factors of the gradient's first and second moving moments (the ranking)
-    bias_lr : bias step size; max_tries : halvings of a rejected block
-    scale_samples : training images of the final scale search
-    val_fraction, patience, progress : validation split, early stopping, progress bar
+    Takes flat images ``x`` ``(n, C*H*W)``, integer labels ``y``,
+    ``n_classes`` (default ``max(y) + 1``) and the options of
+    :class:`ConvConntraOptions` (``seed`` seeds the initial codes, the scale
+    samples, the validation split and the shuffles; ``batch_size`` images per
+    block step).
 
     Returns
     -------
@@ -263,19 +256,16 @@ def train_conv_conntra(
         ``info["layer_nonzero"]``, ``info["memory"]``); ``n_parameters`` the
         ternary coordinates, ``n_connections`` the unrolled nonzero synapses.
     """
-    t0 = time.perf_counter()
-    x, y, n_classes = check_training_data(x, y, n_classes)
-    _check(block, beta, beta2, max_tries)
-    arch = ConvArchitecture.make(x.shape[1], image_shape, channels, n_classes, "conntra_cnn")
-    xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
-    rng = np.random.default_rng([seed, 30])
+    _check(o.block, o.beta, o.beta2, o.max_tries)
+    arch = ConvArchitecture.make(d.n_features, o.image_shape, o.channels, d.n_classes, "conntra_cnn")
+    rng = np.random.default_rng([o.seed, 30])
     codes, scales, biases = _start(arch, rng)
-    scale_idx = rng.permutation(xt.shape[0])[:scale_samples]
-    options = {"block": block, "bias_lr": bias_lr, "max_tries": int(max_tries)}
-    run = _TernaryRun(arch, codes, scales, biases, xt, yt, RankedState.zeros(codes, beta, beta2), options)
-    run.total_steps = max(1, epochs * -(-xt.shape[0] // batch_size))
-    outcome = run_epochs(**run.loop_args(batch_size, xv, yv), epochs=epochs, seed=seed, patience=patience,
-                         progress=progress)
-    info = {"channels": list(arch.channels), "image_shape": list(arch.image_shape), "batch_size": batch_size,
-            "block_schedule": f"cosine from {block}", "rank": "normalised gradient"}
-    return _result(run, outcome, info, scale_idx, t0=t0, seed=seed)
+    scale_idx = rng.permutation(d.x.shape[0])[: o.scale_samples]
+    options = {"block": o.block, "bias_lr": o.bias_lr, "max_tries": int(o.max_tries)}
+    run = _TernaryRun(arch, codes, scales, biases, d.x, d.y, RankedState.zeros(codes, o.beta, o.beta2), options)
+    run.total_steps = max(1, o.epochs * -(-d.x.shape[0] // o.batch_size))
+    outcome = run_epochs(**run.loop_args(o.batch_size, d.x_val, d.y_val), epochs=o.epochs, seed=o.seed,
+                         patience=o.patience, progress=o.progress)
+    info = {"channels": list(arch.channels), "image_shape": list(arch.image_shape), "batch_size": o.batch_size,
+            "block_schedule": f"cosine from {o.block}", "rank": "normalised gradient"}
+    return _result(run, outcome, info, scale_idx, t0=d.t0, seed=o.seed)

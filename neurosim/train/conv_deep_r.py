@@ -40,19 +40,20 @@ import numpy as np
 
 from neurosim.errors import TrainingError
 from neurosim.train.constraints import BUDGET_MODES
-from neurosim.train.conv_layers import ConvArchitecture, softmax_grad
-from neurosim.train.core import (
-    DTYPE,
-    TrainResult,
-    check_training_data,
-    lr_factor,
-    make_optimizer,
-    run_epochs,
-    split_validation,
-)
+from neurosim.train.conv_layers import ConvArchitecture, ConvShapeOptions, softmax_grad
+from neurosim.train.core import DTYPE, TrainResult, lr_factor, make_optimizer, run_epochs
 from neurosim.train.deep_r import EPSILON, RewiringState, _check_rates, _draw_dormant, _Space
+from neurosim.train.options import (
+    OptimizerOptions,
+    TrainData,
+    TrainOptions,
+    option,
+    options_class,
+    trainer,
+)
 
 __all__ = [
+    "ConvDeepROptions",
     "conv_budgets",
     "conv_deep_r_step",
     "init_conv_rewiring",
@@ -354,45 +355,41 @@ def _result(run: _ConvRewiringRun, outcome: Any, info: dict[str, Any], *, t0: fl
     )
 
 
-def train_conv_deep_r(
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    n_classes: int | None = None,
-    channels: Sequence[int] = (16, 32),
-    image_shape: Sequence[int] | None = None,
-    seed: int = 0,
-    epochs: int = 3,
-    batch_size: int = 64,
-    connectivity: float | Sequence[float] | None = None,
-    n_connections: int | Sequence[int] | None = None,
-    budget: str = "global",
-    lr: float = 2e-3,
-    optimizer: str = "adam",
-    momentum: float = 0.0,
-    lr_schedule: str = "cosine",
-    l1: float = 1e-5,
-    temperature: float = 1e-10,
-    val_fraction: float = 0.1,
-    patience: int | None = None,
-    progress: bool = False,
-) -> TrainResult:
+@options_class("conv DEEP R and conv CoNNTrA (deep_r_cnn, conntra_cnn)")
+class ConvDeepROptions(TrainOptions, OptimizerOptions, ConvShapeOptions):
+    """Options of :func:`train_conv_deep_r`.
+
+    The budget (:func:`conv_budgets`) is a fraction of all potential
+    connections (kernel entries and dense weights) or an exact total, or one
+    per layer (conv1, conv2, dense); ``budget`` keeps the total (``global``)
+    or each layer's count (``per_layer``) constant. ``lr`` is ``eta`` of the
+    gradient term (Adam by default, as :func:`~neurosim.train.cnn.train_cnn`;
+    ``sgd`` is the paper's), following ``lr_schedule``.
+    """
+
+    connectivity: float | Sequence[float] | None = option(
+        None, "fraction of connections kept, one or one per layer (default 0.1)", "floats"
+    )
+    n_connections: int | Sequence[int] | None = option(
+        None, "exact connection budget, one or one per layer", "ints"
+    )
+    budget: str = option("global", "per_layer or global: keep each layer's count, or the total")
+    lr_schedule: str = option("cosine", "constant or cosine: the per-epoch decay of lr")
+    l1: float = option(1e-5, "L1 shrinkage alpha per step (times lr)", "float")
+    temperature: float = option(1e-10, "noise temperature T", "float")
+    epochs: int = 3
+    lr: float = 5e-3
+    momentum: float = 0.0
+
+
+@trainer(ConvDeepROptions)
+def train_conv_deep_r(d: TrainData, o: ConvDeepROptions) -> TrainResult:
     """Train the CNN of :mod:`neurosim.train.cnn` with DEEP R under a budget of kernel entries.
 
-    Parameters
-    ----------
-    x, y : flat images (n, C*H*W) and integer labels; ``n_classes`` (default ``max(y) + 1``)
-    channels, image_shape : as :func:`~neurosim.train.cnn.train_cnn`
-    seed : seed of the mask, signs, initial values, noise, rewiring draws and shuffles
-    epochs, batch_size : training length and minibatch size
-    connectivity, n_connections : the budget (:func:`conv_budgets`): a fraction of all
-        potential connections (kernel entries and dense weights) or an exact total,
-        or one per layer (conv1, conv2, dense)
-    budget : {"global", "per_layer"}: keep only the total constant, or each layer's count
-    lr, optimizer, momentum, lr_schedule : the gradient term (``adam`` by default, as
-        :func:`train_cnn`; ``sgd`` is the paper's); the rate follows ``lr_schedule``
-    l1, temperature : L1 shrinkage ``alpha`` (times ``eta``) and noise temperature ``T``
-    val_fraction, patience, progress : validation split, early stopping, progress bar
+    Takes flat images ``x`` ``(n, C*H*W)``, integer labels ``y``,
+    ``n_classes`` (default ``max(y) + 1``) and the options of
+    :class:`ConvDeepROptions` (``seed`` seeds the mask, signs, initial
+    values, noise, rewiring draws, validation split and shuffles).
 
     Returns
     -------
@@ -401,20 +398,18 @@ def train_conv_deep_r(
         ``n_connections`` the unrolled synapses of the trained network;
         ``info`` holds the budgets, the per-layer counts and the rewirings.
     """
-    t0 = time.perf_counter()
-    x, y, n_classes = check_training_data(x, y, n_classes)
-    _check_rates(lr, l1, temperature)
-    lr_factor(lr_schedule, 0, epochs)
-    arch = ConvArchitecture.make(x.shape[1], image_shape, channels, n_classes, "deep_r_cnn")
+    _check_rates(o.lr, o.l1, o.temperature)
+    lr_factor(o.lr_schedule, 0, o.epochs)
+    arch = ConvArchitecture.make(d.n_features, o.image_shape, o.channels, d.n_classes, "deep_r_cnn")
     shapes = arch.layer_shapes
-    budgets = conv_budgets(shapes, arch.names, connectivity=connectivity, n_connections=n_connections)
-    state = init_conv_rewiring(shapes, budgets, budget=budget, seed=seed)
-    xt, yt, xv, yv = split_validation(x, y, val_fraction, seed)
-    rates = {"lr": lr, "l1": l1, "temperature": temperature, "lr_schedule": lr_schedule, "epochs": epochs}
-    run = _ConvRewiringRun(state, arch, make_optimizer(optimizer, lr, momentum), xt, yt, seed, rates)
-    outcome = run_epochs(**run.loop_args(batch_size, xv, yv), epochs=epochs, seed=seed, patience=patience,
-                         progress=progress)
-    info = {"channels": list(arch.channels), "image_shape": list(arch.image_shape), "budget": budget,
-            "n_active": int(sum(budgets)), "budgets": list(budgets), "optimizer": optimizer, "lr": lr,
-            "lr_schedule": lr_schedule, "l1": l1, "temperature": temperature, "batch_size": batch_size}
-    return _result(run, outcome, info, t0=t0, seed=seed)
+    budgets = conv_budgets(shapes, arch.names, connectivity=o.connectivity, n_connections=o.n_connections)
+    state = init_conv_rewiring(shapes, budgets, budget=o.budget, seed=o.seed)
+    rates = {"lr": o.lr, "l1": o.l1, "temperature": o.temperature, "lr_schedule": o.lr_schedule,
+             "epochs": o.epochs}
+    run = _ConvRewiringRun(state, arch, make_optimizer(o.optimizer, o.lr, o.momentum), d.x, d.y, o.seed, rates)
+    outcome = run_epochs(**run.loop_args(o.batch_size, d.x_val, d.y_val), epochs=o.epochs, seed=o.seed,
+                         patience=o.patience, progress=o.progress)
+    info = {"channels": list(arch.channels), "image_shape": list(arch.image_shape), "budget": o.budget,
+            "n_active": int(sum(budgets)), "budgets": list(budgets), "optimizer": o.optimizer, "lr": o.lr,
+            "lr_schedule": o.lr_schedule, "l1": o.l1, "temperature": o.temperature, "batch_size": o.batch_size}
+    return _result(run, outcome, info, t0=d.t0, seed=o.seed)

@@ -32,14 +32,25 @@ from neurosim.train.cnn import (
     cnn_network,
     image_shape_of,
 )
+from neurosim.train.options import Options, option, options_class
 
-__all__ = ["ConvArchitecture", "softmax_grad"]
+__all__ = ["ConvArchitecture", "ConvShapeOptions", "softmax_grad"]
 
 _F = np.float32
 _K = 3  # kernel side of both convolutions
 
 softmax_grad = _softmax_grad
 """``(mean cross-entropy, dlogits)`` of a batch (:mod:`neurosim.train.cnn`'s)."""
+
+
+@options_class("conv DEEP R and conv CoNNTrA (deep_r_cnn, conntra_cnn)")
+class ConvShapeOptions(Options):
+    """The CNN of :mod:`neurosim.train.cnn`: channels of its two convolutions, image shape."""
+
+    channels: Sequence[int] = option((16, 32), "output channels of the two convolutions, e.g. 16,32", "ints")
+    image_shape: Sequence[int] | None = option(
+        None, "image shape C,H,W or H,W (default: one square channel)", "ints"
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,10 +80,12 @@ class ConvArchitecture:
         method: str,
     ) -> ConvArchitecture:
         """The architecture of ``n_features``-pixel images; ``method`` names bad input."""
+        if image_shape is not None and np.ndim(image_shape) != 1:
+            raise TrainingError(f"{method}: image_shape {image_shape!r}; expected (C, H, W) or (H, W)")
         shape = image_shape_of(n_features, image_shape)
-        chans = tuple(int(c) for c in channels)
+        chans = tuple(int(c) for c in channels) if np.ndim(channels) == 1 else ()
         if len(chans) != 2 or min(chans) < 1 or any(c != f for c, f in zip(chans, channels, strict=True)):
-            raise TrainingError(f"{method}: channels {tuple(channels)}; expected two positive integers")
+            raise TrainingError(f"{method}: channels {channels!r}; expected two positive integers")
         geoms, c_prev, size = [], shape[0], (shape[1], shape[2])
         for c in chans:
             geoms.append(ConvGeometry.make(c_prev, c, size, _K))

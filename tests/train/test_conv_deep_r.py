@@ -110,6 +110,7 @@ def test_same_seed_same_network_other_seed_not(digits):
         ({"connectivity": [0.1, 0.2]}, "expected 1 or 3"),
         ({"budget": "per_neuron"}, "budget 'per_neuron'"),
         ({"channels": (4,)}, "channels"),
+        ({"image_shape": 64}, "image_shape"),
         ({"lr": -1.0}, "lr"),
     ],
 )
