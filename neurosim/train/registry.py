@@ -45,6 +45,8 @@ TRAINING_METHODS: Registry = Registry(
         "fixed_topology": "neurosim.train.fixed_topology:train_fixed_topology",
         "cnn": "neurosim.train.cnn:train_cnn",
         "conv_sketch": "neurosim.train.conv_sketch:train_conv_sketch",
+        "deep_r_cnn": "neurosim.train.conv_deep_r:train_conv_deep_r",
+        "conntra_cnn": "neurosim.train.conv_conntra:train_conv_conntra",
     },
 )
 
