@@ -36,18 +36,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BudgetOptions",
-    "cap_and_budgets",
     "ChipOptions",
     "ChipTrainingOptions",
     "HiddenOptions",
     "InitOptions",
     "OptimizerOptions",
     "Options",
+    "TrainData",
     "TrainOptions",
     "WeightDecayOptions",
-    "TrainData",
+    "cap_and_budgets",
     "cli_fields",
     "describe",
+    "fields_of",
     "fit_kwargs",
     "option",
     "options_class",
@@ -59,8 +60,8 @@ T = TypeVar("T", bound="Options")
 OptT = TypeVar("OptT", bound="TrainOptions")
 R = TypeVar("R")
 
-#: field metadata keys: the description, the value kind on the command line, its group title
-_DOC, _KIND, _GROUP = "doc", "kind", "group"
+#: field metadata keys: the description, and how the command line reads the value
+_DOC, _KIND = "doc", "kind"
 
 
 def option(default: Any, doc: str, kind: str | None = "str") -> Any:
@@ -318,15 +319,18 @@ class TrainData:
         return self.x, self.y, self.x_val, self.y_val
 
 
-def _signature(
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    n_classes: int | None = None,
-    options: Options | None = None,
-    **fields: Any,
-) -> Any:
-    """The public signature of every method made by :func:`trainer`."""
+_P = inspect.Parameter
+#: the public signature of every method made by :func:`trainer`
+_SIGNATURE = inspect.Signature(
+    [
+        _P("x", _P.POSITIONAL_OR_KEYWORD, annotation="np.ndarray"),
+        _P("y", _P.POSITIONAL_OR_KEYWORD, annotation="np.ndarray"),
+        _P("n_classes", _P.KEYWORD_ONLY, default=None, annotation="int | None"),
+        _P("options", _P.KEYWORD_ONLY, default=None, annotation="Options | None"),
+        _P("fields", _P.VAR_KEYWORD, annotation="Any"),
+    ],
+    return_annotation="TrainResult",
+)
 
 
 def trainer(cls: type[OptT]) -> Callable[[Callable[[TrainData, OptT], R]], Callable[..., R]]:
@@ -347,7 +351,7 @@ def trainer(cls: type[OptT]) -> Callable[[Callable[[TrainData, OptT], R]], Calla
             o = cls.build(options, fields)
             return body(TrainData.check(x, y, n_classes, o, t0), o)
 
-        train.__signature__ = inspect.signature(_signature)  # type: ignore[attr-defined]
+        train.__signature__ = _SIGNATURE  # type: ignore[attr-defined]
         train.options_type = cls  # type: ignore[attr-defined]
         return train
 
