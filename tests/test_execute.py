@@ -76,6 +76,10 @@ def worker_settings() -> dict:
     return {**{k: os.environ.get(k) for k in names}, "numba_threads": numba.get_num_threads()}
 
 
+def worker_callbacks(dask_worker) -> list[str]:
+    return sorted(dask_worker.periodic_callbacks)
+
+
 def test_local_cluster_leaves_the_client_s_numba_threads_alone(cluster):
     # Dask writes pre-spawn-environ into this process too; numba raises on a
     # NUMBA_NUM_THREADS change once its threads run, so it must not be there
@@ -87,6 +91,7 @@ def test_local_workers_run_one_thread_each_and_keep_malloc_s_mmap_threshold(clus
 
     with Client(cluster.scheduler_address) as client:
         settings = list(client.run(worker_settings).values())
+        callbacks = list(client.run(worker_callbacks).values())
         amm_running = client.amm.running()
     assert len(settings) == 2
     for got in settings:
@@ -97,6 +102,8 @@ def test_local_workers_run_one_thread_each_and_keep_malloc_s_mmap_threshold(clus
             "numba_threads": 1,
         }
     assert not amm_running  # it would drop the broadcast copies of the shared values
+    # no statistical profiler sampling the points' stacks on the workers' event loops
+    assert all("heartbeat" in cbs and "profile" not in cbs for cbs in callbacks), callbacks
 
 
 def test_scheduler_settings(monkeypatch):

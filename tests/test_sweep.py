@@ -216,3 +216,16 @@ def test_a_point_that_raises_is_recorded_and_computed_again(net, data, tmp_path,
     again = run_sweep(net, "generic", grid, inputs=x, labels=y, out_dir=out, execution=SERIAL)
     assert again.computed == (first.points[1]["key"],) and len(again.reused) == 2
     assert [r["status"] for r in again.rows()] == ["ok", "ok", "ok"]
+
+
+def test_prepare_worker_runs_its_warm_up_once_per_process(monkeypatch):
+    import neurosim.evaluate
+    from neurosim import sweep
+
+    calls = []
+    monkeypatch.setattr(sweep, "_PREPARED", [False])
+    monkeypatch.setattr(neurosim.evaluate, "evaluate", lambda *a, **k: calls.append(a[1].name))
+    sweep.prepare_worker()
+    assert len(calls) == 2  # float and 8-bit weights
+    sweep.prepare_worker()  # every sweep on an existing cluster calls it again
+    assert len(calls) == 2
