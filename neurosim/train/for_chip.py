@@ -19,7 +19,7 @@ import numpy as np
 
 from neurosim.train.chip import ChipConstraints, check_trainable, chip_constraints, load_chip
 from neurosim.train.core import TrainResult
-from neurosim.train.qat import FinetuneResult, capped_network, finetune_for_chip
+from neurosim.train.qat import ChipFit, FinetuneResult, capped_network, finetune_for_chip
 
 __all__ = [
     "chip_network",
@@ -114,34 +114,20 @@ def train_for_chip(
     constraints: ChipConstraints,
     *,
     masks: Sequence[np.ndarray | None] | None = None,
-    x_val: np.ndarray | None = None,
-    y_val: np.ndarray | None = None,
-    epochs: int = 5,
-    lr: float = 2e-3,
-    batch_size: int = 64,
-    seed: int = 0,
-    type_start: str = "mapper",
-    progress: bool = False,
+    **fit: Any,
 ) -> FinetuneResult:
-    """Cap fan-in to the chip's limit, then fine-tune through its quantizer and rate code."""
+    """Cap fan-in to the chip's limit, then fine-tune through its quantizer and rate code.
+
+    ``masks`` fix the connectivity (None: every connection may be trained);
+    ``fit`` holds the validation split ``x_val``, ``y_val`` (optional) and
+    the fields of :class:`~neurosim.train.qat.ChipFit` (``epochs``, ``lr``,
+    ``batch_size``, ``seed``, ``type_start``, ``progress``, ...).
+    """
     dense = [np.asarray(w.toarray() if hasattr(w, "toarray") else w) for w in weights]
     capped = fan_in_masks(dense, constraints.fan_in_per_neuron, masks)
+    data = (x, y, fit.pop("x_val", None), fit.pop("y_val", None))
     return finetune_for_chip(
-        x,
-        y,
-        dense,
-        biases,
-        constraints,
-        profile,
-        masks=capped,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        x_val=x_val,
-        y_val=y_val,
-        type_start=type_start,
-        progress=progress,
+        data, (dense, biases), (constraints, profile), masks=capped, fit=ChipFit(**fit)
     )
 
 

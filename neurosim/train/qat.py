@@ -44,6 +44,7 @@ from neurosim.train.core import (
 )
 
 __all__ = [
+    "ChipFit",
     "ChipQuantizer",
     "OUTPUT_GAIN",
     "FinetuneResult",
@@ -356,38 +357,53 @@ def _qat_step(
     return step
 
 
+@dataclass(frozen=True)
+class ChipFit:
+    """The schedule of :func:`finetune_for_chip`.
+
+    Attributes
+    ----------
+    epochs, batch_size, lr, seed : int, int, float, int
+        Adam fine-tuning, cosine decay of ``lr`` over the epochs, seeded shuffles.
+    refit_every : int
+        Steps between axon-type assignments (``axon_type`` chips).
+    type_start : str
+        ``mapper`` (the mapper's fit of the start) or ``random`` axon types.
+    strategy : str or None
+        The mapper's partition strategy (default: the mapper's default).
+    progress : bool
+        Rich progress bar.
+    """
+
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 2e-3
+    seed: int = 0
+    refit_every: int = 20
+    type_start: str = "mapper"
+    strategy: str | None = None
+    progress: bool = False
+
+
 def finetune_for_chip(
-    x: np.ndarray,
-    y: np.ndarray,
-    weights: Sequence[np.ndarray],
-    biases: Sequence[np.ndarray],
-    constraints: ChipConstraints,
-    profile: Any,
+    data: tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None],
+    start: tuple[Sequence[np.ndarray], Sequence[np.ndarray]],
+    chip: tuple[ChipConstraints, Any],
     *,
     masks: Sequence[np.ndarray | None] | None = None,
-    epochs: int = 5,
-    batch_size: int = 64,
-    lr: float = 2e-3,
-    seed: int = 0,
-    x_val: np.ndarray | None = None,
-    y_val: np.ndarray | None = None,
-    refit_every: int = 20,
-    type_start: str = "mapper",
-    strategy: str | None = None,
-    progress: bool = False,
+    fit: ChipFit | None = None,
 ) -> FinetuneResult:
     """Train float shadow weights through the chip's quantizer (and IF rate code).
 
     Parameters
     ----------
-    x, y : training data (float32, int)
-    weights, biases : the start (a trained float network)
-    constraints, profile : the chip (:func:`~neurosim.train.chip.chip_constraints`)
+    data : ``(x, y, x_val, y_val)``
+        Training data (float32, int) and the validation split (or None): the
+        best epoch by the chip's accuracy on it is kept.
+    start : ``(weights, biases)``, a trained float network
+    chip : ``(constraints, profile)`` (:func:`~neurosim.train.chip.chip_constraints`)
     masks : fixed connectivity per layer (bool arrays or None)
-    epochs, batch_size, lr, seed : Adam fine-tuning, cosine decay of ``lr`` over the epochs
-    x_val, y_val : validation split: the best epoch is kept
-    refit_every : steps between axon-type assignments
-    strategy : the mapper's partition strategy (default: the mapper's default)
+    fit : the schedule (default :class:`ChipFit`)
 
     Returns
     -------
@@ -395,43 +411,48 @@ def finetune_for_chip(
         ``weights`` are exactly the chip's values (the mapper's quantizer maps
         them onto themselves).
     """
-    ws, bs, ms = _masked_copies(weights, biases, masks)
+    x, y, x_val, y_val = data
+    constraints, profile = chip
+    f = ChipFit() if fit is None else fit
+    ws, bs, ms = _masked_copies(*start, masks)
     steps = constraints.steps if constraints.spiking else None
     if steps is not None:
         ws, bs = balance_layers(ws, bs, x[:1024])
-    cores = mapper_partition(ws, bs, profile, strategy=strategy, seed=seed)
-    quant = ChipQuantizer(profile, cores, refit_every=refit_every, type_start=type_start, seed=seed)
-    opt = make_optimizer("adam", lr)
+    cores = mapper_partition(ws, bs, profile, strategy=f.strategy, seed=f.seed)
+    quant = ChipQuantizer(
+        profile, cores, refit_every=f.refit_every, type_start=f.type_start, seed=f.seed
+    )
+    opt = make_optimizer("adam", f.lr)
 
     def snapshot() -> tuple[list[np.ndarray], list[np.ndarray]]:
         return [quant.final(i, w) for i, w in enumerate(ws)], [b.copy() for b in bs]
 
     def decay(epoch: int) -> dict[str, float]:
-        opt.lr = lr * lr_factor("cosine", epoch, epochs)
-        quant.frozen = 2 * epoch >= epochs  # types fixed for the second half
+        opt.lr = f.lr * lr_factor("cosine", epoch, f.epochs)
+        quant.frozen = 2 * epoch >= f.epochs  # types fixed for the second half
         return {"lr": opt.lr}
 
     outcome = run_epochs(
         x.shape[0],
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
+        epochs=f.epochs,
+        batch_size=f.batch_size,
+        seed=f.seed,
         step=_qat_step(ws, bs, ms, quant, opt, x, y, steps),
         snapshot=snapshot,
         validate=None
         if x_val is None
         else lambda: chip_accuracy(*snapshot(), x_val, y_val, steps=steps),
-        progress=progress,
+        progress=f.progress,
         label=f"chip-aware ({constraints.chip})",
         end_of_epoch=decay,
     )
     eff, b = outcome.state
-    eff = settle_partition(quant, eff, b, profile, strategy=strategy, seed=seed)
+    eff = settle_partition(quant, eff, b, profile, strategy=f.strategy, seed=f.seed)
     info = {
         "chip": constraints.summary(),
-        "chip_epochs": epochs,
-        "chip_lr": lr,
-        "refit_every": refit_every if constraints.weight_kind == "axon_type" else None,
+        "chip_epochs": f.epochs,
+        "chip_lr": f.lr,
+        "refit_every": f.refit_every if constraints.weight_kind == "axon_type" else None,
         "rate_code_steps": steps,
         "chip_val_accuracy": outcome.best_val_accuracy,
     }
