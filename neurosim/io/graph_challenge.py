@@ -617,6 +617,22 @@ def _kernels() -> Any:
     return kernels if hasattr(kernels, "graded_layer") and hasattr(kernels, "propagate") else None
 
 
+def _fused_layer(
+    kern: Any, y: np.ndarray, w: sp.csr_matrix, b: np.ndarray, cap: float, dtype: Any
+) -> np.ndarray:
+    """One layer in one compiled pass: the pull kernel (:mod:`neurosim.sim.pull`), or the
+    simulator's push kernel ``graded_layer`` for a small job in a process without numba
+    (same bits either way)."""
+    n_post = w.shape[1]
+    bias = np.broadcast_to(np.asarray(b, dtype=dtype), (n_post,))
+    caps = np.full(n_post, cap, dtype=dtype)
+    if kern._small(y.shape[0], w.nnz):
+        return kern.graded_layer(y, (w.indptr, w.indices, w.data), bias, caps)[0]
+    from neurosim.sim.pull import csc_arrays, pull_layer
+
+    return pull_layer(y, csc_arrays(w), bias, caps)[0]
+
+
 def challenge_inference(
     layers: Any,
     Y0: Any,
@@ -652,6 +668,10 @@ def challenge_inference(
     :func:`neurosim.sim.kernels.graded_layer` does (the reference backend's
     fused kernel, which skips silent inputs); positive entries of ``b`` are masked by the structure of
     ``(Y != 0) (W != 0)``.
+
+    With ``b <= 0`` each layer runs in one compiled pass,
+    :func:`neurosim.sim.pull.pull_layer` (bit-identical to the reference
+    backend's :func:`neurosim.sim.kernels.graded_layer`).
     """
     y = _dense_inputs(Y0, dtype)
     kern = _kernels()
@@ -665,14 +685,7 @@ def challenge_inference(
         n_edges += w.nnz
         positive = bool((b > 0).any())
         if kern is not None and not positive:
-            # the simulator's fused graded kernel (the reference backend's own path)
-            n_post = w.shape[1]
-            y, _ = kern.graded_layer(
-                y,
-                (w.indptr, w.indices, w.data),
-                np.broadcast_to(np.asarray(b, dtype=dtype), (n_post,)),
-                np.full(n_post, cap, dtype=dtype),
-            )
+            y = _fused_layer(kern, y, w, b, cap, dtype)
             continue
         z = kern.propagate(y, w) if kern is not None else np.asarray(y @ w.astype(dtype))
         if positive:

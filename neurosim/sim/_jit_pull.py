@@ -1,0 +1,114 @@
+"""Numba kernels of the post-major ("pull") graded layer, compiled once per machine.
+
+Each output neuron ``j`` gathers its inputs (CSC column ``j``, pre neurons in
+increasing order) for a block of inputs into an accumulator row that stays in
+L1, then applies bias, ReLU/cap (or the fixed-point rounding and saturation)
+and writes its output row once: no read-modify-write of an output block per
+synapse, as the push kernels of :mod:`neurosim.sim._jit_propagate` do. The
+wrappers that check arguments and choose a kernel live in
+:mod:`neurosim.sim.pull`; import this module only through them (it imports
+numba). Every kernel is a top-level ``@njit(cache=True)`` function taking all
+of its data as arguments.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+__all__ = ["pull_fixed_t", "pull_float_t"]
+
+
+@nb.njit(inline="always", fastmath=False)
+def _gather(YT, colptr, rows, data, acc, j, b0, b1):
+    # acc[:] = sum over the pre neurons i of column j, in increasing i, of YT[i, b0:b1] * w_ij
+    n = b1 - b0
+    for b in range(n):
+        acc[b] = 0
+    for k in range(colptr[j], colptr[j + 1]):
+        yrow = YT[rows[k], b0:b1]
+        w = data[k]
+        for b in range(n):
+            acc[b] += yrow[b] * w
+
+
+@nb.njit(parallel=True, cache=True, fastmath=False)
+def pull_float_t(YT, colptr, rows, data, bias, lo, cap, OT, totals, block):
+    """Feature-major graded layer, post-major: ``OT = min(cap, max(lo, W.T @ YT + bias))``.
+
+    ``YT`` is ``(n_pre, n_b)``, ``OT`` ``(n_post, n_b)``; ``(colptr, rows,
+    data)`` is ``W`` as CSC with increasing rows per column. Blocks of
+    ``block`` inputs run in parallel; ``totals[blk, j]`` counts nonzero outputs.
+    Each output adds its inputs in increasing pre-neuron order (no fused
+    multiply-add), so the bits equal the push kernel's.
+    """
+    n_b = YT.shape[1]
+    n_post = OT.shape[0]
+    n_blocks = (n_b + block - 1) // block
+    zero = OT.dtype.type(0)
+    for blk in nb.prange(n_blocks):
+        b0 = blk * block
+        b1 = min(n_b, b0 + block)
+        acc = np.empty(b1 - b0, dtype=OT.dtype)
+        tot = totals[blk]
+        for j in range(n_post):
+            _gather(YT, colptr, rows, data, acc, j, b0, b1)
+            bj = bias[j]
+            cj = cap[j]
+            orow = OT[j, b0:b1]
+            count = 0
+            for b in range(b1 - b0):
+                z = acc[b] + bj
+                z = max(z, lo)
+                z = min(z, cj)
+                orow[b] = z
+                count += z != zero
+            tot[j] += count
+
+
+@nb.njit(parallel=True, cache=True)
+def pull_fixed_t(
+    YT, colptr, rows, data, mult, shift, bias, cap, rectify, lo, hi, acc_proto, OT, totals, sat, block
+):  # fmt: skip
+    """Feature-major fixed-point graded layer, post-major (integers, no accumulator saturation).
+
+    The sums run in the dtype of ``acc_proto`` (int32 when the caller's bound
+    allows, else int64: exact in any order), then per post neuron
+    ``round(acc * mult / 2**shift) + bias``, ReLU and cap when ``rectify``,
+    and the state saturation ``[lo, hi]`` (counted in ``sat[blk]``): the
+    operations of :func:`neurosim.sim._jit_propagate.graded_fixed_t`, in its order.
+    """
+    n_b = YT.shape[1]
+    n_post = OT.shape[0]
+    n_blocks = (n_b + block - 1) // block
+    for blk in nb.prange(n_blocks):
+        b0 = blk * block
+        b1 = min(n_b, b0 + block)
+        acc = np.empty(b1 - b0, dtype=acc_proto.dtype)
+        tot = totals[blk]
+        n_sat = 0
+        for j in range(n_post):
+            _gather(YT, colptr, rows, data, acc, j, b0, b1)
+            m = mult[j]
+            bj = bias[j]
+            cj = cap[j]
+            orow = OT[j, b0:b1]
+            count = 0
+            for b in range(b1 - b0):
+                x = np.int64(acc[b]) * m
+                if shift > 0:
+                    x = (x + (np.int64(1) << (shift - 1))) >> shift
+                z = x + bj
+                if rectify:
+                    z = max(z, np.int64(0))
+                    z = min(z, cj)
+                if z > hi:
+                    z = hi
+                    n_sat += 1
+                elif z < lo:
+                    z = lo
+                    n_sat += 1
+                orow[b] = z
+                count += z != 0
+            tot[j] += count
+        sat[blk] = n_sat
