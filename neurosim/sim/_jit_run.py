@@ -85,64 +85,73 @@ def _lif_v(vj, cj, b, r, vl, a):
 
 @nb.njit(inline="always", fastmath=False)
 def _graded_float(kind, lo, hi, cur, bias, cap, y, active):
-    # relu (1) / linear (2) outputs from the summed input; cur is consumed
+    # relu (1) / linear (2) outputs from the summed input; cur is consumed. The loops run
+    # over zero-based slices: an index numba cannot prove non-negative (range(lo, hi))
+    # costs a wraparound check per access and keeps LLVM from vectorising the loop
     zero = bias.dtype.type(0)
     lo_clip = zero if kind == 1 else -np.inf
+    cs, bs, caps, ys = cur[lo:hi], bias[lo:hi], cap[lo:hi], y[lo:hi]
     n_act = 0
-    for j in range(lo, hi):
-        z = cur[j] + bias[j]
+    for j in range(cs.shape[0]):
+        z = cs[j] + bs[j]
         z = max(z, lo_clip)
-        z = min(z, cap[j])
-        y[j] = z
-        cur[j] = zero
+        z = min(z, caps[j])
+        ys[j] = z
+        cs[j] = zero
         if z != 0:
-            active[n_act] = j
+            active[n_act] = lo + j
             n_act += 1
     return n_act
 
 
 @nb.njit(inline="always", fastmath=False)
 def _membrane_float(kind, uniform, lo, hi, v, cur, bias, r, alpha, vleak):
-    # state update (no branches inside the loops: vectorised); cur is consumed
+    # state update (no branches inside the loops, zero-based slices: vectorised); cur is consumed
     zero = bias.dtype.type(0)
+    vs, cs = v[lo:hi], cur[lo:hi]
     if uniform:
         # one value of every parameter: scalars, fewer memory streams
         b_ = bias[lo]
         r_ = r[lo]
         if kind == 3:
-            for j in range(lo, hi):
-                v[j] = _if_v(v[j], cur[j], b_, r_)
-                cur[j] = zero
+            for j in range(vs.shape[0]):
+                vs[j] = _if_v(vs[j], cs[j], b_, r_)
+                cs[j] = zero
         else:
             vl_ = vleak[lo]
             a_ = alpha[lo]
-            for j in range(lo, hi):
-                v[j] = _lif_v(v[j], cur[j], b_, r_, vl_, a_)
-                cur[j] = zero
-    elif kind == 3:
-        for j in range(lo, hi):
-            v[j] = _if_v(v[j], cur[j], bias[j], r[j])
-            cur[j] = zero
+            for j in range(vs.shape[0]):
+                vs[j] = _lif_v(vs[j], cs[j], b_, r_, vl_, a_)
+                cs[j] = zero
+        return
+    bs, rs = bias[lo:hi], r[lo:hi]
+    if kind == 3:
+        for j in range(vs.shape[0]):
+            vs[j] = _if_v(vs[j], cs[j], bs[j], rs[j])
+            cs[j] = zero
     else:
-        for j in range(lo, hi):
-            v[j] = _lif_v(v[j], cur[j], bias[j], r[j], vleak[j], alpha[j])
-            cur[j] = zero
+        vls, als = vleak[lo:hi], alpha[lo:hi]
+        for j in range(vs.shape[0]):
+            vs[j] = _lif_v(vs[j], cs[j], bs[j], rs[j], vls[j], als[j])
+            cs[j] = zero
 
 
 @nb.njit(inline="always", fastmath=False)
 def _fire_float(uniform, sub, lo, hi, v, vth, vreset, active):
-    # threshold scan, then reset (by subtraction or to v_reset); returns the spike count
+    # threshold scan (zero-based slices), then reset (by subtraction or to v_reset);
+    # returns the spike count
     n_act = 0
+    vs, ths = v[lo:hi], vth[lo:hi]
     if uniform:
         th_ = vth[lo]
-        for j in range(lo, hi):
-            if v[j] >= th_:
-                active[n_act] = j
+        for j in range(vs.shape[0]):
+            if vs[j] >= th_:
+                active[n_act] = lo + j
                 n_act += 1
     else:
-        for j in range(lo, hi):
-            if v[j] >= vth[j]:
-                active[n_act] = j
+        for j in range(vs.shape[0]):
+            if vs[j] >= ths[j]:
+                active[n_act] = lo + j
                 n_act += 1
     if sub:
         for a in range(n_act):
@@ -212,34 +221,36 @@ def run_float(
 
 @nb.njit(inline="always")
 def _convert_slots(p, lo, hi, pop_q_lo, pop_q_hi, q_slot, q_shift, acc, slot_mult, cur):
-    # cur[j] = sum over the population's projections of round(acc * m / 2**shift); clears acc
-    for j in range(lo, hi):
-        cur[j] = 0
+    # cur[j] = sum over the population's projections of round(acc * m / 2**shift); clears
+    # acc (zero-based slices, as in the float kernel)
+    cs = cur[lo:hi]
+    cs[:] = 0
     for q in range(pop_q_lo[p], pop_q_hi[p]):
-        base = q_slot[q] - lo
+        s0 = q_slot[q]
+        accs, ms = acc[s0 : s0 + hi - lo], slot_mult[s0 : s0 + hi - lo]
         sh = q_shift[q]
-        for j in range(lo, hi):
-            a = acc[base + j]
-            acc[base + j] = 0
-            x = a * slot_mult[base + j]
+        for j in range(cs.shape[0]):
+            x = accs[j] * ms[j]
+            accs[j] = 0
             if sh > 0:
                 x = (x + (np.int64(1) << (sh - 1))) >> sh
-            cur[j] += x
+            cs[j] += x
 
 
 @nb.njit(inline="always")
 def _graded_fixed(kind, lo, hi, vlo, vhi, cur, bias, cap, y, active, n_sat):
     # relu / linear in fixed point, saturating at [vlo, vhi]; returns (n_act, n_sat)
     n_act = 0
-    for j in range(lo, hi):
-        z = cur[j] + bias[j]
+    cs, bs, caps, ys = cur[lo:hi], bias[lo:hi], cap[lo:hi], y[lo:hi]
+    for j in range(cs.shape[0]):
+        z = cs[j] + bs[j]
         if kind == 1:
             z = max(z, np.int64(0))
-            z = min(z, cap[j])
+            z = min(z, caps[j])
         z, n_sat = saturate(z, vlo, vhi, n_sat)
-        y[j] = z
+        ys[j] = z
         if z != 0:
-            active[n_act] = j
+            active[n_act] = lo + j
             n_act += 1
     return n_act, n_sat
 
@@ -251,24 +262,26 @@ def _spiking_fixed(
 ):  # fmt: skip
     # IF / LIF in fixed point, state saturating at [s_lo, s_hi]; returns (n_act, n_sat)
     n_act = 0
-    for j in range(lo, hi):
-        jj = cur[j] + bias[j]
+    cs, bs, vs, ys, ths = cur[lo:hi], bias[lo:hi], v[lo:hi], y[lo:hi], vth[lo:hi]
+    vls, aqs, vrs = vleak[lo:hi], alpha_q[lo:hi], vreset[lo:hi]
+    for j in range(cs.shape[0]):
+        jj = cs[j] + bs[j]
         if kind == 3:
-            vv = v[j] + jj
+            vv = vs[j] + jj
         else:
-            d = alpha_q[j] * (vleak[j] - v[j] + jj)
+            d = aqs[j] * (vls[j] - vs[j] + jj)
             if alpha_shift > 0:
                 d = (d + (np.int64(1) << (alpha_shift - 1))) >> alpha_shift
-            vv = v[j] + d
+            vv = vs[j] + d
         vv, n_sat = saturate(vv, s_lo, s_hi, n_sat)
-        if vv >= vth[j]:
-            vv = vv - vth[j] if sub else vreset[j]
-            y[j] = 1
-            active[n_act] = j
+        if vv >= ths[j]:
+            vv = vv - ths[j] if sub else vrs[j]
+            ys[j] = 1
+            active[n_act] = lo + j
             n_act += 1
         else:
-            y[j] = 0
-        v[j] = vv
+            ys[j] = 0
+        vs[j] = vv
     return n_act, n_sat
 
 

@@ -229,7 +229,13 @@ def _global_csr(plan: Plan, offsets: dict[str, int], n: int, delayed: bool, dtyp
     np.cumsum(counts, out=indptr[1:])
     indices = np.concatenate(idx_parts) if idx_parts else np.zeros(0, dtype=np.int64)
     data = np.concatenate(data_parts) if data_parts else np.zeros(0, dtype=dtype)
-    return indptr, indices, np.ascontiguousarray(data, dtype=dtype)
+    return indptr, indices.astype(_index_dtype(n)), np.ascontiguousarray(data, dtype=dtype)
+
+
+def _index_dtype(n: int) -> Any:
+    """Target indices of the kernels' CSR: uint32 below 2**32 targets (4 bytes less per
+    synaptic event, and numba needs no wraparound check on an unsigned index), else int64."""
+    return np.uint32 if n < 2**32 else np.int64
 
 
 def _n_edges(plan: Plan) -> int:
@@ -288,7 +294,8 @@ def _slots(plan: Plan) -> dict[str, Any]:
 def _slot_csr(
     plan: Plan, offsets: dict[str, int], n: int, slot_of: dict[str, int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Global CSR over pre neurons whose targets are slots (int64; rows in pre-neuron order)."""
+    """Global CSR over pre neurons whose targets are slots (rows in pre-neuron order; slot
+    indices uint32 where they fit, :func:`_index_dtype`; int64 weights)."""
     counts_e = np.zeros(n, dtype=np.int64)
     rows, cols, vals = [], [], []
     for pop in plan.pops:
@@ -309,7 +316,8 @@ def _slot_csr(
         d = np.zeros(0, dtype=np.int64)
     fi = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts_e, out=fi[1:])
-    return fi, np.ascontiguousarray(c_, dtype=np.int64), np.ascontiguousarray(d, dtype=np.int64)
+    idx = np.ascontiguousarray(c_, dtype=_index_dtype(int(c_.max()) + 1 if c_.size else 0))
+    return fi, idx, np.ascontiguousarray(d, dtype=np.int64)
 
 
 def _fixed_params(plan: Plan, offsets: dict[str, int], n: int) -> tuple:
