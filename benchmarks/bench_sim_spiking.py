@@ -78,11 +78,11 @@ def layered(seed: int = 0, n: int = 1024, n_layers: int = 30, fan_in: int = 32) 
 
 
 #: bytes the float64 whole-run kernel (``_jit_run.run_float``) loads and stores: per synaptic
-#: event the CSR target index and weight (int64 + float64, streamed) and the read-modify-write
+#: event the CSR target index and weight (uint32 + float64, streamed) and the read-modify-write
 #: of the target's input slot; per spike the row bounds of the forward and delayed CSR and the
 #: count; per neuron update the membrane read and write, the input slot read and cleared and
 #: the threshold scan's read (uniform parameters: registers)
-BYTES_CSR_PER_EVENT = 16
+BYTES_CSR_PER_EVENT = 12
 BYTES_SLOT_PER_EVENT = 16
 BYTES_PER_SPIKE = 48
 BYTES_PER_UPDATE = 40
