@@ -269,19 +269,28 @@ def _run_cluster(
 ) -> None:
     from distributed import as_completed
 
-    scattered = {k: client.scatter(v, broadcast=True, hash=False) for k, v in shared.items()}
+    # one scatter call for all the shared values (one round trip, not one per value);
+    # a list, so that Dask names them (a dict's keys would become the cluster's keys)
+    names = list(shared)
+    scattered = dict(
+        zip(names, client.scatter([shared[k] for k in names], broadcast=True, hash=False), strict=True)
+    )
     # Dask starts tasks of one priority in submission order: the caller's order
     futures = {
         client.submit(fn, point_key=key, point=arg, pure=False, **scattered): key
         for key, arg in points
     }
     try:
-        for fut in as_completed(futures):
+        # with_results: each record is fetched by the client's event loop as its point
+        # finishes, not by a blocking round trip from this thread per point
+        for fut, result in as_completed(futures, with_results=True, raise_errors=False):
             key = futures[fut]
             if fut.status == "error":
                 record = _error_record(key, fut.exception())
+            elif fut.status != "finished":  # cancelled under us (e.g. the scheduler lost it)
+                raise result if isinstance(result, BaseException) else RuntimeError(fut.status)
             else:
-                record = fut.result()
+                record = result
             on_done(key, record)
             fut.release()
     except BaseException:
