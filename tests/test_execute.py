@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from neurosim.execute import (
+    LOCAL_SETTINGS,
     Execution,
     ExecutionError,
     resolve_scheduler,
@@ -80,6 +81,12 @@ def worker_callbacks(dask_worker) -> list[str]:
     return sorted(dask_worker.periodic_callbacks)
 
 
+def worker_config(keys) -> dict:
+    import dask
+
+    return {k: dask.config.get(k) for k in keys}
+
+
 def test_local_cluster_leaves_the_client_s_numba_threads_alone(cluster):
     # Dask writes pre-spawn-environ into this process too; numba raises on a
     # NUMBA_NUM_THREADS change once its threads run, so it must not be there
@@ -92,6 +99,7 @@ def test_local_workers_run_one_thread_each_and_keep_malloc_s_mmap_threshold(clus
     with Client(cluster.scheduler_address) as client:
         settings = list(client.run(worker_settings).values())
         callbacks = list(client.run(worker_callbacks).values())
+        configs = list(client.run(worker_config, list(LOCAL_SETTINGS)).values())
         amm_running = client.amm.running()
     assert len(settings) == 2
     for got in settings:
@@ -104,6 +112,9 @@ def test_local_workers_run_one_thread_each_and_keep_malloc_s_mmap_threshold(clus
     assert not amm_running  # it would drop the broadcast copies of the shared values
     # no statistical profiler sampling the points' stacks on the workers' event loops
     assert all("heartbeat" in cbs and "profile" not in cbs for cbs in callbacks), callbacks
+    # and the slower tick and memory checks of LOCAL_SETTINGS reached the worker processes
+    assert configs == [LOCAL_SETTINGS, LOCAL_SETTINGS]
+    assert cluster.scheduler._tick_interval == 0.2
 
 
 def test_scheduler_settings(monkeypatch):
