@@ -32,11 +32,9 @@ from neurosim.train.options import (
     BudgetOptions,
     ChipOptions,
     ChipTrainingOptions,
-    HiddenOptions,
+    GradientOptions,
     InitOptions,
-    OptimizerOptions,
     TrainData,
-    TrainOptions,
     WeightDecayOptions,
     cap_and_budgets,
     fit_kwargs,
@@ -121,9 +119,7 @@ def _dense_start(d: TrainData, hidden, seed, init):
 
 
 @options_class()
-class DenseOptions(
-    TrainOptions, HiddenOptions, OptimizerOptions, WeightDecayOptions, ChipTrainingOptions
-):
+class DenseOptions(GradientOptions, WeightDecayOptions, ChipTrainingOptions):
     """Options of :func:`train_dense`."""
 
 
@@ -174,9 +170,7 @@ def magnitude_masks(
 
 
 @options_class("pruning and quantization")
-class PruneOptions(
-    TrainOptions, HiddenOptions, OptimizerOptions, BudgetOptions, ChipOptions, InitOptions
-):
+class PruneOptions(GradientOptions, BudgetOptions, ChipOptions, InitOptions):
     """Options of :func:`train_pruned`; ``init`` replaces the dense training."""
 
     finetune_epochs: int = option(10, "fine-tuning epochs after pruning", "int")
@@ -256,7 +250,7 @@ def twn_quantize(w: np.ndarray, threshold_factor: float = 0.7) -> tuple[np.ndarr
 
 
 @options_class("pruning and quantization")
-class TernaryOptions(TrainOptions, HiddenOptions, OptimizerOptions, InitOptions):
+class TernaryOptions(GradientOptions, InitOptions):
     """Options of :func:`train_ternary`; ``init`` replaces the dense training."""
 
     threshold_factor: float = option(0.7, "TWN threshold factor (0.7)", "float")

@@ -68,10 +68,9 @@ from neurosim.train.core import (
     softmax_cross_entropy,
 )
 from neurosim.train.options import (
-    HiddenOptions,
     InitOptions,
+    LayeredOptions,
     TrainData,
-    TrainOptions,
     option,
     options_class,
     trainer,
@@ -549,7 +548,7 @@ def _conntra_result(
 
 
 @options_class("CoNNTrA")
-class CoordinateOptions(TrainOptions, HiddenOptions):
+class CoordinateOptions(LayeredOptions):
     """Every CoNNTrA method's options: the loop, the layers, the block steps, the scale search."""
 
     block: float = option(1e-3, "initial fraction of weights per block step", "float")
@@ -595,6 +594,6 @@ def train_conntra(d: TrainData, o: ConntraOptions) -> TrainResult:
     return _conntra_result(run, outcome, sizes, facts, t0=d.t0, seed=o.seed)
 
 
-def _loop(o: TrainOptions) -> dict[str, Any]:
+def _loop(o: LayeredOptions) -> dict[str, Any]:
     """The :func:`run_epochs` keywords of the options: epochs, seed, patience, progress."""
     return {"epochs": o.epochs, "seed": o.seed, "patience": o.patience, "progress": o.progress}

@@ -67,10 +67,8 @@ from neurosim.train.for_chip import continue_on_chip
 from neurosim.train.options import (
     BudgetOptions,
     ChipTrainingOptions,
-    HiddenOptions,
-    OptimizerOptions,
+    GradientOptions,
     TrainData,
-    TrainOptions,
     cap_and_budgets,
     option,
     options_class,
@@ -645,9 +643,7 @@ def _deep_r_result(
 
 
 @options_class("DEEP R")
-class DeepROptions(
-    TrainOptions, HiddenOptions, OptimizerOptions, BudgetOptions, ChipTrainingOptions
-):
+class DeepROptions(GradientOptions, BudgetOptions, ChipTrainingOptions):
     """Options of :func:`train_deep_r`.
 
     The budget is a fraction of the possible connections (``connectivity``)

@@ -38,8 +38,10 @@ __all__ = [
     "BudgetOptions",
     "ChipOptions",
     "ChipTrainingOptions",
+    "GradientOptions",
     "HiddenOptions",
     "InitOptions",
+    "LayeredOptions",
     "OptimizerOptions",
     "Options",
     "TrainData",
@@ -176,6 +178,16 @@ class OptimizerOptions(Options):
     optimizer: str = option("adam", "sgd or adam")
     lr: float = option(1e-3, "learning rate", "float")
     momentum: float = option(0.9, "SGD momentum", "float")
+
+
+@options_class()
+class LayeredOptions(TrainOptions, HiddenOptions):
+    """Training a fully connected network: the loop and the hidden layer sizes."""
+
+
+@options_class()
+class GradientOptions(LayeredOptions, OptimizerOptions):
+    """Training a fully connected network by gradient steps."""
 
 
 @options_class()

@@ -42,10 +42,8 @@ from neurosim.train.core import (
     softmax_cross_entropy,
 )
 from neurosim.train.options import (
-    HiddenOptions,
-    OptimizerOptions,
+    GradientOptions,
     TrainData,
-    TrainOptions,
     option,
     options_class,
     trainer,
@@ -189,7 +187,7 @@ def _parameter_info(
 
 
 @options_class("tensor sketching")
-class SketchOptions(TrainOptions, HiddenOptions, OptimizerOptions):
+class SketchOptions(GradientOptions):
     """Options of :func:`train_sketch`; the optimiser trains the sketches and the
     unsketched layers. ``auto`` sketches the layers where ``L * k * (d1 + d2) < d1 * d2``."""
 
