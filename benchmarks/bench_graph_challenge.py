@@ -7,14 +7,25 @@ generated binary 32 x 32 "images" of random thick strokes (1024 features,
 about 22 % of the pixels on, like MNIST digits), keeping those whose activity
 survives all 120 layers. The same inputs run through
 
-* ``challenge_inference`` in float64 and in float32 (dense activations, the simulator's compiled
-  fused graded kernel ``neurosim.sim.kernels.graded_layer`` that skips zero
-  activations), and
+* ``challenge_inference`` in float64 and in float32 (dense activations, the
+  compiled post-major "pull" kernel :func:`neurosim.sim.pull.pull_layer`:
+  each output gathers its inputs into an accumulator row kept in L1),
+* the simulator's push kernel ``neurosim.sim.kernels.graded_layer`` in
+  float32 on the same layers (the same bits; the ratio of the two kernels), and
 * ``challenge_inference_scipy``, the straightforward scipy.sparse baseline
   (CSR activations x CSR weights, bias on the stored entries),
 
-and the figure is inputs x edges / seconds for each, their ratio, and a
-check that outputs and categories agree exactly.
+and the figure is inputs x edges / seconds for each (wall, and per CPU-second:
+the machine is shared), their ratio, and a check that outputs and categories
+agree exactly.
+
+Part 1b (fixed point, ``--part fixed``; ``--part inference`` runs 1 and 1b on
+the same inputs). The same network mapped on ``--fixed-chip`` (default
+loihi2: 24-bit accumulator and state), the same inputs: the chip backend's
+whole ``simulate`` call, its fixed-point plan's layers through the chip's
+layer kernel (``kernels.graded_layer_fixed``, push) and through
+:func:`neurosim.sim.pull.pull_layer_fixed` (int32 sums and activations where
+they fit), each checked equal to the chip backend's outputs.
 
 Part 2 (memory). A fresh subprocess streams the generated 16384-neuron,
 480-layer challenge network (``graph_challenge_network``, one layer built at a
@@ -32,7 +43,8 @@ runs per chip).
 
 Run::
 
-    .venv/bin/python benchmarks/bench_graph_challenge.py            # parts 1 and 2
+    .venv/bin/python benchmarks/bench_graph_challenge.py            # parts 1, 1b and 2
+    .venv/bin/python benchmarks/bench_graph_challenge.py --part inference   # 1 and 1b
     .venv/bin/python benchmarks/bench_graph_challenge.py --part stream
     .venv/bin/python benchmarks/bench_graph_challenge.py --part precision --precision-search
 """
@@ -49,12 +61,16 @@ import time
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from neurosim.io.graph_challenge import (
+    ChallengeResult,
+    challenge_categories,
     challenge_inference,
     challenge_inference_scipy,
     read_challenge_network,
 )
+from neurosim.topology.graph_challenge import CHALLENGE_CAP as CAP
 from neurosim.topology.graph_challenge import graph_challenge_network
 
 
@@ -94,28 +110,28 @@ def surviving_inputs(
     return np.concatenate(keep)[:n]
 
 
-def throughput(args: argparse.Namespace) -> dict:
-    data = Path(
-        args.data
-        or os.environ.get(
-            "NEUROSIM_DATA", Path(__file__).resolve().parents[2] / "shared" / "datasets"
-        )
-    )
-    directory = data / "graph_challenge" / "neuron1024"
+def official(args: argparse.Namespace) -> tuple[list, float, np.ndarray, float]:
+    """The official 1024 x 120 layers, their bias, ``--inputs`` surviving inputs, the read time."""
+    directory = _data_dir(args) / "graph_challenge" / "neuron1024"
     t0 = time.perf_counter()
     net = read_challenge_network(directory, lazy=True)
     layers = [net.weights(k) for k in range(1, net.n_layers + 1)]
     load_s = time.perf_counter() - t0
     bias = float(net.bias(1)[0])
-    n_edges = sum(w.nnz for w in layers)
     challenge_inference(layers[:1], np.ones((2, 1024)), bias=bias)  # compile / load the kernel
     y0 = surviving_inputs(layers, args.inputs, side=32, bias=bias, seed=args.seed, width=2.0)
+    return layers, bias, y0, load_s
+
+
+def throughput(args: argparse.Namespace, layers: list, bias: float, y0, load_s: float) -> dict:
+    n_edges = sum(w.nnz for w in layers)
     timings = {}
     results = {}
     cpu = {}
     runs = (
         ("kernel", challenge_inference, {}),
         ("kernel_float32", challenge_inference, {"dtype": np.float32}),
+        ("push_float32", push_inference, {"dtype": np.float32}),
         ("scipy_csr_csr", challenge_inference_scipy, {}),
     )
     for name, fn, kw in runs:
@@ -127,6 +143,9 @@ def throughput(args: argparse.Namespace) -> dict:
             best_cpu = min(best_cpu, time.process_time() - c)
         timings[name], cpu[name], results[name] = best, best_cpu, res
     same = bool(np.array_equal(results["kernel"].outputs, results["scipy_csr_csr"].outputs))
+    same_push = bool(
+        np.array_equal(results["kernel_float32"].outputs, results["push_float32"].outputs)
+    )
     same_cats = bool(
         np.array_equal(results["kernel"].categories, results["scipy_csr_csr"].categories)
     )
@@ -147,10 +166,25 @@ def throughput(args: argparse.Namespace) -> dict:
         ),
         "edges_per_s": {k: y0.shape[0] * n_edges / v for k, v in timings.items()},
         "speedup_vs_scipy": timings["scipy_csr_csr"] / timings["kernel"],
+        "float32_pull_equals_push": same_push,
+        "load_average": os.getloadavg(),
         "outputs_identical": same,
         "categories_identical": same_cats,
     }
     return out
+
+
+def push_inference(layers, y0, *, bias: float, dtype) -> ChallengeResult:
+    """The same layers through the simulator's push kernel (``kernels.graded_layer``), for the ratio."""
+    from neurosim.sim.kernels import graded_layer
+
+    y = np.ascontiguousarray(y0, dtype=dtype)
+    for w in layers:
+        n = w.shape[1]
+        y, _ = graded_layer(
+            y, (w.indptr, w.indices, w.data), np.full(n, bias, dtype), np.full(n, CAP, dtype)
+        )
+    return ChallengeResult(y, challenge_categories(y), len(layers), sum(w.nnz for w in layers))
 
 
 def stream(args: argparse.Namespace) -> dict:
@@ -181,6 +215,98 @@ def stream(args: argparse.Namespace) -> dict:
         "peak_over_budget": peak / (4 * 10**9),
         "network_as_csr_bytes": int(csr_bytes),
         "peak_over_network_in_memory": peak / csr_bytes,
+    }
+
+
+def _timed(fn, repeat: int) -> tuple[float, float, object]:
+    """Best wall and best CPU seconds of ``repeat`` calls of ``fn``, and its last result."""
+    best, best_cpu, res = np.inf, np.inf, None
+    for _ in range(repeat):
+        t, c = time.perf_counter(), time.process_time()
+        res = fn()
+        best = min(best, time.perf_counter() - t)
+        best_cpu = min(best_cpu, time.process_time() - c)
+    return best, best_cpu, res
+
+
+def fixed_chain(plan, y, layer_fn, csc=None, **kw) -> tuple[np.ndarray, int]:
+    """The fixed-point plan's graded layers, in order, through ``layer_fn``
+    (``kernels.graded_layer_fixed``: the chip backend's kernel; or ``pull.pull_layer_fixed``)."""
+    from neurosim.sim.kernels import accumulation_fits
+
+    saturations = 0
+    a_lo, a_hi = plan.acc_range
+    for pop in plan.pops[len(plan.inputs) :]:
+        (q,) = pop.incoming
+        if pop.kind not in ("relu", "linear") or q.delayed:
+            raise SystemExit(f"fixed part: population {pop.name} is not a graded layer")
+        if not accumulation_fits(y, q.data, q.indices, pop.size, min(a_hi, -a_lo)):
+            raise SystemExit(f"fixed part: the accumulator of {pop.name} could saturate")
+        lo, hi = pop.value_range or plan.state_range
+        cap = pop.params["cap"] if pop.kind == "relu" else None
+        W = csc[pop.name] if csc is not None else (q.indptr, q.indices, q.data)
+        y, _, s = layer_fn(y, W, q.mult, q.shift, pop.params["bias"], cap, lo, hi, **kw)
+        saturations += s
+    return y, saturations
+
+
+def _layers_of(plan):
+    """``(population, its projection, pre size)`` of each non-input population of ``plan``."""
+    size = {p.name: p.size for p in plan.pops}
+    return [(p, p.incoming[0], size[p.incoming[0].pre]) for p in plan.pops[len(plan.inputs) :]]
+
+
+def fixed(args: argparse.Namespace, layers, y0: np.ndarray) -> dict:
+    """The official network in the chip's fixed point: the chip backend's whole call, its
+    layer kernel alone (push), and the pull kernel on the same plan (same integers)."""
+    from neurosim.hardware.profile import load_profile
+    from neurosim.mapping.mapper import map_network
+    from neurosim.sim import chip as chip_backend
+    from neurosim.sim.kernels import graded_layer_fixed
+    from neurosim.sim.pull import csc_arrays, pull_layer_fixed
+    from neurosim.sim.simulate import simulate
+
+    net = read_challenge_network(_data_dir(args) / "graph_challenge" / "neuron1024", lazy=True)
+    mapped = map_network(net.to_network(), load_profile(args.fixed_chip))
+    grabbed = {}
+
+    def backend(req):
+        grabbed["setup"] = chip_backend._fixed_setup(req.mapped, req)
+        return chip_backend.run_chip(req)
+
+    call_s, call_cpu, res = _timed(
+        lambda: simulate(mapped, y0, backend, spike_counts="outputs"), args.repeat
+    )
+    setup = grabbed["setup"]
+    plan, x = setup.plan, setup.convert(y0)
+    last = plan.pops[-1].name
+    csc = {
+        p.name: csc_arrays(sp.csr_matrix((q.data, q.indices, q.indptr), shape=(n_pre, p.size)))
+        for p, q, n_pre in _layers_of(plan)
+    }
+    push_s, push_cpu, (y_push, s_push) = _timed(
+        lambda: fixed_chain(plan, x, graded_layer_fixed), args.repeat
+    )
+    pull_s, pull_cpu, (y_pull, s_pull) = _timed(
+        lambda: fixed_chain(plan, x, pull_layer_fixed, csc=csc, narrow_out=True), args.repeat
+    )
+    scale = 2.0 ** setup.info["frac_bits"][last]
+    n_edges = sum(w.nnz for w in layers) * len(y0)
+    return {
+        "chip": args.fixed_chip,
+        "accumulator_bits": setup.info["accumulator_bits"],
+        "state_bits": setup.info["state_bits"],
+        "seconds": {"chip_call": call_s, "push_layers": push_s, "pull_layers": pull_s},
+        "cpu_seconds": {"chip_call": call_cpu, "push_layers": push_cpu, "pull_layers": pull_cpu},
+        "edges_per_s": {
+            "chip_call": n_edges / call_s,
+            "push_layers": n_edges / push_s,
+            "pull_layers": n_edges / pull_s,
+        },
+        "push_equals_chip": bool(np.array_equal(y_push / scale, res.outputs)),
+        "pull_equals_chip": bool(np.array_equal(y_pull / scale, res.outputs)),
+        "saturations": [int(res.saturations), s_push, s_pull],
+        "load_average": os.getloadavg(),
     }
 
 
@@ -227,7 +353,12 @@ def precision(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--part", choices=["all", "throughput", "stream", "precision"], default="all")
+    p.add_argument(
+        "--part",
+        choices=["all", "inference", "throughput", "fixed", "stream", "precision"],
+        default="all",
+    )
+    p.add_argument("--fixed-chip", default="loihi2", help="integer-weight chip of the fixed part")
     p.add_argument("--chips", default="loihi2,spinnaker2", help="chips of the precision part")
     p.add_argument("--precision-inputs", type=int, default=500)
     p.add_argument("--precision-search", action="store_true", help="minimum-bit searches too")
@@ -247,8 +378,12 @@ def main() -> None:
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     report = {}
-    if args.part in ("all", "throughput"):
-        report["throughput"] = throughput(args)
+    if args.part in ("all", "inference", "throughput", "fixed"):
+        data = official(args)
+        if args.part != "fixed":
+            report["throughput"] = throughput(args, *data)
+        if args.part != "throughput":
+            report["fixed"] = fixed(args, data[0], data[2])
     if args.part == "precision":
         report["precision"] = precision(args)
     if args.part == "all":
@@ -284,14 +419,32 @@ def main() -> None:
         )
         for k, v in r["seconds"].items():
             print(
-                f"  {k:14s} {v:8.2f} s (CPU {r['cpu_seconds'][k]:.2f} s)  {r['edges_per_s'][k]:.3e} edges/s"
+                f"  {k:14s} {v:8.2f} s (CPU {r['cpu_seconds'][k]:.2f} s)  {r['edges_per_s'][k]:.3e} edges/s, "
+                f"{r['edges_per_s'][k] * v / r['cpu_seconds'][k]:.3e} edges per CPU-second"
             )
         print(
-            f"  float32 kernel categories identical to scipy: {r['float32_categories_identical']}"
+            f"  float32 kernel categories identical to scipy: {r['float32_categories_identical']}; "
+            f"float32 pull outputs identical to push: {r['float32_pull_equals_push']}; "
+            f"load average {r['load_average'][0]:.1f}"
         )
         print(
             f"  speedup kernel vs scipy CSR x CSR: {r['speedup_vs_scipy']:.2f}x; outputs identical: "
             f"{r['outputs_identical']}; categories identical: {r['categories_identical']} ({r['n_categories']})"
+        )
+    if "fixed" in report:
+        r = report["fixed"]
+        print(
+            f"fixed point on {r['chip']} ({r['accumulator_bits']}-bit accumulator, "
+            f"{r['state_bits']}-bit state), same inputs, load average {r['load_average'][0]:.1f}:"
+        )
+        for k, v in r["seconds"].items():
+            print(
+                f"  {k:14s} {v:8.2f} s (CPU {r['cpu_seconds'][k]:.2f} s)  {r['edges_per_s'][k]:.3e} edges/s, "
+                f"{r['edges_per_s'][k] * v / r['cpu_seconds'][k]:.3e} edges per CPU-second"
+            )
+        print(
+            f"  outputs equal to the chip backend's: push {r['push_equals_chip']}, pull "
+            f"{r['pull_equals_chip']}; saturations (chip, push, pull) {r['saturations']}"
         )
     if "precision" in report:
         r = report["precision"]

@@ -37,12 +37,17 @@ def test_pull_layer_equals_push_bits(dtype, rectify: bool) -> None:
 
 
 def test_pull_order_of_additions() -> None:
-    # 1e16 + 1 - 1e16 depends on the order: increasing pre neuron, as the push kernel
-    W = sp.csr_matrix(np.array([[1e16], [1.0], [-1e16]]))
+    # 1e16 + 1 - 1e16 depends on the order: increasing pre neuron, as the push kernel,
+    # in the four-synapse passes and in the remainder
+    col = np.array([1e16, 1.0, -1e16, 3.0, 1e16, 1.0, -1e16])
+    W = sp.csr_matrix(col[:, np.newaxis])
     out, _ = pull_layer(
-        np.ones((40, 3)), csc_arrays(W), np.zeros(1), np.full(1, np.inf), rectify=False
+        np.ones((40, len(col))), csc_arrays(W), np.zeros(1), np.full(1, np.inf), rectify=False
     )
-    assert np.all(out == (0.0 + 1e16 + 1.0) - 1e16)
+    expected = 0.0
+    for v in col:
+        expected += v
+    assert np.all(out == expected)
 
 
 def test_csc_arrays_from_csr_triple_and_duplicates() -> None:
@@ -56,9 +61,10 @@ def test_csc_arrays_from_csr_triple_and_duplicates() -> None:
 
 
 def test_pull_block_sizes() -> None:
-    assert pull_block(1000, 4, n_threads=2) == 256
-    assert pull_block(1000, 8, n_threads=2) == 128
-    assert pull_block(100, 4, n_threads=2) == 32
+    assert pull_block(1000, 4, n_threads=2) == 512
+    assert pull_block(1000, 8, n_threads=2) == 256
+    assert pull_block(3000, 4, n_threads=2) == 512
+    assert pull_block(100, 4, n_threads=2) == 64
     assert pull_block(1, 4, n_threads=2) == 16
 
 
