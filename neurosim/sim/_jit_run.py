@@ -20,7 +20,11 @@ import numpy as np
 
 from neurosim.sim._jit_propagate import saturate, scatter_sat_row
 
-__all__ = ["run_fixed", "run_float"]
+__all__ = ["run_fixed", "run_fixed_serial", "run_float", "run_float_serial"]
+
+#: position of ``n_chunks`` among the arguments of :func:`run_float` and :func:`run_fixed`
+_FLOAT_N_CHUNKS = 23
+_FIXED_N_CHUNKS = 30
 
 
 @nb.njit(inline="always")
@@ -164,59 +168,73 @@ def _fire_float(uniform, sub, lo, hi, v, vth, vreset, active):
     return n_act
 
 
-@nb.njit(parallel=True, cache=True, fastmath=False)
-def run_float(
-    n_steps, X, per_step, pop_lo, pop_hi, pop_kind, pop_sub, pop_in, pop_uniform,
+@nb.njit(cache=True, fastmath=False)
+def _float_chunk(
+    c, n_steps, X, per_step, pop_lo, pop_hi, pop_kind, pop_sub, pop_in, pop_uniform,
     fi, fx, fd, di, dx, dd, bias, cap, r, alpha, vleak, vth, vreset, v0,
     n_chunks, counts, final, nz_step, keep_step, raster, n_record,
 ):  # fmt: skip
-    """Run a float plan (see :func:`neurosim.sim.fastrun.run_plan_compiled`)."""
+    """Chunk ``c`` of the batch of a float plan (the arguments of :func:`run_float`)."""
     n_b = X.shape[1]
     n = bias.shape[0]
     n_pops = pop_lo.shape[0]
     zero = bias.dtype.type(0)
     one = bias.dtype.type(1)
-    for c in nb.prange(n_chunks):
-        cur, v, y, active = _chunk_buffers(n, bias)
-        nxt = np.zeros(n, dtype=bias.dtype)
-        for b in range((n_b * c) // n_chunks, (n_b * (c + 1)) // n_chunks):
-            for j in range(n):
-                v[j] = v0[j]
-                cur[j] = zero
-                nxt[j] = zero
-            for t in range(n_steps):
-                for p in range(n_pops):
-                    lo, hi, kind, n_act = _pop_head(
-                        t, b, p, X, per_step, pop_lo, pop_hi, pop_kind, pop_in, y, active
+    cur, v, y, active = _chunk_buffers(n, bias)
+    nxt = np.zeros(n, dtype=bias.dtype)
+    for b in range((n_b * c) // n_chunks, (n_b * (c + 1)) // n_chunks):
+        for j in range(n):
+            v[j] = v0[j]
+            cur[j] = zero
+            nxt[j] = zero
+        for t in range(n_steps):
+            for p in range(n_pops):
+                lo, hi, kind, n_act = _pop_head(
+                    t, b, p, X, per_step, pop_lo, pop_hi, pop_kind, pop_in, y, active
+                )
+                if kind == 1 or kind == 2:
+                    n_act = _graded_float(kind, lo, hi, cur, bias, cap, y, active)
+                elif kind >= 3:
+                    _membrane_float(kind, pop_uniform[p], lo, hi, v, cur, bias, r, alpha, vleak)
+                    n_act = _fire_float(
+                        pop_uniform[p], pop_sub[p], lo, hi, v, vth, vreset, active
                     )
-                    if kind == 1 or kind == 2:
-                        n_act = _graded_float(kind, lo, hi, cur, bias, cap, y, active)
-                    elif kind >= 3:
-                        _membrane_float(kind, pop_uniform[p], lo, hi, v, cur, bias, r, alpha, vleak)
-                        n_act = _fire_float(
-                            pop_uniform[p], pop_sub[p], lo, hi, v, vth, vreset, active
-                        )
-                        # spikes are 1; y is kept for the final step only
-                        if t == n_steps - 1:
-                            for j in range(lo, hi):
-                                y[j] = zero
-                            for a in range(n_act):
-                                y[active[a]] = one
-                    for a in range(n_act):
-                        j = active[a]
-                        yj = one if kind >= 3 else y[j]
-                        _count_event(counts, nz_step, keep_step, raster, n_record, c, b, t, j)
-                        for k in range(fi[j], fi[j + 1]):
-                            cur[fx[k]] += yj * fd[k]
-                        for k in range(di[j], di[j + 1]):
-                            nxt[dx[k]] += yj * dd[k]
-                # every population consumed its input: cur is all zero; the delayed
-                # contributions become next step's input
-                tmp = cur
-                cur = nxt
-                nxt = tmp
-            for j in range(n):
-                final[b, j] = y[j]
+                    # spikes are 1; y is kept for the final step only
+                    if t == n_steps - 1:
+                        for j in range(lo, hi):
+                            y[j] = zero
+                        for a in range(n_act):
+                            y[active[a]] = one
+                for a in range(n_act):
+                    j = active[a]
+                    yj = one if kind >= 3 else y[j]
+                    _count_event(counts, nz_step, keep_step, raster, n_record, c, b, t, j)
+                    for k in range(fi[j], fi[j + 1]):
+                        cur[fx[k]] += yj * fd[k]
+                    for k in range(di[j], di[j + 1]):
+                        nxt[dx[k]] += yj * dd[k]
+            # every population consumed its input: cur is all zero; the delayed
+            # contributions become next step's input
+            tmp = cur
+            cur = nxt
+            nxt = tmp
+        for j in range(n):
+            final[b, j] = y[j]
+
+
+@nb.njit(parallel=True, cache=True, fastmath=False)
+def run_float(*args):
+    """Run a float plan, chunks of the batch in parallel (see
+    :func:`neurosim.sim.fastrun.run_plan_compiled`; arguments: :func:`_float_chunk`'s but ``c``)."""
+    for c in nb.prange(args[_FLOAT_N_CHUNKS]):
+        _float_chunk(c, *args)
+
+
+@nb.njit(cache=True, fastmath=False)
+def run_float_serial(*args):
+    """:func:`run_float` with one chunk, on the calling thread: no thread pool to wake,
+    whose spinning and wake-up cost milliseconds per call on a busy machine."""
+    _float_chunk(0, *args)
 
 
 @nb.njit(inline="always")
@@ -285,51 +303,64 @@ def _spiking_fixed(
     return n_act, n_sat
 
 
-@nb.njit(parallel=True, cache=True)
-def run_fixed(
-    n_steps, X, per_step, pop_lo, pop_hi, pop_kind, pop_sub, pop_in, pop_vlo, pop_vhi,
+@nb.njit(cache=True)
+def _fixed_chunk(
+    c, n_steps, X, per_step, pop_lo, pop_hi, pop_kind, pop_sub, pop_in, pop_vlo, pop_vhi,
     pop_q_lo, pop_q_hi, q_slot, q_shift, fi, fx, fd, slot_mult, acc_lo, acc_hi, s_lo, s_hi,
     bias, cap, vleak, vth, vreset, alpha_q, alpha_shift, v0,
     n_chunks, counts, final, nz_step, keep_step, raster, n_record, sat, n_slots,
 ):  # fmt: skip
-    """Run a fixed-point plan (see :func:`neurosim.sim.fastrun.run_fixed_plan_compiled`)."""
+    """Chunk ``c`` of the batch of a fixed-point plan (the arguments of :func:`run_fixed`)."""
     n_b = X.shape[1]
     n = bias.shape[0]
     n_pops = pop_lo.shape[0]
-    for c in nb.prange(n_chunks):
-        acc = np.zeros(n_slots, dtype=np.int64)
-        cur, v, y, active = _chunk_buffers(n, bias)
-        n_sat = 0
-        for b in range((n_b * c) // n_chunks, (n_b * (c + 1)) // n_chunks):
-            for j in range(n):
-                v[j] = v0[j]
-            for k in range(n_slots):
-                acc[k] = 0
-            for t in range(n_steps):
-                for p in range(n_pops):
-                    lo, hi, kind, n_act = _pop_head(
-                        t, b, p, X, per_step, pop_lo, pop_hi, pop_kind, pop_in, y, active
+    acc = np.zeros(n_slots, dtype=np.int64)
+    cur, v, y, active = _chunk_buffers(n, bias)
+    n_sat = 0
+    for b in range((n_b * c) // n_chunks, (n_b * (c + 1)) // n_chunks):
+        for j in range(n):
+            v[j] = v0[j]
+        for k in range(n_slots):
+            acc[k] = 0
+        for t in range(n_steps):
+            for p in range(n_pops):
+                lo, hi, kind, n_act = _pop_head(
+                    t, b, p, X, per_step, pop_lo, pop_hi, pop_kind, pop_in, y, active
+                )
+                if kind != 0:
+                    _convert_slots(
+                        p, lo, hi, pop_q_lo, pop_q_hi, q_slot, q_shift, acc, slot_mult, cur
                     )
-                    if kind != 0:
-                        _convert_slots(
-                            p, lo, hi, pop_q_lo, pop_q_hi, q_slot, q_shift, acc, slot_mult, cur
-                        )
-                        if kind == 1 or kind == 2:
-                            n_act, n_sat = _graded_fixed(
-                                kind, lo, hi, pop_vlo[p], pop_vhi[p], cur, bias, cap, y, active,
-                                n_sat,
-                            )  # fmt: skip
-                        else:
-                            n_act, n_sat = _spiking_fixed(
-                                kind, pop_sub[p], lo, hi, s_lo, s_hi, cur, bias, v, vleak, vth,
-                                vreset, alpha_q, alpha_shift, y, active, n_sat,
-                            )  # fmt: skip
-                    for a_ in range(n_act):
-                        j = active[a_]
-                        _count_event(counts, nz_step, keep_step, raster, n_record, c, b, t, j)
-                        n_sat = scatter_sat_row(
-                            y[j], fi[j], fi[j + 1], fx, fd, acc_lo, acc_hi, acc, n_sat
-                        )
-            for j in range(n):
-                final[b, j] = y[j]
-        sat[c] = n_sat
+                    if kind == 1 or kind == 2:
+                        n_act, n_sat = _graded_fixed(
+                            kind, lo, hi, pop_vlo[p], pop_vhi[p], cur, bias, cap, y, active,
+                            n_sat,
+                        )  # fmt: skip
+                    else:
+                        n_act, n_sat = _spiking_fixed(
+                            kind, pop_sub[p], lo, hi, s_lo, s_hi, cur, bias, v, vleak, vth,
+                            vreset, alpha_q, alpha_shift, y, active, n_sat,
+                        )  # fmt: skip
+                for a_ in range(n_act):
+                    j = active[a_]
+                    _count_event(counts, nz_step, keep_step, raster, n_record, c, b, t, j)
+                    n_sat = scatter_sat_row(
+                        y[j], fi[j], fi[j + 1], fx, fd, acc_lo, acc_hi, acc, n_sat
+                    )
+        for j in range(n):
+            final[b, j] = y[j]
+    sat[c] = n_sat
+
+
+@nb.njit(parallel=True, cache=True)
+def run_fixed(*args):
+    """Run a fixed-point plan, chunks of the batch in parallel (see
+    :func:`neurosim.sim.fastrun.run_plan_compiled`; arguments: :func:`_fixed_chunk`'s but ``c``)."""
+    for c in nb.prange(args[_FIXED_N_CHUNKS]):
+        _fixed_chunk(c, *args)
+
+
+@nb.njit(cache=True)
+def run_fixed_serial(*args):
+    """:func:`run_fixed` with one chunk, on the calling thread (see :func:`run_float_serial`)."""
+    _fixed_chunk(0, *args)

@@ -34,18 +34,14 @@ _KINDS = {"input": 0, "relu": 1, "linear": 2, "if": 3, "lif": 4}
 COMPILED_KINDS: frozenset[str] = frozenset(_KINDS)
 
 
-def _kernel():
-    """The float whole-run kernel (numba, compiled once per machine; see :mod:`._jit_run`)."""
-    from neurosim.sim._jit_run import run_float
+def _kernel(fixed: bool, n_chunks: int) -> Any:
+    """The whole-run kernel (numba, compiled once per machine; see :mod:`._jit_run`): float
+    or fixed point, over the thread pool or, with one chunk, on the calling thread."""
+    from neurosim.sim import _jit_run as jr
 
-    return run_float
-
-
-def _kernel_fixed():
-    """The fixed-point whole-run kernel (numba, compiled once per machine)."""
-    from neurosim.sim._jit_run import run_fixed
-
-    return run_fixed
+    if fixed:
+        return jr.run_fixed if n_chunks > 1 else jr.run_fixed_serial
+    return jr.run_float if n_chunks > 1 else jr.run_float_serial
 
 
 #: estimated seconds of numpy engine work below which a process that has not
@@ -398,10 +394,11 @@ def run_plan_compiled(
     tail = (_initial_v(plan, offsets, n, v0, dtype), n_chunks, counts, final, nz, bool(per_step))
     sat = np.zeros(n_chunks, dtype=np.int64)
     t0 = time.perf_counter()
+    kernel = _kernel(plan.fixed, n_chunks)
     if plan.fixed:
-        _kernel_fixed()(*head, *lay["arrays"], *tail, raster, rec, sat, lay["n_slots"])
+        kernel(*head, *lay["arrays"], *tail, raster, rec, sat, lay["n_slots"])
     else:
-        _kernel()(*head, *lay["arrays"], *tail, raster, rec)
+        kernel(*head, *lay["arrays"], *tail, raster, rec)
     info = {"loop_s": time.perf_counter() - t0}
     out = _engine_output(plan, offsets, final, counts, nz, raster, per_step, rec, info=info)
     out.saturations = int(sat.sum())
