@@ -99,6 +99,10 @@ _RESTARTS = 6
 #: restarts are tried only while restarts x _ITERS x synapses stays within this many
 _BUDGET = 4_000_000
 
+#: synapses per chunk of the float rounding and of :func:`_error_figures`: the
+#: temporaries stay in cache (a projection of up to this many synapses gets
+#: exactly the whole-array figures)
+_CHUNK = 1 << 20
 #: per-synapse relative errors divide by max(|w|, REL_ERROR_FLOOR * max|W|) of the projection
 REL_ERROR_FLOOR = 0.01
 
@@ -206,9 +210,13 @@ def _group_reduce(
 def _quant_float(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, seed: int = 0):
     dtype = _FLOATS[int(profile.get("weights.bits"))]
     big = float(np.finfo(dtype).max)
-    clipped = np.abs(w.data) > big
-    data = np.clip(w.data, -big, big).astype(dtype).astype(np.float64)
-    return data, np.ones(w.shape[1]), int(clipped.sum()), {}
+    data = np.empty(w.data.shape, dtype=np.float64)
+    n_clipped = 0
+    for s in range(0, w.data.size, _CHUNK):  # chunks: the temporaries stay in cache
+        x = w.data[s : s + _CHUNK]
+        n_clipped += int(np.count_nonzero(np.abs(x) > big))
+        data[s : s + _CHUNK] = np.clip(x, -big, big).astype(dtype)
+    return data, np.ones(w.shape[1]), n_clipped, {}
 
 
 def _scale_int(w: sp.csr_matrix, group: np.ndarray) -> np.ndarray:
@@ -476,6 +484,62 @@ QUANTIZERS: dict[str, Any] = {
 }
 
 
+def _error_figures(
+    wdata: np.ndarray, qdata: np.ndarray, scale: np.ndarray, indices: np.ndarray, n_post: int
+) -> dict[str, Any]:
+    """The error diagnostics of a quantized projection (see the module docstring).
+
+    Computed chunk by chunk (:data:`_CHUNK` synapses): maxima and counts are
+    exact; the mean and the norms add per-chunk sums.
+    """
+    n = wdata.size
+    top = max(
+        (float(np.abs(wdata[s : s + _CHUNK]).max()) for s in range(0, n, _CHUNK)), default=0.0
+    )
+    floor = REL_ERROR_FLOOR * top
+    n_zeroed, n_zero_q, rel_max, rel_sum, w2, e2 = 0, 0, 0.0, 0.0, 0.0, 0.0
+    for s in range(0, n, _CHUNK):
+        wd, qd, ix = wdata[s : s + _CHUNK], qdata[s : s + _CHUNK], indices[s : s + _CHUNK]
+        d = qd * scale[ix]
+        d -= wd  # the effective weight's error
+        if top > 0:
+            # scaled by the largest magnitude: no overflow for weights near 1e308
+            x = wd / top
+            w2 += float(x.dot(x))
+            x = d / top
+            e2 += float(x.dot(x))
+        denom = np.abs(wd)
+        np.maximum(denom, floor, out=denom)
+        if floor <= 0:
+            denom[denom == 0] = 1.0
+        rel = np.abs(d, out=d)
+        rel /= denom
+        rel_max = max(rel_max, float(rel.max()))
+        rel_sum += float(rel.sum())
+        zq = qd == 0
+        n_zq = int(zq.sum())
+        if n_zq:
+            n_zero_q += n_zq
+            n_zeroed += int((zq & (wd != 0)).sum())
+    silent = 0
+    if n_zero_q:  # post neurons with synapses, every one of them quantized to 0
+        had = np.zeros(n_post, dtype=bool)
+        has = np.zeros(n_post, dtype=bool)
+        for s in range(0, n, _CHUNK):
+            ix = indices[s : s + _CHUNK]
+            had[ix] = True
+            has[ix[qdata[s : s + _CHUNK] != 0]] = True
+        silent = int((had & ~has).sum())
+    norm, err_norm = float(np.sqrt(w2)), float(np.sqrt(e2))
+    return {
+        "n_zeroed": n_zeroed,
+        "max_rel_error": rel_max,
+        "mean_rel_error": rel_sum / n if n else 0.0,
+        "rel_error_fro": err_norm / norm if norm > 0 else 0.0,
+        "silent_neurons": silent,
+    }
+
+
 def quantize_projection(
     name: str,
     weights: sp.csr_matrix,
@@ -518,30 +582,12 @@ def quantize_projection(
     q = sp.csr_matrix(
         (np.asarray(data, dtype=np.float64), w.indices.copy(), w.indptr.copy()), shape=w.shape
     )
-    eff = q.data * scale[w.indices]
-    mag = np.abs(w.data)
-    floor = REL_ERROR_FLOOR * float(mag.max()) if mag.size else 0.0
-    denom = np.maximum(mag, floor)
-    rel = np.abs(eff - w.data) / np.where(denom > 0, denom, 1.0)
-    zeroed = (q.data == 0) & (w.data != 0)
-    had = np.zeros(w.shape[1], dtype=bool)
-    had[w.indices] = True
-    has = np.zeros(w.shape[1], dtype=bool)
-    has[w.indices[q.data != 0]] = True
-    # norms of weights scaled by the largest magnitude: no overflow for weights near 1e308
-    top = float(mag.max()) if mag.size else 0.0
-    norm = float(np.linalg.norm(w.data / top)) if top > 0 else 0.0
-    err_norm = float(np.linalg.norm((eff - w.data) / top)) if top > 0 else 0.0
     diagnostics = {
         "kind": kind,
         "bits": int(profile.get("weights.bits")),
         "n_synapses": int(w.nnz),
         "n_clipped": int(n_clipped),
-        "n_zeroed": int(zeroed.sum()),
-        "max_rel_error": float(rel.max()) if rel.size else 0.0,
-        "mean_rel_error": float(rel.mean()) if rel.size else 0.0,
-        "rel_error_fro": err_norm / norm if norm > 0 else 0.0,
-        "silent_neurons": int((had & ~has).sum()),
+        **_error_figures(w.data, q.data, scale, w.indices, w.shape[1]),
     }
     q.eliminate_zeros()
     return QuantizedProjection(
