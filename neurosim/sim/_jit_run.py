@@ -227,7 +227,8 @@ def run_float(*args):
     """Run a float plan, chunks of the batch in parallel (see
     :func:`neurosim.sim.fastrun.run_plan_compiled`; arguments: :func:`_float_chunk`'s but ``c``)."""
     for c in nb.prange(args[_FLOAT_N_CHUNKS]):
-        _float_chunk(c, *args)
+        # int64: the parfor's index is typed int64 and then uint64, two compilations
+        _float_chunk(np.int64(c), *args)
 
 
 @nb.njit(cache=True, fastmath=False)
@@ -357,7 +358,7 @@ def run_fixed(*args):
     """Run a fixed-point plan, chunks of the batch in parallel (see
     :func:`neurosim.sim.fastrun.run_plan_compiled`; arguments: :func:`_fixed_chunk`'s but ``c``)."""
     for c in nb.prange(args[_FIXED_N_CHUNKS]):
-        _fixed_chunk(c, *args)
+        _fixed_chunk(np.int64(c), *args)
 
 
 @nb.njit(cache=True)
