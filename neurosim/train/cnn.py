@@ -22,8 +22,9 @@ kernels here, tensor sketches in :mod:`neurosim.train.conv_sketch`.
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,7 @@ __all__ = [
     "cnn_forward",
     "cnn_network",
     "image_shape_of",
+    "spiking_result",
     "train_cnn",
 ]
 
@@ -296,6 +298,7 @@ def train_cnn(
     seed: int = 0,
     kernel_factory: Any = None,
     method: str = "cnn",
+    spiking: Mapping[str, Any] | None = None,
 ) -> TrainResult:
     """Train the two-conv CNN of the module docstring.
 
@@ -315,12 +318,20 @@ def train_cnn(
     kernel_factory : callable, optional
         ``(c_out, c_in, k, rng) -> object`` with ``params``, ``kernel()``,
         ``grads(dkernel)`` and ``n_parameters``; default :class:`PlainKernel`.
+    spiking : mapping, optional
+        Convert the trained network to IF neurons for a known number of steps
+        (:func:`neurosim.sim.conv_conversion.convert_for_steps`): ``steps``
+        (required), ``percentile`` (99.9), ``calibration`` (the first 256
+        training images), ``rounding`` (0.5), ``reset`` ("subtract").
 
     Returns
     -------
     TrainResult
-        ``network`` with compact conv/pool projections; ``n_parameters`` the
-        trained parameters, ``n_connections`` the unrolled synapses.
+        ``network`` with compact conv/pool projections (IF neurons when
+        ``spiking`` is given; ``train_accuracy`` is then still the ReLU
+        network's and ``info["spiking"]`` says how it was converted);
+        ``n_parameters`` the trained parameters, ``n_connections`` the
+        unrolled synapses.
     """
     t0 = time.perf_counter()
     xs, ys, k = check_training_data(x, y, n_classes)
@@ -346,7 +357,53 @@ def train_cnn(
     n_params = sum(kp.n_parameters for kp in kernel_of) + int(params["dense"][0].size)
     fit = {"method": method, "seed": seed, "channels": channels, "epochs": epochs,
            "batch_size": batch_size, "lr": lr}
-    return _cnn_result(shape, kernels, params, fit, (train_acc, n_params, tuple(history), t0))
+    result = _cnn_result(shape, kernels, params, fit, (train_acc, n_params, tuple(history), t0))
+    return result if spiking is None else spiking_result(result, x, spiking)
+
+
+_SPIKING_KEYS = ("steps", "percentile", "calibration", "rounding", "reset")
+
+
+def spiking_result(result: TrainResult, x: np.ndarray, spiking: Mapping[str, Any]) -> TrainResult:
+    """``result`` with its network converted to IF neurons for ``spiking["steps"]`` steps.
+
+    Parameters
+    ----------
+    result : TrainResult
+        A trained ReLU CNN (:func:`train_cnn`).
+    x : ndarray, shape (n, C*H*W)
+        The training images; the first ``spiking["calibration"]`` (256) set the scales.
+    spiking : mapping
+        ``steps`` (required), ``percentile``, ``calibration``, ``rounding``, ``reset``
+        (see :func:`neurosim.sim.conv_conversion.convert_for_steps`).
+
+    Returns
+    -------
+    TrainResult
+        The same figures, the IF network, and ``info["spiking"]``.
+    """
+    from neurosim.sim.conv_conversion import convert_for_steps
+
+    if not isinstance(spiking, Mapping) or "steps" not in spiking:
+        raise TrainingError(f"cnn: spiking {spiking!r}; expected a mapping with 'steps'")
+    unknown = sorted(set(spiking) - set(_SPIKING_KEYS))
+    if unknown:
+        raise TrainingError(
+            f"cnn: spiking option {unknown[0]!r}; expected some of {', '.join(_SPIKING_KEYS)}"
+        )
+    spec = {"percentile": 99.9, "calibration": 256, "rounding": 0.5, "reset": "subtract", **spiking}
+    calib = np.asarray(x, dtype=np.float64)[: int(spec["calibration"])]
+    conv = convert_for_steps(
+        result.network,
+        calib,
+        int(spec["steps"]),
+        percentile=float(spec["percentile"]),
+        rounding=float(spec["rounding"]),
+        reset=str(spec["reset"]),
+    )
+    info = {**result.info, "spiking": {**spec, "calibration": int(calib.shape[0]),
+                                       "scales": dict(conv.scales)}}
+    return dataclasses.replace(result, network=conv.network, info=info)
 
 
 def _init_cnn(shape, channels, k, factory, rng):

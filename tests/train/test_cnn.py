@@ -110,3 +110,24 @@ def test_conv_sketch_trains_with_fewer_parameters():
     kernel = res.network.projections[2].spec.kernel
     assert np.linalg.matrix_rank(kernel.reshape(8, -1)) <= 8  # a full kernel expanded from the sketch
     assert unroll(res.network.projections[2].spec).nnz == res.network.projections[2].n_synapses
+
+
+def test_spiking_option_converts_for_the_steps():
+    from neurosim.io.datasets import load_dataset
+
+    tr = load_dataset("digits", split="train", limit=200)
+    opts = {"channels": (2, 4), "image_shape": (8, 8), "epochs": 1, "batch_size": 32}
+    relu = cnn.train_cnn(tr.x, tr.y, **opts)
+    res = cnn.train_cnn(tr.x, tr.y, spiking={"steps": 16, "percentile": 99.0, "calibration": 50}, **opts)
+    assert {p.model.kind for p in res.network.populations} == {"input", "if"}
+    assert [p.kind for p in res.network.projections] == ["conv", "pool", "conv", "pool", "sparse"]
+    spec = res.info["spiking"]
+    assert spec["steps"] == 16 and spec["calibration"] == 50 and spec["rounding"] == 0.5
+    assert res.train_accuracy == relu.train_accuracy  # the ReLU network's, same seed
+    scale = spec["scales"]["conv1"]
+    want = relu.network.population("conv1").bias / scale + 0.5 / 16
+    np.testing.assert_allclose(res.network.population("conv1").bias, want)
+    with pytest.raises(TrainingError, match="spiking option 'step'"):
+        cnn.spiking_result(relu, tr.x, {"steps": 8, "step": 8})
+    with pytest.raises(TrainingError, match="'steps'"):
+        cnn.spiking_result(relu, tr.x, {"percentile": 99.0})
