@@ -130,21 +130,31 @@ def incoming(network: Network, name: str) -> Incoming:
     are merged (a synapse is one (pre, post) pair whatever its projection).
     """
     size = network.population(name).size
-    blocks: list[sp.csr_matrix] = []
+    raw: list[list[sp.spmatrix]] = []  # weights of each source population
     sources: list[tuple[str, str, int]] = []
     offset_of: dict[str, int] = {}
     offset = 0
     for pr in network.projections_into(name):
         if pr.pre in offset_of:
             sources.append((pr.name, pr.pre, offset_of[pr.pre]))
-            k = list(offset_of).index(pr.pre)
-            blocks[k] = blocks[k] + abs(pr.weights)
+            raw[list(offset_of).index(pr.pre)].append(pr.weights)
             continue
         offset_of[pr.pre] = offset
         sources.append((pr.name, pr.pre, offset))
-        blocks.append(abs(pr.weights))
+        raw.append([pr.weights])
         offset += pr.shape[0]
-    if blocks:
+    if len(raw) == 1 and len(raw[0]) == 1:
+        # one projection: a single transposed copy, magnitudes taken in place
+        w = raw[0][0]
+        mat = w.tocsc(copy=True) if w.format == "csc" else sp.csc_matrix(w)
+        np.abs(mat.data, out=mat.data)
+    elif raw:
+        blocks = []
+        for ws in raw:
+            block = abs(ws[0])
+            for w in ws[1:]:
+                block = block + abs(w)
+            blocks.append(block)
         mat = sp.vstack(blocks, format="csc") if len(blocks) > 1 else blocks[0].tocsc()
     else:
         mat = sp.csc_matrix((0, size))

@@ -141,13 +141,14 @@ def axon_sharing(
     at.sort_indices()
     fan = np.diff(at.indptr)
     assigned = np.zeros(n, dtype=bool)
+    scratch = (np.zeros(inputs.shape[0], dtype=bool), np.zeros(inputs.shape[0], dtype=np.int64))
     out = np.full(n, -1, dtype=np.int64)
     window = max(1, window_cores) * maxn
     first_free = 0
     core = 0
     while first_free < n:
         pool = first_free + np.flatnonzero(~assigned[first_free : first_free + window])
-        members = pool[_fill_core(at[pool], fan[pool], profile, limits)]
+        members = pool[_fill_core(at[pool], fan[pool], profile, limits, scratch)]
         out[members] = core
         assigned[members] = True
         core += 1
@@ -167,8 +168,27 @@ def axon_sharing(
     return in_order if theirs < mine else out
 
 
+def _local_inputs(sub: sp.csr_matrix, scratch: tuple[np.ndarray, np.ndarray]) -> sp.csr_matrix:
+    """``sub`` restricted to the inputs it uses, numbered ``0..`` in increasing order, so
+    that the work per core does not grow with the population's input count. ``scratch``:
+    a False mask and an int array over all inputs (the mask is left False)."""
+    mark, label = scratch
+    mark[sub.indices] = True
+    used = np.flatnonzero(mark)
+    mark[used] = False
+    label[used] = np.arange(used.size)
+    local = label[sub.indices]
+    return sp.csr_matrix(
+        (np.ones(local.size, dtype=np.int8), local, sub.indptr), shape=(sub.shape[0], used.size)
+    )
+
+
 def _fill_core(
-    sub: sp.csr_matrix, fan_p: np.ndarray, profile: ChipProfile, limits: CoreLimits
+    sub: sp.csr_matrix,
+    fan_p: np.ndarray,
+    profile: ChipProfile,
+    limits: CoreLimits,
+    scratch: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
     """Which neurons of a candidate pool (rows of ``sub``) go on one core (a mask).
 
@@ -176,6 +196,7 @@ def _fill_core(
     that bring the fewest new input axons while the core's limits hold.
     """
     maxn = limits.max_neurons
+    sub = _local_inputs(sub, scratch)
     sub_csc = sub.tocsc()
     overlap = np.zeros(sub.shape[0], dtype=np.int64)
     in_core = np.zeros(sub.shape[1], dtype=bool)

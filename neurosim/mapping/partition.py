@@ -151,6 +151,15 @@ def metis(
     return best
 
 
+def _used_rows(inputs: sp.spmatrix) -> int:
+    """Rows of ``inputs`` with a stored entry (a CSC matrix: one pass, no transpose)."""
+    if inputs.format != "csc":
+        return int(np.count_nonzero(np.diff(sp.csr_matrix(inputs).indptr)))
+    used = np.zeros(inputs.shape[0], dtype=bool)
+    used[inputs.indices] = True
+    return int(np.count_nonzero(used))
+
+
 def lower_bound(inputs: sp.csc_matrix, profile: ChipProfile, limits: CoreLimits) -> int:
     """Fewest cores any partition of this population can use.
 
@@ -164,7 +173,7 @@ def lower_bound(inputs: sp.csc_matrix, profile: ChipProfile, limits: CoreLimits)
     n = inputs.shape[1]
     if n == 0:
         return 0
-    used_rows = int(np.count_nonzero(np.diff(sp.csr_matrix(inputs).indptr)))
+    used_rows = _used_rows(inputs)
     bounds = [ceil_div(n, limits.max_neurons), ceil_div(used_rows, limits.max_axons)]
     if limits.memory_bits is not None and inputs.nnz:
         # the least memory the synapses can take: each stored once
