@@ -486,7 +486,8 @@ def _summary(out: dict, workers: int) -> str:
         f"{out['speedup_incl_start']}x; fresh processes end to end: serial {out['fresh_serial_s']} s, "
         f"cluster {out['fresh_local_s']} s, {out['speedup_fresh']}x. Where the cluster sweep went: "
         f"prefix {out['cluster_prefix_s']} s, points {out['cluster_points_span_s']} s, tail "
-        f"{out['cluster_tail_s']} s; CPU per point: serial {out['serial_cpu_per_point_ms']} ms, "
+        f"{out['cluster_tail_s']} s (cluster time lost per point against a perfect split of the "
+        f"serial run: {out['cluster_lost_per_point_ms']} ms); CPU per point: serial {out['serial_cpu_per_point_ms']} ms, "
         f"workers {out['cluster_worker_cpu_per_point_ms']} ms (points' threads "
         f"{out['cluster_worker_points_thread_cpu_per_point_ms']} ms); client process CPU "
         f"{out['cluster_client_main_thread_cpu_s']} s + scheduler/IO loop "
@@ -498,8 +499,13 @@ def _summary(out: dict, workers: int) -> str:
     )
 
 
-def _speedups(out: dict) -> None:
+def _speedups(out: dict, workers: int) -> None:
     best = out["serial_best_s"]
+    # all that running on the cluster cost per point, against a perfect split of the
+    # serial run: prefix, tail, idle workers, event loops, client and scheduler CPU
+    for label in ("cluster", "cluster_repeat"):
+        lost = (workers * out[f"{label}_s"] - best) / out["points"]
+        out[f"{label}_lost_per_point_ms"] = round(1000 * lost, 1)
     out["speedup"] = round(best / out["cluster_s"], 2)
     out["speedup_repeat"] = round(best / out["cluster_repeat_s"], 2)
     out["speedup_vs_default_threads"] = round(out["serial_default_threads_s"] / out["cluster_s"], 2)
@@ -566,7 +572,7 @@ def main() -> None:
     assert incl.rows() == serial.rows(), "cluster rows differ from serial rows"
     out.update(_cluster_sweeps(workloads, args))
     out.update(fresh(args.workers))
-    _speedups(out)
+    _speedups(out, args.workers)
     out.update(_bytes_per_point(net, x, y))
     out["load_average_1min_end"] = round(os.getloadavg()[0], 2)
     out["speedup_target"] = SPEEDUP_TARGET

@@ -288,16 +288,15 @@ def _run_cluster(
         for key, arg in points
     }
     try:
-        # with_results: each record is fetched by the client's event loop as its point
-        # finishes, not by a blocking round trip from this thread per point
-        for fut, result in as_completed(futures, with_results=True, raise_errors=False):
+        # loop: this client's (as_completed otherwise takes the default client's, which
+        # need not be this one). Records are fetched one by one (fut.result()): with
+        # with_results=True a benchmark sweep once waited forever for a finished point
+        for fut in as_completed(futures, loop=client.loop):
             key = futures[fut]
             if fut.status == "error":
                 record = _error_record(key, fut.exception())
-            elif fut.status != "finished":  # cancelled under us (e.g. the scheduler lost it)
-                raise result if isinstance(result, BaseException) else RuntimeError(fut.status)
             else:
-                record = result
+                record = fut.result()
             on_done(key, record)
             fut.release()
     except BaseException:
