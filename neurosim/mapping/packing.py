@@ -33,15 +33,34 @@ def _fits(
     return ok
 
 
+def _prefix_axons(
+    indptr: np.ndarray, indices: np.ndarray, start: int, stop: int, first: np.ndarray, none: int
+) -> np.ndarray:
+    """Distinct input rows of columns ``start..start+j`` for every ``j`` (``first``: scratch
+    over the rows, all ``none``, left so)."""
+    k = stop - start
+    lo, hi = indptr[start], indptr[stop]
+    if hi == lo:
+        return np.zeros(k, dtype=np.int64)
+    rows = indices[lo:hi]
+    cols = np.repeat(np.arange(k, dtype=np.int64), np.diff(indptr[start : stop + 1]))
+    np.minimum.at(first, rows, cols)
+    axons = np.cumsum(np.bincount(cols[first[rows] == cols], minlength=k))
+    first[rows] = none
+    return axons
+
+
 def pack_in_order(
     inputs: sp.csc_matrix, order: np.ndarray, profile: ChipProfile, limits: CoreLimits
 ) -> np.ndarray:
     """Fill cores with neurons in the given order, closing a core at the first limit.
 
-    One pass per core gives the distinct axons of every prefix of the core's
-    candidate range at once: the first column of each input row
-    (``np.minimum.at`` into a scratch array, reset after the core), so the
-    cost is ``O(nnz)`` overall.
+    A core first takes its whole candidate range when even one axon per
+    synapse would fit (axons, memory and the other limits only grow with the
+    axons). Otherwise one pass gives the distinct axons of every prefix of
+    the range at once: the first column of each input row (``np.minimum.at``
+    into a scratch array, reset after the core), so the cost is ``O(nnz)``
+    overall.
 
     Returns
     -------
@@ -62,18 +81,15 @@ def pack_in_order(
     while start < n:
         stop = min(n, start + maxn)
         k = stop - start
-        lo, hi = indptr[start], indptr[stop]
-        if hi > lo:
-            rows = indices[lo:hi]
-            cols = np.repeat(np.arange(k, dtype=np.int64), np.diff(indptr[start : stop + 1]))
-            np.minimum.at(first, rows, cols)
-            axons = np.cumsum(np.bincount(cols[first[rows] == cols], minlength=k))
-            first[rows] = maxn
-        else:
-            axons = np.zeros(k, dtype=np.int64)
+        lo = indptr[start]
         neurons = np.arange(1, k + 1)
         synapses = indptr[start + 1 : stop + 1] - lo
-        ok = _fits(profile, limits, axons, neurons, synapses)
+        # a prefix has at most as many distinct axons as synapses (and rows), and the
+        # limits grow with axons: when that bound fits, the exact count is not needed
+        ok = _fits(profile, limits, np.minimum(synapses, a.shape[0]), neurons, synapses)
+        if not ok.all():
+            axons = _prefix_axons(indptr, indices, start, stop, first, maxn)
+            ok = _fits(profile, limits, axons, neurons, synapses)
         take = k if ok.all() else max(1, int(np.argmin(ok)))
         out[order[start : start + take]] = core
         core += 1

@@ -214,8 +214,11 @@ def _quant_float(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, seed
     n_clipped = 0
     for s in range(0, w.data.size, _CHUNK):  # chunks: the temporaries stay in cache
         x = w.data[s : s + _CHUNK]
-        n_clipped += int(np.count_nonzero(np.abs(x) > big))
-        data[s : s + _CHUNK] = np.clip(x, -big, big).astype(dtype)
+        over = int(np.count_nonzero(np.abs(x) > big))
+        if over:
+            n_clipped += over
+            x = np.clip(x, -big, big)
+        data[s : s + _CHUNK] = x.astype(dtype)
     return data, np.ones(w.shape[1]), n_clipped, {}
 
 
