@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_one(args.one, args.scale, args.axons, args.placement)))
         return 0
     rows = []
+    load_before = os.getloadavg()[0]
     for strategy in args.strategies:
         cmd = [
             sys.executable,
@@ -132,8 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     print(
-        f"machine: {platform.machine()}, Python {platform.python_version()}, scale {args.scale:g}, "
-        f"max_axons {args.axons or 'profile'}, placement {args.placement}"
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"scale {args.scale:g}, max_axons {args.axons or 'profile'}, placement {args.placement}, "
+        f"load average {load_before:.1f} before / {os.getloadavg()[0]:.1f} after"
     )
     print(
         f"{'strategy':<14}{'neurons':>11}{'synapses':>13}{'map s':>8}{'CPU s':>8}{'peak GB':>9}{'cores':>7}"
