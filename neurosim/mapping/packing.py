@@ -254,7 +254,8 @@ def total_axons(inputs: sp.csc_matrix, assign: np.ndarray) -> int:
     if inputs.nnz == 0:
         return 0
     k = int(assign.max()) + 1
-    onehot = sp.csr_matrix(
-        (np.ones(assign.size), (np.arange(assign.size), assign)), shape=(assign.size, k)
+    # (cores x neurons) @ (neurons x inputs): the transpose of a CSC matrix is CSR for free
+    core_rows = sp.csr_matrix(
+        (np.ones(assign.size), (assign, np.arange(assign.size))), shape=(k, assign.size)
     )
-    return int((sp.csr_matrix(inputs) @ onehot).nnz)
+    return int((core_rows @ sp.csc_matrix(inputs).T).nnz)
