@@ -58,3 +58,38 @@ def test_registered_methods_train_through_train_network():
     res = train_network("deep_r_cnn", tr, channels=(2, 4), image_shape=(8, 8), epochs=1, connectivity=0.2)
     assert res.method == "deep_r_cnn" and res.network.metadata["training"]["data"].startswith("digits")
     assert res.n_parameters == res.info["n_active"]
+
+
+_SCENARIO = """
+name: conv_deep_r_digits
+seed: 0
+dataset: {name: digits, split: test, limit: 10, train_limit: 300}
+network:
+  train:
+    method: METHOD
+    parameters: {channels: [4, 8], image_shape: [1, 8, 8], epochs: 2, batch_size: 32, EXTRA}
+  spiking: {percentile: 99.9, calibration: 64}
+chips: [speck]
+simulation: {backends: [reference], steps: 8}
+"""
+
+
+def _scenario(tmp_path, method: str, extra: str):
+    path = tmp_path / f"{method}.yaml"
+    path.write_text(_SCENARIO.replace("METHOD", method).replace("EXTRA", extra))
+    return str(path)
+
+
+def test_a_scenario_trains_with_conv_deep_r_and_refuses_a_foreign_parameter(tmp_path, capsys):
+    out = tmp_path / "dr"
+    rc = main(["run", _scenario(tmp_path, "deep_r_cnn", "connectivity: 0.3"), "--no-progress", "--out", str(out)])
+    assert rc == 0
+    report = json.loads((out / "report.json").read_text())
+    training = report["network"]["training"]
+    assert training["method"] == "deep_r_cnn" and training["n_parameters"] == round(0.3 * (36 + 288 + 320))
+    assert report["chips"]["speck"]["summary"]["status"] == "ok"
+    capsys.readouterr()
+    rc = main(["run", _scenario(tmp_path, "conntra_cnn", "lr: 0.01"), "--no-progress", "--out", str(tmp_path / "ct")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "method conntra_cnn takes no parameter 'lr'" in err and err.count("\n") == 1
