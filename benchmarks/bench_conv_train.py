@@ -85,6 +85,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--budgets", type=float, nargs="+", default=[0.1, 0.3])
     ap.add_argument("--block", type=float, default=None, help="conntra_cnn block (default: the method's)")
+    ap.add_argument("--deep-r-lr", type=float, default=None, help="deep_r_cnn lr (default: the method's)")
     ap.add_argument("--methods", nargs="+", default=["cnn", "deep_r_cnn", "conntra_cnn"])
     ap.add_argument("--save", default=None, help="folder for the trained networks (.npz), for `neurosim map`")
     args = ap.parse_args()
@@ -95,7 +96,8 @@ def main() -> None:
     if "cnn" in args.methods:
         runs.append((train_cnn, {}))
     if "deep_r_cnn" in args.methods:
-        runs += [(train_conv_deep_r, {"connectivity": b}) for b in args.budgets]
+        lr = {} if args.deep_r_lr is None else {"lr": args.deep_r_lr}
+        runs += [(train_conv_deep_r, {"connectivity": b, **lr}) for b in args.budgets]
     if "conntra_cnn" in args.methods:
         runs.append((train_conv_conntra, {} if args.block is None else {"block": args.block}))
     if args.save:
