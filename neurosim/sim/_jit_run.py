@@ -31,11 +31,12 @@ _FIXED_N_CHUNKS = 30
 def _read_input(X, tx, b, off, lo, hi, y, active):
     # an input population's outputs at step tx; returns how many are nonzero
     n_act = 0
-    for j in range(lo, hi):
-        yj = X[tx, b, off + j]
-        y[j] = yj
+    xs, ys = X[tx, b, off + lo : off + hi], y[lo:hi]
+    for j in range(ys.shape[0]):
+        yj = xs[j]
+        ys[j] = yj
         if yj != 0:
-            active[n_act] = j
+            active[n_act] = lo + j
             n_act += 1
     return n_act
 
