@@ -140,17 +140,28 @@ def _fixed_setup(mapped: Any, req: SimRequest) -> _Setup:
     hw, prof = mapped.hw_network, mapped.profile
     acc_bits = int(prof.get("weights.accumulator_bits"))
     state_bits = int(prof.get("weights.state_bits"))
-    quant = {pr.name: _IntQ(mapped.quantized[pr.name]) for pr in hw.projections}
-    frac = _fraction_bits(mapped, req, quant)
-    plan = fixed_plan(
-        hw,
-        quant,
-        accumulator_bits=acc_bits,
-        state_bits=state_bits,
-        dt_s=req.dt_s,
-        frac_bits=frac,
-        partial_sums=mapped.with_role(Role.PARTIAL_SUM),
+    fp, size = _fingerprint(mapped), _n_synapses(mapped)
+    quant = memo(
+        mapped,
+        ("int_weights", fp),
+        lambda: {pr.name: _IntQ(mapped.quantized[pr.name]) for pr in hw.projections},
+        size=size,
     )
+    frac = _fraction_bits(mapped, req, quant)
+
+    def build() -> Any:
+        return fixed_plan(
+            hw,
+            quant,
+            accumulator_bits=acc_bits,
+            state_bits=state_bits,
+            dt_s=req.dt_s,
+            frac_bits=frac,
+            partial_sums=mapped.with_role(Role.PARTIAL_SUM),
+        )
+
+    key = ("fixed_plan", req.dt_s, acc_bits, state_bits, tuple(sorted(frac.items())), fp)
+    plan = memo(mapped, key, build, size=size)
     lo, hi = plan.state_range
     v0 = {
         p.name: np.clip(np.round(req.v0_for(p.name, p.size) * 2.0 ** frac[p.name]), lo, hi).astype(

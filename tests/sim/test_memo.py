@@ -104,3 +104,24 @@ def test_event_matrix_counts_as_the_per_population_sums(float64_profile) -> None
             assert got[kind].dtype == np.int64
             np.testing.assert_array_equal(got[kind], want[kind])
     assert sp.issparse(model.matrix)
+
+
+def test_cached_fixed_plan_follows_the_inputs_fraction() -> None:
+    """Fixed point: the plan depends on the inputs' fraction bits (their range), so inputs
+    of another range get another plan; every run equals a run with an empty cache."""
+    pytest.importorskip("numba")
+    from neurosim.hardware.profile import load_profile
+
+    prof = load_profile("generic", ["weights.kind=int", "weights.bits=8", "weights.state_bits=16"])
+    net = random_spiking("if", (6, 10, 4), seed=7)
+    mapped = hand_map(net, prof, per_core=5)
+    x = np.random.default_rng(8).random((3, 6))
+    runs = [simulate(mapped, x * s, "chip", n_steps=20) for s in (1.0, 40.0, 1.0)]
+    fracs = [r.info["frac_bits"][net.inputs[0]] for r in runs]
+    assert fracs[0] == fracs[2] != fracs[1]
+    for s, got in zip((1.0, 40.0, 1.0), runs, strict=True):
+        _memo.clear()
+        want = simulate(mapped, x * s, "chip", n_steps=20)
+        for name, c in want.spike_counts.items():
+            np.testing.assert_array_equal(c, got.spike_counts[name])
+        assert got.saturations == want.saturations
