@@ -104,7 +104,7 @@ def _float_setup(mapped: Any, req: SimRequest) -> _Setup:
     v0 = {
         p.name: req.v0_for(p.name, p.size).astype(dtype)
         for p in hw.populations
-        if p.model.kind in SPIKING_KINDS
+        if p.model.kind in SPIKING_KINDS and p.name in req.v0  # the others start at 0
     }
 
     def convert(x: np.ndarray) -> np.ndarray:
@@ -168,7 +168,7 @@ def _fixed_setup(mapped: Any, req: SimRequest) -> _Setup:
             np.int64
         )
         for p in hw.populations
-        if p.model.kind in SPIKING_KINDS
+        if p.model.kind in SPIKING_KINDS and p.name in req.v0  # the others start at 0
     }
     input_sat = [0]
 
