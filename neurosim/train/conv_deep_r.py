@@ -378,7 +378,7 @@ class ConvDeepROptions(TrainOptions, OptimizerOptions, ConvShapeOptions):
     l1: float = option(1e-5, "L1 shrinkage alpha per step (times lr)", "float")
     temperature: float = option(1e-10, "noise temperature T", "float")
     epochs: int = 3
-    lr: float = 1e-2
+    lr: float = 2e-2
     momentum: float = 0.0
 
 
