@@ -487,8 +487,10 @@ def _summary(out: dict, workers: int) -> str:
         f"cluster {out['fresh_local_s']} s, {out['speedup_fresh']}x. Where the cluster sweep went: "
         f"prefix {out['cluster_prefix_s']} s, points {out['cluster_points_span_s']} s, tail "
         f"{out['cluster_tail_s']} s (cluster time lost per point against a perfect split of the "
-        f"serial run: {out['cluster_lost_per_point_ms']} ms); CPU per point: serial {out['serial_cpu_per_point_ms']} ms, "
-        f"workers {out['cluster_worker_cpu_per_point_ms']} ms (points' threads "
+        f"serial run: {out['cluster_lost_per_point_ms']} ms); CPU per point: serial "
+        f"{out['serial_cpu_per_point_ms']} ms (again after the cluster "
+        f"{out['serial_after_cpu_per_point_ms']} ms), workers "
+        f"{out['cluster_worker_cpu_per_point_ms']} ms (points' threads "
         f"{out['cluster_worker_points_thread_cpu_per_point_ms']} ms); client process CPU "
         f"{out['cluster_client_main_thread_cpu_s']} s + scheduler/IO loop "
         f"{out['cluster_client_io_loop_cpu_s']} s. Executor overhead "
@@ -540,6 +542,10 @@ def _args() -> argparse.Namespace:
 
 def main() -> None:
     args = _args()
+    import faulthandler
+
+    # never hang silently: after an hour, print every thread's stack and exit
+    faulthandler.dump_traceback_later(3600, exit=True)
     if args.half is not None:
         return half_main(args.half)
     if args.fresh is not None:
@@ -571,6 +577,10 @@ def main() -> None:
     out["cluster_incl_start_s"] = round(out["cluster_incl_start_s"], 2)
     assert incl.rows() == serial.rows(), "cluster rows differ from serial rows"
     out.update(_cluster_sweeps(workloads, args))
+    with _one_thread():  # the serial sweep again, after the cluster's (a shared machine's load drifts)
+        _, t_after, c_after = _sweep(net, x, y, Execution("serial"))
+    out["serial_after_s"] = round(t_after, 2)
+    out["serial_after_cpu_per_point_ms"] = round(1000 * c_after / 32, 1)
     out.update(fresh(args.workers))
     _speedups(out, args.workers)
     out.update(_bytes_per_point(net, x, y))
