@@ -349,6 +349,8 @@ def _timeline(stream: list, t0: float, t1: float, n_workers: int) -> dict:
         for ss in d["startstops"]
         if ss["action"] == "compute"
     ]
+    if not runs:  # the task stream recorded nothing: no breakdown rather than no run
+        return {"prefix_s": None, "points_span_s": None, "tail_s": None}
     first, last = min(r[1] for r in runs), max(r[2] for r in runs)
     busy = sum(r[2] - r[1] for r in runs)
     gaps = []
