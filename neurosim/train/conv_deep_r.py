@@ -18,9 +18,11 @@ feature map, so one budget unit is one stored weight (what a chip that
 shares kernels stores); the unrolled synapses it stands for are reported
 too (``n_connections``).
 
-The rewiring reuses :mod:`neurosim.train.deep_r`'s state and dormant-draw
-(:class:`~neurosim.train.deep_r.RewiringState`, the uniform draw of dormant
-connections over a flat index space); the layers are the matrices of
+The rewiring is :mod:`neurosim.train.deep_r`'s
+(:class:`~neurosim.train.deep_r.RewiringState` and
+:func:`~neurosim.train.deep_r.rewire`, the uniform draw of dormant
+connections over an :class:`~neurosim.train.deep_r.IndexSpace` of the
+layers' shapes); the layers are the matrices of
 :class:`~neurosim.train.conv_layers.ConvArchitecture` (a conv kernel as
 ``(C_in * 9, C_out)``, so a column is an output channel), and the passes are
 :mod:`neurosim.train.cnn`'s im2col forward and backward. The initial mask
@@ -33,16 +35,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from neurosim.errors import TrainingError
 from neurosim.train.constraints import BUDGET_MODES
 from neurosim.train.conv_layers import ConvArchitecture, ConvShapeOptions, softmax_grad
-from neurosim.train.core import DTYPE, TrainResult, lr_factor, make_optimizer, run_epochs
-from neurosim.train.deep_r import EPSILON, RewiringState, _check_rates, _draw_dormant, _Space
+from neurosim.train.core import DTYPE, EpochRun, TrainResult, lr_factor, make_optimizer, run_epochs
+from neurosim.train.deep_r import EPSILON, IndexSpace, RewiringState, check_rates, rewire
 from neurosim.train.options import (
     OptimizerOptions,
     TrainData,
@@ -62,21 +63,11 @@ __all__ = [
 ]
 
 
-class _LayerSpace(_Space):
-    """DEEP R's flat index space over layers of any ``(n_in, n_out)`` (not a chain of sizes)."""
-
-    def __init__(self, shapes: Sequence[tuple[int, int]]) -> None:
-        self.n_in = np.array([s[0] for s in shapes], dtype=np.int64)
-        self.n_out = np.array([s[1] for s in shapes], dtype=np.int64)
-        self.offsets = np.r_[0, np.cumsum(self.n_in * self.n_out)]
-        self.col_offsets = np.r_[0, np.cumsum(self.n_out)]
-
-
 def _state_sizes(shapes: Sequence[tuple[int, int]]) -> tuple[int, ...]:
     """``RewiringState.sizes`` for these layers: entry ``l + 1`` is layer ``l``'s ``n_out``.
 
-    :mod:`neurosim.train.deep_r`'s dormant draw reads ``sizes[l + 1]`` only
-    (the output neuron of a flat index); ``sizes[0]`` is the first layer's ``n_in``.
+    The layers need not chain (``sizes[0]`` is the first layer's ``n_in``);
+    the rewiring reads the layers' shapes from :class:`IndexSpace`, not from ``sizes``.
     """
     return (int(shapes[0][0]), *(int(s[1]) for s in shapes))
 
@@ -203,27 +194,6 @@ def layer_matrices(state: RewiringState, shapes: Sequence[tuple[int, int]]) -> l
     return out
 
 
-def _rewire(state: RewiringState, space: _LayerSpace, dead: np.ndarray, rng: np.random.Generator) -> None:
-    """Deactivate the slots ``dead``; refill them with dormant connections drawn uniformly.
-
-    Per-layer budgets draw in the dead slot's layer, a global budget anywhere.
-    """
-    for s in dead.tolist():
-        li, loc = int(state.slot_layer[s]), int(state.slot_index[s])
-        state.active[li][loc] = False
-        state.fan_in[li][loc % int(space.n_out[li])] -= 1
-    groups = (
-        [(int(space.offsets[i]), int(space.offsets[i + 1]), dead[state.slot_layer[dead] == i])
-         for i in np.unique(state.slot_layer[dead]).tolist()]
-        if state.budgets is not None
-        else [(0, space.total, dead)]
-    )
-    for lo, hi, slots in groups:
-        g = _draw_dormant(state, space, lo, hi, slots.size, rng)
-        state.slot_layer[slots], state.slot_index[slots] = space.split(g)
-    state.theta[dead] = EPSILON
-
-
 def conv_deep_r_step(
     state: RewiringState,
     arch: ConvArchitecture,
@@ -257,14 +227,14 @@ def conv_deep_r_step(
         state.biases[i] -= opt.update(1 + i, g)
     dead = np.flatnonzero(state.theta <= 0)
     if dead.size:
-        _rewire(state, _LayerSpace(shapes), dead, rng)
+        rewire(state, IndexSpace(shapes), dead, rng)
         opt.reset(0, dead)
     return loss, int(dead.size)
 
 
 # ------------------------------------------------------------------ train
 @dataclass
-class _ConvRewiringRun:
+class _ConvRewiringRun(EpochRun):
     """One conv DEEP R run; its methods are :func:`run_epochs`'s callbacks.
 
     ``rates`` holds the base ``lr``, ``l1``, ``temperature``, the schedule and
@@ -281,6 +251,7 @@ class _ConvRewiringRun:
     rate: float = 0.0
     rewired: int = 0
     rng: np.random.Generator = field(init=False)
+    label: ClassVar[str] = "conv DEEP R"
 
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng([self.seed, 12])
@@ -295,13 +266,13 @@ class _ConvRewiringRun:
         self.rewired += k
         return loss
 
-    def current(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def snapshot(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Copies of the current matrices and biases."""
         return layer_matrices(self.state, self.arch.layer_shapes), [b.copy() for b in self.state.biases]
 
     def validate(self, x_val: np.ndarray, y_val: np.ndarray) -> float:
         """Accuracy of the current network on ``(x_val, y_val)``."""
-        return self.arch.accuracy(x_val, y_val, *self.current())
+        return self.arch.accuracy(x_val, y_val, *self.snapshot())
 
     def record(self, epoch: int) -> dict[str, Any]:
         """The history record's extra figures; then the rate of the next epoch."""
@@ -310,18 +281,6 @@ class _ConvRewiringRun:
         self.rate = self.rates["lr"] * lr_factor(self.rates["lr_schedule"], epoch, self.rates["epochs"])
         self.opt.lr = self.rate
         return out
-
-    def loop_args(self, batch_size: int, x_val: np.ndarray | None, y_val: np.ndarray | None) -> dict[str, Any]:
-        """The :func:`run_epochs` arguments of this run."""
-        return {
-            "n_samples": self.x.shape[0],
-            "batch_size": batch_size,
-            "step": self.step,
-            "snapshot": self.current,
-            "validate": None if x_val is None else partial(self.validate, x_val, y_val),
-            "label": "conv DEEP R",
-            "end_of_epoch": self.record,
-        }
 
 
 def _result(run: _ConvRewiringRun, outcome: Any, info: dict[str, Any], *, t0: float, seed: int) -> TrainResult:
@@ -398,7 +357,7 @@ def train_conv_deep_r(d: TrainData, o: ConvDeepROptions) -> TrainResult:
         ``n_connections`` the unrolled synapses of the trained network;
         ``info`` holds the budgets, the per-layer counts and the rewirings.
     """
-    _check_rates(o.lr, o.l1, o.temperature)
+    check_rates(o.lr, o.l1, o.temperature)
     lr_factor(o.lr_schedule, 0, o.epochs)
     arch = ConvArchitecture.make(d.n_features, o.image_shape, o.channels, d.n_classes, "deep_r_cnn")
     shapes = arch.layer_shapes

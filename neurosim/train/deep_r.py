@@ -77,9 +77,12 @@ from neurosim.train.options import (
 
 __all__ = [
     "DeepROptions",
+    "IndexSpace",
     "RewiringState",
+    "check_rates",
     "deep_r_step",
     "init_rewiring",
+    "rewire",
     "rewiring_weights",
     "soft_deep_r_step",
     "train_deep_r",
@@ -146,14 +149,24 @@ def _cap_ranks(keys: np.ndarray) -> np.ndarray:
     return ranks
 
 
-class _Space:
-    """The global index space of all potential connections (layers concatenated)."""
+class IndexSpace:
+    """The flat index space of all potential connections (layers concatenated).
 
-    def __init__(self, sizes: Sequence[int]):
-        self.n_in = np.array(sizes[:-1], dtype=np.int64)
-        self.n_out = np.array(sizes[1:], dtype=np.int64)
+    Layer ``l`` is an ``n_in[l] x n_out[l]`` matrix (row = input, column =
+    output neuron) whose row-major flat indices start at ``offsets[l]``; the
+    layers need not form a chain (a conv kernel is ``(C_in * 9, C_out)``).
+    """
+
+    def __init__(self, shapes: Sequence[tuple[int, int]]):
+        self.n_in = np.array([s[0] for s in shapes], dtype=np.int64)
+        self.n_out = np.array([s[1] for s in shapes], dtype=np.int64)
         self.offsets = np.r_[0, np.cumsum(self.n_in * self.n_out)]
         self.col_offsets = np.r_[0, np.cumsum(self.n_out)]
+
+    @classmethod
+    def of_sizes(cls, sizes: Sequence[int]) -> IndexSpace:
+        """The space of a fully connected chain of layer ``sizes``."""
+        return cls(list(zip(sizes[:-1], sizes[1:], strict=True)))
 
     @property
     def total(self) -> int:
@@ -168,7 +181,7 @@ class _Space:
 
 
 def _initial_positions(
-    space: _Space, lo: int, hi: int, k: int, cap: int | None, rng: np.random.Generator
+    space: IndexSpace, lo: int, hi: int, k: int, cap: int | None, rng: np.random.Generator
 ) -> np.ndarray:
     """``k`` distinct global indices in ``[lo, hi)`` at random, at most ``cap`` per target neuron."""
     perm = lo + rng.permutation(hi - lo)
@@ -200,7 +213,7 @@ def init_rewiring(
         raise TrainingError(f"budget {budget!r}; expected one of {', '.join(BUDGET_MODES)}")
     rng = np.random.default_rng([seed, 10])
     sizes = tuple(int(s) for s in sizes)
-    space = _Space(sizes)
+    space = IndexSpace.of_sizes(sizes)
     n = len(sizes) - 1
     signs = [
         np.where(rng.random(sizes[i] * sizes[i + 1]) < 0.5, -1.0, 1.0).astype(DTYPE)
@@ -263,16 +276,17 @@ def rewiring_weights(state: RewiringState, *, sparse: bool = True) -> list:
     return out
 
 
-def _accept(state: RewiringState, space: _Space, cand: np.ndarray, need: int) -> list[int]:
+def _accept(state: RewiringState, space: IndexSpace, cand: np.ndarray, need: int) -> list[int]:
     """Activate the eligible candidates (global indices) in order, up to ``need``."""
     cap = state.fan_in_cap
     taken: list[int] = []
+    n_out = space.n_out.tolist()
     layers, locals_ = space.split(cand)
     for g, li, loc in zip(cand.tolist(), layers.tolist(), locals_.tolist(), strict=True):
         act = state.active[li]
         if act[loc]:
             continue
-        col = loc % state.sizes[li + 1]
+        col = loc % n_out[li]
         if cap is not None and state.fan_in[li][col] >= cap:
             continue
         act[loc] = True
@@ -284,7 +298,7 @@ def _accept(state: RewiringState, space: _Space, cand: np.ndarray, need: int) ->
 
 
 def _draw_dormant(
-    state: RewiringState, space: _Space, lo: int, hi: int, need: int, rng: np.random.Generator
+    state: RewiringState, space: IndexSpace, lo: int, hi: int, need: int, rng: np.random.Generator
 ) -> np.ndarray:
     """Activate ``need`` eligible dormant connections in ``[lo, hi)``, uniformly at random.
 
@@ -306,7 +320,7 @@ def _draw_dormant(
             sel = layer == i
             dormant = ~state.active[i][local[sel]]
             if state.fan_in_cap is not None:
-                dormant &= state.fan_in[i][local[sel] % state.sizes[i + 1]] < state.fan_in_cap
+                dormant &= state.fan_in[i][local[sel] % space.n_out[i]] < state.fan_in_cap
             ok[sel] = dormant
         eligible = g[ok]
         taken += _accept(state, space, rng.permutation(eligible), need - len(taken))
@@ -317,13 +331,19 @@ def _draw_dormant(
     return np.asarray(taken, dtype=np.int64)
 
 
-def _rewire(state: RewiringState, dead: np.ndarray, rng: np.random.Generator) -> None:
-    """Deactivate the slots ``dead`` and refill them with random dormant connections."""
-    space = _Space(state.sizes)
+def rewire(
+    state: RewiringState, space: IndexSpace, dead: np.ndarray, rng: np.random.Generator
+) -> None:
+    """Deactivate the slots ``dead`` and refill them with random dormant connections.
+
+    ``space`` is the index space of the state's layers. Per-layer budgets
+    draw in the dead slot's layer, a global budget anywhere in ``space``.
+    """
+    n_out = space.n_out.tolist()
     for s in dead.tolist():
         li, loc = int(state.slot_layer[s]), int(state.slot_index[s])
         state.active[li][loc] = False
-        state.fan_in[li][loc % state.sizes[li + 1]] -= 1
+        state.fan_in[li][loc % n_out[li]] -= 1
     if state.budgets is not None:
         for i in np.unique(state.slot_layer[dead]).tolist():
             slots = dead[state.slot_layer[dead] == i]
@@ -383,7 +403,7 @@ def deep_r_step(
         state.biases[i] -= opt.update(1 + i, deltas[i].sum(axis=0))
     dead = np.flatnonzero(state.theta <= 0)
     if dead.size:
-        _rewire(state, dead, rng)
+        rewire(state, IndexSpace.of_sizes(state.sizes), dead, rng)
         opt.reset(0, dead)
     return loss, int(dead.size)
 
@@ -449,7 +469,7 @@ def soft_deep_r_step(
 
 
 # ------------------------------------------------------------------ train
-def _check_rates(lr: float, l1: float, temperature: float) -> None:
+def check_rates(lr: float, l1: float, temperature: float) -> None:
     """``lr`` finite and > 0, ``l1`` and ``temperature`` finite and >= 0."""
     for name, v in (("lr", lr), ("l1", l1), ("temperature", temperature)):
         if not np.isfinite(v) or v < 0 or (name == "lr" and v == 0):
@@ -681,7 +701,7 @@ def train_deep_r(d: TrainData, o: DeepROptions) -> TrainResult:
     TrainResult
         ``info`` holds the budgets, the per-layer counts, the cap, the largest fan-in and the rewirings.
     """
-    _check_rates(o.lr, o.l1, o.temperature)
+    check_rates(o.lr, o.l1, o.temperature)
     sizes = layer_sizes(d.n_features, o.hidden, d.n_classes)
     cap, budgets, target = _resolve_budgets(sizes, o)
     _check_variant(o.soft, cap, o.matmul, o.theta_min)
