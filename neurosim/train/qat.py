@@ -13,6 +13,12 @@ axon one of K types and each neuron one weight per type (the assignment
 step); in between, the types and the table stay fixed and gradient steps on
 the shadow weights decide the crossbar bits (a synapse is connected where its
 type's value is closer to the shadow weight than 0 is, the mapper's rule).
+The mapper's axon-type fit is a local search and need not find the trained
+types again (on MNIST 784-256-256-10 it lost them in the 10-neuron output
+layer: 97 % in training, 64 % on the chip); a layer where mapping changes the
+structured weights by more than 1 % (checked every ``10 refit_every`` steps
+and after every epoch) trains from then on through the mapper's own fit
+(:meth:`ChipQuantizer.sync`), so what is validated is what the chip holds.
 
 For spiking chips (no ReLU; the network is converted to rate-coded IF
 neurons with reset by subtraction) the hidden activations are clipped to
@@ -125,6 +131,12 @@ class ChipQuantizer:
         self._calls = [0] * n
         self._types: list[np.ndarray | None] = [None] * n
         self._table: list[np.ndarray | None] = [None] * n
+        #: the mapper's last fit of every layer (its types and table)
+        self._fit: list[Any] = [None] * n
+        #: layers that train through the mapper's own axon-type fit (:meth:`sync`)
+        self.through_mapper: set[int] = set()
+        #: relative L1 change of a layer at mapping beyond which it trains through the mapper
+        self.sync_tolerance = 0.01
 
     def exact(self, layer: int, w: np.ndarray) -> np.ndarray:
         """The mapper's quantization of float weights ``w`` (dense), as the chip holds them."""
@@ -137,12 +149,44 @@ class ChipQuantizer:
             post_core=self.post_cores[layer],
             seed=self.seed,
         )
+        self._fit[layer] = q
         if q.axon_types is not None and self._types[layer] is None:
-            self._types[layer] = np.asarray(q.axon_types)
-            self._table[layer] = (q.type_weights * q.scale[None, :]).astype(DTYPE)
+            self._adopt(layer, q)
             if self.type_start == "random":
                 self._random_start(layer, w)
         return q.weights.multiply(q.scale[None, :]).toarray()
+
+    def _adopt(self, layer: int, q: Any) -> None:
+        """Take the types and the table of a mapper fit ``q`` as the trained ones."""
+        self._types[layer] = np.asarray(q.axon_types)
+        self._table[layer] = (q.type_weights * q.scale[None, :]).astype(DTYPE)
+
+    def sync(self, weights: Sequence[np.ndarray]) -> list[int]:
+        """Layers whose trained axon types the mapper cannot find again train through its fit.
+
+        The mapper's axon-type fit is a local search: from the structured
+        weights of a training it may reach other types (and so other
+        weights), and the chip holds what the mapper finds. Every layer whose
+        :meth:`final` weights differ from the training's structured weights
+        by more than ``sync_tolerance`` (relative L1; a few crossbar bits
+        that flip are not worth a mapper fit per step) trains from now on through the mapper's own fit of the shadow
+        weights (a fixed point of it, :meth:`final`), with the
+        straight-through gradient, like the other weight kinds. Returns the
+        layers that train through the mapper's fit. (The same check runs
+        within an epoch every ``10 refit_every`` calls of a layer.)
+        """
+        if self.kind != "axon_type":
+            return []
+        for i, w in enumerate(weights):
+            if i not in self.through_mapper and self._lost(i, w):
+                self.through_mapper.add(i)
+        return sorted(self.through_mapper)
+
+    def _lost(self, layer: int, w: np.ndarray) -> bool:
+        """True when mapping changes the structured weights by more than ``sync_tolerance``."""
+        s = self.structured(layer, w)
+        lost = np.abs(self.final(layer, w) - s).sum() / max(float(np.abs(s).sum()), 1e-30)
+        return bool(lost > self.sync_tolerance)
 
     def _random_start(self, layer: int, w: np.ndarray) -> None:
         """Seeded balanced random types; per (type, neuron) the mean of the larger same-sign half."""
@@ -193,10 +237,15 @@ class ChipQuantizer:
             return self.exact(layer, w).astype(DTYPE)
         if self._types[layer] is None:
             self.exact(layer, w)
+        if layer in self.through_mapper:
+            return self.final(layer, w).astype(DTYPE)
         k = self._calls[layer]
         self._calls[layer] = k + 1
         if k and k % self.refit_every == 0 and not self.frozen:
             self._assign(layer, w)
+        if k and k % (10 * self.refit_every) == 0 and self._lost(layer, w):
+            self.through_mapper.add(layer)
+            return self.final(layer, w).astype(DTYPE)
         return self.structured(layer, w)
 
     def final(self, layer: int, w: np.ndarray, rounds: int = 6) -> np.ndarray:
@@ -206,7 +255,8 @@ class ChipQuantizer:
         find other types; repeating until nothing changes gives weights the
         mapper maps onto themselves.
         """
-        eff = self.exact(layer, self.structured(layer, w) if self.kind == "axon_type" else w)
+        structured = self.kind == "axon_type" and layer not in self.through_mapper
+        eff = self.exact(layer, self.structured(layer, w) if structured else w)
         for _ in range(rounds if self.kind == "axon_type" else 0):
             again = self.exact(layer, eff)
             if np.array_equal(again, eff):
@@ -216,7 +266,7 @@ class ChipQuantizer:
 
     def update_table(self, layer: int, grad_eff: np.ndarray, eff: np.ndarray, opt: Any) -> None:
         """Gradient step on the type table (``axon_type`` only): ``grad_eff`` is dL/dW_chip."""
-        if self.kind != "axon_type":
+        if self.kind != "axon_type" or layer in self.through_mapper:
             return
         types = self._types[layer]
         g = np.where(eff != 0, grad_eff, 0)
@@ -373,6 +423,9 @@ class ChipFit:
         The mapper's partition strategy (default: the mapper's default).
     progress : bool
         Rich progress bar.
+    sync : bool
+        After every epoch, a layer whose trained axon types the mapper's fit
+        does not find again trains on through that fit (:meth:`ChipQuantizer.sync`).
     """
 
     epochs: int = 5
@@ -383,6 +436,7 @@ class ChipFit:
     type_start: str = "mapper"
     strategy: str | None = None
     progress: bool = False
+    sync: bool = True
 
 
 def finetune_for_chip(
@@ -424,13 +478,25 @@ def finetune_for_chip(
     )
     opt = make_optimizer("adam", f.lr)
 
-    def snapshot() -> tuple[list[np.ndarray], list[np.ndarray]]:
-        return [quant.final(i, w) for i, w in enumerate(ws)], [b.copy() for b in bs]
+    kept: dict[int, Any] = {}
 
-    def decay(epoch: int) -> dict[str, float]:
+    def snapshot() -> tuple[list[np.ndarray], list[np.ndarray]]:
+        # the state validated this epoch is the state kept (the mapper's fit runs once)
+        if epoch_of["now"] not in kept:
+            kept.clear()
+            kept[epoch_of["now"]] = [quant.final(i, w) for i, w in enumerate(ws)], [
+                b.copy() for b in bs
+            ]
+        return kept[epoch_of["now"]]
+
+    epoch_of = {"now": 0}
+
+    def decay(epoch: int) -> dict[str, Any]:
         opt.lr = f.lr * lr_factor("cosine", epoch, f.epochs)
         quant.frozen = 2 * epoch >= f.epochs  # types fixed for the second half
-        return {"lr": opt.lr}
+        through = quant.sync(ws) if f.sync else []
+        epoch_of["now"] = epoch
+        return {"lr": opt.lr, "through_mapper": through}
 
     outcome = run_epochs(
         x.shape[0],
@@ -448,15 +514,19 @@ def finetune_for_chip(
     )
     eff, b = outcome.state
     eff = settle_partition(quant, eff, b, profile, strategy=f.strategy, seed=f.seed)
-    info = {
-        "chip": constraints.summary(),
+    return FinetuneResult(eff, b, outcome, _chip_info(constraints, f, steps, outcome))
+
+
+def _chip_info(c: ChipConstraints, f: ChipFit, steps: int | None, outcome: Any) -> dict[str, Any]:
+    """The chip phase's entries of a training's info."""
+    return {
+        "chip": c.summary(),
         "chip_epochs": f.epochs,
         "chip_lr": f.lr,
-        "refit_every": f.refit_every if constraints.weight_kind == "axon_type" else None,
+        "refit_every": f.refit_every if c.weight_kind == "axon_type" else None,
         "rate_code_steps": steps,
         "chip_val_accuracy": outcome.best_val_accuracy,
     }
-    return FinetuneResult(eff, b, outcome, info)
 
 
 def balance_layers(
