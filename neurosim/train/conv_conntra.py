@@ -28,14 +28,13 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from neurosim.errors import TrainingError
-from neurosim.train.conntra import _SCALE_FACTORS, _batch_losses, ternary_memory
-from neurosim.train.conntra_ranked import RankedState, _proposals
+from neurosim.train.conntra import _SCALE_FACTORS, TernaryRun, _batch_losses, ternary_memory
+from neurosim.train.conntra_ranked import RankedState, _proposals, try_ranked_block
 from neurosim.train.conv_layers import ConvArchitecture, ConvShapeOptions, softmax_grad
 from neurosim.train.core import TrainResult, run_epochs
 from neurosim.train.options import TrainData, TrainOptions, option, options_class, trainer
@@ -75,31 +74,16 @@ def conv_ternary_step(
     """
     mats = _weights(codes, scales)
     logits, saved = arch.logits(xb, mats, biases, keep=True)
-    loss0, dlogits = softmax_grad(logits, yb)
+    _, dlogits = softmax_grad(logits, yb)
     loss0 = float(_batch_losses(logits[None], yb)[0])
     gmats, gbias = arch.gradients(dlogits, mats, saved)
     gain, targets = _proposals(codes, state, gmats)
-    offsets = np.r_[0, np.cumsum([c.size for c in codes])]
-    n_neg = int(np.count_nonzero(gain < 0))
-    frac = block
-    for attempt in range(max_tries):
-        k = min(int(np.ceil(frac * gain.size)), n_neg)
-        top = np.argpartition(gain, k - 1)[:k] if 0 < k < gain.size else np.arange(k)
-        sels = [top[(top >= offsets[i]) & (top < offsets[i + 1])] - offsets[i] for i in range(len(codes))]
-        trial = [c.copy() for c in codes]
-        for t, target, sel in zip(trial, targets, sels, strict=True):
-            t.ravel()[sel] = target.ravel()[sel]
-        step = _F(bias_lr * 0.5**attempt)
-        tb = [b - step * g for b, g in zip(biases, gbias, strict=True)]
-        loss1 = _loss(arch, _weights(trial, scales), tb, xb, yb)
-        if loss1 < loss0:
-            for i, sel in enumerate(sels):
-                codes[i][...] = trial[i]
-                biases[i][...] = tb[i]
-                state.m[i].ravel()[sel] = 0.0
-            return loss0, loss1, int(k)
-        frac /= 2
-    return loss0, loss0, 0
+
+    def trial_loss(trial: list[np.ndarray], tb: list[np.ndarray]) -> float:
+        return _loss(arch, _weights(trial, scales), tb, xb, yb)
+
+    tries = {"bias_lr": bias_lr, "max_tries": max_tries}
+    return try_ranked_block(codes, biases, state, (gain, targets, gbias), block, loss0, trial_loss, **tries)
 
 
 def _scale_search(arch: ConvArchitecture, codes, scales: list[float], biases, x, y) -> float:
@@ -118,7 +102,7 @@ def _scale_search(arch: ConvArchitecture, codes, scales: list[float], biases, x,
 
 
 @dataclass
-class _TernaryRun:
+class _ConvTernaryRun(TernaryRun):
     """One conv CoNNTrA run; its methods are :func:`run_epochs`'s callbacks.
 
     ``codes``, ``scales`` and ``biases`` change in place; ``options`` holds
@@ -137,6 +121,7 @@ class _TernaryRun:
     steps: int = 0
     changed: int = 0
     rejected: int = 0
+    label: ClassVar[str] = "conv CoNNTrA"
 
     def step(self, idx: np.ndarray) -> float:
         """One ranked block step on the minibatch ``idx`` (block fraction on the cosine schedule)."""
@@ -146,14 +131,7 @@ class _TernaryRun:
             self.arch, self.codes, self.scales, self.biases, self.ranked, self.x[idx], self.y[idx],
             frac, bias_lr=self.options["bias_lr"], max_tries=self.options["max_tries"],
         )
-        self.changed += k
-        self.steps += 1
-        self.rejected += int(k == 0)
-        return after
-
-    def snapshot(self) -> tuple[list[np.ndarray], list[np.ndarray], list[float]]:
-        """Copies of ``(codes, biases, scales)``."""
-        return [c.copy() for c in self.codes], [b.copy() for b in self.biases], list(self.scales)
+        return self.tally(after, k)
 
     def validate(self, x_val: np.ndarray, y_val: np.ndarray) -> float:
         """Accuracy of the current ternary network on ``(x_val, y_val)``."""
@@ -164,18 +142,6 @@ class _TernaryRun:
         zeros = sum(int(np.count_nonzero(c == 0)) for c in self.codes)
         return {"changed": self.changed, "rejected_blocks": self.rejected,
                 "zero_fraction": zeros / sum(c.size for c in self.codes)}
-
-    def loop_args(self, batch_size: int, x_val: np.ndarray | None, y_val: np.ndarray | None) -> dict[str, Any]:
-        """The :func:`run_epochs` arguments of this run."""
-        return {
-            "n_samples": self.x.shape[0],
-            "batch_size": batch_size,
-            "step": self.step,
-            "snapshot": self.snapshot,
-            "validate": None if x_val is None else partial(self.validate, x_val, y_val),
-            "label": "conv CoNNTrA",
-            "end_of_epoch": self.record,
-        }
 
 
 def _start(arch: ConvArchitecture, rng: np.random.Generator) -> tuple[list, list[float], list]:
@@ -195,7 +161,7 @@ def _check(block: float, beta: float, beta2: float, max_tries: int) -> None:
         raise TrainingError(f"conntra_cnn: max_tries = {max_tries}; expected a positive integer")
 
 
-def _result(run: _TernaryRun, outcome: Any, info: dict[str, Any], scale_idx, *, t0: float, seed: int) -> TrainResult:
+def _result(run: _ConvTernaryRun, outcome: Any, info: dict[str, Any], scale_idx, *, t0: float, seed: int) -> TrainResult:
     """The result of the best epoch, after the scale search."""
     arch = run.arch
     codes, biases, scales = outcome.state
@@ -262,7 +228,7 @@ def train_conv_conntra(d: TrainData, o: ConvConntraOptions) -> TrainResult:
     codes, scales, biases = _start(arch, rng)
     scale_idx = rng.permutation(d.x.shape[0])[: o.scale_samples]
     options = {"block": o.block, "bias_lr": o.bias_lr, "max_tries": int(o.max_tries)}
-    run = _TernaryRun(arch, codes, scales, biases, d.x, d.y, RankedState.zeros(codes, o.beta, o.beta2), options)
+    run = _ConvTernaryRun(arch, codes, scales, biases, d.x, d.y, RankedState.zeros(codes, o.beta, o.beta2), options)
     run.total_steps = max(1, o.epochs * -(-d.x.shape[0] // o.batch_size))
     outcome = run_epochs(**run.loop_args(o.batch_size, d.x_val, d.y_val), epochs=o.epochs, seed=o.seed,
                          patience=o.patience, progress=o.progress)
