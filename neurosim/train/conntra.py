@@ -46,7 +46,7 @@ quantized with the TWN rule (a warm start, reported in ``info``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -83,6 +83,7 @@ __all__ = [
     "TernaryRun",
     "block_step",
     "exact_sweep",
+    "scale_search",
     "ternary_memory",
     "train_conntra",
 ]
@@ -281,16 +282,25 @@ def block_step(
     return loss0, loss0, max(frac, 1.0 / gain.size), 0
 
 
-def _scale_search(codes, scales, biases, x, y) -> float:
-    """Coordinate steps on each layer's scale (exact loss on ``x``); returns the final loss."""
+def scale_search(
+    codes: Sequence[np.ndarray],
+    scales: list[float],
+    loss_of: Callable[[list[np.ndarray]], float],
+) -> float:
+    """Coordinate steps on each layer's scale, in place on ``scales``; returns the final loss.
+
+    Each layer's scale ``s_l`` tries ``s_l * {0.8, 0.9, 1.1, 1.25}`` in turn
+    and keeps the one of lowest exact loss ``loss_of(weights)`` (weights
+    ``s_l * codes[l]`` in the codes' dtype), if it is lower than the current one.
+    """
     dtype = codes[0].dtype
     W = [dtype.type(s) * c for s, c in zip(scales, codes, strict=True)]
-    loss = _loss(W, biases, x, y)
+    loss = loss_of(W)
     for i in range(len(codes)):
         best = scales[i]
         for f in _SCALE_FACTORS:
             W[i] = dtype.type(scales[i] * f) * codes[i]
-            trial = _loss(W, biases, x, y)
+            trial = loss_of(W)
             if trial < loss:
                 loss, best = trial, scales[i] * f
         scales[i] = best
@@ -456,7 +466,8 @@ class _CoordinateRun(TernaryRun):
 
     def search_scales(self, codes, scales, biases) -> float:
         """The scale search (in place on ``scales``) on the run's scale samples."""
-        return _scale_search(codes, scales, biases, self.x[self.scale_idx], self.y[self.scale_idx])
+        x, y = self.x[self.scale_idx], self.y[self.scale_idx]
+        return scale_search(codes, scales, lambda w: _loss(w, biases, x, y))
 
     def end_of_epoch(self, epoch: int) -> dict[str, Any]:
         """The history record's extra figures (and the per-epoch scale search)."""

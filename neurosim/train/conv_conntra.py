@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from neurosim.errors import TrainingError
-from neurosim.train.conntra import _SCALE_FACTORS, TernaryRun, _batch_losses, ternary_memory
+from neurosim.train.conntra import TernaryRun, _batch_losses, scale_search, ternary_memory
 from neurosim.train.conntra_ranked import RankedState, _proposals, try_ranked_block
 from neurosim.train.conv_layers import ConvArchitecture, ConvShapeOptions, softmax_grad
 from neurosim.train.core import TrainResult, run_epochs
@@ -84,21 +84,6 @@ def conv_ternary_step(
 
     tries = {"bias_lr": bias_lr, "max_tries": max_tries}
     return try_ranked_block(codes, biases, state, (gain, targets, gbias), block, loss0, trial_loss, **tries)
-
-
-def _scale_search(arch: ConvArchitecture, codes, scales: list[float], biases, x, y) -> float:
-    """Coordinate steps on each layer's scale (exact loss on ``x``), in place; the final loss."""
-    loss = _loss(arch, _weights(codes, scales), biases, x, y)
-    for i in range(len(codes)):
-        best = scales[i]
-        for f in _SCALE_FACTORS:
-            trial = list(scales)
-            trial[i] = scales[i] * f
-            value = _loss(arch, _weights(codes, trial), biases, x, y)
-            if value < loss:
-                loss, best = value, trial[i]
-        scales[i] = best
-    return loss
 
 
 @dataclass
@@ -165,7 +150,8 @@ def _result(run: _ConvTernaryRun, outcome: Any, info: dict[str, Any], scale_idx,
     """The result of the best epoch, after the scale search."""
     arch = run.arch
     codes, biases, scales = outcome.state
-    info["scale_loss"] = _scale_search(arch, codes, scales, biases, run.x[scale_idx], run.y[scale_idx])
+    x, y = run.x[scale_idx], run.y[scale_idx]
+    info["scale_loss"] = scale_search(codes, scales, lambda w: _loss(arch, w, biases, x, y))
     mats = _weights(codes, scales)
     n_weights = int(sum(c.size for c in codes))
     nonzero = [int(np.count_nonzero(c)) for c in codes]
