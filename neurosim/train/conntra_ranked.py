@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -49,7 +50,9 @@ from neurosim.train.core import (
 from neurosim.train.options import TrainData, option, options_class, trainer
 
 __all__ = [
+    "DENSE_PASSES",
     "ConntraRankedOptions",
+    "Passes",
     "RankedState",
     "ranked_block_step",
     "train_conntra_ranked",
@@ -91,6 +94,47 @@ def _proposals(codes, state: RankedState, grads) -> tuple[np.ndarray, list[np.nd
     return np.concatenate(gains), targets
 
 
+class Passes(Protocol):
+    """The network passes a ranked block step needs (dense: :data:`DENSE_PASSES`)."""
+
+    def gradients(
+        self, weights: list[np.ndarray], biases: list[np.ndarray], xb: np.ndarray, yb: np.ndarray
+    ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
+        """``(minibatch loss, weight gradients, bias gradients)`` at ``weights``."""
+        ...
+
+    def loss(
+        self, weights: list[np.ndarray], biases: list[np.ndarray], x: np.ndarray, y: np.ndarray
+    ) -> float:
+        """The exact mean cross-entropy of ``(x, y)``."""
+        ...
+
+
+class _DensePasses:
+    """The fully connected network's passes (:func:`~neurosim.train.core.forward`, ``backward``)."""
+
+    def gradients(
+        self, weights: list[np.ndarray], biases: list[np.ndarray], xb: np.ndarray, yb: np.ndarray
+    ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
+        """``(minibatch loss, weight gradients, bias gradients)`` at ``weights``."""
+        acts = forward(weights, biases, xb)
+        _, dlogits = softmax_cross_entropy(acts[-1], yb)
+        loss0 = float(_batch_losses(acts[-1][None], yb)[0])
+        deltas = backward(weights, acts, dlogits)
+        grads = [a.T @ d for a, d in zip(acts, deltas, strict=False)]
+        return loss0, grads, [d.sum(axis=0) for d in deltas]
+
+    def loss(
+        self, weights: list[np.ndarray], biases: list[np.ndarray], x: np.ndarray, y: np.ndarray
+    ) -> float:
+        """The exact mean cross-entropy of ``(x, y)``."""
+        return _loss(weights, biases, x, y)
+
+
+DENSE_PASSES: Passes = _DensePasses()
+"""The passes of a fully connected network (``weights[l]`` is ``(n_in, n_out)``)."""
+
+
 def ranked_block_step(
     codes: list[np.ndarray],
     scales: list[float],
@@ -102,24 +146,25 @@ def ranked_block_step(
     *,
     bias_lr: float = 0.05,
     max_tries: int = 4,
+    passes: Passes = DENSE_PASSES,
 ) -> tuple[float, float, int]:
     """One ranked block step in place; returns ``(loss_before, loss_after, n_changed)``.
 
     ``block`` is the fraction of all weights proposed; moved weights forget
     their first moment. Nothing changes when no try lowers the minibatch loss.
+    ``passes`` computes the loss and gradients of the network whose layer
+    ``l`` has the weights ``scales[l] * codes[l]`` (float32).
     """
     W = [np.float32(s) * c for s, c in zip(scales, codes, strict=True)]
-    acts = forward(W, biases, xb)
-    _, dlogits = softmax_cross_entropy(acts[-1], yb)
-    loss0 = float(_batch_losses(acts[-1][None], yb)[0])
-    deltas = backward(W, acts, dlogits)
-    gain, targets = _proposals(codes, state, [a.T @ d for a, d in zip(acts, deltas, strict=False)])
-    proposal = (gain, targets, [d.sum(axis=0) for d in deltas])
+    loss0, grads, bias_grads = passes.gradients(W, biases, xb, yb)
+    gain, targets = _proposals(codes, state, grads)
 
     def trial_loss(trial: list[np.ndarray], tb: list[np.ndarray]) -> float:
-        return _loss([np.float32(s) * c for s, c in zip(scales, trial, strict=True)], tb, xb, yb)
+        weights = [np.float32(s) * c for s, c in zip(scales, trial, strict=True)]
+        return passes.loss(weights, tb, xb, yb)
 
     tries = {"bias_lr": bias_lr, "max_tries": max_tries}
+    proposal = (gain, targets, bias_grads)
     return try_ranked_block(codes, biases, state, proposal, block, loss0, trial_loss, **tries)
 
 

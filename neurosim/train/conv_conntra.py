@@ -34,12 +34,12 @@ import numpy as np
 
 from neurosim.errors import TrainingError
 from neurosim.train.conntra import TernaryRun, _batch_losses, scale_search, ternary_memory
-from neurosim.train.conntra_ranked import RankedState, _proposals, try_ranked_block
+from neurosim.train.conntra_ranked import RankedState, ranked_block_step
 from neurosim.train.conv_layers import ConvArchitecture, ConvShapeOptions, softmax_grad
 from neurosim.train.core import TrainResult, run_epochs
 from neurosim.train.options import TrainData, TrainOptions, option, options_class, trainer
 
-__all__ = ["ConvConntraOptions", "conv_ternary_step", "train_conv_conntra"]
+__all__ = ["ConvConntraOptions", "ConvPasses", "train_conv_conntra"]
 
 _F = np.float32
 
@@ -52,38 +52,28 @@ def _loss(arch: ConvArchitecture, mats, biases, x: np.ndarray, y: np.ndarray) ->
     return float(_batch_losses(arch.logits(x, mats, biases)[0][None], y)[0])
 
 
-def conv_ternary_step(
-    arch: ConvArchitecture,
-    codes: list[np.ndarray],
-    scales: list[float],
-    biases: list[np.ndarray],
-    state: RankedState,
-    xb: np.ndarray,
-    yb: np.ndarray,
-    block: float,
-    *,
-    bias_lr: float = 0.05,
-    max_tries: int = 4,
-) -> tuple[float, float, int]:
-    """One ranked block step in place; returns ``(loss_before, loss_after, n_changed)``.
+@dataclass(frozen=True)
+class ConvPasses:
+    """The CNN's passes for :func:`~neurosim.train.conntra_ranked.ranked_block_step`.
 
-    ``codes`` are the layers' ternary matrices (``(C_in * 9, C_out)`` for a
-    conv, :class:`~neurosim.train.conv_layers.ConvArchitecture`); ``block``
-    the fraction of all coordinates proposed. Nothing changes when no try
-    lowers the minibatch loss.
+    The weights are the layers' matrices (``(C_in * 9, C_out)`` for a conv,
+    :class:`~neurosim.train.conv_layers.ConvArchitecture`).
     """
-    mats = _weights(codes, scales)
-    logits, saved = arch.logits(xb, mats, biases, keep=True)
-    _, dlogits = softmax_grad(logits, yb)
-    loss0 = float(_batch_losses(logits[None], yb)[0])
-    gmats, gbias = arch.gradients(dlogits, mats, saved)
-    gain, targets = _proposals(codes, state, gmats)
 
-    def trial_loss(trial: list[np.ndarray], tb: list[np.ndarray]) -> float:
-        return _loss(arch, _weights(trial, scales), tb, xb, yb)
+    arch: ConvArchitecture
 
-    tries = {"bias_lr": bias_lr, "max_tries": max_tries}
-    return try_ranked_block(codes, biases, state, (gain, targets, gbias), block, loss0, trial_loss, **tries)
+    def gradients(
+        self, mats: list[np.ndarray], biases: list[np.ndarray], xb: np.ndarray, yb: np.ndarray
+    ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
+        """``(minibatch loss, matrix gradients, bias gradients)`` at ``mats`` (im2col passes)."""
+        logits, saved = self.arch.logits(xb, mats, biases, keep=True)
+        _, dlogits = softmax_grad(logits, yb)
+        gmats, gbias = self.arch.gradients(dlogits, mats, saved)
+        return float(_batch_losses(logits[None], yb)[0]), gmats, gbias
+
+    def loss(self, mats: list[np.ndarray], biases: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> float:
+        """The exact mean cross-entropy of ``(x, y)``."""
+        return _loss(self.arch, mats, biases, x, y)
 
 
 @dataclass
@@ -112,9 +102,9 @@ class _ConvTernaryRun(TernaryRun):
         """One ranked block step on the minibatch ``idx`` (block fraction on the cosine schedule)."""
         progress = min(self.steps / self.total_steps, 1.0)
         frac = self.options["block"] * 0.5 * (1.0 + np.cos(np.pi * progress))
-        _, after, k = conv_ternary_step(
-            self.arch, self.codes, self.scales, self.biases, self.ranked, self.x[idx], self.y[idx],
-            frac, bias_lr=self.options["bias_lr"], max_tries=self.options["max_tries"],
+        _, after, k = ranked_block_step(
+            self.codes, self.scales, self.biases, self.ranked, self.x[idx], self.y[idx], frac,
+            bias_lr=self.options["bias_lr"], max_tries=self.options["max_tries"], passes=ConvPasses(self.arch),
         )
         return self.tally(after, k)
 

@@ -8,8 +8,8 @@ import pytest
 from neurosim.errors import TrainingError
 from neurosim.io.datasets import load_dataset
 from neurosim.sim.simulate import simulate
-from neurosim.train.conntra_ranked import RankedState
-from neurosim.train.conv_conntra import conv_ternary_step, train_conv_conntra
+from neurosim.train.conntra_ranked import RankedState, ranked_block_step
+from neurosim.train.conv_conntra import ConvPasses, train_conv_conntra
 from neurosim.train.conv_layers import ConvArchitecture
 from neurosim.train.core import network_accuracy, split_validation
 
@@ -68,7 +68,7 @@ def test_a_step_never_raises_the_minibatch_loss(digits):
     for s in range(10):
         xb, yb = tr.x[32 * s : 32 * s + 32], tr.y[32 * s : 32 * s + 32]
         before = [c.copy() for c in codes]
-        loss0, loss1, k = conv_ternary_step(arch, codes, scales, biases, state, xb, yb, 0.05)
+        loss0, loss1, k = ranked_block_step(codes, scales, biases, state, xb, yb, 0.05, passes=ConvPasses(arch))
         assert loss1 <= loss0
         assert sum(int(np.count_nonzero(a != b)) for a, b in zip(before, codes, strict=True)) == (k if loss1 < loss0 else 0)
         assert all(set(np.unique(c).tolist()) <= {-1.0, 0.0, 1.0} for c in codes)
