@@ -35,7 +35,7 @@ import numpy as np
 from neurosim.errors import TrainingError
 from neurosim.train.conntra import TernaryRun, _batch_losses, scale_search, ternary_memory
 from neurosim.train.conntra_ranked import RankedState, ranked_block_step
-from neurosim.train.conv_layers import ConvArchitecture, ConvShapeOptions, softmax_grad
+from neurosim.train.conv_layers import ConvArchitecture, ConvRun, ConvShapeOptions, softmax_grad
 from neurosim.train.core import TrainResult, run_epochs
 from neurosim.train.options import TrainData, TrainOptions, option, options_class, trainer
 
@@ -77,19 +77,16 @@ class ConvPasses:
 
 
 @dataclass
-class _ConvTernaryRun(TernaryRun):
+class _ConvTernaryRun(ConvRun, TernaryRun):
     """One conv CoNNTrA run; its methods are :func:`run_epochs`'s callbacks.
 
     ``codes``, ``scales`` and ``biases`` change in place; ``options`` holds
     ``block``, ``bias_lr`` and ``max_tries``; ``total_steps`` sets the cosine schedule.
     """
 
-    arch: ConvArchitecture
     codes: list[np.ndarray]
     scales: list[float]
     biases: list[np.ndarray]
-    x: np.ndarray
-    y: np.ndarray
     ranked: RankedState
     options: dict[str, Any]
     total_steps: int = 1
@@ -108,9 +105,9 @@ class _ConvTernaryRun(TernaryRun):
         )
         return self.tally(after, k)
 
-    def validate(self, x_val: np.ndarray, y_val: np.ndarray) -> float:
-        """Accuracy of the current ternary network on ``(x_val, y_val)``."""
-        return self.arch.accuracy(x_val, y_val, _weights(self.codes, self.scales), self.biases)
+    def matrices(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The current ternary layer matrices ``a_l * t`` and the biases."""
+        return _weights(self.codes, self.scales), self.biases
 
     def record(self, epoch: int) -> dict[str, Any]:
         """The history record's extra figures."""
@@ -204,7 +201,7 @@ def train_conv_conntra(d: TrainData, o: ConvConntraOptions) -> TrainResult:
     codes, scales, biases = _start(arch, rng)
     scale_idx = rng.permutation(d.x.shape[0])[: o.scale_samples]
     options = {"block": o.block, "bias_lr": o.bias_lr, "max_tries": int(o.max_tries)}
-    run = _ConvTernaryRun(arch, codes, scales, biases, d.x, d.y, RankedState.zeros(codes, o.beta, o.beta2), options)
+    run = _ConvTernaryRun(arch, d.x, d.y, codes, scales, biases, RankedState.zeros(codes, o.beta, o.beta2), options)
     run.total_steps = max(1, o.epochs * -(-d.x.shape[0] // o.batch_size))
     outcome = run_epochs(**run.loop_args(o.batch_size, d.x_val, d.y_val), epochs=o.epochs, seed=o.seed,
                          patience=o.patience, progress=o.progress)

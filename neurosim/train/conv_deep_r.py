@@ -41,8 +41,8 @@ import numpy as np
 
 from neurosim.errors import TrainingError
 from neurosim.train.constraints import BUDGET_MODES
-from neurosim.train.conv_layers import ConvArchitecture, ConvShapeOptions, softmax_grad
-from neurosim.train.core import DTYPE, EpochRun, TrainResult, lr_factor, make_optimizer, run_epochs
+from neurosim.train.conv_layers import ConvArchitecture, ConvRun, ConvShapeOptions, softmax_grad
+from neurosim.train.core import DTYPE, TrainResult, lr_factor, make_optimizer, run_epochs
 from neurosim.train.deep_r import EPSILON, IndexSpace, RewiringState, check_rates, rewire
 from neurosim.train.options import (
     OptimizerOptions,
@@ -234,7 +234,7 @@ def conv_deep_r_step(
 
 # ------------------------------------------------------------------ train
 @dataclass
-class _ConvRewiringRun(EpochRun):
+class _ConvRewiringRun(ConvRun):
     """One conv DEEP R run; its methods are :func:`run_epochs`'s callbacks.
 
     ``rates`` holds the base ``lr``, ``l1``, ``temperature``, the schedule and
@@ -242,10 +242,7 @@ class _ConvRewiringRun(EpochRun):
     """
 
     state: RewiringState
-    arch: ConvArchitecture
     opt: Any
-    x: np.ndarray
-    y: np.ndarray
     seed: int
     rates: dict[str, Any]
     rate: float = 0.0
@@ -266,13 +263,14 @@ class _ConvRewiringRun(EpochRun):
         self.rewired += k
         return loss
 
+    def matrices(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The current layer matrices (fresh arrays) and biases (the state's own)."""
+        return layer_matrices(self.state, self.arch.layer_shapes), self.state.biases
+
     def snapshot(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Copies of the current matrices and biases."""
-        return layer_matrices(self.state, self.arch.layer_shapes), [b.copy() for b in self.state.biases]
-
-    def validate(self, x_val: np.ndarray, y_val: np.ndarray) -> float:
-        """Accuracy of the current network on ``(x_val, y_val)``."""
-        return self.arch.accuracy(x_val, y_val, *self.snapshot())
+        mats, biases = self.matrices()
+        return mats, [b.copy() for b in biases]
 
     def record(self, epoch: int) -> dict[str, Any]:
         """The history record's extra figures; then the rate of the next epoch."""
@@ -365,7 +363,7 @@ def train_conv_deep_r(d: TrainData, o: ConvDeepROptions) -> TrainResult:
     state = init_conv_rewiring(shapes, budgets, budget=o.budget, seed=o.seed)
     rates = {"lr": o.lr, "l1": o.l1, "temperature": o.temperature, "lr_schedule": o.lr_schedule,
              "epochs": o.epochs}
-    run = _ConvRewiringRun(state, arch, make_optimizer(o.optimizer, o.lr, o.momentum), d.x, d.y, o.seed, rates)
+    run = _ConvRewiringRun(arch, d.x, d.y, state, make_optimizer(o.optimizer, o.lr, o.momentum), o.seed, rates)
     outcome = run_epochs(**run.loop_args(o.batch_size, d.x_val, d.y_val), epochs=o.epochs, seed=o.seed,
                          patience=o.patience, progress=o.progress)
     info = {"channels": list(arch.channels), "image_shape": list(arch.image_shape), "budget": o.budget,

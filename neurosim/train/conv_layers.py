@@ -16,6 +16,7 @@ entries). Forward and backward passes are :mod:`neurosim.train.cnn`'s
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,9 +33,10 @@ from neurosim.train.cnn import (
     cnn_network,
     image_shape_of,
 )
+from neurosim.train.core import EpochRun
 from neurosim.train.options import Options, option, options_class
 
-__all__ = ["ConvArchitecture", "ConvShapeOptions", "softmax_grad"]
+__all__ = ["ConvArchitecture", "ConvRun", "ConvShapeOptions", "softmax_grad"]
 
 _F = np.float32
 _K = 3  # kernel side of both convolutions
@@ -171,3 +173,25 @@ class ConvArchitecture:
         ones = [np.ones(s, dtype=_F) for s in self.layer_shapes]
         zeros = [np.zeros(s[1], dtype=_F) for s in self.layer_shapes]
         return self.network(ones, zeros, name="full").n_synapses
+
+
+@dataclass
+class ConvRun(EpochRun, ABC):
+    """A training run over the layer matrices of ``arch`` on the images ``x``, labels ``y``.
+
+    A subclass adds its state and :meth:`matrices` (the current layer
+    matrices and biases); its ``step``, ``snapshot`` and ``record`` are the
+    epoch loop's other callbacks.
+    """
+
+    arch: ConvArchitecture
+    x: np.ndarray
+    y: np.ndarray
+
+    @abstractmethod
+    def matrices(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The current layer matrices and biases."""
+
+    def validate(self, x_val: np.ndarray, y_val: np.ndarray) -> float:
+        """Accuracy of the current network on ``(x_val, y_val)``."""
+        return self.arch.accuracy(x_val, y_val, *self.matrices())
