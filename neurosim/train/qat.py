@@ -169,11 +169,12 @@ class ChipQuantizer:
         weights), and the chip holds what the mapper finds. Every layer whose
         :meth:`final` weights differ from the training's structured weights
         by more than ``sync_tolerance`` (relative L1; a few crossbar bits
-        that flip are not worth a mapper fit per step) trains from now on through the mapper's own fit of the shadow
-        weights (a fixed point of it, :meth:`final`), with the
-        straight-through gradient, like the other weight kinds. Returns the
-        layers that train through the mapper's fit. (The same check runs
-        within an epoch every ``10 refit_every`` calls of a layer.)
+        that flip are not worth a mapper fit per step) trains from now on
+        through the mapper's fit of its structured weights (the fixed point
+        :meth:`final`, what the chip will hold), with the straight-through
+        gradient to the shadow weights and the table. Returns the layers that
+        train through the mapper's fit. (The same check runs within an epoch
+        every ``10 refit_every`` calls of a layer.)
         """
         if self.kind != "axon_type":
             return []
@@ -255,8 +256,7 @@ class ChipQuantizer:
         find other types; repeating until nothing changes gives weights the
         mapper maps onto themselves.
         """
-        structured = self.kind == "axon_type" and layer not in self.through_mapper
-        eff = self.exact(layer, self.structured(layer, w) if structured else w)
+        eff = self.exact(layer, self.structured(layer, w) if self.kind == "axon_type" else w)
         for _ in range(rounds if self.kind == "axon_type" else 0):
             again = self.exact(layer, eff)
             if np.array_equal(again, eff):
@@ -266,7 +266,7 @@ class ChipQuantizer:
 
     def update_table(self, layer: int, grad_eff: np.ndarray, eff: np.ndarray, opt: Any) -> None:
         """Gradient step on the type table (``axon_type`` only): ``grad_eff`` is dL/dW_chip."""
-        if self.kind != "axon_type" or layer in self.through_mapper:
+        if self.kind != "axon_type":
             return
         types = self._types[layer]
         g = np.where(eff != 0, grad_eff, 0)
