@@ -170,10 +170,12 @@ class ChipQuantizer:
         :meth:`final` weights differ from the training's structured weights
         by more than ``sync_tolerance`` (relative L1; a few crossbar bits
         that flip are not worth a mapper fit per step) trains from now on
-        through the mapper's fit of its structured weights (the fixed point
+        through the mapper's fit of its shadow weights (the fixed point
         :meth:`final`, what the chip will hold), with the straight-through
-        gradient to the shadow weights and the table. Returns the layers that
-        train through the mapper's fit. (The same check runs within an epoch
+        gradient, like the other weight kinds. (Through the fit of the
+        structured weights instead, full MNIST 784-256-256-10 kept 70 %: that
+        fit jumps where the shadow weights' does not; 95 % this way.) Returns
+        the layers that train through the mapper's fit. (The same check runs within an epoch
         every ``10 refit_every`` calls of a layer.)
         """
         if self.kind != "axon_type":
@@ -256,7 +258,8 @@ class ChipQuantizer:
         find other types; repeating until nothing changes gives weights the
         mapper maps onto themselves.
         """
-        eff = self.exact(layer, self.structured(layer, w) if self.kind == "axon_type" else w)
+        structured = self.kind == "axon_type" and layer not in self.through_mapper
+        eff = self.exact(layer, self.structured(layer, w) if structured else w)
         for _ in range(rounds if self.kind == "axon_type" else 0):
             again = self.exact(layer, eff)
             if np.array_equal(again, eff):
@@ -266,7 +269,7 @@ class ChipQuantizer:
 
     def update_table(self, layer: int, grad_eff: np.ndarray, eff: np.ndarray, opt: Any) -> None:
         """Gradient step on the type table (``axon_type`` only): ``grad_eff`` is dL/dW_chip."""
-        if self.kind != "axon_type":
+        if self.kind != "axon_type" or layer in self.through_mapper:
             return
         types = self._types[layer]
         g = np.where(eff != 0, grad_eff, 0)
