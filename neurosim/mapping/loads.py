@@ -17,6 +17,7 @@ neuron has zeros everywhere (no core is skipped).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -46,6 +47,13 @@ __all__ = [
 
 #: (source layer, billing group ``neuron`` / ``split`` / ``relay``)
 Group = tuple[str, str]
+
+#: (indptr, indices, core of each post neuron) of each projection out of one population
+Parts = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+#: synapses out of one population below which a process that has not loaded numba
+#: counts its (neuron, core) pairs with numpy (the same pairs): saves numba's start-up
+_SMALL_NNZ = 1 << 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,9 +134,16 @@ class LoadTable:
 
 
 def stored_pattern(weights: sp.spmatrix, q: QuantizedProjection | None) -> sp.csr_matrix:
-    """Synapses the chip stores: nonzero quantized weights (connectivity for axon types)."""
+    """Synapses the chip stores: nonzero quantized weights (connectivity for axon types).
+
+    Shares the arrays of ``weights`` (or of the quantized weights, when none of
+    them is zero); treat the result as read-only.
+    """
     if q is None or q.axon_types is not None:
         return sp.csr_matrix(weights)
+    w = sp.csr_matrix(q.weights)
+    if w.indices.size == w.indptr[-1] and np.all(w.data):
+        return w
     w = sp.csr_matrix(q.weights, copy=True)
     w.eliminate_zeros()
     return w
@@ -142,7 +157,7 @@ class _Synapses:
     fan_in: dict[str, np.ndarray]
     out_syn: dict[str, np.ndarray]
     by_group: dict[Group, np.ndarray]
-    pairs: dict[str, list[np.ndarray]]
+    pairs: dict[str, Parts]
 
 
 def _count_synapses(
@@ -152,7 +167,7 @@ def _count_synapses(
     quantized: Mapping[str, QuantizedProjection],
     group_of: Mapping[str, Group],
 ) -> _Synapses:
-    """Stored synapses per core, per neuron and per group; (pre, target core) keys per pre."""
+    """Stored synapses per core, per neuron and per group; the CSR parts of each pre."""
     nc = max(n_cores, 1)
     acc = _Synapses(
         np.zeros(n_cores, dtype=np.int64),
@@ -173,22 +188,58 @@ def _count_synapses(
         acc.synapses += per_core
         group = group_of[pr.post]
         acc.by_group[group] = acc.by_group.get(group, np.zeros(n_cores, dtype=np.int64)) + per_core
-        acc.pairs.setdefault(pr.pre, []).append(_pair_keys(w, post_core, nc))
+        acc.pairs.setdefault(pr.pre, []).append((w.indptr, w.indices, post_core))
     return acc
 
 
-def _pair_keys(w: sp.csr_matrix, post_core: np.ndarray, nc: int) -> np.ndarray:
-    """``pre * nc + core`` of every synapse of ``w`` whose post neuron is on a core."""
-    coo = w.tocoo()
-    tc = post_core[coo.col]
+def _pair_keys(indptr: np.ndarray, indices: np.ndarray, post_core: np.ndarray, nc: int) -> np.ndarray:
+    """``pre * nc + core`` of every synapse of a CSR pattern whose post neuron is on a core."""
+    rows = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
+    tc = post_core[indices[: indptr[-1]]]
     m = tc >= 0
-    return coo.row[m].astype(np.int64) * nc + tc[m]
+    return rows[m] * nc + tc[m]
 
 
 def _distinct(keys: list[np.ndarray], nc: int) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (neuron, core) pairs of :func:`_pair_keys` keys, by neuron then core."""
     uk = np.unique(np.concatenate(keys))
     return uk // nc, uk % nc
+
+
+def _jit_targets(parts: Parts, nc: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_targets` by one compiled pass over the CSR rows (no key per synapse, no sort)."""
+    from neurosim.mapping._jit_targets import row_targets
+
+    n_rows = parts[0][0].size - 1
+    if len(parts) == 1:
+        indptr, indices, post_core = parts[0]
+        indptr = indptr.reshape(1, -1)
+    else:
+        ends = [int(ip[-1]) for ip, _, _ in parts]
+        nnz_off = np.cumsum([0, *ends[:-1]])
+        col_off = np.cumsum([0, *[pc.size for _, _, pc in parts[:-1]]])
+        indptr = np.stack([ip.astype(np.int64) + o for (ip, _, _), o in zip(parts, nnz_off, strict=True)])
+        indices = np.concatenate(
+            [ind[:e].astype(np.int64) + o for (_, ind, _), e, o in zip(parts, ends, col_off, strict=True)]
+        )
+        post_core = np.concatenate([pc for _, _, pc in parts])
+    n_marks = max(nc, int(post_core.max()) + 1 if post_core.size else 0)
+    counts, cores = row_targets(indptr, indices, post_core, n_marks)
+    return np.repeat(np.arange(n_rows, dtype=np.int64), counts), cores
+
+
+def _targets(parts: Parts, nc: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (neuron, core) pairs of the projections ``parts`` out of one population.
+
+    Sorted by neuron then core, both int64; targets with core ``-1`` are left
+    out. Small populations in a process without numba use numpy's ``unique``
+    over ``neuron * nc + core`` keys; the others the compiled pass. The pairs
+    are the same either way.
+    """
+    nnz = sum(int(ip[-1]) for ip, _, _ in parts)
+    if "numba" not in sys.modules and nnz < _SMALL_NNZ:
+        return _distinct([_pair_keys(*p, nc) for p in parts], nc)
+    return _jit_targets(parts, nc)
 
 
 def neuron_targets(
@@ -205,19 +256,19 @@ def neuron_targets(
     ``quantized`` the hardware weights are the pattern.
     """
     nc = max(n_cores, 1)
-    keys: dict[str, list[np.ndarray]] = {}
+    parts: dict[str, Parts] = {}
     for pr in hw.projections:
         w = stored_pattern(pr.weights, (quantized or {}).get(pr.name))
         post_core = np.asarray(core_of[pr.post], dtype=np.int64)
-        keys.setdefault(pr.pre, []).append(_pair_keys(w, post_core, nc))
-    return {pre: _distinct(k, nc) for pre, k in keys.items()}
+        parts.setdefault(pr.pre, []).append((w.indptr, w.indices, post_core))
+    return {pre: _targets(p, nc) for pre, p in parts.items()}
 
 
 def _axons_and_traffic(
     hw: Network,
     core_of: Mapping[str, np.ndarray],
     n_cores: int,
-    pairs: Mapping[str, list[np.ndarray]],
+    pairs: Mapping[str, Parts],
     rates: Mapping[str, np.ndarray] | None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], sp.csr_matrix | None]:
     """Distinct input axons per core, target cores per neuron, and the core-to-core traffic."""
@@ -227,8 +278,8 @@ def _axons_and_traffic(
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     vals: list[np.ndarray] = []
-    for pre, keys in pairs.items():
-        src, dst = _distinct(keys, nc)
+    for pre, parts in pairs.items():
+        src, dst = _targets(parts, nc)
         axons += np.bincount(dst, minlength=nc)[:n_cores]
         fan_out[pre] = np.bincount(src, minlength=fan_out[pre].size)
         if rates is not None:
