@@ -46,12 +46,20 @@ Semantics per ``weights.kind`` (``b`` = ``weights.bits``):
     unconnected, which costs ``w^2`` instead of ``(w - T)^2``); for a fixed
     table, each axon takes the type with the least error. The first start is
     the 1-D k-means of each axon's mean outgoing weight (exact when every
-    axon has one weight, such as excitatory and inhibitory inputs); then up
-    to ``_RESTARTS`` seeded starts (k-means++ on the axons' weight rows and
-    random partitions, while ``restarts x _ITERS x synapses <= _BUDGET``),
-    keeping the least error. The table is quantized to ``b``-bit integers
-    with a per-neuron scale and each crossbar bit set only where the
-    quantized value is closer to ``w`` than 0 is. ``weights.data`` holds
+    axon has one weight, such as excitatory and inhibitory inputs); the
+    second, when the first is not exact, the grouping of axons that agree
+    on their shared post neurons
+    (:func:`~neurosim.mapping.exact_types.exact_axon_types`: exact whenever
+    it finds at most ``K`` groups, as for the weights chip-aware training
+    leaves; it does not fire on other weights); then up to ``_RESTARTS``
+    seeded starts (k-means++ on the axons' weight rows and random
+    partitions, while ``restarts x _ITERS x synapses <= _BUDGET``), keeping
+    the least error over all starts. The table is quantized to ``b``-bit
+    integers with a per-neuron scale (``peak / qmax``; when the fit is
+    exact and the neuron's entries lie on a coarser grid ``peak / m``,
+    ``m < qmax``, that grid, so a trained table whose top level no synapse
+    uses maps exactly) and each crossbar bit set only where the quantized
+    value is closer to ``w`` than 0 is. ``weights.data`` holds
     ``type_weights[axon_types[i], j]`` for the connected synapses (unconnected
     ones are not stored and count in ``n_zeroed``), so :meth:`effective`
     needs no table. Types are chosen per projection (the chip allows one per
@@ -79,6 +87,7 @@ import scipy.sparse as sp
 
 from neurosim.errors import MappingError
 from neurosim.hardware.profile import ChipProfile
+from neurosim.mapping.exact_types import exact_axon_types
 from neurosim.mapping.mapped import QuantizedProjection
 
 __all__ = [
@@ -98,6 +107,12 @@ _ITERS = 30
 _RESTARTS = 6
 #: restarts are tried only while restarts x _ITERS x synapses stays within this many
 _BUDGET = 4_000_000
+#: a fit error at most this fraction of sum(w^2) counts as exact (the table keeps its grid)
+_EXACT_FIT = 1e-12
+#: a table entry within this many levels of an integer is on the level grid
+_LEVEL_TOL = 1e-4
+#: cells (levels x types x neurons) per chunk of the level-grid search
+_GRID_CELLS = 1 << 21
 
 #: synapses per chunk of the float rounding and of :func:`_error_figures`: the
 #: temporaries stay in cache (a projection of up to this many synapses gets
@@ -431,6 +446,31 @@ def _fit_types(
     return types, table, best
 
 
+def _table_scale(table: np.ndarray, qmax: int, search: bool) -> np.ndarray:
+    """Per-neuron scale of the type table, ``peak / m``.
+
+    ``m = qmax`` (the largest magnitude is the top level), unless ``search``
+    and the neuron's entries are off that grid: then the largest ``m < qmax``
+    that puts every entry within :data:`_LEVEL_TOL` levels of an integer, if
+    any. A trained table already on a ``b``-bit grid whose top level no synapse
+    uses (that type has no synapse into the neuron) is so kept exactly.
+    """
+    peak = np.abs(table).max(axis=0) if table.shape[1] else np.zeros(0)
+    m = np.full(peak.shape, float(qmax))
+    ratio = np.divide(table, peak[None, :], out=np.zeros_like(table), where=peak[None, :] > 0)
+    off = np.abs(ratio * qmax - np.rint(ratio * qmax)).max(axis=0, initial=0.0)
+    todo = np.flatnonzero((peak > 0) & (off > _LEVEL_TOL)) if search else np.zeros(0, dtype=int)
+    cand = np.arange(qmax - 1, 0, -1, dtype=np.float64)
+    chunk = max(1, _GRID_CELLS // max(cand.size * table.shape[0], 1))
+    for s in range(0, todo.size if cand.size else 0, chunk):
+        cols = todo[s : s + chunk]
+        x = cand[:, None, None] * ratio[None, :, cols]  # (m, type, neuron)
+        ok = (np.abs(x - np.rint(x)) <= _LEVEL_TOL).all(axis=1)
+        hit = ok.any(axis=0)
+        m[cols[hit]] = cand[ok[:, hit].argmax(axis=0)]
+    return np.where(peak > 0, peak / m, 1.0)
+
+
 def _quant_axon_type(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, seed: int = 0):
     n_types = int(profile.get("weights.n_axon_types"))
     bits = int(profile.get("weights.bits"))
@@ -454,6 +494,12 @@ def _quant_axon_type(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, 
     # the fit with the least error is kept
     start = _kmeans_1d(mean_out, n_types)
     types, table, err = _fit_types(syn, n_pre, n_post, start, n_types, _ITERS)
+    # start 2: the grouping of axons that agree on their shared support, when one exists
+    exact = exact_axon_types(w, n_types) if err > 0 else None
+    if exact is not None:
+        t1, tab1, e1 = _fit_types(syn, n_pre, n_post, exact, n_types, _ITERS)
+        if e1 < err:
+            types, table, err = t1, tab1, e1
     if err > 0 and n_types > 1:
         rng = np.random.default_rng(seed)
         for r in range(_RESTARTS):
@@ -467,8 +513,8 @@ def _quant_axon_type(w: sp.csr_matrix, profile: ChipProfile, group: np.ndarray, 
             t1, tab1, e1 = _fit_types(syn, n_pre, n_post, t0, n_types, _ITERS)
             if e1 < err:
                 types, table, err = t1, tab1, e1
-    peak = np.abs(table).max(axis=0) if n_post else np.zeros(0)
-    scale = np.where(peak > 0, peak / qmax, 1.0)
+    # a table that fits the weights exactly keeps its own level grid if it has one
+    scale = _table_scale(table, qmax, search=err <= _EXACT_FIT * float(w.data @ w.data))
     itable = np.clip(round_half_away(table / scale[None, :]), -qmax, qmax)
     q = itable[types[rows], cols]
     # the crossbar bit: connect a synapse only where its type's value is closer than 0
