@@ -13,11 +13,8 @@ only through them (it imports numba).
 from __future__ import annotations
 
 import numba as nb
-import numpy as np
 
 __all__ = [
-    "graded_fixed_t",
-    "graded_fused_t",
     "relu_fused",
     "saturate",
     "scatter",
@@ -111,103 +108,3 @@ def relu_fused(Y, indptr, indices, data, bias, cap, out):
             elif z > cap[j]:
                 z = cap[j]
             o[j] = z
-
-
-@nb.njit(inline="always", fastmath=False)
-def _block_scatter(YT, indptr, indices, data, OT, b0, b1):
-    # OT[:, b0:b1] += W.T @ YT[:, b0:b1]; a pre neuron silent for the block is skipped
-    n_pre = YT.shape[0]
-    for i in range(n_pre):
-        active = False
-        for b in range(b0, b1):
-            if YT[i, b] != 0:
-                active = True
-                break
-        if not active:
-            continue
-        yrow = YT[i, b0:b1]
-        for k in range(indptr[i], indptr[i + 1]):
-            orow = OT[indices[k], b0:b1]
-            w = data[k]
-            for b in range(b1 - b0):
-                orow[b] += yrow[b] * w
-
-
-@nb.njit(parallel=True, cache=True, fastmath=False)
-def graded_fused_t(YT, indptr, indices, data, bias, lo, cap, OT, totals, block):
-    """Feature-major graded layer: ``OT = min(cap, max(lo, W.T @ YT + bias))``.
-
-    ``YT`` is ``(n_pre, n_b)``, ``OT`` ``(n_post, n_b)``; blocks of ``block``
-    inputs run in parallel, the inner loop over the inputs of a block
-    (contiguous, vectorised). ``totals[blk, j]`` counts nonzero outputs.
-    """
-    n_b = YT.shape[1]
-    n_post = OT.shape[0]
-    n_blocks = (n_b + block - 1) // block
-    zero = OT.dtype.type(0)
-    for blk in nb.prange(n_blocks):
-        b0 = blk * block
-        b1 = min(n_b, b0 + block)
-        tot = totals[blk]
-        for j in range(n_post):
-            for b in range(b0, b1):
-                OT[j, b] = zero
-        _block_scatter(YT, indptr, indices, data, OT, b0, b1)
-        for j in range(n_post):
-            bj = bias[j]
-            cj = cap[j]
-            count = 0
-            for b in range(b0, b1):
-                z = OT[j, b] + bj
-                z = max(z, lo)
-                z = min(z, cj)
-                OT[j, b] = z
-                if z != 0:
-                    count += 1
-            tot[j] += count
-
-
-@nb.njit(parallel=True, cache=True)
-def graded_fixed_t(
-    YT, indptr, indices, data, mult, shift, bias, cap, rectify, lo, hi, ACC, OT, totals, sat, block
-):  # fmt: skip
-    """Feature-major fixed-point graded layer (integers; no accumulator saturation possible).
-
-    ``ACC = W.T @ YT`` in the dtype of ``ACC`` (int32 when the caller's bound
-    allows, else int64; exact in any order; ``ACC`` may be ``OT``), then per post neuron
-    ``round(acc * mult / 2**shift) + bias``, ReLU and cap when ``rectify``, and
-    the state saturation ``[lo, hi]`` (counted in ``sat[blk]``): the engine's
-    integer operations (``_accumulate`` and ``_step_pop``) in its order.
-    """
-    n_b = YT.shape[1]
-    n_post = OT.shape[0]
-    n_blocks = (n_b + block - 1) // block
-    for blk in nb.prange(n_blocks):
-        b0 = blk * block
-        b1 = min(n_b, b0 + block)
-        tot = totals[blk]
-        zero = ACC.dtype.type(0)
-        for j in range(n_post):
-            for b in range(b0, b1):
-                ACC[j, b] = zero
-        _block_scatter(YT, indptr, indices, data, ACC, b0, b1)
-        n_sat = 0
-        for j in range(n_post):
-            m = mult[j]
-            bj = bias[j]
-            cj = cap[j]
-            count = 0
-            for b in range(b0, b1):
-                x = np.int64(ACC[j, b]) * m
-                if shift > 0:
-                    x = (x + (np.int64(1) << (shift - 1))) >> shift
-                z = x + bj
-                if rectify:
-                    z = max(z, np.int64(0))
-                    z = min(z, cj)
-                z, n_sat = saturate(z, lo, hi, n_sat)
-                OT[j, b] = z
-                if z != 0:
-                    count += 1
-            tot[j] += count
-        sat[blk] = n_sat

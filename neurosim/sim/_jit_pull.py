@@ -4,10 +4,11 @@ Each output neuron ``j`` gathers its inputs (CSC column ``j``, pre neurons in
 increasing order) for a block of inputs into an accumulator row that stays in
 L1, then applies bias, ReLU/cap (or the fixed-point rounding and saturation)
 and writes its output row once: no read-modify-write of an output block per
-synapse, as the push kernels of :mod:`neurosim.sim._jit_propagate` do. The
-wrappers that check arguments and choose a kernel live in
-:mod:`neurosim.sim.pull`; import this module only through them (it imports
-numba). Every kernel is a top-level ``@njit(cache=True)`` function taking all
+synapse. The wrappers that check arguments and choose a kernel
+(:func:`~neurosim.sim.kernels.pull_layer`,
+:func:`~neurosim.sim.kernels.pull_layer_fixed`) live in
+:mod:`neurosim.sim.kernels`; import this module only through them (it
+imports numba). Every kernel is a top-level ``@njit(cache=True)`` function taking all
 of its data as arguments.
 """
 
@@ -50,7 +51,7 @@ def pull_float_t(YT, colptr, rows, data, bias, lo, cap, OT, totals, block):
     data)`` is ``W`` as CSC with increasing rows per column. Blocks of
     ``block`` inputs run in parallel; ``totals[blk, j]`` counts nonzero outputs.
     Each output adds its inputs in increasing pre-neuron order (no fused
-    multiply-add), so the bits equal the push kernel's.
+    multiply-add), so the bits equal those of ``propagate`` then ``relu_step``.
     """
     n_b = YT.shape[1]
     n_post = OT.shape[0]
@@ -86,7 +87,7 @@ def pull_fixed_t(
     allows, else int64: exact in any order), then per post neuron
     ``round(acc * mult / 2**shift) + bias``, ReLU and cap when ``rectify``,
     and the state saturation ``[lo, hi]`` (counted in ``sat[blk]``): the
-    operations of :func:`neurosim.sim._jit_propagate.graded_fixed_t`, in its order.
+    engine's integer operations (``_accumulate`` and ``_step_pop``) in its order.
     """
     n_b = YT.shape[1]
     n_post = OT.shape[0]

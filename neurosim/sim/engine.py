@@ -33,10 +33,11 @@ from neurosim import neurons as nm
 from neurosim.conv import conv_forward
 from neurosim.sim.kernels import (
     accumulation_fits,
-    graded_layer,
-    graded_layer_fixed,
+    csc_arrays,
     propagate,
     propagate_saturating,
+    pull_layer,
+    pull_layer_fixed,
 )
 
 __all__ = ["EngineOutput", "Plan", "PopPlan", "ProjPlan", "run_plan"]
@@ -63,6 +64,16 @@ class ProjPlan:
     mult: np.ndarray | None = None
     shift: int = 0
     spec: Any = None
+
+    def csc(self, n_post: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The weights as CSC arrays for the graded pull kernels (``n_post`` columns),
+        computed on first use and kept with the plan (the chip backend keeps a plan per
+        mapped network)."""
+        got = self.__dict__.get("_csc")
+        if got is None or len(got[0]) != n_post + 1:
+            got = csc_arrays((self.indptr, self.indices, self.data), n_cols=n_post)
+            self.__dict__["_csc"] = got
+        return got
 
 
 @dataclass(frozen=True, eq=False)
@@ -394,9 +405,9 @@ def _pop_output(
         proj = pop.incoming[0]
         p = pop.params
         cap = p["cap"] if pop.kind == "relu" else np.full(pop.size, np.inf, dtype=plan.dtype)
-        y, nz_total = graded_layer(
+        y, nz_total = pull_layer(
             outs[proj.pre],
-            (proj.indptr, proj.indices, proj.data),
+            proj.csc(pop.size),
             p["bias"],
             cap,
             rectify=pop.kind == "relu",
@@ -439,12 +450,12 @@ def _fusable_fixed(plan: Plan, pop: PopPlan, outs: Mapping[str, np.ndarray]) -> 
 def _graded_fixed(
     plan: Plan, pop: PopPlan, outs: Mapping[str, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """:func:`~neurosim.sim.kernels.graded_layer_fixed` on ``pop`` (see :func:`_fusable_fixed`)."""
+    """:func:`~neurosim.sim.kernels.pull_layer_fixed` on ``pop`` (see :func:`_fusable_fixed`)."""
     proj = pop.incoming[0]
     lo, hi = pop.value_range or plan.state_range
-    return graded_layer_fixed(
+    return pull_layer_fixed(
         outs[proj.pre],
-        (proj.indptr, proj.indices, proj.data),
+        proj.csc(pop.size),
         proj.mult,
         proj.shift,
         pop.params["bias"],

@@ -23,20 +23,33 @@ Kernels:
 * :func:`propagate_saturating` -- integer ``Y @ W`` whose accumulator saturates
   at ``[lo, hi]`` after every addition, counting saturations;
 * :func:`relu_layer` -- fused ``min(cap, max(0, Y @ W + bias))``, one pass;
-* :func:`relu_step` -- the bias/ReLU/cap step alone, in place.
+* :func:`relu_step` -- the bias/ReLU/cap step alone, in place;
+* :func:`pull_layer`, :func:`pull_layer_fixed` -- one graded population fed
+  by one projection (float, or the chip's fixed point), feature-major and
+  post-major ("pull"): ``W`` is walked by columns (CSC, :func:`csc_arrays`)
+  and each output neuron gathers its inputs for a block of inputs into an
+  accumulator row that stays in L1 and is written once (the kernels live in
+  :mod:`neurosim.sim._jit_pull`). Floats add each output's inputs in
+  increasing pre-neuron order with no fused multiply-add; fixed-point sums
+  are exact integers. :func:`graded_layer` and :func:`graded_layer_fixed`
+  take the CSR arrays of ``W`` instead.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from functools import cache
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 
 __all__ = [
-    "csr_arrays",
+    "PULL_BLOCK",
     "accumulation_fits",
+    "csc_arrays",
+    "csr_arrays",
     "graded_layer",
     "graded_layer_fixed",
     "load_compiled",
@@ -44,9 +57,14 @@ __all__ = [
     "propagate_csr_csr",
     "propagate_dense_csr",
     "propagate_saturating",
+    "pull_block",
+    "pull_layer",
+    "pull_layer_fixed",
     "relu_layer",
     "relu_step",
 ]
+
+T = TypeVar("T")
 
 
 #: multiply-adds below which a process that has not loaded numba yet computes
@@ -55,9 +73,11 @@ __all__ = [
 _SMALL_WORK = 1 << 23
 #: batches with fewer rows run the serial kernel
 _PARALLEL_MIN_ROWS = 8
-#: float32 inputs per block of the feature-major graded kernel (one vectorised
-#: inner loop); float64 blocks hold half as many
-_BLOCK = 128
+#: largest number of float32 inputs per block of the pull kernels (float64 and
+#: int64 blocks hold the same bytes): the longer a block, the fewer loop
+#: overheads per synapse; the accumulator row (2 KiB) stays in L1 while the
+#: input rows stream from L2/L3
+PULL_BLOCK = 512
 
 
 # --------------------------------------------------------------- baselines
@@ -97,7 +117,7 @@ def _compiled() -> tuple:
     """
     from neurosim.sim import _jit_propagate as jp
 
-    return jp.scatter, jp.scatter_sat, jp.relu_fused, jp.scatter_serial, jp.graded_fused_t
+    return jp.scatter, jp.scatter_sat, jp.relu_fused, jp.scatter_serial
 
 
 def load_compiled() -> None:
@@ -191,7 +211,7 @@ def propagate(
     if _small(Y.shape[0], len(data)) and not out.any():
         out[...] = _scipy_product(Y, indptr, indices, data.astype(out.dtype), out.shape[1])
         return out
-    scatter, _, _, serial, _ = _compiled()
+    scatter, _, _, serial = _compiled()
     # small batches (spiking runs): the parallel launch costs more than it saves
     fn = serial if Y.shape[0] < _PARALLEL_MIN_ROWS else scatter
     fn(Y, indptr, indices, data.astype(out.dtype, copy=False), out)
@@ -241,7 +261,7 @@ def propagate_saturating(
         if fits:
             out[...] = _scipy_product(Y, indptr, indices, data, out.shape[1])
             return out, sat
-    _, scatter_sat, _, _, _ = _compiled()
+    _, scatter_sat, _, _ = _compiled()
     scatter_sat(
         Y, indptr, indices, data.astype(np.int64, copy=False), np.int64(lo), np.int64(hi), out, sat
     )
@@ -293,7 +313,7 @@ def relu_layer(
         raise ValueError("relu_layer: out must not be the input array")
     b = np.broadcast_to(np.asarray(bias, dtype=Y.dtype), (n_post,))
     c = np.broadcast_to(np.asarray(cap, dtype=Y.dtype), (n_post,))
-    _, _, fused, _, _ = _compiled()
+    _, _, fused, _ = _compiled()
     fused(
         Y,
         indptr,
@@ -306,9 +326,64 @@ def relu_layer(
     return out
 
 
-def graded_layer(
+# ------------------------------------------------------- graded layers (pull)
+@cache
+def _compiled_pull() -> Any:
+    """The pull kernels (:mod:`neurosim.sim._jit_pull`), imported on first use."""
+    from neurosim.sim import _jit_pull
+
+    return _jit_pull
+
+
+def csc_arrays(W: Any, n_cols: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(colptr, rows, data)`` of ``W`` as CSC with increasing rows per column.
+
+    ``W`` is a sparse matrix or a CSR triple ``(indptr, indices, data)`` with
+    ``n_cols`` columns (default ``max(indices) + 1``: give it when trailing
+    columns are empty). Duplicate entries keep their CSR order.
+    """
+    if isinstance(W, tuple):
+        indptr, indices, data = W
+        if n_cols is None:
+            n_cols = int(indices.max(initial=-1)) + 1
+        W = sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, n_cols))
+    c = sp.csc_matrix(W)
+    if not c.has_sorted_indices:
+        c = c.sorted_indices()
+    return c.indptr, c.indices, c.data
+
+
+def pull_block(n_inputs: int, itemsize: int, n_threads: int | None = None) -> int:
+    """Inputs per block: at most :data:`PULL_BLOCK` float32-sized values, the
+    inputs shared evenly by the threads, a multiple of 16."""
+    if n_threads is None:
+        import numba
+
+        n_threads = numba.get_num_threads()
+    top = PULL_BLOCK * 4 // itemsize
+    share = -(-n_inputs // max(1, n_threads))
+    return int(min(top, max(16, -(-share // 16) * 16)))
+
+
+def _feature_major(Y: np.ndarray, dtype: Any) -> np.ndarray:
+    """``Y.T`` as a C-contiguous ``(n, n_inputs)`` array of ``dtype`` (no copy when possible)."""
+    Y = np.asarray(Y)
+    if Y.flags.f_contiguous and Y.dtype == dtype:
+        return Y.T
+    return np.ascontiguousarray(Y.T, dtype=dtype)
+
+
+def _scipy_product_csc(Y: np.ndarray, Wc: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """``Y @ W`` with scipy from the CSC arrays of ``W`` (read as the CSR of ``W.T``: each
+    output adds its inputs in increasing pre-neuron order, the kernels' order)."""
+    colptr, rows, data = Wc
+    Wt = sp.csr_matrix((data, rows, colptr), shape=(len(colptr) - 1, Y.shape[1]))
+    return np.asarray(Wt @ Y.astype(data.dtype, copy=False).T).T
+
+
+def pull_layer(
     Y: np.ndarray,
-    W: tuple[np.ndarray, np.ndarray, np.ndarray],
+    Wc: tuple[np.ndarray, np.ndarray, np.ndarray],
     bias: np.ndarray,
     cap: np.ndarray,
     *,
@@ -317,58 +392,45 @@ def graded_layer(
     """One graded population fed by one projection, in one pass, counting nonzero outputs.
 
     ``out = min(cap, max(lo, Y @ W + bias))`` with ``lo = 0`` (ReLU) or
-    ``-inf`` (``rectify=False``: linear, pass ``cap = inf``); the same
-    operations, in the same order, as :func:`neurosim.neurons.relu_step`.
+    ``-inf`` (``rectify=False``: linear, pass ``cap = inf``), float32 or
+    float64 (the dtype of ``Y``; others become float64); the operations of
+    :func:`neurosim.neurons.relu_step` in its order. Each output adds its
+    inputs in increasing pre-neuron order (no fused multiply-add), so results
+    equal :func:`propagate` followed by :func:`relu_step` bit for bit.
 
-    The kernel works feature-major (activations as ``(n, n_inputs)``), in
-    blocks of :data:`_BLOCK` inputs processed in parallel, with the inner loop
-    over the inputs of a block (vectorised); a pre neuron silent for the whole
-    block is skipped. Each output still adds its inputs in increasing
-    pre-neuron order, so results equal :func:`propagate` followed by
-    :func:`relu_step` bit for bit.
+    Parameters
+    ----------
+    Y : ndarray (n_inputs, n_pre)
+    Wc : (colptr, rows, data)
+        ``W`` as CSC, rows increasing per column (:func:`csc_arrays`).
+    bias, cap : ndarray (n_post,)
 
     Returns
     -------
-    out : ndarray (n_inputs, n_post), the dtype of ``Y``, F-contiguous
-        (a transposed view of the feature-major result; pass it to the next
-        layer as is)
+    out : ndarray (n_inputs, n_post), F-contiguous (pass it to the next layer as is)
     nonzero : ndarray of int64 (n_post,)
         Inputs for which each neuron's output is nonzero.
     """
-    indptr, indices, data = W
-    n_post = bias.shape[0]
-    if Y.dtype not in (np.float32, np.float64):
-        Y = Y.astype(np.float64)
-    lo = Y.dtype.type(0 if rectify else -np.inf)
+    colptr, rows, data = Wc
+    dtype = Y.dtype if Y.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    n_post = len(colptr) - 1
+    bias = np.ascontiguousarray(np.broadcast_to(bias, (n_post,)), dtype=dtype)
+    cap = np.ascontiguousarray(np.broadcast_to(cap, (n_post,)), dtype=dtype)
+    lo = dtype.type(0 if rectify else -np.inf)
+    data = np.ascontiguousarray(data, dtype=dtype)
     if _small(Y.shape[0], len(data)):
-        Z = _scipy_product(Y, indptr, indices, data.astype(Y.dtype, copy=False), n_post)
-        Z += np.asarray(bias, dtype=Y.dtype)  # the kernel's operations, in its order
+        Z = _scipy_product_csc(np.asarray(Y, dtype=dtype), (colptr, rows, data))
+        Z += bias  # the kernel's operations, in its order
         np.maximum(Z, lo, out=Z)
-        np.minimum(Z, np.asarray(cap, dtype=Y.dtype), out=Z)
+        np.minimum(Z, cap, out=Z)
         return Z, np.count_nonzero(Z, axis=0).astype(np.int64)
-    # work feature-major: (n, n_inputs) C-contiguous; an F-contiguous Y (as this
-    # function returns) is used without a copy
-    YT = Y.T if Y.flags.f_contiguous else np.ascontiguousarray(Y.T)
-    n_b = Y.shape[0]
-    block = _BLOCK * 4 // Y.dtype.itemsize  # same bytes per block for float32 and float64
-    n_blocks = max(1, -(-n_b // block))
-    OT = np.empty((n_post, n_b), dtype=Y.dtype)
-    totals = np.zeros((n_blocks, n_post), dtype=np.int64)
-    fused_t = _compiled()[4]
-    fused_t(
-        YT,
-        indptr,
-        indices,
-        data.astype(Y.dtype, copy=False),
-        np.ascontiguousarray(bias, dtype=Y.dtype),
-        lo,
-        np.ascontiguousarray(cap, dtype=Y.dtype),
-        OT,
-        totals,
-        block,
-    )
-    out = OT.T
-    return out, totals.sum(axis=0)
+    YT = _feature_major(Y, dtype)
+    n_b = YT.shape[1]
+    block = pull_block(n_b, dtype.itemsize)
+    OT = np.empty((n_post, n_b), dtype=dtype)
+    totals = np.zeros((max(1, -(-n_b // block)), n_post), dtype=np.int64)
+    _compiled_pull().pull_float_t(YT, colptr, rows, data, bias, lo, cap, OT, totals, block)
+    return OT.T, totals.sum(axis=0)
 
 
 def accumulation_fits(
@@ -381,15 +443,44 @@ def accumulation_fits(
     return top <= reach * (1 - 2**-40)
 
 
-def graded_layer_fixed(
+def _fits_int32(Y: np.ndarray, data: np.ndarray, colptr: np.ndarray) -> bool:
+    """:func:`accumulation_fits` in int32 for the CSC arrays of ``W``, without an ``abs``
+    copy of ``Y``."""
+    if Y.size == 0:
+        return True
+    top = np.array([float(max(int(Y.max()), -int(Y.min())))])
+    n_post = len(colptr) - 1
+    post = np.repeat(np.arange(n_post), np.diff(colptr))
+    return accumulation_fits(top, data, post, n_post, 2**31 - 1)
+
+
+def _fixed_small(
+    Y: np.ndarray, Wc: tuple[np.ndarray, np.ndarray, np.ndarray], mult: np.ndarray, shift: int,
+    bias: np.ndarray, cap: np.ndarray, rectify: bool, lo: int, hi: int,
+) -> tuple[np.ndarray, np.ndarray, int]:  # fmt: skip
+    """:func:`pull_layer_fixed` with scipy (a small job in a process without numba)."""
+    x = _scipy_product_csc(Y, Wc) * mult
+    z = (x + (1 << (shift - 1))) >> shift if shift > 0 else x
+    z += bias
+    if rectify:
+        np.maximum(z, 0, out=z)
+        np.minimum(z, cap, out=z)
+    n_sat = int(np.count_nonzero((z > hi) | (z < lo)))
+    np.clip(z, lo, hi, out=z)
+    return z, np.count_nonzero(z, axis=0).astype(np.int64), n_sat
+
+
+def pull_layer_fixed(
     Y: np.ndarray,
-    W: tuple[np.ndarray, np.ndarray, np.ndarray],
+    Wc: tuple[np.ndarray, np.ndarray, np.ndarray],
     mult: np.ndarray,
     shift: int,
     bias: np.ndarray,
     cap: np.ndarray | None,
     lo: int,
     hi: int,
+    *,
+    narrow_out: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """One fixed-point graded population fed by one projection, in one pass.
 
@@ -397,52 +488,65 @@ def graded_layer_fixed(
     ReLU/cap when ``cap`` is None: linear), the operations of the engine's
     fixed-point step in its order. The caller guarantees that no accumulator
     can saturate (:func:`accumulation_fits`): the integer sum is then exact in
-    any order, so the feature-major kernel (as :func:`graded_layer`) gives the
-    engine's bits.
+    any order. Sums run in int32 when no partial sum can leave int32 (the
+    inputs are then read as int32 too), else int64. ``narrow_out``: return
+    int32 when ``[lo, hi]`` fits int32 (a chain of layers then reads its
+    inputs without a conversion).
 
     Returns
     -------
-    out : ndarray of int64 (n_inputs, n_post), F-contiguous
+    out : ndarray of int64 (or int32, see ``narrow_out``) (n_inputs, n_post), F-contiguous
     nonzero : ndarray of int64 (n_post,)
     saturations : int
         State saturations.
     """
-    indptr, indices, data = W
-    n_post = bias.shape[0]
-    Y = np.asarray(Y, dtype=np.int64)
+    colptr, rows, data = Wc
+    n_post = len(colptr) - 1
+    Y, data = np.asarray(Y), np.asarray(data)
     rectify = cap is not None
-    capv = np.ascontiguousarray(cap if rectify else np.full(n_post, hi), dtype=np.int64)
-    data = np.ascontiguousarray(data, dtype=np.int64)
+    capv = np.ascontiguousarray(np.broadcast_to(cap if rectify else hi, (n_post,)), dtype=np.int64)
+    bias = np.ascontiguousarray(bias, dtype=np.int64)
+    mult = np.ascontiguousarray(mult, dtype=np.int64)
+    out_dtype = np.int32 if narrow_out and -(2**31) <= lo and hi < 2**31 else np.int64
     if _small(Y.shape[0], len(data)):
-        x = _scipy_product(Y, indptr, indices, data, n_post) * mult
-        z = (x + (1 << (shift - 1))) >> shift if shift > 0 else x
-        z += bias
-        if rectify:
-            np.maximum(z, 0, out=z)
-            np.minimum(z, capv, out=z)
-        n_sat = int(np.count_nonzero((z > hi) | (z < lo)))
-        np.clip(z, lo, hi, out=z)
-        return z, np.count_nonzero(z, axis=0).astype(np.int64), n_sat
-    # int32 sums (twice the lanes per vector) when no partial sum can leave int32
-    narrow = accumulation_fits(Y, data, indices, n_post, 2**31 - 1)
-    acc_dtype = np.int32 if narrow else np.int64
-    Ya = Y.astype(acc_dtype, copy=False)
-    YT = Ya.T if Ya.flags.f_contiguous else np.ascontiguousarray(Ya.T)
-    n_b = Y.shape[0]
-    block = _BLOCK * 4 // np.dtype(acc_dtype).itemsize  # the bytes of a float32 block
+        Wc = (colptr, rows, data.astype(np.int64, copy=False))
+        Y = Y.astype(np.int64, copy=False)
+        z, nz, n_sat = _fixed_small(Y, Wc, mult, shift, bias, capv, rectify, lo, hi)
+        return z.astype(out_dtype, copy=False), nz, n_sat
+    acc_dtype = np.dtype(np.int32 if _fits_int32(Y, data, colptr) else np.int64)
+    YT = _feature_major(Y, acc_dtype)
+    n_b = YT.shape[1]
+    block = pull_block(n_b, acc_dtype.itemsize)
     n_blocks = max(1, -(-n_b // block))
-    OT = np.empty((n_post, n_b), dtype=np.int64)
-    ACC = np.empty((n_post, n_b), dtype=np.int32) if narrow else OT
+    OT = np.empty((n_post, n_b), dtype=out_dtype)
     totals = np.zeros((n_blocks, n_post), dtype=np.int64)
     sat = np.zeros(n_blocks, dtype=np.int64)
-    from neurosim.sim._jit_propagate import graded_fixed_t
-
-    graded_fixed_t(
-        YT, indptr, indices, data.astype(acc_dtype), np.ascontiguousarray(mult, dtype=np.int64),
-        int(shift), np.ascontiguousarray(bias, dtype=np.int64), capv, rectify, np.int64(lo),
-        np.int64(hi), ACC, OT, totals, sat, block,
+    _compiled_pull().pull_fixed_t(
+        YT, colptr, rows, data.astype(acc_dtype), mult, int(shift), bias, capv, rectify,
+        np.int64(lo), np.int64(hi), np.zeros(1, dtype=acc_dtype), OT, totals, sat, block,
     )  # fmt: skip
     return OT.T, totals.sum(axis=0), int(sat.sum())
+
+
+def _csr_entry(layer: Callable[..., T], name: str) -> Callable[..., T]:
+    """``layer`` (:func:`pull_layer` or :func:`pull_layer_fixed`) taking the CSR arrays of
+    ``W`` instead of its CSC arrays, under ``name``."""
+
+    def entry(Y: np.ndarray, W: tuple[np.ndarray, ...], *args: Any, **kw: Any) -> T:
+        n_post = np.shape(args[0])[0]  # bias (float) or mult (fixed): one per post neuron
+        return layer(Y, csc_arrays(tuple(W), n_cols=n_post), *args, **kw)
+
+    entry.__name__ = entry.__qualname__ = name
+    entry.__doc__ = (
+        f":func:`{layer.__name__}` with ``W`` given as its CSR arrays ``(indptr, indices, "
+        "data)``, converted to CSC on every call (a caller that runs a layer repeatedly "
+        "keeps its :func:`csc_arrays`); the other arguments and the results are the same."
+    )
+    return entry
+
+
+graded_layer = _csr_entry(pull_layer, "graded_layer")
+graded_layer_fixed = _csr_entry(pull_layer_fixed, "graded_layer_fixed")
 
 
 def relu_step(
