@@ -43,7 +43,7 @@ from neurosim.neurons import SPIKING_KINDS
 from neurosim.sim._common import assemble_outputs
 from neurosim.sim.backends import SimRequest
 from neurosim.sim.chip import integer_weights
-from neurosim.sim.events import event_model
+from neurosim.sim.events import mapped_event_model
 from neurosim.sim.result import SimResult
 
 __all__ = ["TARGETS", "run_brian2"]
@@ -264,7 +264,7 @@ def run_brian2(req: SimRequest) -> SimResult:
             for name, g in groups.items()
             if hw.population(name).model.kind not in SPIKING_KINDS
         }
-    model = event_model(hw, mapped.core_of, mapped.placement)
+    model = mapped_event_model(mapped)
     events, host = model.count({n: c.sum(axis=0) for n, c in counts.items()}, batch * n_steps)
     src_names = [p.name for p in mapped.network.populations]
     return SimResult(
