@@ -182,7 +182,19 @@ def random_network(
 
 
 def hash_seed(seed: int, *keys: int) -> int:
-    """A 63-bit seed derived deterministically from ``seed`` and ``keys``."""
+    """A 63-bit seed derived deterministically from ``seed`` and ``keys``.
+
+    Raises
+    ------
+    NetworkError
+        When ``seed`` is not a non-negative integer (one line, naming it).
+    """
+    try:
+        value = int(seed)
+    except (TypeError, ValueError, OverflowError):
+        value = -1
+    if value < 0 or value != seed:
+        raise NetworkError(f"topology seed {seed!r}; expected a non-negative integer")
     return int(
-        np.random.SeedSequence([int(seed), *map(int, keys)]).generate_state(1, np.uint64)[0] >> 1
+        np.random.SeedSequence([value, *map(int, keys)]).generate_state(1, np.uint64)[0] >> 1
     )

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from hypothesis import example
 from hypothesis import strategies as st
 from test_loaders_fuzz import _listing, _only_neurosim_errors, fuzzed
 
@@ -218,6 +219,8 @@ def test_scenario_seed_is_bounded(tmp_path_factory, seed):
         max_size=4,
     )
 )
+@example(params={"fan_in": 1, "seed": -1.0, "layer_sizes": [1, 1]})
+@example(params={"fan_in": 1, "seed": [], "layer_sizes": [1, 1]})
 def test_random_generator_parameters(params):
     from neurosim.topology import generate
 

@@ -47,20 +47,27 @@ _HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_
 def fuzzed(fast: int | None = None, **strategies: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``@given(**strategies)`` twice: the fast test (``fast`` or ``FAST_EXAMPLES``
     examples) and a ``<name>_slow`` twin marked ``slow`` with ``SLOW_EXAMPLES``
-    examples, registered in the caller's module so pytest collects both."""
+    examples, registered in the caller's module so pytest collects both.
+
+    The fast test is derandomized (the same examples on every run, so the
+    README's test command is a stable gate); the slow twin searches afresh
+    each time, and what it finds becomes an ``@example`` of the fast test."""
     module = sys._getframe(1).f_globals
     n_fast = min(fast, FAST_EXAMPLES) if fast is not None else FAST_EXAMPLES
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-        def make(n: int) -> Callable[..., Any]:
-            return settings(max_examples=n, deadline=None, suppress_health_check=_HEALTH)(
-                given(**strategies)(fn)
-            )
+        def make(n: int, derandomize: bool) -> Callable[..., Any]:
+            return settings(
+                max_examples=n,
+                deadline=None,
+                suppress_health_check=_HEALTH,
+                derandomize=derandomize,
+            )(given(**strategies)(fn))
 
-        slow = pytest.mark.slow(make(SLOW_EXAMPLES))
+        slow = pytest.mark.slow(make(SLOW_EXAMPLES, False))
         slow.__name__ = slow.__qualname__ = f"{fn.__name__}_slow"
         module[slow.__name__] = slow
-        return make(n_fast)
+        return make(n_fast, True)
 
     return wrap
 
