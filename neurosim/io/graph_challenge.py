@@ -614,23 +614,19 @@ def _kernels() -> Any:
         from neurosim.sim import kernels
     except ImportError:
         return None
-    return kernels if hasattr(kernels, "graded_layer") and hasattr(kernels, "propagate") else None
+    return kernels if hasattr(kernels, "pull_layer") and hasattr(kernels, "propagate") else None
 
 
 def _fused_layer(
     kern: Any, y: np.ndarray, w: sp.csr_matrix, b: np.ndarray, cap: float, dtype: Any
 ) -> np.ndarray:
-    """One layer in one compiled pass: the pull kernel (:mod:`neurosim.sim.pull`), or the
-    simulator's push kernel ``graded_layer`` for a small job in a process without numba
-    (same bits either way)."""
+    """One layer in one pass of the pull kernel (:func:`neurosim.sim.kernels.pull_layer`,
+    on ``w``'s CSC arrays, converted once; scipy for a small job in a process without
+    numba, same bits either way)."""
     n_post = w.shape[1]
     bias = np.broadcast_to(np.asarray(b, dtype=dtype), (n_post,))
     caps = np.full(n_post, cap, dtype=dtype)
-    if kern._small(y.shape[0], w.nnz):
-        return kern.graded_layer(y, (w.indptr, w.indices, w.data), bias, caps)[0]
-    from neurosim.sim.pull import csc_arrays, pull_layer
-
-    return pull_layer(y, csc_arrays(w), bias, caps)[0]
+    return kern.pull_layer(y, kern.csc_arrays(w), bias, caps)[0]
 
 
 def challenge_inference(
@@ -665,13 +661,13 @@ def challenge_inference(
     ``b`` is added only where ``Z = Y W`` is structurally nonzero. With
     ``b <= 0`` that equals adding it everywhere (a structural zero stays 0
     after ``max(0, .)``), which is what the fused kernel
-    :func:`neurosim.sim.kernels.graded_layer` does (the reference backend's
+    :func:`neurosim.sim.kernels.pull_layer` does (the reference backend's
     fused kernel, which skips silent inputs); positive entries of ``b`` are masked by the structure of
     ``(Y != 0) (W != 0)``.
 
-    With ``b <= 0`` each layer runs in one compiled pass,
-    :func:`neurosim.sim.pull.pull_layer` (bit-identical to the reference
-    backend's :func:`neurosim.sim.kernels.graded_layer`).
+    With ``b <= 0`` each layer runs in one compiled pass of
+    :func:`neurosim.sim.kernels.pull_layer` (the reference backend's kernel,
+    same bits).
     """
     y = _dense_inputs(Y0, dtype)
     kern = _kernels()

@@ -3,9 +3,10 @@
 :func:`simulate_stream` runs a :class:`~neurosim.topology.lazy.LazyLayeredNetwork`
 (the 16384 x 480 or 65536 x 1920 Graph Challenge networks hold 0.25 to 4
 billion synapses, too many to map or hold at once): each layer's weights are
-built, quantized to the profile (chip backend), applied to the whole batch with
-the fused graded kernel (:func:`neurosim.sim.kernels.graded_layer`) and
-dropped. Inputs can be processed in batches to bound memory further.
+built, quantized to the profile (chip backend), converted to CSC once, applied
+to the whole batch with the post-major graded kernel
+(:func:`neurosim.sim.kernels.pull_layer`) and dropped. Inputs can be processed
+in batches to bound memory further (each batch builds each layer again).
 
 Streaming is an execution mode of :func:`neurosim.sim.simulate.simulate`
 (``mode="stream"``), not a second mapping: the cores and their places are
@@ -32,13 +33,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from neurosim.errors import SimulationError
 from neurosim.network import Network, Population, Projection
 from neurosim.neurons import NeuronModel
 from neurosim.sim._common import progress_bar
 from neurosim.sim.events import event_model
-from neurosim.sim.kernels import csr_arrays, graded_layer
+from neurosim.sim.kernels import csc_arrays, pull_layer
 from neurosim.sim.result import EVENT_TYPES, SimResult
 
 __all__ = ["StreamLayout", "run_stream", "simulate_stream", "stream_layout"]
@@ -262,6 +264,22 @@ class _EventTally:
             )
 
 
+def _layer_csc(w: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CSC arrays of one layer's weights for :func:`~neurosim.sim.kernels.pull_layer`,
+    built once per layer per pass (the layer is dropped after it).
+
+    Duplicate entries are summed first, in the weights' own dtype, as
+    :func:`~neurosim.sim.kernels.csr_arrays` does; ``pull_layer`` casts the data
+    to the activations' dtype, so the bits equal those of ``graded_layer`` on
+    ``csr_arrays(w, dtype)``.
+    """
+    w = sp.csr_matrix(w)
+    if not w.has_canonical_format:
+        w = w.copy()
+        w.sum_duplicates()
+    return csc_arrays(w)
+
+
 def _stream_batch(
     network: Any,
     y: np.ndarray,
@@ -285,7 +303,7 @@ def _stream_batch(
             w = quantize_projection(proj.name, w, prof).effective()
         bias = np.ascontiguousarray(pop.bias, dtype=dtype)
         caps = np.broadcast_to(np.asarray(cap, dtype=dtype), (pop.size,))
-        y, nz = graded_layer(y, csr_arrays(w, dtype), bias, caps, rectify=kind == "relu")
+        y, nz = pull_layer(y, _layer_csc(w), bias, caps, rectify=kind == "relu")
         nonzero[layer] += int(nz.sum())
         if tally is not None:
             last = layer == network.n_layers
