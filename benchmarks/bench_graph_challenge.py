@@ -10,8 +10,11 @@ survives all 120 layers. The same inputs run through
 * ``challenge_inference`` in float64 and in float32 (dense activations, the
   compiled post-major "pull" kernel :func:`neurosim.sim.pull.pull_layer`:
   each output gathers its inputs into an accumulator row kept in L1),
-* the simulator's push kernel ``neurosim.sim.kernels.graded_layer`` in
-  float32 on the same layers (the same bits; the ratio of the two kernels), and
+* ``neurosim.sim.kernels.graded_layer`` in float32 on the same layers: the
+  CSR entry point of the same pull kernel, converting each layer's CSR arrays
+  to CSC on every call (the push kernel it used to measure is gone since
+  cc1d301); its gap to ``kernel_float32`` is the cost of that conversion, and
+  its outputs must be the same bits, and
 * ``challenge_inference_scipy``, the straightforward scipy.sparse baseline
   (CSR activations x CSR weights, bias on the stored entries),
 
@@ -22,10 +25,12 @@ agree exactly.
 Part 1b (fixed point, ``--part fixed``; ``--part inference`` runs 1 and 1b on
 the same inputs). The same network mapped on ``--fixed-chip`` (default
 loihi2: 24-bit accumulator and state), the same inputs: the chip backend's
-whole ``simulate`` call, its fixed-point plan's layers through the chip's
-layer kernel (``kernels.graded_layer_fixed``, push) and through
-:func:`neurosim.sim.pull.pull_layer_fixed` (int32 sums and activations where
-they fit), each checked equal to the chip backend's outputs.
+whole ``simulate`` call, its fixed-point plan's layers through
+``kernels.graded_layer_fixed`` (the CSR entry point of the pull kernel: a
+CSR -> CSC conversion per layer per call, default output width) and through
+:func:`neurosim.sim.pull.pull_layer_fixed` on CSC arrays converted once
+(int32 sums and activations where they fit), each checked equal to the chip
+backend's outputs.
 
 Part 2 (memory). A fresh subprocess streams the generated 16384-neuron,
 480-layer challenge network (``graph_challenge_network``, one layer built at a
@@ -131,7 +136,7 @@ def throughput(args: argparse.Namespace, layers: list, bias: float, y0, load_s: 
     runs = (
         ("kernel", challenge_inference, {}),
         ("kernel_float32", challenge_inference, {"dtype": np.float32}),
-        ("push_float32", push_inference, {"dtype": np.float32}),
+        ("csr_entry_float32", csr_entry_inference, {"dtype": np.float32}),
         ("scipy_csr_csr", challenge_inference_scipy, {}),
     )
     for name, fn, kw in runs:
@@ -143,8 +148,8 @@ def throughput(args: argparse.Namespace, layers: list, bias: float, y0, load_s: 
             best_cpu = min(best_cpu, time.process_time() - c)
         timings[name], cpu[name], results[name] = best, best_cpu, res
     same = bool(np.array_equal(results["kernel"].outputs, results["scipy_csr_csr"].outputs))
-    same_push = bool(
-        np.array_equal(results["kernel_float32"].outputs, results["push_float32"].outputs)
+    same_entry = bool(
+        np.array_equal(results["kernel_float32"].outputs, results["csr_entry_float32"].outputs)
     )
     same_cats = bool(
         np.array_equal(results["kernel"].categories, results["scipy_csr_csr"].categories)
@@ -166,7 +171,7 @@ def throughput(args: argparse.Namespace, layers: list, bias: float, y0, load_s: 
         ),
         "edges_per_s": {k: y0.shape[0] * n_edges / v for k, v in timings.items()},
         "speedup_vs_scipy": timings["scipy_csr_csr"] / timings["kernel"],
-        "float32_pull_equals_push": same_push,
+        "float32_pull_equals_csr_entry": same_entry,
         "load_average": os.getloadavg(),
         "outputs_identical": same,
         "categories_identical": same_cats,
@@ -174,8 +179,9 @@ def throughput(args: argparse.Namespace, layers: list, bias: float, y0, load_s: 
     return out
 
 
-def push_inference(layers, y0, *, bias: float, dtype) -> ChallengeResult:
-    """The same layers through the simulator's push kernel (``kernels.graded_layer``), for the ratio."""
+def csr_entry_inference(layers, y0, *, bias: float, dtype) -> ChallengeResult:
+    """The same layers through ``kernels.graded_layer``: the pull kernel behind its CSR entry
+    point, which converts each layer to CSC on every call (not a push kernel: that is gone)."""
     from neurosim.sim.kernels import graded_layer
 
     y = np.ascontiguousarray(y0, dtype=dtype)
@@ -231,7 +237,8 @@ def _timed(fn, repeat: int) -> tuple[float, float, object]:
 
 def fixed_chain(plan, y, layer_fn, csc=None, **kw) -> tuple[np.ndarray, int]:
     """The fixed-point plan's graded layers, in order, through ``layer_fn``
-    (``kernels.graded_layer_fixed``: the chip backend's kernel; or ``pull.pull_layer_fixed``)."""
+    (``kernels.graded_layer_fixed``: the CSR entry point, converting to CSC on every call;
+    or ``pull.pull_layer_fixed`` on the CSC arrays in ``csc``)."""
     from neurosim.sim.kernels import accumulation_fits
 
     saturations = 0
@@ -258,7 +265,8 @@ def _layers_of(plan):
 
 def fixed(args: argparse.Namespace, layers, y0: np.ndarray) -> dict:
     """The official network in the chip's fixed point: the chip backend's whole call, its
-    layer kernel alone (push), and the pull kernel on the same plan (same integers)."""
+    layers through the pull kernel's CSR entry point (a conversion per layer per call), and
+    through the pull kernel on CSC arrays converted once (same plan, same integers)."""
     from neurosim.hardware.profile import load_profile
     from neurosim.mapping.mapper import map_network
     from neurosim.sim import chip as chip_backend
@@ -284,7 +292,7 @@ def fixed(args: argparse.Namespace, layers, y0: np.ndarray) -> dict:
         p.name: csc_arrays(sp.csr_matrix((q.data, q.indices, q.indptr), shape=(n_pre, p.size)))
         for p, q, n_pre in _layers_of(plan)
     }
-    push_s, push_cpu, (y_push, s_push) = _timed(
+    entry_s, entry_cpu, (y_entry, s_entry) = _timed(
         lambda: fixed_chain(plan, x, graded_layer_fixed), args.repeat
     )
     pull_s, pull_cpu, (y_pull, s_pull) = _timed(
@@ -296,16 +304,20 @@ def fixed(args: argparse.Namespace, layers, y0: np.ndarray) -> dict:
         "chip": args.fixed_chip,
         "accumulator_bits": setup.info["accumulator_bits"],
         "state_bits": setup.info["state_bits"],
-        "seconds": {"chip_call": call_s, "push_layers": push_s, "pull_layers": pull_s},
-        "cpu_seconds": {"chip_call": call_cpu, "push_layers": push_cpu, "pull_layers": pull_cpu},
+        "seconds": {"chip_call": call_s, "csr_entry_layers": entry_s, "pull_layers": pull_s},
+        "cpu_seconds": {
+            "chip_call": call_cpu,
+            "csr_entry_layers": entry_cpu,
+            "pull_layers": pull_cpu,
+        },
         "edges_per_s": {
             "chip_call": n_edges / call_s,
-            "push_layers": n_edges / push_s,
+            "csr_entry_layers": n_edges / entry_s,
             "pull_layers": n_edges / pull_s,
         },
-        "push_equals_chip": bool(np.array_equal(y_push / scale, res.outputs)),
+        "csr_entry_equals_chip": bool(np.array_equal(y_entry / scale, res.outputs)),
         "pull_equals_chip": bool(np.array_equal(y_pull / scale, res.outputs)),
-        "saturations": [int(res.saturations), s_push, s_pull],
+        "saturations": [int(res.saturations), s_entry, s_pull],
         "load_average": os.getloadavg(),
     }
 
@@ -419,12 +431,12 @@ def main() -> None:
         )
         for k, v in r["seconds"].items():
             print(
-                f"  {k:14s} {v:8.2f} s (CPU {r['cpu_seconds'][k]:.2f} s)  {r['edges_per_s'][k]:.3e} edges/s, "
+                f"  {k:18s} {v:8.2f} s (CPU {r['cpu_seconds'][k]:.2f} s)  {r['edges_per_s'][k]:.3e} edges/s, "
                 f"{r['edges_per_s'][k] * v / r['cpu_seconds'][k]:.3e} edges per CPU-second"
             )
         print(
             f"  float32 kernel categories identical to scipy: {r['float32_categories_identical']}; "
-            f"float32 pull outputs identical to push: {r['float32_pull_equals_push']}; "
+            f"float32 pull outputs identical to the CSR entry's: {r['float32_pull_equals_csr_entry']}; "
             f"load average {r['load_average'][0]:.1f}"
         )
         print(
@@ -439,12 +451,12 @@ def main() -> None:
         )
         for k, v in r["seconds"].items():
             print(
-                f"  {k:14s} {v:8.2f} s (CPU {r['cpu_seconds'][k]:.2f} s)  {r['edges_per_s'][k]:.3e} edges/s, "
+                f"  {k:18s} {v:8.2f} s (CPU {r['cpu_seconds'][k]:.2f} s)  {r['edges_per_s'][k]:.3e} edges/s, "
                 f"{r['edges_per_s'][k] * v / r['cpu_seconds'][k]:.3e} edges per CPU-second"
             )
         print(
-            f"  outputs equal to the chip backend's: push {r['push_equals_chip']}, pull "
-            f"{r['pull_equals_chip']}; saturations (chip, push, pull) {r['saturations']}"
+            f"  outputs equal to the chip backend's: CSR entry {r['csr_entry_equals_chip']}, pull "
+            f"{r['pull_equals_chip']}; saturations (chip, CSR entry, pull) {r['saturations']}"
         )
     if "precision" in report:
         r = report["precision"]

@@ -118,7 +118,7 @@ def stream(n_inputs: int, density: float) -> None:
     lazy = graph_challenge_network(16384, 480)
     x = (np.random.default_rng(0).random((n_inputs, 16384)) < density).astype(np.float64)
     t = time.perf_counter()
-    res = simulate(lazy, x, "chip", options={"profile": load_profile("generic")})
+    res = simulate(lazy, x, "chip", mode="stream", options={"profile": load_profile("generic")})
     sec = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
     edges = n_inputs * 480 * 16384 * 32
