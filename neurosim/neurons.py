@@ -50,13 +50,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from neurosim.errors import NetworkError
 
 __all__ = [
+    "FixedDecay",
+    "FixedFire",
     "GRADED_KINDS",
     "NEURON_KINDS",
     "SPIKING_KINDS",
@@ -336,50 +338,69 @@ def round_shift(x: np.ndarray, shift: int) -> np.ndarray:
     return (x + (1 << (shift - 1))) >> shift
 
 
-def _saturate_fire(
-    v: np.ndarray, threshold: np.ndarray, v_reset: np.ndarray, reset: str, lo: int, hi: int
-) -> tuple[np.ndarray, np.ndarray, int]:
+class FixedFire(NamedTuple):
+    """What every integer spiking step ends with: saturate to ``[lo, hi]``, fire, reset.
+
+    Attributes
+    ----------
+    threshold, v_reset : ndarray
+        Per-neuron threshold and reset potential in v's fixed point.
+    reset : {"zero", "subtract"}
+        Reset to ``v_reset``, or subtract the threshold.
+    lo, hi : int
+        The state register's range.
+    """
+
+    threshold: np.ndarray
+    v_reset: np.ndarray
+    reset: str
+    lo: int
+    hi: int
+
+
+class FixedDecay(NamedTuple):
+    """An integer leak: ``v += round(alpha_q * (v_leak - v + drive) / 2**alpha_shift)``.
+
+    Attributes
+    ----------
+    alpha_q : ndarray
+        ``dt / tau_mem_s`` in fixed point (``alpha_q / 2**alpha_shift``).
+    alpha_shift : int
+        Fraction bits of ``alpha_q``.
+    v_leak : ndarray
+        Resting potential in v's fixed point.
+    """
+
+    alpha_q: np.ndarray
+    alpha_shift: int
+    v_leak: np.ndarray
+
+
+def _saturate_fire(v: np.ndarray, fire: FixedFire) -> tuple[np.ndarray, np.ndarray, int]:
     """Saturate ``v`` to ``[lo, hi]`` in place, then fire and reset: ``(v_after_reset, spikes, n_saturated)``."""
-    v, n_sat = saturate(v, lo, hi, out=v)
-    v, spikes = _fire(v, threshold, v_reset, reset)
+    v, n_sat = saturate(v, fire.lo, fire.hi, out=v)
+    v, spikes = _fire(v, fire.threshold, fire.v_reset, fire.reset)
     return v, spikes, n_sat
 
 
-def if_step_fixed(
-    v: np.ndarray,
-    J: np.ndarray,
-    threshold: np.ndarray,
-    v_reset: np.ndarray,
-    reset: str,
-    lo: int,
-    hi: int,
-) -> tuple[np.ndarray, np.ndarray, int]:
+def if_step_fixed(v: np.ndarray, J: np.ndarray, fire: FixedFire) -> tuple[np.ndarray, np.ndarray, int]:
     """Integer IF: ``v = sat(v + J)`` with ``J = r (current + bias)`` already in v's fixed point.
 
     Returns ``(v_after_reset, spikes, n_saturated)``.
     """
-    return _saturate_fire(v + J, threshold, v_reset, reset, lo, hi)
+    return _saturate_fire(v + J, fire)
 
 
 def lif_step_fixed(
-    v: np.ndarray,
-    J: np.ndarray,
-    alpha_q: np.ndarray,
-    alpha_shift: int,
-    v_leak: np.ndarray,
-    threshold: np.ndarray,
-    v_reset: np.ndarray,
-    reset: str,
-    lo: int,
-    hi: int,
+    v: np.ndarray, J: np.ndarray, decay: FixedDecay, fire: FixedFire
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Integer LIF: ``v = sat(v + round((alpha_q * (v_leak - v + J)) / 2**alpha_shift))``.
 
-    ``alpha_q / 2**alpha_shift`` is ``dt / tau_mem_s`` in fixed point; ``J`` is
-    ``r (current + bias)`` in v's fixed point. Returns ``(v_after_reset, spikes, n_saturated)``.
+    ``J`` is ``r (current + bias)`` in v's fixed point. Returns
+    ``(v_after_reset, spikes, n_saturated)``.
     """
-    v = v + round_shift(alpha_q * (v_leak - v + J), alpha_shift)
-    return _saturate_fire(v, threshold, v_reset, reset, lo, hi)
+    v = v + round_shift(decay.alpha_q * (decay.v_leak - v + J), decay.alpha_shift)
+    return _saturate_fire(v, fire)
 
 
 def cuba_lif_step_fixed(
@@ -387,14 +408,8 @@ def cuba_lif_step_fixed(
     u: np.ndarray,
     J: np.ndarray,
     alpha_syn_q: np.ndarray,
-    alpha_q: np.ndarray,
-    alpha_shift: int,
-    v_leak: np.ndarray,
-    threshold: np.ndarray,
-    v_reset: np.ndarray,
-    reset: str,
-    lo: int,
-    hi: int,
+    decay: FixedDecay,
+    fire: FixedFire,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Integer current-based LIF.
 
@@ -407,11 +422,10 @@ def cuba_lif_step_fixed(
 
     Returns ``(v_after_reset, u, spikes, n_saturated)``.
     """
-    u = u + round_shift(alpha_syn_q * (J - u), alpha_shift)
-    u, n_sat_u = saturate(u, lo, hi, out=u)
+    u = u + round_shift(alpha_syn_q * (J - u), decay.alpha_shift)
+    u, n_sat_u = saturate(u, fire.lo, fire.hi, out=u)
     # the membrane step is the plain LIF step driven by u
-    fire = (threshold, v_reset, reset, lo, hi)
-    v, spikes, n_sat_v = lif_step_fixed(v, u, alpha_q, alpha_shift, v_leak, *fire)
+    v, spikes, n_sat_v = lif_step_fixed(v, u, decay, fire)
     return v, u, spikes, n_sat_u + n_sat_v
 
 

@@ -9,6 +9,8 @@ from neurosim.errors import NetworkError
 from neurosim.neurons import (
     NEURON_KINDS,
     SPIKING_KINDS,
+    FixedDecay,
+    FixedFire,
     NeuronModel,
     cuba_lif_step,
     cuba_lif_step_fixed,
@@ -78,21 +80,15 @@ def test_lif_step_matches_euler() -> None:
 def test_fixed_point_steps() -> None:
     assert round_shift(np.array([5, 6, -5]), 2).tolist() == [1, 2, -1]
     v, s, n_sat = if_step_fixed(
-        np.array([[100, 120]]), np.array([[30, 30]]), np.array(128), np.array(0), "zero", -128, 127
+        np.array([[100, 120]]), np.array([[30, 30]]), FixedFire(np.array(128), np.array(0), "zero", -128, 127)
     )
     assert s.tolist() == [[False, False]] and v.tolist() == [[127, 127]] and n_sat == 2
     # alpha = 0.5 in Q.16, v_leak 0: v = v + round(0.5 * (0 - v + J))
     v, s, _ = lif_step_fixed(
         np.array([[64]]),
         np.array([[32]]),
-        np.array(1 << 15),
-        16,
-        np.array(0),
-        np.array(1000),
-        np.array(0),
-        "zero",
-        -(2**15),
-        2**15 - 1,
+        FixedDecay(np.array(1 << 15), 16, np.array(0)),
+        FixedFire(np.array(1000), np.array(0), "zero", -(2**15), 2**15 - 1),
     )
     assert v.tolist() == [[48]] and not s.any()
 
@@ -175,8 +171,9 @@ def test_cuba_lif_fixed_tracks_float() -> None:
         )  # fmt: skip
         J = np.round(drive[t] * r * w_in * 2**f).astype(np.int64)
         vq, uq, sq, n_sat = cuba_lif_step_fixed(
-            vq, uq, J, np.array(a_syn * 2**16, np.int64), np.array(a_mem * 2**16, np.int64),
-            16, np.array(0), np.array(2**40), np.array(0), "zero", -(2**31), 2**31 - 1,
+            vq, uq, J, np.array(a_syn * 2**16, np.int64),
+            FixedDecay(np.array(a_mem * 2**16, np.int64), 16, np.array(0)),
+            FixedFire(np.array(2**40), np.array(0), "zero", -(2**31), 2**31 - 1),
         )  # fmt: skip
         assert n_sat == 0 and not s.any() and not sq.any()
         np.testing.assert_allclose(uq / 2**f, r * i, atol=4 / 2**f)
@@ -184,6 +181,7 @@ def test_cuba_lif_fixed_tracks_float() -> None:
     # saturation of the current and of v is counted
     _, u2, _, n_sat = cuba_lif_step_fixed(
         np.array([[0]]), np.array([[0]]), np.array([[1000]]), np.array(1 << 16),
-        np.array(1 << 16), 16, np.array(0), np.array(10**6), np.array(0), "zero", -100, 100,
+        FixedDecay(np.array(1 << 16), 16, np.array(0)),
+        FixedFire(np.array(10**6), np.array(0), "zero", -100, 100),
     )  # fmt: skip
     assert u2.tolist() == [[100]] and n_sat == 1

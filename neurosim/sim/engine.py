@@ -215,18 +215,18 @@ def _step_pop(
         s, n_sat = nm.threshold_step_fixed(J, p["threshold"], lo, hi)
         return s.astype(np.int64), n_sat
     # the arguments every spiking step ends with
-    fire = (p["threshold"], p["v_reset"], pop.reset, lo, hi)
+    fire = nm.FixedFire(p["threshold"], p["v_reset"], pop.reset, lo, hi)
     if pop.kind == "if":
-        v, s, n_sat = nm.if_step_fixed(state[pop.name], J, *fire)
+        v, s, n_sat = nm.if_step_fixed(state[pop.name], J, fire)
     else:
-        decay = (p["alpha_q"], p["alpha_shift"], p["v_leak"], *fire)
+        decay = nm.FixedDecay(p["alpha_q"], p["alpha_shift"], p["v_leak"])
         if pop.kind == "cuba_lif":
             syn = _syn_key(pop.name)
             v, state[syn], s, n_sat = nm.cuba_lif_step_fixed(
-                state[pop.name], state[syn], J, p["alpha_syn_q"], *decay
+                state[pop.name], state[syn], J, p["alpha_syn_q"], decay, fire
             )
         else:
-            v, s, n_sat = nm.lif_step_fixed(state[pop.name], J, *decay)
+            v, s, n_sat = nm.lif_step_fixed(state[pop.name], J, decay, fire)
     state[pop.name] = v
     return s.astype(np.int64), n_sat
 
