@@ -2,7 +2,7 @@
 
 Trains the CNN of ``scenarios/cnn_mnist.yaml`` once (or loads it with
 ``--load``), converts it with each percentile and rounding current given
-(:func:`neurosim.sim.conv_conversion.convert_for_steps`) and prints, for each
+(:func:`neurosim.sim.conversion.convert_to_spiking` with ``steps`` and ``rounding``) and prints, for each
 number of steps, the top-1 of the output spike counts (an argmax tie counted
 wrong, as the scenario report does), the fraction of ties, and the top-1 of
 the charge the output layer integrated (which the backends do not report).
@@ -32,7 +32,7 @@ import numpy as np
 
 from neurosim.conv import conv_forward
 from neurosim.network import Network
-from neurosim.sim.conv_conversion import convert_for_steps
+from neurosim.sim.conversion import convert_to_spiking
 
 __all__ = ["replica_run", "main"]
 
@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for rounding in args.rounding:
             runs = [sorted(args.steps)] if rounding == 0 else [[s] for s in sorted(args.steps)]
             for checks in runs:
-                snn = convert_for_steps(net, calib, checks[-1], percentile=pct, rounding=rounding).network
+                snn = convert_to_spiking(net, calib, steps=checks[-1], percentile=pct, rounding=rounding).network
                 t0 = time.perf_counter()
                 res = replica_run(snn, x, checks)
                 for steps, (counts, charge) in res.items():

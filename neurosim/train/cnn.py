@@ -320,7 +320,7 @@ def train_cnn(
         ``grads(dkernel)`` and ``n_parameters``; default :class:`PlainKernel`.
     spiking : mapping, optional
         Convert the trained network to IF neurons for a known number of steps
-        (:func:`neurosim.sim.conv_conversion.convert_for_steps`): ``steps``
+        (:func:`neurosim.sim.conversion.convert_to_spiking` with ``steps`` and ``rounding``): ``steps``
         (required), ``percentile`` (99.9), ``calibration`` (the first 256
         training images), ``rounding`` (0.5), ``reset`` ("subtract").
 
@@ -375,14 +375,14 @@ def spiking_result(result: TrainResult, x: np.ndarray, spiking: Mapping[str, Any
         The training images; the first ``spiking["calibration"]`` (256) set the scales.
     spiking : mapping
         ``steps`` (required), ``percentile``, ``calibration``, ``rounding``, ``reset``
-        (see :func:`neurosim.sim.conv_conversion.convert_for_steps`).
+        (see :func:`neurosim.sim.conversion.convert_to_spiking`).
 
     Returns
     -------
     TrainResult
         The same figures, the IF network, and ``info["spiking"]``.
     """
-    from neurosim.sim.conv_conversion import convert_for_steps
+    from neurosim.sim.conversion import convert_to_spiking
 
     if not isinstance(spiking, Mapping) or "steps" not in spiking:
         raise TrainingError(f"cnn: spiking {spiking!r}; expected a mapping with 'steps'")
@@ -393,10 +393,10 @@ def spiking_result(result: TrainResult, x: np.ndarray, spiking: Mapping[str, Any
         )
     spec = {"percentile": 99.9, "calibration": 256, "rounding": 0.5, "reset": "subtract", **spiking}
     calib = np.asarray(x, dtype=np.float64)[: int(spec["calibration"])]
-    conv = convert_for_steps(
+    conv = convert_to_spiking(
         result.network,
         calib,
-        int(spec["steps"]),
+        steps=int(spec["steps"]),
         percentile=float(spec["percentile"]),
         rounding=float(spec["rounding"]),
         reset=str(spec["reset"]),
