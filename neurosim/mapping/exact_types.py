@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 __all__ = ["exact_axon_types"]
 
@@ -115,6 +114,9 @@ def _component_types(w: sp.csr_matrix, n_types: int) -> np.ndarray | None:
     has two values at a neuron, a neuron has more than ``n_types`` values, or
     the colouring needs more than ``n_types`` colours.
     """
+    # imported here: scipy.sparse.csgraph costs ~0.1 s of a CLI process's start-up
+    from scipy.sparse.csgraph import connected_components
+
     n_pre, n_post = w.shape
     coo = w.tocoo()
     keep = coo.data != 0
