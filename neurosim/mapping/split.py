@@ -8,7 +8,9 @@ re-associated), as described in :mod:`neurosim.mapping.mapped`:
   ``limit`` inputs gets ``ceil(fan_in / limit)`` partial-sum neurons in
   population ``"P.partial0"`` (model ``linear``, no bias), each summing one
   chunk of consecutive inputs; ``j`` then receives the partial sums with
-  weight 1. If ``j`` still has too many inputs (more partials than ``limit``)
+  weight 1. The partials are numbered chunk by chunk (every neuron's first
+  chunk, then every neuron's second, ...), so those reading the same inputs
+  sit side by side for the partitioner. If ``j`` still has too many inputs (more partials than ``limit``)
   the partials are split again into ``"P.partial1"``, and so on: a tree of
   depth ``ceil(log_limit(fan_in))``.
 * :func:`add_relays`: a neuron whose outputs reach more cores than its
@@ -130,6 +132,25 @@ def split_fan_in(network: Network, limit: int, *, max_levels: int = 16) -> Split
     return SplitResult(hw, n_added, depth, served, roles)
 
 
+def _chunk_major(split_neurons: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Number the partial sums chunk by chunk: every split neuron's chunk 0, then chunk 1, ...
+
+    The pairs (neuron ``s``, chunk ``c``) are listed neuron by neuron
+    (``offs[s] + c``); returns, per pair, its partial-sum neuron, and per
+    partial-sum neuron, the neuron it serves. Chunk-major order puts side by
+    side the partials that read the same inputs (the same chunk of a dense
+    layer), so a packer that fills cores in order (``sequential``) shares
+    their axons: a 784-input layer of 256 neurons on 256-axon cores takes
+    4 cores, not one per partial (1,024).
+    """
+    owner = np.repeat(np.arange(k.size), k)
+    chunk = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)
+    order = np.lexsort((owner, chunk))
+    part_of_pair = np.empty(order.size, dtype=np.int64)
+    part_of_pair[order] = np.arange(order.size)
+    return part_of_pair, split_neurons[owner[order]]
+
+
 def _split_level(
     pops: list[Population], projs: list[Projection], target: Population, level: int, limit: int
 ) -> tuple[list[Population], list[Projection], str, np.ndarray] | None:
@@ -151,6 +172,7 @@ def _split_level(
     offs = np.zeros(n, dtype=np.int64)
     offs[split] = np.cumsum(k) - k
     n_part = int(k.sum())
+    part_of_pair, served_idx = _chunk_major(np.flatnonzero(split), k)
     pname = _free_name(f"{target.name}.partial{level}", pops)
     new_projs: list[Projection] = []
     running = np.zeros(n, dtype=np.int64)
@@ -163,14 +185,13 @@ def _split_level(
         sel = split[col]
         if not sel.any():
             continue
-        part_col = offs[col[sel]] + rank[sel] // limit
+        part_col = part_of_pair[offs[col[sel]] + rank[sel] // limit]
         moved = sp.csr_matrix(
             (w.data[sel], (w.indices[sel], part_col)), shape=(pr.shape[0], n_part)
         )
         new_projs.append(Projection(pr.pre, pname, moved))
         keep = sp.csr_matrix((w.data[~sel], (w.indices[~sel], col[~sel])), shape=pr.shape)
         replaced[pr.name] = Projection(pr.pre, pr.post, keep, pr.name)
-    served_idx = np.repeat(np.flatnonzero(split), k)
     acc = sp.csr_matrix((np.ones(n_part), (np.arange(n_part), served_idx)), shape=(n_part, n))
     new_projs.append(Projection(pname, target.name, acc))
     projs = [replaced.get(pr.name, pr) for pr in projs] + new_projs

@@ -87,6 +87,22 @@ def test_fan_in_split_computes_the_same_function():
     assert served == "layer1" and idx.shape == (40,)
 
 
+def test_partials_of_one_input_chunk_share_a_core_in_sequential_packing():
+    # dense 784 -> 256 on TrueNorth (256 axons, 256 neurons per core): the 4 partials of a
+    # neuron read 4 disjoint input chunks; numbered chunk-major, the 256 partials of one chunk
+    # share their axons on one core (4 cores), where neuron-major numbering took one core per
+    # partial (1,024)
+    net = layered([784, 256, 10], [784, 256], model="relu", seed=5)
+    m = map_network(net, "truenorth", overrides={"neuron.models": ["relu", "linear", "lif"]})
+    part = m.core_of["layer1.partial0"]
+    assert part.size == 1024 and np.unique(part).size == 4
+    served, idx = m.served["layer1.partial0"]
+    # chunk-major: neuron j's chunks are partials j, 256 + j, 512 + j, 768 + j
+    assert np.array_equal(idx, np.tile(np.arange(256), 4))
+    assert m.n_cores_used <= 12
+    _check_same_function(net, m)
+
+
 def test_multi_level_split_tree():
     # fan-in 120 with a per-neuron limit of 4: 30 partials, then 8, then 2 -> three levels
     net = layered([130, 3], [120], model="relu", seed=4)
