@@ -11,6 +11,14 @@ the violations counted) and not simulated, unless
 report carries a note saying it comes from a mapping that does not fit. A
 mapping or simulation the library refuses gives a failed report (status
 ``error``), or raises with ``on_error="raise"``.
+
+With :attr:`EvalOptions.run_as` ``"rates"`` the chip runs the rate-equivalent
+graded network of a rate-coded IF network
+(:func:`neurosim.sim.conversion.graded_equivalent`: IF neurons as ReLU capped
+at 1), on the inputs the rate code represents, for chips whose neurons are
+graded (Akida). Every backend then runs that graded network; the report says
+so in a note, with the IF network's reference top-1 when a shared reference
+run and labels are given.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import numpy as np
 from neurosim.errors import NeurosimError
 
 __all__ = [
+    "RUN_AS",
     "UNFIT_NOTE",
     "EvalInputs",
     "EvalOptions",
@@ -33,6 +42,8 @@ __all__ = [
     "evaluate",
 ]
 
+#: what a chip runs (:attr:`EvalOptions.run_as`): the network as given, or its rate-equivalent graded network
+RUN_AS: tuple[str, ...] = ("network", "rates")
 #: note added to a report whose figures come from a mapping that does not fit
 UNFIT_NOTE = "figures from a mapping that does not fit this chip (simulated with ignore_fit)"
 
@@ -88,6 +99,9 @@ class EvalOptions:
         Simulate a mapping that does not fit (its report says so).
     on_error : {"report", "raise"}
         A refused mapping or simulation: a failed report, or the error raised.
+    run_as : {"network", "rates"}
+        Run the network as given, or its rate-equivalent graded network
+        (see the module docstring).
     """
 
     backends: tuple[str, ...] = ("chip", "reference")
@@ -100,6 +114,13 @@ class EvalOptions:
     sim_options: Mapping[str, Any] = field(default_factory=dict)
     ignore_fit: bool = False
     on_error: str = "report"
+    run_as: str = "network"
+
+    def __post_init__(self) -> None:
+        if self.run_as not in RUN_AS:
+            raise OptionError(
+                "evaluation options", ValueError(f"run_as {self.run_as!r}; expected one of {', '.join(RUN_AS)}")
+            )
 
     def map_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of ``map_network``."""
@@ -213,6 +234,43 @@ def _simulate_all(
     return results, times, None
 
 
+def _rates_note(profile: Any, graded: Any, steps: Any, reference: Any, labels: Any) -> str:
+    """The report note of a chip that ran the rate-equivalent graded network."""
+    note = (
+        f"{profile.name} ran the rate-equivalent graded network of this IF network (IF neurons "
+        "as ReLU capped at 1, weights and bias scaled by r / threshold; inputs as the rates of "
+        "their code): outputs are rates, accuracy is their argmax, and the reference backend "
+        "ran the same graded network in float64"
+    )
+    if graded.reset_zero:
+        note += f"; {', '.join(graded.reset_zero)} reset to zero (graded rate an upper bound)"
+    if reference is not None and labels is not None:
+        from neurosim.report.accuracy import top1
+
+        note += (
+            f"; the IF network on the reference backend ({steps} steps): top-1 "
+            f"{top1(reference.outputs, labels):.1%}"
+        )
+    return note
+
+
+def _as_rates(
+    network: Any, profile: Any, data: EvalInputs | None, options: EvalOptions, reference: Any
+) -> tuple[Any, EvalInputs | None, EvalOptions, str]:
+    """The graded network, its rate inputs, options without steps or encoding, and the report note."""
+    from neurosim.sim.conversion import graded_equivalent, rate_inputs
+
+    graded = graded_equivalent(network)
+    steps = reference.n_steps if reference is not None else options.n_steps
+    note = _rates_note(profile, graded, steps, reference, None if data is None else data.y)
+    if data is not None:
+        x = rate_inputs(
+            network, data.x, n_steps=options.n_steps, encoding=options.encoding, seed=options.seed
+        )
+        data = EvalInputs(x, data.y)
+    return graded.network, data, replace(options, n_steps=None, encoding=None), note
+
+
 def _report(mapped: Any, results: Mapping[str, Any], labels: Any, options: EvalOptions) -> Any:
     from neurosim.report import make_report
 
@@ -268,6 +326,31 @@ def evaluate(
     options = options or EvalOptions()
     say = progress or (lambda _msg: None)
     data = _inputs(data)
+    note = None
+    if options.run_as == "rates":
+        try:
+            network, data, options, note = _as_rates(network, profile, data, options, reference)
+        except NeurosimError as exc:
+            if options.on_error == "raise":
+                raise
+            return EvaluationResult(profile, None, {}, _failed(network, profile, f"rates: {exc}"))
+        reference = None  # a shared reference ran the spiking network
+    ev = _evaluate(network, profile, data, options, reference, say, simulator)
+    if note is None:
+        return ev
+    return replace(ev, report=replace(ev.report, notes=(*ev.report.notes, note)))
+
+
+def _evaluate(
+    network: Any,
+    profile: Any,
+    data: EvalInputs | None,
+    options: EvalOptions,
+    reference: Any,
+    say: Progress,
+    simulator: Simulator | None,
+) -> EvaluationResult:
+    """:func:`evaluate` after its arguments are normalised."""
     say("mapping")
     t0 = time.perf_counter()
     mapped, reason = _map(network, profile, options)

@@ -12,6 +12,7 @@ __all__ = [
     "add_network_argument",
     "add_nir_import_options",
     "add_profile_options",
+    "add_run_as_option",
     "add_set_option",
     "add_spiking_options",
     "calibration_from_args",
@@ -211,6 +212,20 @@ def _spiking_defaults() -> tuple[float, int]:
     from neurosim.sim.conversion import DEFAULT_CALIBRATION, DEFAULT_PERCENTILE
 
     return float(DEFAULT_PERCENTILE), int(DEFAULT_CALIBRATION)
+
+
+def add_run_as_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--run-as {network,rates}`` (:attr:`neurosim.evaluate.EvalOptions.run_as`)."""
+    from neurosim.evaluate import RUN_AS
+
+    parser.add_argument(
+        "--run-as",
+        default="network",
+        choices=list(RUN_AS),
+        help="rates: run the rate-equivalent graded network of a rate-coded IF network (IF "
+        "neurons as ReLU capped at 1, weights scaled by r / threshold), for chips whose "
+        "neurons are graded (akida); outputs are rates (default network: as given)",
+    )
 
 
 def add_spiking_options(parser: argparse.ArgumentParser, *, simulates: bool = True) -> None:

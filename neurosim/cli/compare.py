@@ -5,7 +5,9 @@ on each chip; a chip it does not fit gets a row saying why (the violations
 counted, the first ones named) instead of stopping the run. ``--chips all``
 takes every shipped profile. ``--spiking`` first converts a relu/linear
 network to rate-coded IF neurons (threshold balancing calibrated on the
-training split of ``--data``), so chips without ReLU can run it. Prints a table (or ``--json``), and can write
+training split of ``--data``), so chips without ReLU can run it; ``--run-as
+rates`` runs the rate-equivalent graded network of an IF network on every
+chip (for chips with graded neurons, Akida). Prints a table (or ``--json``), and can write
 Markdown (``--markdown FILE``) and an energy breakdown plot (``--plot FILE``).
 
 Exit status: 0 when the network fits at least one chip, 3 when it fits none.
@@ -59,7 +61,7 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from neurosim.cli.common import add_network_argument, add_set_option
+    from neurosim.cli.common import add_network_argument, add_run_as_option, add_set_option
 
     add_network_argument(parser)
     parser.add_argument(
@@ -71,6 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_set_option(parser, "override a field on every chip, e.g. --set weights.bits=4 (repeatable)")
     add_data_options(parser)
+    add_run_as_option(parser)
     parser.add_argument(
         "--json", action="store_true", help="print the comparison as JSON instead of a table"
     )
@@ -124,6 +127,7 @@ def _reports(args: argparse.Namespace, network: Any, profiles: list[Any], data: 
         seed=args.seed,
         n_steps=args.steps,
         encoding=args.encoding,
+        run_as=args.run_as,
     )
     reference = None
     if data is not None:

@@ -9,7 +9,9 @@ line in the table). ``--scheduler`` splits the inputs into row blocks over a
 Dask cluster (``local`` or ``tcp://HOST:8786``) and gathers the results.
 ``--spiking`` first converts a relu/linear network to rate-coded IF neurons
 (threshold balancing calibrated on the training split of ``--data``), for
-chips that implement only spiking neurons.
+chips that implement only spiking neurons; ``--run-as rates`` the other
+way, the rate-equivalent graded network of an IF network, for chips whose
+neurons are graded (Akida).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from neurosim.cli.common import (
     add_execution_options,
     add_network_argument,
     add_profile_options,
+    add_run_as_option,
     add_spiking_options,
     console,
     dataset_from_args,
@@ -73,6 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=0, help="seed of every random choice (default 0)"
     )
     add_spiking_options(parser)
+    add_run_as_option(parser)
     parser.add_argument(
         "--ignore-fit",
         action="store_true",
@@ -123,12 +127,16 @@ def _does_not_fit(mapped: Any, network: Any, args: argparse.Namespace, simulated
     from neurosim.report.report import fit_reason
 
     hint = ""
-    if (
-        not args.spiking
-        and any(v.rule == "check_neuron_model" for v in mapped.violations)
-        and "if" in mapped.profile.get("neuron.models")
-    ):
+    model_rule = any(v.rule == "check_neuron_model" for v in mapped.violations)
+    if not args.spiking and model_rule and "if" in mapped.profile.get("neuron.models"):
         hint = "; add --spiking to run a rate-coded IF conversion instead"
+    elif (
+        args.run_as == "network"
+        and model_rule
+        and "relu" in mapped.profile.get("neuron.models")
+        and any(p.model.kind == "if" for p in network.populations)
+    ):
+        hint = "; add --run-as rates to run its rate-equivalent graded (ReLU) network instead"
     what = (
         "simulated anyway (--ignore-fit): every figure is from a mapping that does not fit"
         if simulated
@@ -155,6 +163,7 @@ def _options(args: argparse.Namespace) -> Any:
         sim_options=sim,
         ignore_fit=args.ignore_fit,
         on_error="raise",
+        run_as=args.run_as,
     )
 
 
@@ -206,6 +215,9 @@ def run(args: argparse.Namespace) -> int:
     }
     if not ev.fits:
         summary["note"] = UNFIT_LINE
+    if args.run_as == "rates":
+        # evaluate's note: what ran, and how it is scored
+        summary["run_as"] = next(n for n in ev.report.notes if "rate-equivalent" in n)
     if args.json:
         print_json(summary)
         return 0
@@ -224,6 +236,8 @@ def _print_summary(summary: dict[str, Any], result: Any, network: Any, profile: 
     con.print(head)
     if not summary["fits"]:
         con.print(f"DOES NOT FIT: {UNFIT_LINE}", style="bold yellow", highlight=False)
+    if "run_as" in summary:
+        con.print(summary["run_as"], style="dim", highlight=False)
     if "accuracy" in summary:
         ties = summary.get("argmax_ties", 0)
         note = f" ({ties} tied argmax counted wrong)" if ties else ""

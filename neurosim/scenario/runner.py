@@ -419,8 +419,9 @@ def _evaluate_chip(
     say: Progress,
     key: str,
     simulator: Any = None,
+    run_as: str = "network",
 ) -> Any:
-    """:func:`neurosim.evaluate.evaluate` on one chip; bad options name the scenario field."""
+    """:func:`neurosim.evaluate.evaluate` on one chip (``run_as``: the chip's ``run_as``); bad options name the scenario field."""
     from neurosim.evaluate import OptionError, evaluate
 
     try:
@@ -428,7 +429,7 @@ def _evaluate_chip(
             network,
             profile,
             data,
-            eval_options(scenario),
+            dataclasses.replace(eval_options(scenario), run_as=run_as),
             reference=reference,
             progress=lambda msg: say(f"{key}: {msg}"),
             simulator=simulator,
@@ -589,7 +590,8 @@ def _run_chips(
             raise _context(scenario, f"chip {key}", exc) from None
         x, y, ref, note = _chip_inputs(chip, inputs, data.y, reference)
         ev = _evaluate_chip(
-            scenario, network, out.profiles[key], EvalInputs(x, y), ref, say, key, simulator
+            scenario, network, out.profiles[key], EvalInputs(x, y), ref, say, key, simulator,
+            chip.run_as,
         )
         rep = ev.report if note is None else dataclasses.replace(
             ev.report, notes=(*ev.report.notes, note)

@@ -193,12 +193,16 @@ class ChipSpec(_Strict):
 
     ``limit`` simulates this chip on the first ``limit`` evaluation inputs only
     (its report says so; the reference run is then repeated on those inputs).
+    ``run_as: rates`` runs the rate-equivalent graded network of a rate-coded
+    IF network on this chip (IF neurons as ReLU capped at 1, for chips with
+    graded neurons such as Akida; :func:`neurosim.sim.conversion.graded_equivalent`).
     """
 
     name: str
     overrides: dict[str, Any] = Field(default_factory=dict)
     label: str | None = None
     limit: int | None = Field(default=None, ge=1)
+    run_as: Literal["network", "rates"] = "network"
 
     @field_validator("name")
     @classmethod

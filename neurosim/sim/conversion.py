@@ -23,6 +23,27 @@ the same charge as a constant current instead (``rounding * theta / T`` more
 bias per step), so the count becomes ``floor(Q / theta + rounding)``. It is a
 bias like any other, so every backend and chip runs it unchanged; it is tuned
 to ``T``, and the network must be simulated for ``steps`` steps.
+
+:func:`graded_equivalent` goes the other way, for chips whose neurons are
+graded (Akida's quantized ReLU). An IF neuron ``j`` (input resistance
+``r_j``, threshold ``theta_j``, bias ``b_j``, reset by subtraction) fed
+rates ``a_i`` in [0, 1] fires, over ``T`` steps, at
+
+    a_j = clip(r_j (sum_i w_ij a_i + b_j) / theta_j, 0, 1)
+
+up to ``1 / T`` (the charge left below the threshold at the end). Each IF
+population becomes a ReLU capped at 1 with its incoming weights and bias
+multiplied by ``g_j = r_j / theta_j``; relu and linear populations are kept.
+Convolutions stay convolutions (the kernel of output channel ``c`` scaled by
+the ``g`` of that channel, which must then be one value per channel) and
+pooling stays pooling (one ``g`` for the population). With reset to zero the
+charge above the threshold at a spike is lost, so the IF neuron fires at
+``1 / ceil((theta_j - v_reset) / (r_j I))`` rather than ``r_j I / (theta_j -
+v_reset)``: the graded rate uses ``theta_j - v_reset`` and is an upper bound,
+close where rates are well below 1 (a graded 0.6 fires at 0.5). Leaky,
+stateless and CUBA neurons have no such rate and are refused.
+:func:`rate_inputs` gives the inputs a rate code represents (static values
+as they are, spike trains averaged over their steps).
 """
 
 from __future__ import annotations
@@ -32,17 +53,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
-from neurosim.errors import SimulationError
-from neurosim.network import Network, Population
+from neurosim.errors import NetworkError, SimulationError
+from neurosim.network import Network, Population, Projection
 from neurosim.neurons import NeuronModel
 
 __all__ = [
     "DEFAULT_CALIBRATION",
     "DEFAULT_PERCENTILE",
     "ConversionResult",
+    "GradedResult",
     "accuracy_vs_steps",
     "convert_to_spiking",
+    "graded_equivalent",
+    "rate_inputs",
 ]
 
 #: default percentile of the positive calibration activations taken as a layer's maximum rate
@@ -201,3 +226,141 @@ def accuracy_vs_steps(
         res = simulate(target, x, backend, n_steps=int(n), encoding=encoding, seed=seed)
         acc[int(n)] = top1(res.outputs, y)  # an argmax tie counts as wrong
     return acc
+
+
+@dataclass(frozen=True, eq=False)
+class GradedResult:
+    """The rate-equivalent graded network of a spiking network.
+
+    Attributes
+    ----------
+    network : Network
+        IF populations replaced by ReLU capped at 1, their inputs scaled.
+    gains : dict population -> ndarray
+        ``r / theta`` (``r / (theta - v_reset)`` with reset to zero) per neuron
+        of every converted population.
+    reset_zero : tuple of str
+        Converted populations that reset to zero (their graded rate is an
+        upper bound, see the module docstring).
+    """
+
+    network: Network
+    gains: dict[str, np.ndarray]
+    reset_zero: tuple[str, ...]
+
+
+def _graded_gain(pop: Population) -> np.ndarray | None:
+    """Per-neuron ``r / theta`` of an IF population, None for relu/linear; one-line errors otherwise."""
+    m = pop.model
+    if m.kind in ("relu", "linear", "input"):
+        return None
+    if m.kind != "if":
+        raise NetworkError(
+            f"graded equivalent: population '{pop.name}' is {m.kind} (no rate that is a clipped "
+            "linear function of its input); expected if (reset subtract or zero), relu or linear"
+        )
+    theta = np.broadcast_to(m.param("threshold"), (pop.size,)).astype(np.float64)
+    if m.reset == "zero":
+        theta = theta - np.broadcast_to(m.param("v_reset"), (pop.size,))
+    r = np.broadcast_to(m.param("r"), (pop.size,)).astype(np.float64)
+    if (theta <= 0).any() or (r <= 0).any():
+        raise NetworkError(
+            f"graded equivalent: population '{pop.name}' has a threshold (less v_reset with "
+            "reset zero) or r <= 0; expected both > 0"
+        )
+    return r / theta
+
+
+def _channel_gain(gain: np.ndarray, pr: Projection, post: Population) -> np.ndarray:
+    """One gain per output channel of a conv (or pool) projection; error when it varies within one."""
+    n_ch = pr.spec.out_shape[0]
+    per = gain.reshape(n_ch, -1)
+    if not np.all(per == per[:, :1]):
+        raise NetworkError(
+            f"graded equivalent: population '{post.name}' has r / threshold varying within a "
+            f"channel; the shared kernel of {pr.kind} projection '{pr.name}' cannot be scaled; "
+            "expected one value per channel"
+        )
+    return per[:, 0]
+
+
+def _scale_projection(pr: Projection, gain: np.ndarray, post: Population) -> Projection:
+    """``pr`` with the weights into post neuron ``j`` multiplied by ``gain[j]`` (kind kept)."""
+    if pr.kind == "sparse":
+        w = pr.weights @ sp.diags(gain)
+        return Projection(pr.pre, pr.post, sp.csr_matrix(w), pr.name)
+    per_channel = _channel_gain(gain, pr, post)
+    if pr.kind == "pool":
+        if not np.all(per_channel == per_channel[0]):
+            raise NetworkError(
+                f"graded equivalent: population '{post.name}' has r / threshold varying across "
+                f"channels; pool projection '{pr.name}' has one gain; expected one value"
+            )
+        return pr.scaled(float(per_channel[0]))
+    kernel = pr.spec.kernel * per_channel.reshape((-1,) + (1,) * (pr.spec.kernel.ndim - 1))
+    return Projection(pr.pre, pr.post, name=pr.name, spec=pr.spec.with_kernel(kernel))
+
+
+def graded_equivalent(network: Network) -> GradedResult:
+    """The graded network that computes the rates a rate-coded IF network approximates.
+
+    Parameters
+    ----------
+    network : Network
+        Feed-forward network of ``if`` (reset by subtraction, or to zero),
+        ``relu`` and ``linear`` populations.
+
+    Returns
+    -------
+    GradedResult
+        Its network has each ``if`` population replaced by ``relu`` with cap 1
+        and its incoming weights and bias multiplied by ``r / theta`` (see the
+        module docstring); its metadata ``graded_equivalent`` names them.
+
+    Raises
+    ------
+    NetworkError
+        One line: a recurrent network, a population of another kind (named),
+        or ``r / theta`` that varies within a channel of a convolution.
+    """
+    if not network.is_feedforward:
+        raise NetworkError(
+            f"graded equivalent: network {network.name} is recurrent; expected a feed-forward network"
+        )
+    gains = {p.name: g for p in network.populations if (g := _graded_gain(p)) is not None}
+    relu = NeuronModel("relu", {"cap": 1.0})
+    pops = tuple(
+        Population(p.name, p.size, relu, p.bias * gains[p.name], p.shape) if p.name in gains else p
+        for p in network.populations
+    )
+    projs = tuple(
+        _scale_projection(pr, gains[pr.post], network.population(pr.post)) if pr.post in gains else pr
+        for pr in network.projections
+    )
+    zero = tuple(p.name for p in network.populations if p.name in gains and p.model.reset == "zero")
+    meta = dict(network.metadata)
+    meta["graded_equivalent"] = {"source": network.name, "populations": sorted(gains), "reset_zero": list(zero)}
+    graded = network.replace(populations=pops, projections=projs, metadata=meta)
+    return GradedResult(graded, gains, zero)
+
+
+def rate_inputs(
+    network: Network,
+    x: np.ndarray,
+    *,
+    n_steps: int | None = None,
+    encoding: str | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """The inputs, ``(n_inputs, n_in)``, that the rate code of ``network``'s run represents.
+
+    Static values fed at every step are their own rate; spike trains (given,
+    or ``encoding`` of static values over ``n_steps`` with ``seed``, as the
+    spiking run draws them) are averaged over their steps.
+    """
+    from neurosim.sim.inputs import prepare_inputs
+
+    prepared = prepare_inputs(network, x, n_steps=n_steps, encoding=encoding, seed=seed)
+    if not prepared.per_step:
+        return np.asarray(prepared.values, dtype=np.float64)
+    return np.asarray(prepared.values, dtype=np.float64).mean(axis=0)

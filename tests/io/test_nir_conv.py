@@ -212,7 +212,7 @@ def test_plain_nir_graphs_are_not_taken_for_an_exporter():
     assert float(norse_free.population("lif").model.param("tau_mem_s")) == 0.02
 
 
-@pytest.mark.parametrize("chip", ["speck", "loihi2", "truenorth"])  # akida runs relu only
+@pytest.mark.parametrize("chip", ["speck", "loihi2", "truenorth"])  # akida: run_as rates, below
 def test_nir_cnn_maps(chip):
     from neurosim.hardware.profile import load_profile
     from neurosim.mapping.mapper import map_network
@@ -220,6 +220,35 @@ def test_nir_cnn_maps(chip):
     net = network_from_nir(_cnn_graph(np.random.default_rng(5)))
     mapped = map_network(net, load_profile(chip))
     assert mapped.fits, [str(v) for v in mapped.violations]
+
+
+def test_nir_cnn_runs_on_akida_as_its_graded_equivalent():
+    """Akida's neurons are quantized ReLU: the IF CNN does not fit, its rate-equivalent graded network does."""
+    from neurosim.evaluate import EvalInputs, EvalOptions, evaluate
+    from neurosim.hardware.profile import load_profile
+
+    graph = _cnn_graph(np.random.default_rng(5))
+    graph.nodes["conv"].weight[...] *= 0.3  # rates inside (0, 1): a ranking to compare, not saturated
+    graph.nodes["fc"].weight[...] *= 0.03
+    net = network_from_nir(graph)
+    akida = load_profile("akida")
+    rng = np.random.default_rng(6)
+    data = EvalInputs(rng.random((40, 36)), rng.integers(0, 4, 40))
+    as_is = evaluate(net, akida, data, EvalOptions(n_steps=64))
+    assert not as_is.fits and {v.rule for v in as_is.mapped.violations} == {"check_neuron_model"}
+    ref = simulate(net, data.x, "reference", n_steps=64)
+    ev = evaluate(net, akida, data, EvalOptions(n_steps=64, run_as="rates"), reference=ref)
+    assert ev.fits and not ev.mapped.violations
+    assert [pr.kind for pr in ev.mapped.network.projections][:1] == ["conv"]  # kernel kept, stored once
+    assert {p.model.kind for p in ev.mapped.network.populations} == {"input", "relu"}
+    chip, graded = ev.results["chip"], ev.results["reference"]
+    assert chip.n_steps == 1 and chip.total_events("synop") > 0
+    assert 0.2 < graded.outputs.mean() and graded.outputs.max() < 1  # rates, not saturated
+    # the graded rates are the IF counts / steps within the rate-coding error, 1 / T per layer
+    np.testing.assert_allclose(graded.outputs, ref.outputs / 64, rtol=0, atol=2 / 64)
+    note = [n for n in ev.report.notes if "rate-equivalent graded network" in n]
+    assert len(note) == 1 and "IF network on the reference backend (64 steps)" in note[0]
+    assert ev.report.status == "ok" and ev.report.energy is not None
 
 
 def test_nir_written_conv1d_imports_with_channel_length_layout():

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
 
 def _conv_layers(report: dict, chip: str) -> dict:
     return report["chips"][chip]["mapping"]["conv"]
@@ -19,7 +23,12 @@ def test_cnn_digits_reduced(run_reduced):
     tn = _conv_layers(report, "truenorth")["conv2"]
     assert tn["storage"] == "unrolled" and tn["memory_bits"] == tn["memory_bits_unrolled"]
     assert tn["unrolled_synapses"] == speck["unrolled_synapses"] > tn["stored_weights"]
-    assert report["chips"]["akida"]["status"] != "ok"  # ReLU-only chip: the IF network does not fit
+    akida = report["chips"]["akida"]  # quantized-ReLU chip: runs the rate-equivalent graded network
+    assert akida["status"] == "ok" and not akida["violations"], akida.get("reason")
+    assert any("rate-equivalent graded network" in n for n in akida["notes"])
+    assert akida["accuracy"]["chip_top1"] is not None and akida["energy"]["total_pj"] > 0
+    assert _conv_layers(report, "akida")["conv2"]["storage"] == "shared_kernel"
+    assert result.results["akida"]["chip"].n_steps == 1  # one graded pass, not the 8 IF steps
     generic = report["chips"]["generic"]
     assert generic["accuracy"]["chip_top1"] == generic["accuracy"]["reference_top1"]
 
@@ -30,6 +39,7 @@ def test_cnn_mnist_reduced(run_reduced, mnist_dir):
     assert result.network.population("conv1").shape == (4, 28, 28)
     assert _conv_layers(report, "speck")["conv1"]["memory_bits_shared"] == 1 * 16 * 4 * 8
     assert report["chips"]["speck"]["status"] == "ok"
+    assert report["chips"]["akida"]["status"] == "ok"  # run_as: rates
     tn = _conv_layers(report, "truenorth")["conv2"]  # fed through relays on TrueNorth: still counted
     assert tn["memory_bits"] == tn["memory_bits_unrolled"] > tn["memory_bits_shared"] > 0
     rows = {r["name"]: r for r in report["variants"]}  # the sketched CNNs, in the same report
@@ -44,3 +54,17 @@ def test_cnn_mnist_reduced(run_reduced, mnist_dir):
         assert r["chips"]["speck"]["reference_top1"] is not None
     params = [rows[n]["layers"][1]["parameters"] for n in ("sketch_r4", "sketch_r2", "sketch_r1")]
     assert params[0] > params[1] > params[2]  # rank 4, 2, 1
+
+
+def test_chip_run_as_is_validated_in_one_line():
+    import pytest
+
+    from neurosim.errors import ScenarioError
+    from neurosim.scenario import load_scenario
+
+    sc = load_scenario(SCENARIOS / "cnn_digits.yaml")
+    assert {c.key: c.run_as for c in sc.chip_specs}["akida"] == "rates"
+    assert {c.key: c.run_as for c in sc.chip_specs}["speck"] == "network"
+    with pytest.raises(ScenarioError, match=r"field 'chips\.3\.run_as': Input should be 'network' or 'rates'") as info:
+        load_scenario(SCENARIOS / "cnn_digits.yaml", ["chips.3.run_as=spikes"])
+    assert "\n" not in str(info.value)

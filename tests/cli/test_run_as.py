@@ -1,0 +1,62 @@
+"""``--run-as rates``: an IF network on a chip with graded neurons (Akida), from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import nir
+import numpy as np
+
+from neurosim.cli import main
+
+
+def _graph(neuron: str) -> nir.NIRGraph:
+    """Input(8) -> Affine(8 -> 6) -> IF or LIF -> Affine(6 -> 3) -> IF."""
+    rng = np.random.default_rng(0)
+    cells = {
+        "if": nir.IF(r=np.ones(6), v_threshold=np.ones(6), v_reset=np.zeros(6)),
+        "lif": nir.LIF(tau=np.full(6, 0.01), r=np.ones(6), v_leak=np.zeros(6), v_threshold=np.ones(6),
+                       v_reset=np.zeros(6)),
+    }
+    return nir.NIRGraph(
+        nodes={
+            "input": nir.Input(input_type={"input": np.array([8])}),
+            "fc1": nir.Affine(weight=rng.uniform(0, 0.2, size=(6, 8)), bias=np.zeros(6)),
+            "h": cells[neuron],
+            "fc2": nir.Affine(weight=rng.uniform(0, 0.4, size=(3, 6)), bias=np.zeros(3)),
+            "out": nir.IF(r=np.ones(3), v_threshold=np.ones(3), v_reset=np.zeros(3)),
+            "output": nir.Output(output_type={"output": np.array([3])}),
+        },
+        edges=[("input", "fc1"), ("fc1", "h"), ("h", "fc2"), ("fc2", "out"), ("out", "output")],
+        type_check=False,
+    )
+
+
+def _files(tmp_path, neuron: str) -> tuple[str, str]:
+    nir.write(tmp_path / f"{neuron}.nir", _graph(neuron))
+    rng = np.random.default_rng(1)
+    np.savez(tmp_path / "data.npz", x_test=rng.random((20, 8)), y_test=rng.integers(0, 3, 20),
+             x_train=rng.random((20, 8)), y_train=rng.integers(0, 3, 20))
+    return str(tmp_path / f"{neuron}.nir"), str(tmp_path / "data.npz")
+
+
+def test_if_network_runs_on_akida_as_rates(tmp_path, capsys):
+    net, data = _files(tmp_path, "if")
+    base = ["simulate", net, "--chip", "akida", "--data", data, "--steps", "32", "--no-progress"]
+    assert main(base) == 3  # IF neurons on a ReLU chip: does not fit, and says what to add
+    assert "--run-as rates" in capsys.readouterr().err
+    assert main([*base, "--run-as", "rates", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["fits"] and out["n_steps"] == 1 and out["events"]["synop"] > 0
+    assert "rate-equivalent graded network" in out["run_as"] and "accuracy" in out
+
+
+def test_leaky_network_with_run_as_rates_is_one_line_exit_2(tmp_path, capsys):
+    net, data = _files(tmp_path, "lif")
+    code = main(["simulate", net, "--chip", "akida", "--data", data, "--run-as", "rates", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("neurosim: error:")]
+    assert len(errors) == 1  # (the line before it is the NIR import's information line)
+    assert "population 'h' is lif" in errors[0]
+    assert errors[0].endswith("expected if (reset subtract or zero), relu or linear")
