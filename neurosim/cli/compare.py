@@ -115,6 +115,24 @@ def _spiking_hint(args: argparse.Namespace, network: Any, profiles: Any, reports
     )
 
 
+def _rates_hint(args: argparse.Namespace, network: Any, profiles: Any, reports: Any) -> str:
+    """A line naming the graded-neuron chips ``--run-as rates`` would let run an IF network ("" if none)."""
+    if args.run_as == "rates" or not any(p.model.kind == "if" for p in network.populations):
+        return ""
+    chips = [
+        prof.name
+        for prof, rep in zip(profiles, reports, strict=True)
+        if "relu" in prof.get("neuron.models")
+        and any(v.rule == "check_neuron_model" for v in rep.violations)
+    ]
+    if not chips:
+        return ""
+    return (
+        f"{', '.join(chips)}: graded (relu) neurons only; add --run-as rates to run the "
+        "rate-equivalent graded network of the IF network on them"
+    )
+
+
 def _reports(args: argparse.Namespace, network: Any, profiles: list[Any], data: Any) -> list[Any]:
     """Each chip evaluated (the reference run once, shared by every chip)."""
     from rich.console import Console
@@ -174,9 +192,10 @@ def run(args: argparse.Namespace) -> int:
                 "no --data given: mapped only (fit and memory); pass --data to simulate",
                 style="dim",
             )
-        hint = _spiking_hint(args, network, profiles, reports)
-        if hint:
-            out.print(hint, style="dim", highlight=False)
+        for hint in (_spiking_hint(args, network, profiles, reports),
+                     _rates_hint(args, network, profiles, reports)):
+            if hint:
+                out.print(hint, style="dim", highlight=False)
     _write_files(args, comparison, reports)
     return 0 if any(r.fits for r in reports) else EXIT_DOES_NOT_FIT
 

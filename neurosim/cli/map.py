@@ -11,10 +11,12 @@ one table, and listed in the JSON with ``--json``); 2 bad input.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from neurosim.cli.common import (
     add_network_argument,
     add_profile_options,
+    add_run_as_option,
     add_spiking_options,
     console,
     network_from_args,
@@ -53,6 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="expected spikes per neuron per time step for traffic (default 0.1)",
     )
     add_spiking_options(parser, simulates=False)
+    add_run_as_option(parser)
     parser.add_argument(
         "--data",
         metavar="NAME|FILE.npz",
@@ -296,6 +299,19 @@ def _precision(mapped, network, args: argparse.Namespace):
     return precision_report(mapped, data.x)
 
 
+def _as_rates(network: Any, args: argparse.Namespace) -> tuple[Any, str | None]:
+    """With ``--run-as rates``: the rate-equivalent graded network and a line saying so."""
+    if args.run_as != "rates":
+        return network, None
+    from neurosim.sim.conversion import graded_equivalent
+
+    graded = graded_equivalent(network)
+    return graded.network, (
+        f"mapped the rate-equivalent graded network of {network.name} (--run-as rates: IF "
+        "neurons as ReLU capped at 1, weights and bias scaled by r / threshold)"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -324,6 +340,7 @@ def run(args: argparse.Namespace) -> int:
     network = network_from_args(args)
     profile = profile_from_args(args)
     network = spiking_network_from_args(network, args)
+    network, rates_line = _as_rates(network, args)
     mapped = map_network(
         network,
         profile,
@@ -337,6 +354,8 @@ def run(args: argparse.Namespace) -> int:
         summary = mapped_summary(mapped)
         if precision is not None:
             summary["precision"] = precision.to_dict()
+        if rates_line:
+            summary["run_as"] = rates_line
         print_json(summary)
         if mapped.violations:
             from rich.console import Console
@@ -344,6 +363,8 @@ def run(args: argparse.Namespace) -> int:
             print_violations(Console(stderr=True), mapped.violations)
     else:
         _print_summary(mapped)
+        if rates_line:
+            console().print(rates_line, style="dim", highlight=False)
         if precision is not None:
             print(f"precision: {precision.summary()}")
     if args.save:

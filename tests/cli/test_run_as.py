@@ -60,3 +60,22 @@ def test_leaky_network_with_run_as_rates_is_one_line_exit_2(tmp_path, capsys):
     assert len(errors) == 1  # (the line before it is the NIR import's information line)
     assert "population 'h' is lif" in errors[0]
     assert errors[0].endswith("expected if (reset subtract or zero), relu or linear")
+
+
+def test_map_and_compare_take_run_as(tmp_path, capsys):
+    net, data = _files(tmp_path, "if")
+    assert main(["map", net, "--chip", "akida", "--json"]) == 3
+    capsys.readouterr()
+    assert main(["map", net, "--chip", "akida", "--json", "--run-as", "rates"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "rate-equivalent graded network" in out["run_as"]
+    assert main(["compare", net, "--chips", "akida", "loihi2", "--data", data, "--steps", "32", "--json"]) == 0
+    rows = {r["chip"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert rows["akida"]["status"] == "does_not_fit" and rows["loihi2"]["status"] == "ok"
+    args = ["compare", net, "--chips", "akida", "--data", data, "--steps", "32", "--json", "--run-as", "rates"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["rows"][0]["status"] == "ok" and out["rows"][0]["chip_top1"] is not None
+    assert any("rate-equivalent graded network" in n for n in out["reports"][0]["notes"])
+    assert main(["compare", net, "--chips", "akida"]) == 3  # the table, and a line naming the option
+    assert "--run-as" in capsys.readouterr().out
