@@ -236,6 +236,8 @@ def _simulate_all(
 
 def _rates_note(profile: Any, graded: Any, steps: Any, reference: Any, labels: Any) -> str:
     """The report note of a chip that ran the rate-equivalent graded network."""
+    if not graded.gains:
+        return f"run_as rates on {profile.name}: no IF population to convert; the network ran as given"
     note = (
         f"{profile.name} ran the rate-equivalent graded network of this IF network (IF neurons "
         "as ReLU capped at 1, weights and bias scaled by r / threshold; inputs as the rates of "
