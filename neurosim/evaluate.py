@@ -241,8 +241,8 @@ def _rates_note(profile: Any, graded: Any, steps: Any, reference: Any, labels: A
     note = (
         f"{profile.name} ran the rate-equivalent graded network of this IF network (IF neurons "
         "as ReLU capped at 1, weights and bias scaled by r / threshold; inputs as the rates of "
-        "their code): outputs are rates, accuracy is their argmax, and the reference backend "
-        "ran the same graded network in float64"
+        "their code): outputs are rates, accuracy is their argmax, and every backend ran the "
+        "graded network (the reference in float64)"
     )
     if graded.reset_zero:
         note += f"; {', '.join(graded.reset_zero)} reset to zero (graded rate an upper bound)"
