@@ -97,16 +97,21 @@ def _check_outputs(args: argparse.Namespace) -> None:
             raise NeurosimError(f"--plot {path}: expected a .png, .pdf or .svg file name")
 
 
+def _chips_refusing_the_model(profiles: Any, reports: Any, offering: str) -> list[str]:
+    """Chips that refused the network's neuron model but offer the kind ``offering``."""
+    return [
+        prof.name
+        for prof, rep in zip(profiles, reports, strict=True)
+        if offering in prof.get("neuron.models")
+        and any(v.rule == "check_neuron_model" for v in rep.violations)
+    ]
+
+
 def _spiking_hint(args: argparse.Namespace, network: Any, profiles: Any, reports: Any) -> str:
     """A line naming the chips ``--spiking`` would let run a relu/linear network ("" if none)."""
     if args.spiking or not any(p.model.kind in ("relu", "linear") for p in network.populations):
         return ""
-    chips = [
-        prof.name
-        for prof, rep in zip(profiles, reports, strict=True)
-        if "if" in prof.get("neuron.models")
-        and any(v.rule == "check_neuron_model" for v in rep.violations)
-    ]
+    chips = _chips_refusing_the_model(profiles, reports, offering="if")
     if not chips:
         return ""
     return (
@@ -119,12 +124,7 @@ def _rates_hint(args: argparse.Namespace, network: Any, profiles: Any, reports: 
     """A line naming the graded-neuron chips ``--run-as rates`` would let run an IF network ("" if none)."""
     if args.run_as == "rates" or not any(p.model.kind == "if" for p in network.populations):
         return ""
-    chips = [
-        prof.name
-        for prof, rep in zip(profiles, reports, strict=True)
-        if "relu" in prof.get("neuron.models")
-        and any(v.rule == "check_neuron_model" for v in rep.violations)
-    ]
+    chips = _chips_refusing_the_model(profiles, reports, offering="relu")
     if not chips:
         return ""
     return (
