@@ -7,11 +7,14 @@ fixed-point format described in ``docs/simulator.md``:
 * weights are the mapper's integers ``w_int`` with a real scale ``s[j]`` per
   post neuron (:class:`~neurosim.mapping.mapped.QuantizedProjection`);
 * each graded population ``P`` holds its activations as integers
-  ``a = round(y * 2**f_P)`` in ``state_bits`` (signed, saturating); the
-  mapper's partial-sum populations (dendritic accumulators; the caller names
-  them in ``partial_sums``, from ``MappedNetwork.roles``) hold theirs in
-  ``accumulator_bits``; spiking
-  populations emit ``1`` (``f = 0``) and hold ``v`` with their own ``f_P``;
+  ``a = round(y * 2**f_P)`` in ``state_bits`` (saturating): signed for
+  ``linear``, unsigned (``[0, 2**state_bits - 1]``, :func:`state_limits`) for
+  ``relu``, whose output is never negative, so a sign bit would be wasted (on
+  Akida's 4-bit activations, a whole bit: a ReLU capped at 1 gets 3 fraction
+  bits instead of 2); the mapper's partial-sum populations (dendritic
+  accumulators; the caller names them in ``partial_sums``, from
+  ``MappedNetwork.roles``) hold theirs in ``accumulator_bits`` (signed); inputs
+  are signed; spiking populations emit ``1`` (``f = 0``) and hold ``v`` with their own ``f_P``;
 * a projection accumulates ``acc[j] = sum_i w_int[i, j] * a_pre[i]`` in
   ``accumulator_bits`` (saturating after every addition), then converts to the
   post format with one integer multiply and a rounding shift:
@@ -31,8 +34,8 @@ the caller (``frac_bits``), given by the network (``metadata["fixed_point"]``
 with ``frac_bits``: an int or a mapping population -> int; or, as the
 exact-solution generator writes it, ``{"<bits>": {"frac_bits": f}}`` for
 the graded populations: the widest format with ``bits <= state_bits``), or chosen so the
-population's value range fits ``state_bits`` (the cap of a capped ReLU; a
-propagated bound otherwise; the largest of threshold, reset and leak
+population's value range fits ``state_bits`` (a ReLU's without a sign bit: the
+cap of a capped ReLU; a propagated bound otherwise; the largest of threshold, reset and leak
 potentials, with two bits of headroom, for spiking populations, and for
 ``cuba_lif`` and ``threshold`` at least the largest drive
 ``|r w_in| (|bias| + sum_i |w_ij| b_i)`` (``r w_in = 1`` for ``threshold``) that
@@ -55,10 +58,41 @@ from neurosim.sim.engine import Plan, PopPlan, ProjPlan
 from neurosim.sim.kernels import csr_arrays
 from neurosim.sim.levels import reduced_quantized
 
-__all__ = ["ALPHA_SHIFT", "choose_frac_bits", "fixed_plan", "float_plan"]
+__all__ = [
+    "ALPHA_SHIFT",
+    "UNSIGNED_KINDS",
+    "choose_frac_bits",
+    "fixed_plan",
+    "float_plan",
+    "state_limits",
+]
 
 #: fractional bits of the fixed-point LIF factor ``dt / tau_mem_s``
 ALPHA_SHIFT = 16
+
+#: neuron kinds whose fixed-point state is unsigned (their output is never negative)
+UNSIGNED_KINDS: frozenset[str] = frozenset({"relu"})
+
+
+def state_limits(kind: str, bits: int) -> tuple[int, int]:
+    """Integer range ``(lo, hi)`` of a ``bits``-wide state of a population of ``kind``.
+
+    Parameters
+    ----------
+    kind : str
+        The population's neuron kind.
+    bits : int
+        The state's width.
+
+    Returns
+    -------
+    tuple of int
+        ``(0, 2**bits - 1)`` for :data:`UNSIGNED_KINDS`, else the signed
+        ``(-2**(bits - 1), 2**(bits - 1) - 1)``.
+    """
+    if kind in UNSIGNED_KINDS:
+        return 0, 2**bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
 
 def _is_delayed(order: dict[str, int], pre: str, post: str) -> bool:
@@ -232,8 +266,10 @@ def choose_frac_bits(
         if name in given:
             frac[name] = int(given[name])
             continue
-        width = accumulator_bits if (accumulator_bits and name in partial_sums) else state_bits
-        f = width - 1 - _int_bits(b)
+        if accumulator_bits and name in partial_sums:
+            f = accumulator_bits - 1 - _int_bits(b)
+        else:  # an unsigned state spends no bit on the sign
+            f = state_bits - (m.kind not in UNSIGNED_KINDS) - _int_bits(b)
         if accumulator_bits is not None and quantized is not None and m.kind not in SPIKING_KINDS:
             for pr in network.projections_from(name):
                 w = sp.csr_matrix(quantized[pr.name].weights)
@@ -356,14 +392,14 @@ def fixed_plan(
         ]
         incoming.sort(key=lambda p: order[p.pre])
         params = _fixed_params(pop, r, 2.0**f_post, dt_s)
-        value_range = (
-            (-(2 ** (accumulator_bits - 1)), 2 ** (accumulator_bits - 1) - 1)
-            if name in partial_sums
-            else None
-        )
+        value_range = None  # the plan's signed state_range
+        if name in partial_sums:
+            value_range = (-(2 ** (accumulator_bits - 1)), 2 ** (accumulator_bits - 1) - 1)
+        elif m.kind in UNSIGNED_KINDS:
+            value_range = state_limits(m.kind, state_bits)
         pops.append(PopPlan(name, m.kind, n, tuple(incoming), params, m.reset, f_post, value_range))
     lo_a, hi_a = -(2 ** (accumulator_bits - 1)), 2 ** (accumulator_bits - 1) - 1
-    lo_s, hi_s = -(2 ** (state_bits - 1)), 2 ** (state_bits - 1) - 1
+    lo_s, hi_s = state_limits("linear", state_bits)  # signed; relu: value_range above
     return Plan(
         tuple(pops),
         tuple(network.inputs),

@@ -44,7 +44,7 @@ import scipy.sparse as sp
 
 from neurosim.errors import SimulationError
 from neurosim.network import Network
-from neurosim.sim.compile import choose_frac_bits
+from neurosim.sim.compile import choose_frac_bits, state_limits
 from neurosim.sim.levels import Reduced, integer_weights, reduce_levels, reduced_quantized
 
 __all__ = [
@@ -305,12 +305,14 @@ def _bits(value: float) -> int:
 def _fits(
     hw: Network, x: np.ndarray, quant: Mapping, frac: Mapping, layers: Any, state: int, acc: int
 ) -> bool:
-    """No saturation: every exact output (plus its bound) fits the state, and every
-    accumulation ``peak_pre * 2**f_pre * max_j sum_i |level_ij|`` fits the accumulator."""
+    """No saturation: every exact output (plus its bound) fits the state (unsigned for a
+    ReLU, :func:`~neurosim.sim.compile.state_limits`), and every accumulation
+    ``peak_pre * 2**f_pre * max_j sum_i |level_ij|`` fits the accumulator."""
     peak = {n: float(np.abs(x).max(initial=0.0)) for n in hw.inputs}
     for lp in layers:
         peak[lp.name] = lp.peak
-        if _bits((lp.peak + lp.bound) * 2.0**lp.frac_bits) > state:
+        _, top = state_limits(hw.population(lp.name).model.kind, state)
+        if (lp.peak + lp.bound) * 2.0**lp.frac_bits > top:
             return False
     for pr in hw.projections:
         colsum = np.asarray(abs(sp.csr_matrix(quant[pr.name].weights)).sum(axis=0)).ravel()

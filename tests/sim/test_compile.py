@@ -30,7 +30,7 @@ def test_network_format_of_the_widest_fitting_width(state_bits, expected) -> Non
 def test_no_fitting_network_format_chooses_by_range() -> None:
     frac = choose_frac_bits(_net({"fixed_point": FORMATS}), 6, input_bound=4.0)
     assert frac == choose_frac_bits(_net(), 6, input_bound=4.0)
-    assert frac["layer1"] == 6 - 1 - 3  # values up to the cap 4 need 3 integer bits
+    assert frac["layer1"] == 6 - 3  # values up to the cap 4 need 3 integer bits, no sign
 
 
 def _quant(net: Network, scale: float) -> dict:
@@ -68,7 +68,7 @@ def test_chosen_fraction_keeps_the_conversion_exact() -> None:
     )
     quant = _quant_each(net, {names[0]: 2.0**-4, names[1]: odd})
     limited = choose_frac_bits(net, 32, input_bound=4.0, accumulator_bits=32, quantized=quant)
-    assert free["layer2"] == 32 - 1 - 2  # values up to 4 * (0.5 + 1/6) < 4: 2 integer bits
+    assert free["layer2"] == 32 - 2  # values up to 4 * (0.5 + 1/6) < 4: 2 integer bits, no sign
     assert limited["layer2"] == limited["layer1"] + 62 - 64 - int(np.frexp(odd)[1])
     assert limited["layer2"] < free["layer2"]
     # and the limited format reproduces the exact real result (inputs of 1.5:
@@ -91,4 +91,4 @@ def test_equal_levels_are_reduced_so_the_fraction_uses_the_state() -> None:
         net, 32, input_bound=4.0, accumulator_bits=32, quantized=_quant(net, 2.0**-2)
     )
     assert wide == exact
-    assert wide["layer2"] == 32 - 1 - 3  # the state's width, not the accumulator's
+    assert wide["layer2"] == 32 - 3  # the (unsigned ReLU) state's width, not the accumulator's
