@@ -97,40 +97,38 @@ def _check_outputs(args: argparse.Namespace) -> None:
             raise NeurosimError(f"--plot {path}: expected a .png, .pdf or .svg file name")
 
 
-def _chips_refusing_the_model(profiles: Any, reports: Any, offering: str) -> list[str]:
-    """Chips that refused the network's neuron model but offer the kind ``offering``."""
-    return [
+def _model_hint(
+    profiles: Any, reports: Any, wanted: bool, offering: str, advice: str
+) -> str:
+    """``"chips: advice"`` for the chips that refused the network's neurons but offer ``offering``.
+
+    ``wanted``: the network has the neurons the advice converts (and the
+    option is not given already); "" when it is not or no chip qualifies.
+    """
+    chips = [
         prof.name
         for prof, rep in zip(profiles, reports, strict=True)
-        if offering in prof.get("neuron.models")
+        if wanted
+        and offering in prof.get("neuron.models")
         and any(v.rule == "check_neuron_model" for v in rep.violations)
     ]
+    return f"{', '.join(chips)}: {advice}" if chips else ""
 
 
-def _spiking_hint(args: argparse.Namespace, network: Any, profiles: Any, reports: Any) -> str:
-    """A line naming the chips ``--spiking`` would let run a relu/linear network ("" if none)."""
-    if args.spiking or not any(p.model.kind in ("relu", "linear") for p in network.populations):
-        return ""
-    chips = _chips_refusing_the_model(profiles, reports, offering="if")
-    if not chips:
-        return ""
-    return (
-        f"{', '.join(chips)}: no relu/linear neurons; add --spiking (with --data) to run a "
-        "rate-coded IF conversion of the network on them"
+def _hints(args: argparse.Namespace, network: Any, profiles: Any, reports: Any) -> list[str]:
+    """Lines naming the chips ``--spiking`` or ``--run-as rates`` would let run the network."""
+    kinds = {p.model.kind for p in network.populations}
+    spiking = _model_hint(
+        profiles, reports, not args.spiking and bool(kinds & {"relu", "linear"}), "if",
+        "no relu/linear neurons; add --spiking (with --data) to run a rate-coded IF "
+        "conversion of the network on them",
     )
-
-
-def _rates_hint(args: argparse.Namespace, network: Any, profiles: Any, reports: Any) -> str:
-    """A line naming the graded-neuron chips ``--run-as rates`` would let run an IF network ("" if none)."""
-    if args.run_as == "rates" or not any(p.model.kind == "if" for p in network.populations):
-        return ""
-    chips = _chips_refusing_the_model(profiles, reports, offering="relu")
-    if not chips:
-        return ""
-    return (
-        f"{', '.join(chips)}: graded (relu) neurons only; add --run-as rates to run the "
-        "rate-equivalent graded network of the IF network on them"
+    rates = _model_hint(
+        profiles, reports, args.run_as != "rates" and "if" in kinds, "relu",
+        "graded (relu) neurons only; add --run-as rates to run the rate-equivalent graded "
+        "network of the IF network on them",
     )
+    return [h for h in (spiking, rates) if h]
 
 
 def _reports(args: argparse.Namespace, network: Any, profiles: list[Any], data: Any) -> list[Any]:
@@ -192,10 +190,8 @@ def run(args: argparse.Namespace) -> int:
                 "no --data given: mapped only (fit and memory); pass --data to simulate",
                 style="dim",
             )
-        for hint in (_spiking_hint(args, network, profiles, reports),
-                     _rates_hint(args, network, profiles, reports)):
-            if hint:
-                out.print(hint, style="dim", highlight=False)
+        for hint in _hints(args, network, profiles, reports):
+            out.print(hint, style="dim", highlight=False)
     _write_files(args, comparison, reports)
     return 0 if any(r.fits for r in reports) else EXIT_DOES_NOT_FIT
 
