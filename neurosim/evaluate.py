@@ -154,6 +154,8 @@ class EvaluationResult:
     timings : mapping of str to float
         Wall times: ``map_s``, ``simulate_<backend>_s`` and
         ``simulate_<backend>_inferences_per_s``.
+    run_as_note : str or None
+        With ``run_as="rates"``: what ran (also the last of the report's notes).
     """
 
     profile: Any
@@ -161,6 +163,7 @@ class EvaluationResult:
     results: Mapping[str, Any]
     report: Any
     timings: Mapping[str, float | None] = field(default_factory=dict)
+    run_as_note: str | None = None
 
     @property
     def fits(self) -> bool:
@@ -340,7 +343,7 @@ def evaluate(
     ev = _evaluate(network, profile, data, options, reference, say, simulator)
     if note is None:
         return ev
-    return replace(ev, report=replace(ev.report, notes=(*ev.report.notes, note)))
+    return replace(ev, report=replace(ev.report, notes=(*ev.report.notes, note)), run_as_note=note)
 
 
 def _evaluate(

@@ -306,6 +306,8 @@ def _as_rates(network: Any, args: argparse.Namespace) -> tuple[Any, str | None]:
     from neurosim.sim.conversion import graded_equivalent
 
     graded = graded_equivalent(network)
+    if not graded.gains:
+        return network, f"--run-as rates: {network.name} has no IF population to convert; mapped as given"
     return graded.network, (
         f"mapped the rate-equivalent graded network of {network.name} (--run-as rates: IF "
         "neurons as ReLU capped at 1, weights and bias scaled by r / threshold)"

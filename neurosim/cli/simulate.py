@@ -215,9 +215,8 @@ def run(args: argparse.Namespace) -> int:
     }
     if not ev.fits:
         summary["note"] = UNFIT_LINE
-    if args.run_as == "rates":
-        # evaluate's note: what ran, and how it is scored
-        summary["run_as"] = next(n for n in ev.report.notes if "rate-equivalent" in n)
+    if ev.run_as_note is not None:  # what ran, and how it is scored
+        summary["run_as"] = ev.run_as_note
     if args.json:
         print_json(summary)
         return 0

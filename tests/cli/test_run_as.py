@@ -79,3 +79,20 @@ def test_map_and_compare_take_run_as(tmp_path, capsys):
     assert any("rate-equivalent graded network" in n for n in out["reports"][0]["notes"])
     assert main(["compare", net, "--chips", "akida"]) == 3  # the table, and a line naming the option
     assert "--run-as" in capsys.readouterr().out
+
+
+def test_run_as_rates_on_a_network_without_if_neurons_says_it_ran_as_given(tmp_path, capsys):
+    # a relu network has nothing to convert: the run goes on and the summary says so
+    # (this raised StopIteration from the CLI: no "rate-equivalent" note to find)
+    from neurosim.io import save_network
+    from neurosim.network import Network
+    from neurosim.neurons import NeuronModel
+
+    rng = np.random.default_rng(2)
+    net = Network.from_layers([rng.normal(size=(8, 6)), rng.normal(size=(6, 3))], model=NeuronModel("relu"))
+    save_network(net, tmp_path / "relu.npz")
+    _, data = _files(tmp_path, "if")
+    code = main(["simulate", str(tmp_path / "relu.npz"), "--chip", "generic", "--data", data,
+                 "--run-as", "rates", "--json", "--no-progress"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and "no IF population to convert" in out["run_as"]
