@@ -15,6 +15,7 @@ __all__ = [
     "add_run_as_option",
     "add_set_option",
     "add_spiking_options",
+    "refused_neurons_but_offers",
     "calibration_from_args",
     "check_spiking_args",
     "console",
@@ -225,6 +226,17 @@ def add_run_as_option(parser: argparse.ArgumentParser) -> None:
         help="rates: run the rate-equivalent graded network of a rate-coded IF network (IF "
         "neurons as ReLU capped at 1, weights scaled by r / threshold), for chips whose "
         "neurons are graded (akida); outputs are rates (default network: as given)",
+    )
+
+
+def refused_neurons_but_offers(profile: Any, violations: Any, kind: str) -> bool:
+    """The chip refused the network's neuron model (``check_neuron_model``) but implements ``kind``.
+
+    Where a conversion option (``--spiking``: to ``if``; ``--run-as rates``:
+    to ``relu``) would let the network run.
+    """
+    return kind in profile.get("neuron.models") and any(
+        v.rule == "check_neuron_model" for v in violations
     )
 
 

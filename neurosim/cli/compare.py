@@ -105,12 +105,12 @@ def _model_hint(
     ``wanted``: the network has the neurons the advice converts (and the
     option is not given already); "" when it is not or no chip qualifies.
     """
+    from neurosim.cli.common import refused_neurons_but_offers
+
     chips = [
         prof.name
         for prof, rep in zip(profiles, reports, strict=True)
-        if wanted
-        and offering in prof.get("neuron.models")
-        and any(v.rule == "check_neuron_model" for v in rep.violations)
+        if wanted and refused_neurons_but_offers(prof, rep.violations, offering)
     ]
     return f"{', '.join(chips)}: {advice}" if chips else ""
 

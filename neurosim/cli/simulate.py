@@ -32,6 +32,7 @@ from neurosim.cli.common import (
     network_from_args,
     print_json,
     profile_from_args,
+    refused_neurons_but_offers,
     spiking_network_from_args,
 )
 
@@ -127,13 +128,11 @@ def _does_not_fit(mapped: Any, network: Any, args: argparse.Namespace, simulated
     from neurosim.report.report import fit_reason
 
     hint = ""
-    model_rule = any(v.rule == "check_neuron_model" for v in mapped.violations)
-    if not args.spiking and model_rule and "if" in mapped.profile.get("neuron.models"):
+    if not args.spiking and refused_neurons_but_offers(mapped.profile, mapped.violations, "if"):
         hint = "; add --spiking to run a rate-coded IF conversion instead"
     elif (
         args.run_as == "network"
-        and model_rule
-        and "relu" in mapped.profile.get("neuron.models")
+        and refused_neurons_but_offers(mapped.profile, mapped.violations, "relu")
         and any(p.model.kind == "if" for p in network.populations)
     ):
         hint = "; add --run-as rates to run its rate-equivalent graded (ReLU) network instead"
