@@ -92,6 +92,11 @@ def state_limits(kind: str, bits: int) -> tuple[int, int]:
     """
     if kind in UNSIGNED_KINDS:
         return 0, 2**bits - 1
+    return _signed(bits)
+
+
+def _signed(bits: int) -> tuple[int, int]:
+    """The range of a signed ``bits``-wide integer (states, accumulators)."""
     return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
 
@@ -394,17 +399,15 @@ def fixed_plan(
         params = _fixed_params(pop, r, 2.0**f_post, dt_s)
         value_range = None  # the plan's signed state_range
         if name in partial_sums:
-            value_range = (-(2 ** (accumulator_bits - 1)), 2 ** (accumulator_bits - 1) - 1)
+            value_range = _signed(accumulator_bits)
         elif m.kind in UNSIGNED_KINDS:
             value_range = state_limits(m.kind, state_bits)
         pops.append(PopPlan(name, m.kind, n, tuple(incoming), params, m.reset, f_post, value_range))
-    lo_a, hi_a = -(2 ** (accumulator_bits - 1)), 2 ** (accumulator_bits - 1) - 1
-    lo_s, hi_s = state_limits("linear", state_bits)  # signed; relu: value_range above
     return Plan(
         tuple(pops),
         tuple(network.inputs),
         fixed=True,
         dtype=np.dtype(np.int64),
-        acc_range=(lo_a, hi_a),
-        state_range=(lo_s, hi_s),
+        acc_range=_signed(accumulator_bits),
+        state_range=_signed(state_bits),  # relu populations: their value_range above
     )
