@@ -174,13 +174,16 @@ def _check_convertible(network: Network, percentile: float) -> None:
     """One-line errors for a percentile out of range or a network conversion cannot take."""
     if not 0 < percentile <= 100:
         raise SimulationError(f"conversion: percentile {percentile}; expected a value in (0, 100]")
-    if not network.is_feedforward:
-        raise SimulationError(
-            f"conversion: network {network.name} is recurrent; expected a feed-forward network"
-        )
+    _require_feedforward(network, "conversion", SimulationError)
     bad = [p.name for p in network.populations if p.model.kind not in ("input", "relu", "linear")]
     if bad:
         raise SimulationError(f"conversion: populations {', '.join(bad)} are not relu/linear")
+
+
+def _require_feedforward(network: Network, what: str, error: type[Exception]) -> None:
+    """One line (``error``, prefixed ``what``) when ``network`` is recurrent."""
+    if not network.is_feedforward:
+        raise error(f"{what}: network {network.name} is recurrent; expected a feed-forward network")
 
 
 def _rounding_shift(steps: int | None, rounding: float) -> float:
@@ -323,10 +326,7 @@ def graded_equivalent(network: Network) -> GradedResult:
         One line: a recurrent network, a population of another kind (named),
         or ``r / theta`` that varies within a channel of a convolution.
     """
-    if not network.is_feedforward:
-        raise NetworkError(
-            f"graded equivalent: network {network.name} is recurrent; expected a feed-forward network"
-        )
+    _require_feedforward(network, "graded equivalent", NetworkError)
     gains = {p.name: g for p in network.populations if (g := _graded_gain(p)) is not None}
     relu = NeuronModel("relu", {"cap": 1.0})
     pops = tuple(
