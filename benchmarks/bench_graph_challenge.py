@@ -363,7 +363,8 @@ def precision(args: argparse.Namespace) -> dict:
     return out
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
+    """The command line of this benchmark."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument(
         "--part",
@@ -388,7 +389,20 @@ def main() -> None:
     p.add_argument("--stream-inputs", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
-    args = p.parse_args()
+    return p
+
+
+def _stream_in_fresh_process(args: argparse.Namespace) -> dict:
+    """The stream part in a fresh process, so the other parts' arrays do not count in its peak RSS."""
+    cmd = [sys.executable, __file__, "--part", "stream", "--json", "--seed", str(args.seed)]
+    cmd += ["--stream-neurons", str(args.stream_neurons), "--stream-layers", str(args.stream_layers)]
+    cmd += ["--stream-inputs", str(args.stream_inputs)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["stream"]
+
+
+def _run(args: argparse.Namespace) -> dict:
+    """The parts ``args.part`` names, each a section of the report."""
     report = {}
     if args.part in ("all", "inference", "throughput", "fixed"):
         data = official(args)
@@ -399,81 +413,78 @@ def main() -> None:
     if args.part == "precision":
         report["precision"] = precision(args)
     if args.part == "all":
-        # a fresh process, so part 1's arrays do not count in the peak RSS
-        cmd = [
-            sys.executable,
-            __file__,
-            "--part",
-            "stream",
-            "--json",
-            "--seed",
-            str(args.seed),
-            "--stream-neurons",
-            str(args.stream_neurons),
-            "--stream-layers",
-            str(args.stream_layers),
-            "--stream-inputs",
-            str(args.stream_inputs),
-        ]
-        report["stream"] = json.loads(
-            subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        )["stream"]
+        report["stream"] = _stream_in_fresh_process(args)
     elif args.part == "stream":
         report["stream"] = stream(args)
+    return report
+
+
+def _print_timings(r: dict) -> None:
+    """One line per implementation: seconds, CPU, edges per second and per CPU-second."""
+    for k, v in r["seconds"].items():
+        print(
+            f"  {k:18s} {v:8.2f} s (CPU {r['cpu_seconds'][k]:.2f} s)  {r['edges_per_s'][k]:.3e} edges/s, "
+            f"{r['edges_per_s'][k] * v / r['cpu_seconds'][k]:.3e} edges per CPU-second"
+        )
+
+
+def _print_throughput(r: dict) -> None:
+    print(
+        f"{r['network']}: {r['n_inputs']} surviving inputs (density {r['input_density']:.3f}), "
+        f"{r['n_edges']:,} edges, read in {r['load_s']:.1f} s"
+    )
+    _print_timings(r)
+    print(
+        f"  float32 kernel categories identical to scipy: {r['float32_categories_identical']}; "
+        f"float32 pull outputs identical to the CSR entry's: {r['float32_pull_equals_csr_entry']}; "
+        f"load average {r['load_average'][0]:.1f}"
+    )
+    print(
+        f"  speedup kernel vs scipy CSR x CSR: {r['speedup_vs_scipy']:.2f}x; outputs identical: "
+        f"{r['outputs_identical']}; categories identical: {r['categories_identical']} ({r['n_categories']})"
+    )
+
+
+def _print_fixed(r: dict) -> None:
+    print(
+        f"fixed point on {r['chip']} ({r['accumulator_bits']}-bit accumulator, "
+        f"{r['state_bits']}-bit state), same inputs, load average {r['load_average'][0]:.1f}:"
+    )
+    _print_timings(r)
+    print(
+        f"  outputs equal to the chip backend's: CSR entry {r['csr_entry_equals_chip']}, pull "
+        f"{r['pull_equals_chip']}; saturations (chip, CSR entry, pull) {r['saturations']}"
+    )
+
+
+def _print_precision(r: dict) -> None:
+    print(f"official 1024 x 120: {r['n_inputs']} inputs, {r['n_categories']} categories")
+    for chip, c in r["chips"].items():
+        print(
+            f"  {chip}: {c['wrong_categories']} wrong categories, fractions {c['frac_bits']}, "
+            f"{c['saturations']} saturations; report ({c['report_s']:.0f} s): {c['report']}"
+        )
+
+
+def _print_stream(s: dict) -> None:
+    print(
+        f"{s['network']} streamed: {s['n_inputs']} inputs, {s['n_edges']:.3e} edges, {s['seconds']:.1f} s, "
+        f"{s['edges_per_s']:.3e} edges/s; peak RSS {s['peak_rss_bytes'] / 2**20:.0f} MiB = "
+        f"{s['peak_over_budget']:.3f} of the 4 GB budget, {s['peak_over_network_in_memory']:.3f} of the "
+        f"network held as CSR ({s['network_as_csr_bytes'] / 2**20:.0f} MiB); categories {s['n_categories']}"
+    )
+
+
+def main() -> None:
+    args = _parser().parse_args()
+    report = _run(args)
     if args.json:
         print(json.dumps(report, indent=1))
         return
-    if "throughput" in report:
-        r = report["throughput"]
-        print(
-            f"{r['network']}: {r['n_inputs']} surviving inputs (density {r['input_density']:.3f}), "
-            f"{r['n_edges']:,} edges, read in {r['load_s']:.1f} s"
-        )
-        for k, v in r["seconds"].items():
-            print(
-                f"  {k:18s} {v:8.2f} s (CPU {r['cpu_seconds'][k]:.2f} s)  {r['edges_per_s'][k]:.3e} edges/s, "
-                f"{r['edges_per_s'][k] * v / r['cpu_seconds'][k]:.3e} edges per CPU-second"
-            )
-        print(
-            f"  float32 kernel categories identical to scipy: {r['float32_categories_identical']}; "
-            f"float32 pull outputs identical to the CSR entry's: {r['float32_pull_equals_csr_entry']}; "
-            f"load average {r['load_average'][0]:.1f}"
-        )
-        print(
-            f"  speedup kernel vs scipy CSR x CSR: {r['speedup_vs_scipy']:.2f}x; outputs identical: "
-            f"{r['outputs_identical']}; categories identical: {r['categories_identical']} ({r['n_categories']})"
-        )
-    if "fixed" in report:
-        r = report["fixed"]
-        print(
-            f"fixed point on {r['chip']} ({r['accumulator_bits']}-bit accumulator, "
-            f"{r['state_bits']}-bit state), same inputs, load average {r['load_average'][0]:.1f}:"
-        )
-        for k, v in r["seconds"].items():
-            print(
-                f"  {k:18s} {v:8.2f} s (CPU {r['cpu_seconds'][k]:.2f} s)  {r['edges_per_s'][k]:.3e} edges/s, "
-                f"{r['edges_per_s'][k] * v / r['cpu_seconds'][k]:.3e} edges per CPU-second"
-            )
-        print(
-            f"  outputs equal to the chip backend's: CSR entry {r['csr_entry_equals_chip']}, pull "
-            f"{r['pull_equals_chip']}; saturations (chip, CSR entry, pull) {r['saturations']}"
-        )
-    if "precision" in report:
-        r = report["precision"]
-        print(f"official 1024 x 120: {r['n_inputs']} inputs, {r['n_categories']} categories")
-        for chip, c in r["chips"].items():
-            print(
-                f"  {chip}: {c['wrong_categories']} wrong categories, fractions {c['frac_bits']}, "
-                f"{c['saturations']} saturations; report ({c['report_s']:.0f} s): {c['report']}"
-            )
-    if "stream" in report:
-        s = report["stream"]
-        print(
-            f"{s['network']} streamed: {s['n_inputs']} inputs, {s['n_edges']:.3e} edges, {s['seconds']:.1f} s, "
-            f"{s['edges_per_s']:.3e} edges/s; peak RSS {s['peak_rss_bytes'] / 2**20:.0f} MiB = "
-            f"{s['peak_over_budget']:.3f} of the 4 GB budget, {s['peak_over_network_in_memory']:.3f} of the "
-            f"network held as CSR ({s['network_as_csr_bytes'] / 2**20:.0f} MiB); categories {s['n_categories']}"
-        )
+    printers = {"throughput": _print_throughput, "fixed": _print_fixed,
+                "precision": _print_precision, "stream": _print_stream}
+    for part, section in report.items():
+        printers[part](section)
 
 
 if __name__ == "__main__":
