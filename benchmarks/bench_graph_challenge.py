@@ -8,7 +8,7 @@ about 22 % of the pixels on, like MNIST digits), keeping those whose activity
 survives all 120 layers. The same inputs run through
 
 * ``challenge_inference`` in float64 and in float32 (dense activations, the
-  compiled post-major "pull" kernel :func:`neurosim.sim.pull.pull_layer`:
+  compiled post-major "pull" kernel :func:`neurosim.sim.kernels.pull_layer`:
   each output gathers its inputs into an accumulator row kept in L1),
 * ``neurosim.sim.kernels.graded_layer`` in float32 on the same layers: the
   CSR entry point of the same pull kernel, converting each layer's CSR arrays
@@ -28,7 +28,7 @@ loihi2: 24-bit accumulator and state), the same inputs: the chip backend's
 whole ``simulate`` call, its fixed-point plan's layers through
 ``kernels.graded_layer_fixed`` (the CSR entry point of the pull kernel: a
 CSR -> CSC conversion per layer per call, default output width) and through
-:func:`neurosim.sim.pull.pull_layer_fixed` on CSC arrays converted once
+:func:`neurosim.sim.kernels.pull_layer_fixed` on CSC arrays converted once
 (int32 sums and activations where they fit), each checked equal to the chip
 backend's outputs.
 
@@ -270,8 +270,7 @@ def fixed(args: argparse.Namespace, layers, y0: np.ndarray) -> dict:
     from neurosim.hardware.profile import load_profile
     from neurosim.mapping.mapper import map_network
     from neurosim.sim import chip as chip_backend
-    from neurosim.sim.kernels import graded_layer_fixed
-    from neurosim.sim.pull import csc_arrays, pull_layer_fixed
+    from neurosim.sim.kernels import csc_arrays, graded_layer_fixed, pull_layer_fixed
     from neurosim.sim.simulate import simulate
 
     net = read_challenge_network(_data_dir(args) / "graph_challenge" / "neuron1024", lazy=True)

@@ -6,7 +6,7 @@ official files), ReLU capped at 32, bias -0.3. Inputs: random binary rows
 (density 0.25), whose activity persists through all layers. Figure: edges per
 second = n_inputs * (nonzeros of all layers) / wall time. Baselines measured in
 the same run: scipy CSR x CSR and dense activations x CSR weights. The last
-row is the post-major pull kernel (:func:`neurosim.sim.pull.pull_layer`,
+row is the post-major pull kernel (:func:`neurosim.sim.kernels.pull_layer`,
 float32, the kernel of ``challenge_inference``) on the same layers, weights
 already in CSC. The load average is printed with the figures (shared machine).
 
@@ -29,8 +29,7 @@ import scipy.sparse as sp
 
 from neurosim.hardware.profile import load_profile
 from neurosim.mapping.mapper import map_network
-from neurosim.sim.kernels import propagate_csr_csr, propagate_dense_csr
-from neurosim.sim.pull import csc_arrays, pull_layer
+from neurosim.sim.kernels import csc_arrays, propagate_csr_csr, propagate_dense_csr, pull_layer
 from neurosim.sim.simulate import simulate
 from neurosim.topology.graph_challenge import graph_challenge_network
 
@@ -88,7 +87,7 @@ def main() -> None:
     yp = x.astype(np.float32)
     for c in cscs:
         yp, _ = pull_layer(yp, c, bias32, cap32)
-    results["pull kernel (float32, sim.pull)"] = (time.perf_counter() - t, yp)
+    results["pull kernel (float32, kernels.pull_layer)"] = (time.perf_counter() - t, yp)
 
     base = results["scipy CSR x CSR"][0]
     dense = results["dense x CSR (scipy)"][0]

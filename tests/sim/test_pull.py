@@ -10,13 +10,16 @@ import scipy.sparse as sp
 from neurosim import neurons as nm
 from neurosim.sim import kernels
 from neurosim.sim.kernels import (
+    csc_arrays,
     csr_arrays,
     graded_layer,
     graded_layer_fixed,
     propagate,
     propagate_saturating,
+    pull_block,
+    pull_layer,
+    pull_layer_fixed,
 )
-from neurosim.sim.pull import csc_arrays, pull_block, pull_layer, pull_layer_fixed
 
 
 @pytest.fixture(params=["kernel", "scipy"])
