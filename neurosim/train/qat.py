@@ -481,24 +481,20 @@ def finetune_for_chip(
     )
     opt = make_optimizer("adam", f.lr)
 
-    kept: dict[int, Any] = {}
+    # run_epochs calls decay, then validate, then (on a better epoch) snapshot: the
+    # state validated is the state kept, and the mapper's fit runs once per epoch
+    kept: list[tuple[list[np.ndarray], list[np.ndarray]]] = []
 
     def snapshot() -> tuple[list[np.ndarray], list[np.ndarray]]:
-        # the state validated this epoch is the state kept (the mapper's fit runs once)
-        if epoch_of["now"] not in kept:
-            kept.clear()
-            kept[epoch_of["now"]] = [quant.final(i, w) for i, w in enumerate(ws)], [
-                b.copy() for b in bs
-            ]
-        return kept[epoch_of["now"]]
-
-    epoch_of = {"now": 0}
+        if not kept:
+            kept.append(([quant.final(i, w) for i, w in enumerate(ws)], [b.copy() for b in bs]))
+        return kept[0]
 
     def decay(epoch: int) -> dict[str, Any]:
         opt.lr = f.lr * lr_factor("cosine", epoch, f.epochs)
         quant.frozen = 2 * epoch >= f.epochs  # types fixed for the second half
         through = quant.sync(ws) if f.sync else []
-        epoch_of["now"] = epoch
+        kept.clear()  # the weights changed this epoch
         return {"lr": opt.lr, "through_mapper": through}
 
     outcome = run_epochs(
