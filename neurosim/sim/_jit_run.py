@@ -69,9 +69,10 @@ def _count_events(counts, nz_step, keep_step, raster, n_record, c, b, t, active,
     # the neurons active[:n_act] emitted an event at step t of input b (chunk c). Called
     # once per population and step, not per event: an inlined call that takes arrays costs
     # a reference-count increment and decrement per array (atomic, ~2 ms per 5e5 spikes)
+    cb = counts[b]
     for a in range(n_act):
-        j = active[a]
-        counts[b, j] += 1
+        j = np.uint64(active[a])
+        cb[j] += 1
         if keep_step:
             nz_step[c, t, j] += 1
         if b < n_record:
@@ -164,11 +165,11 @@ def _fire_float(uniform, sub, lo, hi, v, vth, vreset, active):
                 n_act += 1
     if sub:
         for a in range(n_act):
-            j = active[a]
+            j = np.uint64(active[a])
             v[j] = v[j] - vth[j]
     else:
         for a in range(n_act):
-            j = active[a]
+            j = np.uint64(active[a])
             v[j] = vreset[j]
     return n_act
 
@@ -213,15 +214,17 @@ def _float_chunk(
                             y[active[a]] = one
                 _count_events(counts, nz_step, keep_step, raster, n_record, c, b, t, active, n_act)
                 # the hottest loop of a spiking run, written out here (a helper taking the
-                # arrays would cost reference counting per event). Unsigned indices: with
-                # range(fi[j], ...) numba cannot prove k non-negative and checks every load
+                # arrays would cost reference counting per event). Unsigned indices: numba
+                # cannot prove a signed index read from an array non-negative and adds a
+                # wraparound check to every load it indexes
                 for a in range(n_act):
-                    j = active[a]
+                    j = np.uint64(active[a])
+                    j1 = j + np.uint64(1)
                     yj = one if kind >= 3 else y[j]
-                    for k in range(np.uint64(fi[j]), np.uint64(fi[j + 1])):
+                    for k in range(np.uint64(fi[j]), np.uint64(fi[j1])):
                         cur[fx[k]] += yj * fd[k]
                     if has_delayed:
-                        for k in range(np.uint64(di[j]), np.uint64(di[j + 1])):
+                        for k in range(np.uint64(di[j]), np.uint64(di[j1])):
                             nxt[dx[k]] += yj * dd[k]
             # every population consumed its input: cur is all zero; the delayed
             # contributions become next step's input
