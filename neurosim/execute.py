@@ -11,10 +11,12 @@ Where the work runs is an :class:`Execution`:
 
 :func:`run_points` scatters the values every point shares (the network, the
 inputs, the reference run) to every worker once (``broadcast=True``), submits
-one small task per point (its key and overrides), and hands each finished
-point to a callback as it completes (``as_completed``), so the caller can
-write it to its resume store at once. A point that raises gives an error
-record and the others go on; a worker that dies mid-point is retried by Dask.
+small tasks of a few consecutive points each (their keys and overrides; see
+:mod:`neurosim.cluster_points`), and hands each finished point to a callback
+as it completes (each record is published by its worker the moment it is
+computed), so the caller can write it to its resume store at once. A point
+that raises gives an error record and the others go on; a worker that dies
+mid-point is retried by Dask.
 
 :func:`simulate_blocks` runs batch inference on a cluster: the inputs are
 split into row blocks, each worker simulates its blocks on the (scattered)
@@ -37,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from neurosim.cluster_points import error_record
 from neurosim.errors import NeurosimError
 
 __all__ = [
@@ -80,17 +83,24 @@ class Execution:
         one per point).
     connect_timeout_s : float
         How long to wait for a scheduler address to answer.
+    points_per_task : int or None
+        Consecutive points one Dask task runs (each point's record still comes
+        back as it finishes). Default: about eight tasks per worker thread, at
+        most 8 points each (:func:`neurosim.cluster_points.points_per_task`).
     """
 
     scheduler: str | None = None
     workers: int | None = None
     connect_timeout_s: float = 10.0
+    points_per_task: int | None = None
 
     def __post_init__(self) -> None:
-        if self.workers is not None and (int(self.workers) != self.workers or self.workers < 1):
-            raise ExecutionError(
-                f"execution.workers: expected a positive integer, got {self.workers!r}"
-            )
+        for name in ("workers", "points_per_task"):
+            value = getattr(self, name)
+            if value is not None and (int(value) != value or value < 1):
+                raise ExecutionError(
+                    f"execution.{name}: expected a positive integer, got {value!r}"
+                )
         resolve_scheduler(self.scheduler)
 
 
@@ -244,18 +254,14 @@ def open_client(
             cluster.close()
 
 
-def _error_record(key: str, exc: BaseException) -> dict[str, Any]:
-    return {"key": key, "error": f"{type(exc).__name__}: {exc}"}
-
-
 def _run_serial(
     fn: PointFn, shared: Mapping[str, Any], points: Sequence[tuple[str, Any]], on_done: OnDone
 ) -> None:
     for key, arg in points:
         try:
-            record = fn(point_key=key, point=arg, **shared)
+            record = fn(key, arg, **shared)
         except Exception as exc:  # a point that raises is recorded; the others go on
-            record = _error_record(key, exc)
+            record = error_record(key, exc)
         on_done(key, record)
 
 
@@ -273,8 +279,9 @@ def _run_cluster(
     shared: Mapping[str, Any],
     points: Sequence[tuple[str, Any]],
     on_done: OnDone,
+    per_task: int | None = None,
 ) -> None:
-    from distributed import as_completed
+    from neurosim.cluster_points import points_per_task, run_on_cluster
 
     # one scatter call for all the shared values (one round trip, not one per value);
     # a list, so that Dask names them (a dict's keys would become the cluster's keys)
@@ -282,26 +289,9 @@ def _run_cluster(
     scattered = dict(
         zip(names, client.scatter([shared[k] for k in names], broadcast=True, hash=False), strict=True)
     )
-    # Dask starts tasks of one priority in submission order: the caller's order
-    futures = {
-        client.submit(fn, point_key=key, point=arg, pure=False, **scattered): key
-        for key, arg in points
-    }
-    try:
-        # loop: this client's (as_completed otherwise takes the default client's, which
-        # need not be this one). Records are fetched one by one (fut.result()): with
-        # with_results=True a benchmark sweep once waited forever for a finished point
-        for fut in as_completed(futures, loop=client.loop):
-            key = futures[fut]
-            if fut.status == "error":
-                record = _error_record(key, fut.exception())
-            else:
-                record = fut.result()
-            on_done(key, record)
-            fut.release()
-    except BaseException:
-        client.cancel(list(futures))  # interrupted: start no further point
-        raise
+    n_threads = sum(client.nthreads().values())
+    per_task = points_per_task(len(points), n_threads, per_task)
+    run_on_cluster(client, fn, scattered, points, on_done, per_task)
 
 
 def run_points(
@@ -314,13 +304,14 @@ def run_points(
     say: Callable[[str], None] | None = None,
     prepare: Prepare | None = None,
 ) -> None:
-    """Compute ``fn(point_key=key, point=point, **shared)`` for every point; ``on_done`` each as it finishes.
+    """Compute ``fn(key, point, **shared)`` for every point; ``on_done`` each as it finishes.
 
     Parameters
     ----------
     fn : callable
         A module-level function (workers import it by name) returning a
-        JSON-ready record.
+        JSON-ready record; its first two parameters are ``point_key`` and
+        ``point`` (a cluster passes them by position).
     shared : mapping
         Values every point reads (network, inputs, ...): scattered once.
     points : sequence of (key, point)
@@ -353,7 +344,7 @@ def run_points(
             _run_serial(fn, shared, points, on_done)
         else:
             prepare_workers(client, prepare)
-            _run_cluster(client, fn, shared, points, on_done)
+            _run_cluster(client, fn, shared, points, on_done, execution.points_per_task)
 
 
 # ------------------------------------------------------------------ batch inference

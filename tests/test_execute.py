@@ -225,6 +225,48 @@ def test_a_raising_point_is_recorded_and_the_rest_go_on(cluster):
     assert got["1"] == {"key": "1", "error": "ValueError: odd point 1"}
 
 
+def test_a_raising_point_inside_a_task_of_several(cluster):
+    got = {}
+    run_points(
+        fail_on_odd,
+        {"offset": 10},
+        [(str(i), i) for i in range(8)],
+        lambda k, rec: got.__setitem__(k, rec),
+        Execution(cluster.scheduler_address, points_per_task=4),
+    )
+    assert [got[str(i)].get("value") for i in range(0, 8, 2)] == [10, 12, 14, 16]
+    assert [got[str(i)]["error"] for i in range(1, 8, 2)] == [f"ValueError: odd point {i}" for i in range(1, 8, 2)]
+
+
+def sleep_then_stamp(point_key, point, pause_s):
+    time.sleep(pause_s)
+    return {"key": point_key, "ended": time.time()}
+
+
+def test_records_arrive_before_their_task_ends(cluster):
+    """Three points per task: each record is handed over when its point ends, not with its task."""
+    arrived: dict[str, float] = {}
+    got: dict[str, dict] = {}
+
+    def on_done(key, rec):
+        arrived[key] = time.time()
+        got[key] = rec
+
+    points = [(f"p{i}", i) for i in range(6)]
+    run_points(
+        sleep_then_stamp,
+        {"pause_s": 0.4},
+        points,
+        on_done,
+        Execution(cluster.scheduler_address, points_per_task=3),
+    )
+    assert sorted(got) == [k for k, _ in points]
+    for first, last in (("p0", "p2"), ("p3", "p5")):  # the two tasks
+        # the first point of a task reached this process while its task still ran
+        assert arrived[first] < got[last]["ended"] - 0.3, (arrived, got)
+        assert arrived[first] >= got[first]["ended"]
+
+
 def test_interrupted_client_resumes_only_missing_points(net, data, serial_rows, cluster, tmp_path):
     x, y = data
     out = tmp_path / "s"
@@ -237,7 +279,7 @@ def test_interrupted_client_resumes_only_missing_points(net, data, serial_rows, 
         if len(seen) == 2:
             raise KeyboardInterrupt
 
-    where = Execution(cluster.scheduler_address)
+    where = Execution(cluster.scheduler_address, points_per_task=3)
     with pytest.raises(KeyboardInterrupt):
         run_sweep(
             net, "generic", GRID, inputs=x, labels=y, out_dir=out, execution=where, progress=stop
@@ -466,7 +508,9 @@ def test_killing_a_worker_mid_sweep_loses_no_point(net, data, serial_rows, dask_
         inputs=x,
         labels=y,
         out_dir=tmp_path / "s",
-        execution=Execution(address),
+        # two points per task: the killed worker's task is run again elsewhere, and the
+        # point it had already published arrives twice
+        execution=Execution(address, points_per_task=2),
         progress=kill_after_first,
     )
     assert victim.wait(timeout=10) != 0
