@@ -23,10 +23,13 @@ Figures printed in one run (JSON, then a summary paragraph):
      does (connect, scatter, points, records back), twice (``*_repeat``),
      and its rows must equal the serial rows.
    * *Interleaved rounds* (``speedup_median``, the figure to read):
-     ``--rounds`` pairs on the warm cluster, each the serial sweep (one
-     thread) then the cluster sweep; the median of the per-pair ratios. On a
-     shared VM the machine's speed drifts within minutes by more than the
-     executor costs, and a pair run back to back shares the drift.
+     ``--rounds`` rounds on the warm cluster, each the serial sweep (one
+     thread), the two halves of the grid in two plain processes at once (the
+     ceiling, below) and the cluster sweep; the median of the per-round
+     ratios (``speedup_median``, ``ceiling_speedup_median``, and
+     ``efficiency_median``: cluster over ceiling). On a shared VM the
+     machine's speed drifts within minutes by more than the executor costs,
+     and the three sweeps of a round share the drift.
    * *Cluster start counted*: ``cluster_incl_start_s`` is one sweep on
      ``Execution("local")`` from this warm process (a new cluster: start-up,
      worker warm-up, the sweep, shut-down); ``fresh_serial_s`` and
@@ -34,9 +37,11 @@ Figures printed in one run (JSON, then a summary paragraph):
      (imports and compilation included: what one short ``neurosim sweep``
      sees; the serial one with default thread pools).
    * *Ceiling*: two plain processes (one thread each, warm) run the two
-     halves of the grid at the same time; ``serial_best_s`` over the mean of
-     their times is the best any two-process executor can reach on this
-     machine for this work; ``efficiency`` is the speedup over it.
+     halves of the grid at the same time, no Dask: the best any two-process
+     executor can reach on this machine for this work. One shot:
+     ``serial_best_s`` over the mean of the halves' times (``efficiency``
+     is the speedup over it); in the rounds, the serial sweep over the
+     slower half.
    * *Where the time goes* (each cluster sweep): from Dask's task stream,
      ``prefix_s`` (call to the first point starting: reference run,
      connect, warm-up check, scatter, submission), ``points_span_s``,
@@ -215,7 +220,7 @@ def _serial(net, x, y, pre: str = "serial", cold: bool = True) -> tuple[dict, ob
 
 
 def half_main(k: int) -> None:
-    """Ceiling helper (a child process): warm up, wait for ``go`` on stdin, time half ``k``."""
+    """Ceiling helper (a child process): warm up, then time half ``k`` at each ``go`` on stdin."""
     from neurosim.execute import Execution
     from neurosim.sweep import prepare_worker
 
@@ -223,35 +228,57 @@ def half_main(k: int) -> None:
     prepare_worker()
     _sweep(net, x, y, Execution("serial"), HALVES[k])  # warm, as the serial baseline
     print("ready", flush=True)
-    sys.stdin.readline()
-    _, t, c = _sweep(net, x, y, Execution("serial"), HALVES[k])
-    print(json.dumps({"s": t, "cpu_s": c}), flush=True)
+    while sys.stdin.readline().strip() == "go":
+        _, t, c = _sweep(net, x, y, Execution("serial"), HALVES[k])
+        print(json.dumps({"s": t, "cpu_s": c}), flush=True)
+
+
+class Ceiling:
+    """Two plain processes, each holding half of the grid warm; :meth:`run` times both halves at once.
+
+    The best any two-process executor can do on this machine for this work:
+    no Dask, no messages, each process computing its 16 points in a loop.
+    """
+
+    def __init__(self) -> None:
+        from neurosim.execute import WORKER_THREAD_LIMITS
+
+        env = {**os.environ, **WORKER_THREAD_LIMITS}
+        env.pop("MALLOC_TRIM_THRESHOLD_", None)
+        self.procs = [
+            subprocess.Popen(
+                [sys.executable, __file__, "--half", str(k)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for k in (0, 1)
+        ]
+        for p in self.procs:
+            assert p.stdout.readline().strip() == "ready", "ceiling helper failed"
+
+    def run(self) -> list[dict]:
+        """Both halves at the same time: each one's wall and CPU seconds."""
+        for p in self.procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        return [json.loads(p.stdout.readline()) for p in self.procs]
+
+    def close(self) -> None:
+        for p in self.procs:
+            p.stdin.write("quit\n")
+            p.stdin.flush()
+            p.wait(timeout=60)
 
 
 def ceiling(serial_best_s: float) -> dict:
     """The two halves of the grid in two plain processes at once: the best two processes can do."""
-    from neurosim.execute import WORKER_THREAD_LIMITS
-
-    env = {**os.environ, **WORKER_THREAD_LIMITS}
-    env.pop("MALLOC_TRIM_THRESHOLD_", None)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, __file__, "--half", str(k)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for k in (0, 1)
-    ]
-    for p in procs:
-        assert p.stdout.readline().strip() == "ready", "ceiling helper failed"
-    for p in procs:
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    halves = [json.loads(p.stdout.readline()) for p in procs]
-    for p in procs:
-        p.wait(timeout=60)
+    helpers = Ceiling()
+    try:
+        halves = helpers.run()
+    finally:
+        helpers.close()
     mean = sum(h["s"] for h in halves) / 2
     return {
         "ceiling_halves_s": [round(h["s"], 2) for h in halves],
@@ -436,21 +463,35 @@ def _rounds(client, where, net, x, y, serial_rows, rounds: int) -> dict:
     """``rounds`` interleaved pairs: the serial sweep (one thread, this process), then the cluster's.
 
     The machine's speed drifts by more than the effect measured here (the same
-    serial sweep took 2.2-3.6 s within minutes on the shared 2-core VM), so each
+    serial sweep took 2.1-3.6 s within minutes on the shared 2-core VM), so each
     cluster sweep is set against the serial sweep run just before it, and the
     median of these ratios is the figure (``speedup_median``); every round is kept.
+    Each round also times the two halves of the grid in two plain processes at
+    once (:class:`Ceiling`, the slower half counts): what two processes reach
+    without any executor in that round (``ceiling_speedup_median``), and the
+    cluster's speedup over it (``efficiency_median``).
     """
     from neurosim.execute import Execution
 
-    serial_s, cluster_s = [], []
-    for _ in range(rounds):
-        with _one_thread():
-            serial_s.append(_sweep(net, x, y, Execution("serial"))[1])
-        res, t, _ = _sweep(net, x, y, where)
-        assert res.rows() == serial_rows, "cluster rows differ from serial rows"
-        cluster_s.append(t)
+    serial_s, cluster_s, ceiling_s = [], [], []
+    helpers = Ceiling()
+    try:
+        for _ in range(rounds):
+            with _one_thread():
+                serial_s.append(_sweep(net, x, y, Execution("serial"))[1])
+            ceiling_s.append(max(h["s"] for h in helpers.run()))
+            res, t, _ = _sweep(net, x, y, where)
+            assert res.rows() == serial_rows, "cluster rows differ from serial rows"
+            cluster_s.append(t)
+    finally:
+        helpers.close()
     ratios = [a / b for a, b in zip(serial_s, cluster_s, strict=True)]
+    ceilings = [a / b for a, b in zip(serial_s, ceiling_s, strict=True)]
     return {
+        "round_ceiling_s": [round(v, 3) for v in ceiling_s],
+        "round_ceiling_speedups": [round(v, 2) for v in ceilings],
+        "ceiling_speedup_median": round(float(np.median(ceilings)), 2),
+        "efficiency_median": round(float(np.median(np.divide(ratios, ceilings))), 2),
         "rounds": rounds,
         "round_serial_s": [round(v, 3) for v in serial_s],
         "round_cluster_s": [round(v, 3) for v in cluster_s],
@@ -523,7 +564,9 @@ def _headline(out: dict) -> str:
     return (
         f"SPEEDUP {out['speedup_median']}x, median of {out['rounds']} interleaved serial/cluster "
         f"pairs (range {lo}-{hi}x; medians serial {out['serial_median_s']} s, cluster "
-        f"{out['cluster_median_s']} s; target >= {SPEEDUP_TARGET}x); "
+        f"{out['cluster_median_s']} s; target >= {SPEEDUP_TARGET}x); two plain processes in the "
+        f"same rounds {out['ceiling_speedup_median']}x, cluster efficiency against them "
+        f"{out['efficiency_median']}; "
     )
 
 
