@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["POINT_TOPIC", "points_per_task", "run_point_task", "run_on_cluster"]
+__all__ = ["POINT_TOPIC", "error_record", "points_per_task", "run_on_cluster", "run_point_task"]
 
 #: the event topic of the points' records (one for every run, see the module docstring)
 POINT_TOPIC = "neurosim-points"
@@ -150,18 +150,28 @@ def _task_ended(future: Any, keys: Sequence[str], done: set[str]) -> list[tuple[
     return [(key, error_record(key, exc)) for key in missing]
 
 
+def _scatter(client: Any, shared: Mapping[str, Any]) -> dict[str, Any]:
+    """The shared values on every worker, in one scatter call (one round trip, not one per value)."""
+    # a list, so that Dask names them (a dict's keys would become the cluster's keys)
+    names = list(shared)
+    futures = client.scatter([shared[k] for k in names], broadcast=True, hash=False)
+    return dict(zip(names, futures, strict=True))
+
+
 def run_on_cluster(
     client: Any,
     fn: PointFn,
-    scattered: Mapping[str, Any],
+    shared: Mapping[str, Any],
     points: Sequence[tuple[str, Any]],
     on_done: OnDone,
-    per_task: int,
+    per_task: int | None = None,
 ) -> None:
-    """Every point on ``client``'s cluster, ``per_task`` per task; ``on_done`` once per point as it arrives.
+    """Every point on ``client``'s cluster; ``on_done(key, record)`` once per point as it arrives.
 
-    ``scattered``: the shared values, already on the workers (futures).
+    ``shared`` goes to every worker once; ``per_task``: see :func:`points_per_task`.
     """
+    scattered = _scatter(client, shared)
+    per_task = points_per_task(len(points), sum(client.nthreads().values()), per_task)
     tag = uuid.uuid4().hex
     arrivals = _Arrivals(tag)
     chunks = [points[i : i + per_task] for i in range(0, len(points), per_task)]

@@ -273,27 +273,6 @@ def prepare_workers(client: Any, prepare: Prepare | None) -> float:
     return time.perf_counter() - t0
 
 
-def _run_cluster(
-    client: Any,
-    fn: PointFn,
-    shared: Mapping[str, Any],
-    points: Sequence[tuple[str, Any]],
-    on_done: OnDone,
-    per_task: int | None = None,
-) -> None:
-    from neurosim.cluster_points import points_per_task, run_on_cluster
-
-    # one scatter call for all the shared values (one round trip, not one per value);
-    # a list, so that Dask names them (a dict's keys would become the cluster's keys)
-    names = list(shared)
-    scattered = dict(
-        zip(names, client.scatter([shared[k] for k in names], broadcast=True, hash=False), strict=True)
-    )
-    n_threads = sum(client.nthreads().values())
-    per_task = points_per_task(len(points), n_threads, per_task)
-    run_on_cluster(client, fn, scattered, points, on_done, per_task)
-
-
 def run_points(
     fn: PointFn,
     shared: Mapping[str, Any],
@@ -344,7 +323,9 @@ def run_points(
             _run_serial(fn, shared, points, on_done)
         else:
             prepare_workers(client, prepare)
-            _run_cluster(client, fn, shared, points, on_done, execution.points_per_task)
+            from neurosim.cluster_points import run_on_cluster
+
+            run_on_cluster(client, fn, shared, points, on_done, execution.points_per_task)
 
 
 # ------------------------------------------------------------------ batch inference
