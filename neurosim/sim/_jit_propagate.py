@@ -64,9 +64,11 @@ def scatter_sat_row(y, k0, k1, indices, data, lo, hi, o, count):
     """``o[indices[k]] += y * data[k]`` for ``k0 <= k < k1``, each sum saturated at
     ``[lo, hi]`` (:func:`saturate`); returns ``count`` plus the saturations.
 
-    Shared by :func:`scatter_sat` and the fixed-point whole-run kernel
-    (:mod:`neurosim.sim._jit_run`), which inline it: after editing it, delete
-    numba's cache files of both modules (numba checks only the caller's file).
+    Used by :func:`scatter_sat`. The fixed-point whole-run kernel
+    (:mod:`neurosim.sim._jit_run`) writes the same arithmetic out in its
+    per-spike loop: an inlined call taking arrays costs a reference-count
+    increment and decrement per array per call, once per spike there. A change
+    here must be made there too (tests/sim compare the two paths).
     """
     for k in range(k0, k1):
         j = indices[k]

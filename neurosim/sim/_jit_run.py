@@ -18,7 +18,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from neurosim.sim._jit_propagate import saturate, scatter_sat_row
+from neurosim.sim._jit_propagate import saturate
 
 __all__ = ["run_fixed", "run_fixed_serial", "run_float", "run_float_serial"]
 
@@ -356,11 +356,21 @@ def _fixed_chunk(
                             vreset, alpha_q, alpha_shift, y, active, n_sat,
                         )  # fmt: skip
                 _count_events(counts, nz_step, keep_step, raster, n_record, c, b, t, active, n_act)
+                # written out, with unsigned indices, as in _float_chunk (scatter_sat_row's
+                # arithmetic: every sum saturated at [acc_lo, acc_hi], each clip counted)
                 for a_ in range(n_act):
-                    j = active[a_]
-                    n_sat = scatter_sat_row(
-                        y[j], fi[j], fi[j + 1], fx, fd, acc_lo, acc_hi, acc, n_sat
-                    )
+                    j = np.uint64(active[a_])
+                    yj = y[j]
+                    for k in range(np.uint64(fi[j]), np.uint64(fi[j + np.uint64(1)])):
+                        slot = fx[k]
+                        z = acc[slot] + yj * fd[k]
+                        if z > acc_hi:
+                            z = acc_hi
+                            n_sat += 1
+                        elif z < acc_lo:
+                            z = acc_lo
+                            n_sat += 1
+                        acc[slot] = z
         for j in range(n):
             final[b, j] = y[j]
     sat[c] = n_sat
