@@ -372,6 +372,28 @@ def test_scenario_simulations_split_over_the_scheduler(cluster, tmp_path):
     assert a["chips"] == b["chips"]
 
 
+def test_cli_sweep_with_points_per_task_equals_serial(net, data, serial_rows, cluster, tmp_path, capsys):
+    """``neurosim sweep --scheduler ADDRESS --points-per-task 4``: the rows of a serial run."""
+    import json
+
+    from neurosim.cli import main
+    from neurosim.io.formats import save_network
+
+    x, y = data
+    save_network(net, tmp_path / "net.npz")
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    args = ["sweep", str(tmp_path / "net.npz"), "--chip", "generic", "--json"]
+    args += ["--data", str(tmp_path / "data.npz"), "--split", "all", "--out", str(tmp_path / "o")]
+    for field, values in GRID.items():
+        args += ["--set", f"{field}={','.join(map(str, values))}"]
+    args += ["--scheduler", cluster.scheduler_address, "--points-per-task", "4"]
+    assert main(args) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert len(list((tmp_path / "o" / "points").glob("*.json"))) == 6
+    key = lambda r: (r["core.max_fan_in"], r["weights.bits"])  # noqa: E731
+    assert sorted(rows, key=key) == sorted(serial_rows, key=key)
+
+
 def test_cli_run_prints_the_dashboard_line_once(net, cluster, tmp_path, capsys):
     """A scenario sweep on Dask: the sweep and the row-block simulations share one scheduler,
     whose dashboard line ``neurosim run`` prints once (stderr), and not at all with --quiet."""

@@ -127,6 +127,7 @@ def test_environment_variables_expand_in_paths(tmp_path, net_file, monkeypatch):
             r"sweep\.chip 'loihi' is not one of the scenario's chips",
         ),
         ({"seed": "x"}, r"field 'seed': .*integer"),
+        ({"execution": {"points_per_task": 0}}, r"field 'execution\.points_per_task': .*greater than or equal to 1"),
         (
             {"colour": "blue"},
             r"field 'colour': unknown field; expected one of name, description, seed, dataset",
@@ -383,7 +384,8 @@ def test_progress_steps_match_count_steps(tmp_path):
             {"name": "generic", "label": "small", "overrides": {"core.max_neurons": 4}},
         ],
         "sweep": {"grid": {"core.max_fan_in": [1, 2]}},
-        "execution": {"scheduler": "serial"},  # the cluster's own tests: tests/test_execute.py
+        # the cluster's own tests: tests/test_execute.py
+        "execution": {"scheduler": "serial", "points_per_task": 2},
     }
     sc = scenario_from_dict(data, base=tmp_path, where="steps.yaml")
     calls: list[str] = []

@@ -405,8 +405,11 @@ def spiking_network_from_args(
     return conv.network.replace(metadata=meta)
 
 
-def add_execution_options(parser: argparse.ArgumentParser, *, default: str = "local") -> None:
-    """Add ``--scheduler`` and ``--workers`` (read by :func:`execution_from_args`)."""
+def add_execution_options(
+    parser: argparse.ArgumentParser, *, default: str = "local", points: bool = True
+) -> None:
+    """Add ``--scheduler``, ``--workers`` and (``points``: commands that run many points)
+    ``--points-per-task``; read by :func:`execution_from_args`."""
     where = {
         "local": "default: $DASK_SCHEDULER_ADDRESS, else a local cluster of one process per core",
         "serial": "default: this process",
@@ -423,17 +426,29 @@ def add_execution_options(parser: argparse.ArgumentParser, *, default: str = "lo
         default=None,
         help="worker processes of the local cluster (default: one per core)",
     )
+    if not points:
+        return
+    parser.add_argument(
+        "--points-per-task",
+        type=int,
+        default=None,
+        metavar="N",
+        help="consecutive points one Dask task runs; each point's result still comes back "
+        "as it ends (default: about eight tasks per worker thread, at most 8 points each)",
+    )
 
 
 def execution_from_args(args: argparse.Namespace) -> Any:
-    """The :class:`~neurosim.execute.Execution` of ``--scheduler`` and ``--workers``."""
+    """The :class:`~neurosim.execute.Execution` of ``--scheduler``, ``--workers`` and ``--points-per-task``."""
     from neurosim.errors import NeurosimError
     from neurosim.execute import Execution
 
     try:
-        return Execution(args.scheduler, args.workers)
+        return Execution(
+            args.scheduler, args.workers, points_per_task=getattr(args, "points_per_task", None)
+        )
     except NeurosimError as exc:
-        raise type(exc)(f"--scheduler/--workers: {exc}") from None
+        raise type(exc)(f"--scheduler/--workers/--points-per-task: {exc}") from None
 
 
 def print_json(data: Any) -> None:

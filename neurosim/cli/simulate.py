@@ -84,7 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="simulate even when the mapping does not fit the chip (every figure is marked); "
         "without it such a mapping exits 3",
     )
-    add_execution_options(parser, default="serial")
+    add_execution_options(parser, default="serial", points=False)
     parser.add_argument(
         "--block-rows",
         type=int,

@@ -610,7 +610,7 @@ def _execution(scenario: Scenario) -> Any:
     from neurosim.execute import Execution
 
     spec = scenario.execution
-    return Execution(spec.scheduler, spec.workers)
+    return Execution(spec.scheduler, spec.workers, points_per_task=spec.points_per_task)
 
 
 @contextmanager

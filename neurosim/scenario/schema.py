@@ -291,11 +291,13 @@ class ExecutionSpec(_Strict):
     of ``block_rows`` inputs over the workers). With ``scheduler`` null or ``serial``,
     ``block_rows`` runs simulations here one block after the other, keeping per-input
     spike counts of the output populations only (memory bounded by one block;
-    :func:`neurosim.sim.blocks.simulate_in_blocks`)."""
+    :func:`neurosim.sim.blocks.simulate_in_blocks`). ``points_per_task``: consecutive
+    sweep points one Dask task runs (default: chosen from the points and workers)."""
 
     scheduler: str | None = None
     workers: int | None = Field(default=None, ge=1)
     block_rows: int | None = Field(default=None, ge=1)
+    points_per_task: int | None = Field(default=None, ge=1)
 
     @field_validator("scheduler")
     @classmethod

@@ -83,6 +83,7 @@ def test_sweep_errors_are_one_line(files, tmp_path, capsys):
         (["--set", "core.max_fan_in=0,2"], "core.max_fan_in"),
         (["--set", "core.max_fan_in=2", "--scheduler", "nowhere"], "--scheduler"),
         (["--set", "core.max_fan_in=2", "--workers", "0"], "--scheduler/--workers"),
+        (["--set", "core.max_fan_in=2", "--points-per-task", "0"], "execution.points_per_task"),
     ):
         assert main(base + extra) == 2
         err = capsys.readouterr().err.strip().splitlines()
