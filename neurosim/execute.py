@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.cluster_points import error_record
+from neurosim.cluster_points import OnDone, PointFn, error_record
 from neurosim.errors import NeurosimError
 
 __all__ = [
@@ -60,8 +60,6 @@ __all__ = [
 #: environment variable naming a scheduler address (Dask's own convention)
 ENV_SCHEDULER = "DASK_SCHEDULER_ADDRESS"
 
-PointFn = Callable[..., Mapping[str, Any]]
-OnDone = Callable[[str, Mapping[str, Any]], None]
 Prepare = Callable[[], Any]
 
 
