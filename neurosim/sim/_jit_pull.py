@@ -17,6 +17,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from neurosim.sim._jit_propagate import saturate
+
 __all__ = ["pull_fixed_t", "pull_float_t"]
 
 
@@ -113,12 +115,7 @@ def pull_fixed_t(
                 if rectify:
                     z = max(z, np.int64(0))
                     z = min(z, cj)
-                if z > hi:
-                    z = hi
-                    n_sat += 1
-                elif z < lo:
-                    z = lo
-                    n_sat += 1
+                z, n_sat = saturate(z, lo, hi, n_sat)
                 orow[b] = z
                 count += z != 0
             tot[j] += count

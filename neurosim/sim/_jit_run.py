@@ -357,20 +357,13 @@ def _fixed_chunk(
                         )  # fmt: skip
                 _count_events(counts, nz_step, keep_step, raster, n_record, c, b, t, active, n_act)
                 # written out, with unsigned indices, as in _float_chunk (scatter_sat_row's
-                # arithmetic: every sum saturated at [acc_lo, acc_hi], each clip counted)
+                # arithmetic; saturate takes scalars only, so inlining it costs nothing)
                 for a_ in range(n_act):
                     j = np.uint64(active[a_])
                     yj = y[j]
                     for k in range(np.uint64(fi[j]), np.uint64(fi[j + np.uint64(1)])):
                         slot = fx[k]
-                        z = acc[slot] + yj * fd[k]
-                        if z > acc_hi:
-                            z = acc_hi
-                            n_sat += 1
-                        elif z < acc_lo:
-                            z = acc_lo
-                            n_sat += 1
-                        acc[slot] = z
+                        acc[slot], n_sat = saturate(acc[slot] + yj * fd[k], acc_lo, acc_hi, n_sat)
         for j in range(n):
             final[b, j] = y[j]
     sat[c] = n_sat
