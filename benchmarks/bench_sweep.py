@@ -288,7 +288,7 @@ def ceiling(serial_best_s: float) -> dict:
     }
 
 
-def _bytes_per_point(net, x, y) -> dict:
+def _bytes_per_point(net, x, y, workers: int) -> dict:
     """Pickled sizes: one task as submitted, one record returned, the shared values once."""
     from distributed.protocol import serialize_bytes
 
@@ -307,7 +307,7 @@ def _bytes_per_point(net, x, y) -> dict:
         "options": options,
     }
     grid = expand_grid(GRID)
-    per_task = points_per_task(len(grid), 2)
+    per_task = points_per_task(len(grid), workers)  # one thread per worker
     points = grid[:per_task]
     keys = [point_key(p) for p in points]
     # a submitted task holds the task function, the point function, the run's tag, its
@@ -460,7 +460,7 @@ def _overhead(client, where) -> dict:
 
 
 def _rounds(client, where, net, x, y, serial_rows, rounds: int) -> dict:
-    """``rounds`` interleaved pairs: the serial sweep (one thread, this process), then the cluster's.
+    """``rounds`` interleaved rounds: the serial sweep (one thread), the ceiling's halves, the cluster's.
 
     The machine's speed drifts by more than the effect measured here (the same
     serial sweep took 2.1-3.6 s within minutes on the shared 2-core VM), so each
@@ -562,8 +562,8 @@ def _headline(out: dict) -> str:
         return ""
     lo, hi = out["speedup_rounds_min_max"]
     return (
-        f"SPEEDUP {out['speedup_median']}x, median of {out['rounds']} interleaved serial/cluster "
-        f"pairs (range {lo}-{hi}x; medians serial {out['serial_median_s']} s, cluster "
+        f"SPEEDUP {out['speedup_median']}x, median of {out['rounds']} interleaved serial/ceiling/cluster "
+        f"rounds (range {lo}-{hi}x; medians serial {out['serial_median_s']} s, cluster "
         f"{out['cluster_median_s']} s; target >= {SPEEDUP_TARGET}x); two plain processes in the "
         f"same rounds {out['ceiling_speedup_median']}x, cluster efficiency against them "
         f"{out['efficiency_median']}; "
@@ -635,8 +635,8 @@ def _args() -> argparse.Namespace:
         "--rounds",
         type=int,
         default=9,
-        help="interleaved serial / cluster sweep pairs on the warm cluster (the median ratio is "
-        "the speedup figure; 0: not)",
+        help="interleaved rounds of serial, ceiling and cluster sweeps on the warm cluster (the "
+        "median ratio is the speedup figure; 0: not)",
     )
     ap.add_argument("--gc", type=int, nargs=3, metavar=("NEURONS", "LAYERS", "INPUTS"))
     ap.add_argument("--only-gc", action="store_true", help="run part 4 only")
@@ -694,7 +694,7 @@ def main() -> None:
     out["serial_after_cpu_per_point_ms"] = round(1000 * c_after / 32, 1)
     out.update(fresh(args.workers))
     _speedups(out, args.workers)
-    out.update(_bytes_per_point(net, x, y))
+    out.update(_bytes_per_point(net, x, y, args.workers))
     out["load_average_1min_end"] = round(os.getloadavg()[0], 2)
     out["speedup_target"] = SPEEDUP_TARGET
     out["overhead_target_ms"] = 1000 * OVERHEAD_TARGET_S

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from neurosim.cluster_points import OnDone, PointFn, error_record
+from neurosim.cluster_points import OnDone, PointFn, error_record, run_on_cluster
 from neurosim.errors import NeurosimError
 
 __all__ = [
@@ -321,8 +321,6 @@ def run_points(
             _run_serial(fn, shared, points, on_done)
         else:
             prepare_workers(client, prepare)
-            from neurosim.cluster_points import run_on_cluster
-
             run_on_cluster(client, fn, shared, points, on_done, execution.points_per_task)
 
 
